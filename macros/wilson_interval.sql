@@ -1,0 +1,18 @@
+{#- Wilson score interval for a binomial proportion `successes / trials` at z = var('wilson_z').
+    Returns null when trials is 0 or null; clamped to [0, 1] against rounding. -#}
+{% macro wilson_bound(successes, trials, side) -%}
+    {%- set z = validated_number_var('wilson_z', 0.0, 10.0) -%}
+    {%- set sign = '-' if side == 'lower' else '+' -%}
+    {%- set clamp = 'greatest(0.0, ' if side == 'lower' else 'least(1.0, ' -%}
+    case
+        when coalesce({{ trials }}, 0) = 0 then null
+        else {{ clamp }}(
+            ({{ successes }}) / ({{ trials }})
+            + {{ z }} * {{ z }} / (2.0 * ({{ trials }}))
+            {{ sign }} {{ z }} * sqrt(
+                (({{ successes }}) / ({{ trials }})) * (1.0 - ({{ successes }}) / ({{ trials }})) / ({{ trials }})
+                + {{ z }} * {{ z }} / (4.0 * ({{ trials }}) * ({{ trials }}))
+            )
+        ) / (1.0 + {{ z }} * {{ z }} / ({{ trials }})))
+    end
+{%- endmacro %}

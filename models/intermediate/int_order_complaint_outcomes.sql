@@ -1,0 +1,77 @@
+{#- One row per completed order placed up to the reporting date, with whether a complaint about
+    that order followed within 14 days. The segment is the order's listing's. Feeds
+    complaint_rate. -#}
+
+with
+
+orders as (
+
+    select * from {{ ref('stg_marketplace__orders') }}
+
+),
+
+complaints as (
+
+    select * from {{ ref('stg_marketplace__complaints') }}
+
+),
+
+listings as (
+
+    select * from {{ ref('int_listing_segments') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of_date') }}
+
+),
+
+completed_orders as (
+
+    select orders.*
+    from orders
+    cross join as_of
+    where orders.order_status = 'completed'
+        and orders.ordered_at < as_of.cutoff_at
+
+),
+
+complaints_in_scope as (
+
+    select complaints.*
+    from complaints
+    cross join as_of
+    where complaints.order_id is not null
+        and complaints.created_at < as_of.cutoff_at
+
+),
+
+complained_orders as (
+
+    select distinct completed_orders.order_id
+    from completed_orders
+    inner join complaints_in_scope
+        on completed_orders.order_id = complaints_in_scope.order_id
+        and complaints_in_scope.created_at >= completed_orders.ordered_at
+        and complaints_in_scope.created_at
+        <= {{ dbt.dateadd('day', 14, 'completed_orders.ordered_at') }}
+
+)
+
+select
+    completed_orders.order_id,
+    completed_orders.listing_id,
+    listings.region,
+    listings.category,
+    completed_orders.ordered_at,
+    cast(completed_orders.ordered_at as date) as ordered_date,
+    completed_orders.gmv_usd,
+    complained_orders.order_id is not null as has_complaint_within_14d
+
+from completed_orders
+left join listings
+    on completed_orders.listing_id = listings.listing_id
+left join complained_orders
+    on completed_orders.order_id = complained_orders.order_id

@@ -1,0 +1,40 @@
+"""Paths and settings shared by the command-line tools, taken from environment variables."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+RAW_DIR_ENV = "GOVERNANCE_RAW_DIR"
+TRUTH_DIR_ENV = "GOVERNANCE_TRUTH_DIR"
+DUCKDB_PATH_ENV = "GOVERNANCE_DUCKDB_PATH"
+PII_SALT_ENV = "GOVERNANCE_PII_SALT"
+TARGET_ENV = "GOVERNANCE_TARGET"
+
+# Public, documented salt for the generated demo data only. Real targets refuse it.
+DEMO_PII_SALT = "governance-demo-salt"
+
+
+class PiiSaltError(RuntimeError):
+    """The PII salt is missing or is the public demo value on a target that hashes real PII."""
+
+
+def project_dir() -> Path:
+    """The dbt project directory: the repository root that holds dbt_project.yml."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        if (parent / "dbt_project.yml").exists():
+            return parent
+    return Path.cwd()
+
+
+def raw_dir() -> Path:
+    return Path(os.environ.get(RAW_DIR_ENV, project_dir() / "data" / "raw"))
+
+
+def truth_dir() -> Path:
+    return Path(os.environ.get(TRUTH_DIR_ENV, project_dir() / "data" / "truth"))
+
+
+def duckdb_path() -> Path:
+    return Path(os.environ.get(DUCKDB_PATH_ENV, project_dir() / "warehouse" / "governance.duckdb"))
