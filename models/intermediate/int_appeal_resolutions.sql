@@ -39,7 +39,8 @@ resolved_appeals as (
     select appeals.*
     from appeals
     cross join as_of
-    where appeals.resolved_at is not null
+    where
+        appeals.resolved_at is not null
         and appeals.resolved_at < as_of.cutoff_at
 
 )
@@ -50,6 +51,9 @@ select
     actions.target_type,
     actions.target_id,
     actions.strategy_id,
+    resolved_appeals.resolved_at,
+    cast(resolved_appeals.resolved_at as date) as resolved_date,
+    resolved_appeals.is_overturned,
     case
         when actions.target_type = 'listing' then listings.region
         else sellers.region
@@ -57,17 +61,16 @@ select
     case
         when actions.target_type = 'listing' then listings.category
         else sellers.primary_category
-    end as category,
-    resolved_appeals.resolved_at,
-    cast(resolved_appeals.resolved_at as date) as resolved_date,
-    resolved_appeals.is_overturned
+    end as category
 
 from resolved_appeals
 left join actions
     on resolved_appeals.action_id = actions.action_id
 left join listings
-    on actions.target_type = 'listing'
-    and actions.target_id = listings.listing_id
+    on
+        actions.target_type = 'listing'
+        and actions.target_id = listings.listing_id
 left join sellers
-    on actions.target_type = 'seller'
-    and actions.target_id = sellers.seller_id
+    on
+        actions.target_type = 'seller'
+        and actions.target_id = sellers.seller_id

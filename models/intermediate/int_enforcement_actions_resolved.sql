@@ -73,9 +73,9 @@ select
     actions_in_scope.strategy_id,
     actions_in_scope.is_manual,
     actions_in_scope.acted_at,
+    appeal_status.overturned_at,
     coalesce(appeal_status.appeal_count, 0) > 0 as is_appealed,
-    coalesce(appeal_status.has_overturned_appeal, 0) = 1 as is_overturned,
-    appeal_status.overturned_at
+    coalesce(appeal_status.has_overturned_appeal, 0) = 1 as is_overturned
 
 from actions_in_scope
 left join policies

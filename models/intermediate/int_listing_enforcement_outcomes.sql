@@ -39,7 +39,8 @@ counted_listing_actions as (
         policy_is_low_quality
 
     from actions
-    where target_type = 'listing'
+    where
+        target_type = 'listing'
         and action_type in ('listing_takedown', 'listing_limit')
         and not is_overturned
 
@@ -56,10 +57,11 @@ actions_in_window as (
 
     from listings_in_scope
     inner join counted_listing_actions
-        on listings_in_scope.listing_id = counted_listing_actions.listing_id
-        and counted_listing_actions.acted_at >= listings_in_scope.created_at
-        and counted_listing_actions.acted_at
-        <= {{ dbt.dateadd('day', 7, 'listings_in_scope.created_at') }}
+        on
+            listings_in_scope.listing_id = counted_listing_actions.listing_id
+            and listings_in_scope.created_at <= counted_listing_actions.acted_at
+            and counted_listing_actions.acted_at
+            <= {{ dbt.dateadd('day', 7, 'listings_in_scope.created_at') }}
     group by listings_in_scope.listing_id
 
 )

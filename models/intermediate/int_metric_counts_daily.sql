@@ -45,35 +45,35 @@
 with
 
 {% for source in metric_sources %}
-{{ source.metric_name }} as (
+    {{ source.metric_name }} as (
 
-    select
-        '{{ source.metric_name }}' as metric_name,
-        {{ source.date_column }} as metric_date,
-        region,
-        category,
-        cast(sum(case when {{ source.flag }} then 1 else 0 end) as double) as numerator,
-        cast(count(*) as double) as denominator
+        select
+            '{{ source.metric_name }}' as metric_name,
+            {{ source.date_column }} as metric_date,
+            region,
+            category,
+            cast(sum(case when {{ source.flag }} then 1 else 0 end) as double) as numerator,
+            cast(count(*) as double) as denominator
 
-    from {{ ref(source.model) }}
-    group by {{ source.date_column }}, region, category
+        from {{ ref(source.model) }}
+        group by {{ source.date_column }}, region, category
 
-),
+    ),
 
 {% endfor %}
 
 unioned as (
 
     {% for source in metric_sources %}
-    select
-        metric_name,
-        metric_date,
-        region,
-        category,
-        numerator,
-        denominator
-    from {{ source.metric_name }}
-    {% if not loop.last %}union all{% endif %}
+        select
+            metric_name,
+            metric_date,
+            region,
+            category,
+            numerator,
+            denominator
+        from {{ source.metric_name }}
+        {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
 )

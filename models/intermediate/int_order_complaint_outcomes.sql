@@ -33,7 +33,8 @@ completed_orders as (
     select orders.*
     from orders
     cross join as_of
-    where orders.order_status = 'completed'
+    where
+        orders.order_status = 'completed'
         and orders.ordered_at < as_of.cutoff_at
 
 ),
@@ -43,7 +44,8 @@ complaints_in_scope as (
     select complaints.*
     from complaints
     cross join as_of
-    where complaints.order_id is not null
+    where
+        complaints.order_id is not null
         and complaints.created_at < as_of.cutoff_at
 
 ),
@@ -53,10 +55,11 @@ complained_orders as (
     select distinct completed_orders.order_id
     from completed_orders
     inner join complaints_in_scope
-        on completed_orders.order_id = complaints_in_scope.order_id
-        and complaints_in_scope.created_at >= completed_orders.ordered_at
-        and complaints_in_scope.created_at
-        <= {{ dbt.dateadd('day', 14, 'completed_orders.ordered_at') }}
+        on
+            completed_orders.order_id = complaints_in_scope.order_id
+            and completed_orders.ordered_at <= complaints_in_scope.created_at
+            and complaints_in_scope.created_at
+            <= {{ dbt.dateadd('day', 14, 'completed_orders.ordered_at') }}
 
 )
 

@@ -27,7 +27,8 @@ random_listing_checks as (
     select checks.*
     from checks
     cross join as_of
-    where checks.sample_type = 'random'
+    where
+        checks.sample_type = 'random'
         and checks.target_type = 'listing'
         and checks.checked_at < as_of.cutoff_at
 

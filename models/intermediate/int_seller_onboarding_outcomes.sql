@@ -27,7 +27,8 @@ onboarded_sellers as (
     select sellers.*
     from sellers
     cross join as_of
-    where sellers.onboarded_at is not null
+    where
+        sellers.onboarded_at is not null
         and sellers.onboarded_at < as_of.cutoff_at
 
 ),
@@ -39,7 +40,8 @@ counted_seller_removals as (
         acted_at
 
     from actions
-    where target_type = 'seller'
+    where
+        target_type = 'seller'
         and action_type in ('seller_suspension', 'seller_ban')
         and policy_severity in ('high', 'critical')
         and not is_overturned
@@ -54,10 +56,11 @@ removals_in_window as (
 
     from onboarded_sellers
     inner join counted_seller_removals
-        on onboarded_sellers.seller_id = counted_seller_removals.seller_id
-        and counted_seller_removals.acted_at >= onboarded_sellers.onboarded_at
-        and counted_seller_removals.acted_at
-        <= {{ dbt.dateadd('day', 30, 'onboarded_sellers.onboarded_at') }}
+        on
+            onboarded_sellers.seller_id = counted_seller_removals.seller_id
+            and onboarded_sellers.onboarded_at <= counted_seller_removals.acted_at
+            and counted_seller_removals.acted_at
+            <= {{ dbt.dateadd('day', 30, 'onboarded_sellers.onboarded_at') }}
     group by onboarded_sellers.seller_id
 
 )

@@ -2,8 +2,8 @@
     the metric table would silently stop early. This fails instead, naming the var to raise. -#}
 select
     as_of.as_of_date,
-    max(calendar.calendar_date) as last_calendar_date,
-    'history longer than max_history_days: raise the dbt var max_history_days' as failure_reason
+    'history longer than max_history_days: raise the dbt var max_history_days' as failure_reason,
+    max(calendar.calendar_date) as last_calendar_date
 
 from {{ ref('int_as_of_date') }} as as_of
 cross join {{ ref('int_calendar_days') }} as calendar

@@ -42,18 +42,36 @@ as_of as (
 
 rolled_up as (
 
-    select metric_name, metric_date, region, category, numerator, denominator
+    select
+        metric_name,
+        metric_date,
+        region,
+        category,
+        numerator,
+        denominator
     from metric_counts
 
     union all
 
-    select metric_name, metric_date, region, 'ALL' as category, sum(numerator), sum(denominator)
+    select
+        metric_name,
+        metric_date,
+        region,
+        'ALL' as category,
+        sum(numerator) as numerator,
+        sum(denominator) as denominator
     from metric_counts
     group by metric_name, metric_date, region
 
     union all
 
-    select metric_name, metric_date, 'ALL' as region, category, sum(numerator), sum(denominator)
+    select
+        metric_name,
+        metric_date,
+        'ALL' as region,
+        category,
+        sum(numerator) as numerator,
+        sum(denominator) as denominator
     from metric_counts
     group by metric_name, metric_date, category
 
@@ -64,8 +82,8 @@ rolled_up as (
         metric_date,
         'ALL' as region,
         'ALL' as category,
-        sum(numerator),
-        sum(denominator)
+        sum(numerator) as numerator,
+        sum(denominator) as denominator
     from metric_counts
     group by metric_name, metric_date
 
@@ -108,7 +126,7 @@ grid as (
 
     from first_dates
     inner join calendar
-        on calendar.calendar_date >= first_dates.first_metric_date
+        on first_dates.first_metric_date <= calendar.calendar_date
     cross join region_codes
     cross join category_codes
 
@@ -126,10 +144,11 @@ densified as (
 
     from grid
     left join rolled_up
-        on grid.metric_name = rolled_up.metric_name
-        and grid.metric_date = rolled_up.metric_date
-        and grid.region = rolled_up.region
-        and grid.category = rolled_up.category
+        on
+            grid.metric_name = rolled_up.metric_name
+            and grid.metric_date = rolled_up.metric_date
+            and grid.region = rolled_up.region
+            and grid.category = rolled_up.category
 
 ),
 
@@ -146,7 +165,7 @@ final as (
             case
                 when densified.denominator > 0 then densified.numerator / densified.denominator
             end as double
-        ) as value,
+        ) as value,  -- noqa: RF04
         cast({{ wilson_bound('densified.numerator', 'densified.denominator', 'lower') }} as double)
             as ci_lower,
         cast({{ wilson_bound('densified.numerator', 'densified.denominator', 'upper') }} as double)

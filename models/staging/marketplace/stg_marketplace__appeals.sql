@@ -25,7 +25,7 @@ ranked as (
         *,
         row_number() over (
             partition by appeal_id
-            order by filed_at desc, resolved_at desc, outcome
+            order by filed_at desc, resolved_at desc, outcome asc
         ) as version_rank
 
     from renamed

@@ -26,7 +26,7 @@ ranked as (
         *,
         row_number() over (
             partition by complaint_id
-            order by created_at desc, listing_id, reason
+            order by created_at desc, listing_id asc, reason asc
         ) as version_rank
 
     from renamed

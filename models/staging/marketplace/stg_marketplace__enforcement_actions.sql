@@ -27,7 +27,7 @@ ranked as (
         *,
         row_number() over (
             partition by action_id
-            order by acted_at desc, target_id, action_type, policy_code
+            order by acted_at desc, target_id asc, action_type asc, policy_code asc
         ) as version_rank
 
     from renamed
@@ -41,8 +41,8 @@ select
     action_type,
     policy_code,
     strategy_id,
-    strategy_id is null as is_manual,
-    acted_at
+    acted_at,
+    strategy_id is null as is_manual
 
 from ranked
 where version_rank = 1

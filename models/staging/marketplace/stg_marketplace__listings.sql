@@ -28,7 +28,7 @@ ranked as (
         *,
         row_number() over (
             partition by listing_id
-            order by created_at desc, seller_id, category, price_usd
+            order by created_at desc, seller_id asc, category asc, price_usd asc
         ) as version_rank
 
     from renamed

@@ -27,7 +27,7 @@ ranked as (
         *,
         row_number() over (
             partition by order_id
-            order by ordered_at desc, listing_id, order_status
+            order by ordered_at desc, listing_id asc, order_status asc
         ) as version_rank
 
     from renamed

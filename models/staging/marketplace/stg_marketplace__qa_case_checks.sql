@@ -28,7 +28,7 @@ ranked as (
         *,
         row_number() over (
             partition by check_id
-            order by checked_at desc, target_id, sample_type
+            order by checked_at desc, target_id asc, sample_type asc
         ) as version_rank
 
     from renamed

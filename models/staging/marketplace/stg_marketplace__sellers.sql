@@ -29,7 +29,7 @@ ranked as (
         *,
         row_number() over (
             partition by seller_id
-            order by registered_at desc, onboarded_at desc, region, primary_category
+            order by registered_at desc, onboarded_at desc, region asc, primary_category asc
         ) as version_rank
 
     from renamed
@@ -40,13 +40,13 @@ select
     seller_id,
     registered_at,
     onboarded_at,
-    onboarded_at is not null as is_onboarded,
     region,
     seller_type,
     primary_category,
     legal_name_hash,
     email_hash,
-    phone_hash
+    phone_hash,
+    onboarded_at is not null as is_onboarded
 
 from ranked
 where version_rank = 1

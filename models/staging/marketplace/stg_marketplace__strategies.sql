@@ -27,7 +27,7 @@ ranked as (
         *,
         row_number() over (
             partition by strategy_id
-            order by launched_at desc, retired_at desc, strategy_name
+            order by launched_at desc, retired_at desc, strategy_name asc
         ) as version_rank
 
     from renamed

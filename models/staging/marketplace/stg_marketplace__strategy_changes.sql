@@ -25,7 +25,7 @@ ranked as (
         *,
         row_number() over (
             partition by change_id
-            order by changed_at desc, strategy_id, change_type
+            order by changed_at desc, strategy_id asc, change_type asc
         ) as version_rank
 
     from renamed

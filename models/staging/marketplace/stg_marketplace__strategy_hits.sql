@@ -26,7 +26,7 @@ ranked as (
         *,
         row_number() over (
             partition by hit_id
-            order by hit_at desc, strategy_id, target_id
+            order by hit_at desc, strategy_id asc, target_id asc
         ) as version_rank
 
     from renamed

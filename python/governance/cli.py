@@ -1,0 +1,144 @@
+"""`governance` command-line interface."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from governance import settings
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from governance.simulator import generate
+
+    manifest = generate(
+        raw_dir=args.raw_dir,
+        truth_dir=args.truth_dir,
+        scale=args.scale,
+        seed=args.seed,
+        end_date=args.end_date,
+        days=args.days,
+    )
+    rows = manifest.get("row_counts", manifest.get("rows", {}))
+    print(
+        f"Generated '{args.scale}' marketplace (seed {args.seed}, "
+        f"{manifest.get('start_date')} to {manifest.get('end_date')}) into {args.raw_dir}"
+    )
+    for table, count in rows.items():
+        print(f"  {table:<26}{count:>12,}")
+    print(f"Ground truth in {args.truth_dir}")
+    return 0
+
+
+def _cmd_check_raw(args: argparse.Namespace) -> int:
+    from governance.contract import check_raw_dir
+
+    violations = check_raw_dir(Path(args.raw_dir))
+    if violations:
+        print(f"{len(violations)} raw-data contract violation(s) in {args.raw_dir}:")
+        for v in violations:
+            print(f"  - {v}")
+        return 2
+    print(f"{args.raw_dir} matches the raw-data contract.")
+    return 0
+
+
+def _cmd_build(args: argparse.Namespace) -> int:
+    from governance.contract import RawContractError
+    from governance.warehouse import BuildError, build
+
+    extra = []
+    if args.as_of_date:
+        extra += ["--vars", f"{{as_of_date: '{args.as_of_date}'}}"]
+    if args.select:
+        extra += ["--select", *args.select]
+    try:
+        results = build(Path(args.raw_dir), Path(args.duckdb_path), extra_args=extra)
+    except (RawContractError, BuildError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    _print_summary(Path(args.duckdb_path), results)
+    return 0
+
+
+def _cmd_summary(args: argparse.Namespace) -> int:
+    results = settings.project_dir() / "target" / "run_results.json"
+    _print_summary(Path(args.duckdb_path), results if results.exists() else None)
+    return 0
+
+
+def _print_summary(duckdb_path: Path, run_results: Path | None) -> None:
+    from governance.warehouse import latest_metric_values, mart_row_counts, run_stats
+
+    print()
+    print(f"Marketplace governance warehouse: {duckdb_path}")
+    if run_results is not None:
+        stats = run_stats(run_results)
+        print(
+            f"Build: {stats.models} models, {stats.tests_passed} data tests passed"
+            f" ({stats.tests_warned} warned, {stats.tests_failed} failed),"
+            f" {stats.unit_tests} unit tests passed, {stats.seconds:.1f}s"
+        )
+    counts = mart_row_counts(duckdb_path)
+    print("Published tables: " + ", ".join(f"{k} ({v:,} rows)" for k, v in counts.items()))
+    print()
+    print("North-star metrics, latest mature day, all regions and categories:")
+    print(f"  {'metric':<30}{'day':<12}{'value':>8}  {'95% interval':<18}{'target':>8}")
+    for m in latest_metric_values(duckdb_path):
+        interval = f"[{m['ci_lower']:.2%}, {m['ci_upper']:.2%}]"
+        print(
+            f"  {m['metric_name']:<30}{m['metric_date']!s:<12}{m['value']:>8.2%}  "
+            f"{interval:<18}{m['target']:>8.1%}"
+        )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="governance",
+        description="Marketplace governance warehouse: generate data, build, report.",
+    )
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    def paths(p: argparse.ArgumentParser, raw=True, truth=False, db=False) -> None:
+        if raw:
+            p.add_argument("--raw-dir", default=str(settings.raw_dir()), help="raw Parquet root")
+        if truth:
+            p.add_argument("--truth-dir", default=str(settings.truth_dir()), help="ground truth")
+        if db:
+            p.add_argument(
+                "--duckdb-path", default=str(settings.duckdb_path()), help="warehouse file"
+            )
+
+    g = sub.add_parser("generate", help="write a simulated marketplace in the raw-data layout")
+    g.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"])
+    g.add_argument("--seed", type=int, default=42)
+    g.add_argument("--end-date", default=None, help="last simulated day (YYYY-MM-DD)")
+    g.add_argument("--days", type=int, default=None, help="number of simulated days")
+    paths(g, truth=True)
+    g.set_defaults(func=_cmd_generate)
+
+    c = sub.add_parser("check-raw", help="check a raw folder against the raw-data contract")
+    paths(c)
+    c.set_defaults(func=_cmd_check_raw)
+
+    b = sub.add_parser("build", help="check the raw folder, run dbt build, print the summary")
+    b.add_argument("--as-of-date", default=None, help="reporting date (YYYY-MM-DD)")
+    b.add_argument("--select", nargs="*", default=None, help="dbt node selection")
+    paths(b, db=True)
+    b.set_defaults(func=_cmd_build)
+
+    s = sub.add_parser("summary", help="print the latest north-star metrics of a built warehouse")
+    paths(s, raw=False, db=True)
+    s.set_defaults(func=_cmd_summary)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
