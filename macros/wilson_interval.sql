@@ -1,11 +1,17 @@
 {#- Wilson score interval for a binomial proportion `successes / trials` at z = var('wilson_z').
-    Returns null when trials is 0 or null; clamped to [0, 1] against rounding. -#}
+    Returns null when trials is 0 or null; exactly 0 (lower)
+    or 1 (upper) at the edges and clamped to [0, 1] against rounding. -#}
 {% macro wilson_bound(successes, trials, side) -%}
     {%- set z = validated_number_var('wilson_z', 0.0, 10.0) -%}
     {%- set sign = '-' if side == 'lower' else '+' -%}
     {%- set clamp = 'greatest(0.0, ' if side == 'lower' else 'least(1.0, ' -%}
     case
         when coalesce({{ trials }}, 0) = 0 then null
+        {% if side == 'lower' -%}
+        when ({{ successes }}) = 0 then 0.0
+        {%- else -%}
+        when ({{ successes }}) = ({{ trials }}) then 1.0
+        {%- endif %}
         else {{ clamp }}(
             ({{ successes }}) / ({{ trials }})
             + {{ z }} * {{ z }} / (2.0 * ({{ trials }}))

@@ -1,0 +1,196 @@
+"""End-to-end: generate a tiny marketplace, build the warehouse with every dbt test, and check
+the published metrics against an independent pandas implementation and the Wilson formula."""
+
+from __future__ import annotations
+
+import math
+import subprocess
+
+import duckdb
+import pandas as pd
+import pyarrow.parquet as pq
+import pytest
+
+from governance.baseline import north_star_baseline
+from governance.simulator import generate
+from governance.warehouse import BuildError, build, run_dbt, run_stats
+
+Z = 1.959964
+REGIONS = 6 + 1  # seed regions plus ALL
+CATEGORIES = 10 + 1
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    root = tmp_path_factory.mktemp("warehouse")
+    raw, truth = root / "raw", root / "truth"
+    generate(raw_dir=raw, truth_dir=truth, scale="tiny", seed=7)
+    db = root / "governance.duckdb"
+    results = build(raw, db, target_path=root / "target", quiet=True)
+    return {"root": root, "raw": raw, "db": db, "results": results}
+
+
+def _query(db, sql: str) -> pd.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(sql).df()
+
+
+def test_build_runs_every_model_and_passes_every_test(built):
+    stats = run_stats(built["results"])
+    assert stats.tests_failed == 0
+    assert stats.unit_tests >= 7
+    assert stats.tests_passed >= 100
+    assert stats.models >= 20
+
+
+def test_metrics_daily_is_dense_over_every_segment_and_day(built):
+    grid = _query(
+        built["db"],
+        """
+        select metric_name, count(*) as n_rows,
+               count(distinct metric_date) as n_days,
+               min(metric_date) as first_day, max(metric_date) as last_day
+        from main.metrics_daily group by metric_name
+        """,
+    )
+    assert len(grid) == 6
+    for row in grid.itertuples():
+        span = (row.last_day - row.first_day).days + 1
+        assert row.n_days == span, row.metric_name
+        assert row.n_rows == span * REGIONS * CATEGORIES, row.metric_name
+
+
+def test_rollups_equal_the_sum_of_segments(built):
+    mismatches = _query(
+        built["db"],
+        """
+        with seg as (
+            select metric_name, metric_date, sum(numerator) as num, sum(denominator) as den
+            from main.metrics_daily
+            where region <> 'ALL' and category <> 'ALL'
+            group by 1, 2
+        )
+        select count(*) as n
+        from main.metrics_daily as m
+        inner join seg using (metric_name, metric_date)
+        where m.region = 'ALL' and m.category = 'ALL'
+            and (m.numerator <> seg.num or m.denominator <> seg.den)
+        """,
+    )
+    assert mismatches.n.iloc[0] == 0
+
+
+def test_metrics_match_an_independent_pandas_implementation(built):
+    expected = north_star_baseline(built["raw"])
+    actual = _query(
+        built["db"],
+        """
+        select metric_name, metric_date, numerator, denominator
+        from main.metrics_daily
+        where region = 'ALL' and category = 'ALL' and denominator > 0
+            and metric_name in
+                ('listing_violation_rate', 'bad_seller_onboarding_rate', 'complaint_rate')
+        """,
+    )
+    actual["metric_date"] = pd.to_datetime(actual["metric_date"]).dt.date
+    merged = expected.merge(
+        actual, on=["metric_name", "metric_date"], how="outer", suffixes=("_pd", "_dbt")
+    )
+    assert merged[["numerator_pd", "numerator_dbt"]].notna().all().all()
+    assert (merged["numerator_pd"] == merged["numerator_dbt"]).all()
+    assert (merged["denominator_pd"] == merged["denominator_dbt"]).all()
+    assert merged["numerator_dbt"].sum() > 0
+
+
+def test_wilson_interval_matches_the_reference_formula(built):
+    rows = _query(
+        built["db"],
+        "select numerator, denominator, value, ci_lower, ci_upper from main.metrics_daily "
+        "where denominator > 0",
+    )
+    assert len(rows) > 100
+    n, p = rows["denominator"], rows["numerator"] / rows["denominator"]
+    centre = (p + Z * Z / (2 * n)) / (1 + Z * Z / n)
+    half = Z * ((p * (1 - p) / n + Z * Z / (4 * n * n)) ** 0.5) / (1 + Z * Z / n)
+    assert ((rows["ci_lower"] - (centre - half).clip(lower=0)).abs() < 1e-12).all()
+    assert ((rows["ci_upper"] - (centre + half).clip(upper=1)).abs() < 1e-12).all()
+    # One worked value: 1 success in 10 trials.
+    lower = (0.1 + Z**2 / 20 - Z * math.sqrt(0.09 / 10 + Z**2 / 400)) / (1 + Z**2 / 10)
+    assert lower == pytest.approx(0.01787621, abs=1e-6)
+
+
+def test_maturity_follows_each_metric_window(built):
+    frame = _query(
+        built["db"],
+        """
+        select metric_name, max(case when is_mature then metric_date end) as last_mature,
+               max(metric_date) as last_day
+        from main.metrics_daily group by metric_name
+        """,
+    )
+    lag = {r.metric_name: (r.last_day - r.last_mature).days for r in frame.itertuples()}
+    assert lag["listing_violation_rate"] == 7
+    assert lag["low_quality_listing_rate"] == 7
+    assert lag["bad_seller_onboarding_rate"] == 30
+    assert lag["complaint_rate"] == 14
+    assert lag["violation_prevalence"] == 0
+    assert lag["appeal_overturn_rate"] == 0
+
+
+def test_no_raw_pii_value_reaches_any_table_beyond_staging(built):
+    sellers = pq.read_table(built["raw"] / "sellers", columns=["email", "phone", "legal_name"])
+    secrets = set()
+    for column in sellers.column_names:
+        secrets.update(v for v in sellers.column(column).to_pylist()[:200] if v)
+    with duckdb.connect(str(built["db"]), read_only=True) as con:
+        columns = con.execute(
+            """
+            select c.table_schema, c.table_name, c.column_name
+            from information_schema.columns as c
+            inner join information_schema.tables as t
+                on c.table_schema = t.table_schema and c.table_name = t.table_name
+            where t.table_type = 'BASE TABLE' and c.data_type = 'VARCHAR'
+            """
+        ).fetchall()
+        assert columns
+        for schema, table, column in columns:
+            values = con.execute(
+                f'select distinct "{column}" from "{schema}"."{table}" where "{column}" is not null'
+            ).fetchall()
+            leaked = secrets & {v for (v,) in values}
+            assert not leaked, f"{schema}.{table}.{column} holds raw PII"
+
+
+def test_malformed_as_of_date_var_is_refused_with_a_clear_message(built):
+    process = run_dbt(
+        ["compile", "--select", "int_as_of_date", "--vars", "{as_of_date: '2026-13-01; drop'}"],
+        raw_dir=built["raw"],
+        duckdb_path=built["root"] / "compile.duckdb",
+        target_path=built["root"] / "target-compile",
+        quiet=True,
+    )
+    assert process.returncode != 0
+    assert "dbt var 'as_of_date' must be a date written YYYY-MM-DD" in process.stdout
+
+
+def test_raw_rule_breach_fails_the_build_naming_table_column_and_rule(built, tmp_path):
+    raw = tmp_path / "raw"
+    subprocess.run(["cp", "-r", str(built["raw"]), str(raw)], check=True)
+    listing_files = sorted((raw / "listings").glob("*.parquet"))
+    table = pq.read_table(listing_files[0]).to_pandas()
+    table.loc[table.index[0], "price_usd"] = -5.0
+    table.to_parquet(listing_files[0], index=False)
+
+    with pytest.raises(BuildError) as failure:
+        build(
+            raw,
+            tmp_path / "bad.duckdb",
+            extra_args=["--select", "resource_type:seed", "source:marketplace.listings"],
+            target_path=tmp_path / "target",
+            quiet=True,
+        )
+    message = str(failure.value)
+    failed = [line for line in message.splitlines() if line.startswith("  - ")]
+    assert len(failed) == 1
+    assert "expression_is_true_marketplace_listings_price_usd" in failed[0]
+    assert ": fail: Got 1 result" in failed[0]
