@@ -1,0 +1,194 @@
+{#- Per-seller activity up to the reporting date: listings and their enforcement outcomes,
+    orders, refunds, complaints, QA findings and strategy hits. Every count is aggregated per
+    seller first, then joined, so no join multiplies rows. -#}
+
+with
+
+sellers as (
+
+    select * from {{ ref('stg_marketplace__sellers') }}
+
+),
+
+listing_outcomes as (
+
+    select * from {{ ref('int_listing_enforcement_outcomes') }}
+
+),
+
+orders as (
+
+    select * from {{ ref('stg_marketplace__orders') }}
+
+),
+
+complaints as (
+
+    select * from {{ ref('stg_marketplace__complaints') }}
+
+),
+
+checks as (
+
+    select * from {{ ref('stg_marketplace__qa_case_checks') }}
+
+),
+
+hits as (
+
+    select * from {{ ref('stg_marketplace__strategy_hits') }}
+
+),
+
+listings as (
+
+    select * from {{ ref('int_listing_segments') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of_date') }}
+
+),
+
+listing_counts as (
+
+    select
+        seller_id,
+        count(*) as n_listings,
+        sum(case when is_violation_within_7d then 1 else 0 end) as n_violation_listings,
+        sum(case when is_low_quality_within_7d then 1 else 0 end) as n_low_quality_listings,
+        min(created_at) as first_listing_at,
+        max(created_at) as last_listing_at
+
+    from listing_outcomes
+    group by seller_id
+
+),
+
+order_counts as (
+
+    select
+        orders.seller_id,
+        count(*) as n_orders,
+        sum(case when orders.order_status = 'completed' then 1 else 0 end) as n_completed_orders,
+        sum(case when orders.order_status = 'refunded' then 1 else 0 end) as n_refunded_orders,
+        sum(case when orders.order_status = 'completed' then orders.gmv_usd else 0 end)
+            as completed_gmv_usd,
+        max(orders.ordered_at) as last_order_at
+
+    from orders
+    cross join as_of
+    where orders.ordered_at < as_of.cutoff_at
+    group by orders.seller_id
+
+),
+
+complaint_counts as (
+
+    select
+        complaints.seller_id,
+        count(*) as n_complaints,
+        sum(
+            case when complaints.reason in ('counterfeit', 'prohibited_item') then 1 else 0 end
+        ) as n_serious_complaints
+
+    from complaints
+    cross join as_of
+    where complaints.created_at < as_of.cutoff_at
+    group by complaints.seller_id
+
+),
+
+checks_with_seller as (
+
+    select
+        checks.check_id,
+        checks.is_violation,
+        case
+            when checks.target_type = 'seller' then checks.target_id
+            else listings.seller_id
+        end as seller_id
+
+    from checks
+    cross join as_of
+    left join listings
+        on
+            checks.target_type = 'listing'
+            and checks.target_id = listings.listing_id
+    where checks.checked_at < as_of.cutoff_at
+
+),
+
+check_counts as (
+
+    select
+        seller_id,
+        count(*) as n_qa_checks,
+        sum(case when is_violation then 1 else 0 end) as n_qa_violations
+
+    from checks_with_seller
+    group by seller_id
+
+),
+
+hits_with_seller as (
+
+    select
+        hits.hit_id,
+        case
+            when hits.target_type = 'seller' then hits.target_id
+            else listings.seller_id
+        end as seller_id
+
+    from hits
+    cross join as_of
+    left join listings
+        on
+            hits.target_type = 'listing'
+            and hits.target_id = listings.listing_id
+    where hits.hit_at < as_of.cutoff_at
+
+),
+
+hit_counts as (
+
+    select
+        seller_id,
+        count(*) as n_strategy_hits
+
+    from hits_with_seller
+    group by seller_id
+
+)
+
+select
+    sellers.seller_id,
+    listing_counts.first_listing_at,
+    listing_counts.last_listing_at,
+    order_counts.last_order_at,
+    coalesce(listing_counts.n_listings, 0) as n_listings,
+    coalesce(listing_counts.n_violation_listings, 0) as n_violation_listings,
+    coalesce(listing_counts.n_low_quality_listings, 0) as n_low_quality_listings,
+    coalesce(order_counts.n_orders, 0) as n_orders,
+    coalesce(order_counts.n_completed_orders, 0) as n_completed_orders,
+    coalesce(order_counts.n_refunded_orders, 0) as n_refunded_orders,
+    coalesce(order_counts.completed_gmv_usd, 0) as completed_gmv_usd,
+    coalesce(complaint_counts.n_complaints, 0) as n_complaints,
+    coalesce(complaint_counts.n_serious_complaints, 0) as n_serious_complaints,
+    coalesce(check_counts.n_qa_checks, 0) as n_qa_checks,
+    coalesce(check_counts.n_qa_violations, 0) as n_qa_violations,
+    coalesce(hit_counts.n_strategy_hits, 0) as n_strategy_hits
+
+from sellers
+left join listing_counts
+    on sellers.seller_id = listing_counts.seller_id
+left join order_counts
+    on sellers.seller_id = order_counts.seller_id
+left join complaint_counts
+    on sellers.seller_id = complaint_counts.seller_id
+left join check_counts
+    on sellers.seller_id = check_counts.seller_id
+left join hit_counts
+    on sellers.seller_id = hit_counts.seller_id
