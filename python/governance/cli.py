@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import argparse
+import importlib
+import pkgutil
 import sys
 from pathlib import Path
 
-from governance import settings
+from governance import commands, settings
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -131,6 +133,11 @@ def build_parser() -> argparse.ArgumentParser:
     s = sub.add_parser("summary", help="print the latest north-star metrics of a built warehouse")
     paths(s, raw=False, db=True)
     s.set_defaults(func=_cmd_summary)
+
+    # Further subcommands live in governance.commands.<name>, each with register(subparsers).
+    for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
+        module.register(sub)
     return parser
 
 

@@ -194,3 +194,31 @@ def test_raw_rule_breach_fails_the_build_naming_table_column_and_rule(built, tmp
     assert len(failed) == 1
     assert "expression_is_true_marketplace_listings_price_usd" in failed[0]
     assert ": fail: Got 1 result" in failed[0]
+
+
+def test_every_model_and_column_is_documented(built):
+    import json
+
+    manifest = json.loads((built["root"] / "target" / "manifest.json").read_text())
+    models = [
+        n
+        for n in manifest["nodes"].values()
+        if n["resource_type"] == "model" and n["package_name"] == "marketplace_governance"
+    ]
+    assert len(models) >= 20
+    undocumented = []
+    with duckdb.connect(str(built["db"]), read_only=True) as con:
+        for node in models:
+            if not node["description"].strip():
+                undocumented.append(node["name"])
+            documented = {
+                name for name, col in node["columns"].items() if col["description"].strip()
+            }
+            actual = con.execute(
+                "select column_name from information_schema.columns "
+                "where table_schema = ? and table_name = ?",
+                [node["schema"], node["alias"]],
+            ).fetchall()
+            assert actual, f"{node['name']} was not built"
+            undocumented += [f"{node['name']}.{c}" for (c,) in actual if c not in documented]
+    assert undocumented == []
