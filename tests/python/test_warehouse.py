@@ -12,22 +12,11 @@ import pyarrow.parquet as pq
 import pytest
 
 from governance.baseline import north_star_baseline
-from governance.simulator import generate
 from governance.warehouse import BuildError, build, run_dbt, run_stats
 
 Z = 1.959964
 REGIONS = 6 + 1  # seed regions plus ALL
 CATEGORIES = 10 + 1
-
-
-@pytest.fixture(scope="module")
-def built(tmp_path_factory):
-    root = tmp_path_factory.mktemp("warehouse")
-    raw, truth = root / "raw", root / "truth"
-    generate(raw_dir=raw, truth_dir=truth, scale="tiny", seed=7)
-    db = root / "governance.duckdb"
-    results = build(raw, db, target_path=root / "target", quiet=True)
-    return {"root": root, "raw": raw, "db": db, "results": results}
 
 
 def _query(db, sql: str) -> pd.DataFrame:

@@ -1,0 +1,30 @@
+"""Shared fixtures: warehouses built once per test session from generated data."""
+
+from __future__ import annotations
+
+import pytest
+
+from governance.simulator import generate
+from governance.warehouse import build
+
+
+def _build(tmp_path_factory, name: str, scale: str, seed: int) -> dict:
+    root = tmp_path_factory.mktemp(name)
+    raw, truth = root / "raw", root / "truth"
+    generate(raw_dir=raw, truth_dir=truth, scale=scale, seed=seed)
+    db = root / "governance.duckdb"
+    results = build(raw, db, target_path=root / "target", quiet=True)
+    return {"root": root, "raw": raw, "truth": truth, "db": db, "results": results}
+
+
+@pytest.fixture(scope="session")
+def built(tmp_path_factory):
+    """The tiny tier (seed 7) built with every dbt test: paths to raw, truth, warehouse,
+    target folder and run_results.json."""
+    return _build(tmp_path_factory, "tiny", "tiny", 7)
+
+
+@pytest.fixture(scope="session")
+def built_small(tmp_path_factory):
+    """The small demo tier (seed 42), for checks against planted truth that need its size."""
+    return _build(tmp_path_factory, "small", "small", 42)

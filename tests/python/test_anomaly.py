@@ -1,0 +1,349 @@
+"""Behaviour of the metric anomaly detector against the mean +/- 3 sd baseline."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+
+from governance.detection import AnomalyParams, baseline_mean_3sd, detect_metric_anomalies
+from governance.detection._stats import benjamini_hochberg, binomial_two_sided_p
+
+START = "2025-01-06"  # a Monday
+
+
+def make_series(
+    days: int,
+    n: float | np.ndarray,
+    p: float | np.ndarray,
+    *,
+    seed: int,
+    metric: str = "listing_violation_rate",
+    region: str = "SG",
+    category: str = "fashion",
+    rates: dict[int, float] | None = None,
+) -> pd.DataFrame:
+    """Binomial daily series; ``rates`` overrides the true rate on given day indexes."""
+    rng = np.random.default_rng(seed)
+    dates = pd.date_range(START, periods=days, freq="D")
+    n_arr = np.broadcast_to(np.asarray(n, dtype=float), (days,)).copy()
+    p_arr = np.broadcast_to(np.asarray(p, dtype=float), (days,)).copy()
+    for i, r in (rates or {}).items():
+        p_arr[i] = r
+    k = rng.binomial(n_arr.astype(int), p_arr).astype(float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        value = np.where(n_arr > 0, k / n_arr, np.nan)
+    return pd.DataFrame(
+        {
+            "metric_date": dates.date,
+            "metric_name": metric,
+            "region": region,
+            "category": category,
+            "numerator": k,
+            "denominator": n_arr,
+            "value": value,
+            "ci_lower": np.nan,
+            "ci_upper": np.nan,
+            "is_mature": True,
+        }
+    )
+
+
+def flagged_days(result: pd.DataFrame) -> list[int]:
+    return [int(i) for i in np.flatnonzero(result["is_anomaly"].to_numpy())]
+
+
+# --------------------------------------------------------------------------------------------
+# Output contract
+# --------------------------------------------------------------------------------------------
+
+
+def test_output_has_one_row_per_mature_row_and_documented_columns():
+    df = pd.concat(
+        [
+            make_series(40, 800, 0.05, seed=1, region="SG"),
+            make_series(40, 800, 0.05, seed=2, region="MY"),
+        ],
+        ignore_index=True,
+    )
+    df.loc[df.index[-5:], "is_mature"] = False
+    shuffled = df.sample(frac=1.0, random_state=3)
+    out = detect_metric_anomalies(shuffled)
+    assert len(out) == 75
+    assert list(out.columns[:19]) == [
+        "metric_name",
+        "region",
+        "category",
+        "metric_date",
+        "value",
+        "numerator",
+        "denominator",
+        "expected_value",
+        "lower_bound",
+        "upper_bound",
+        "anomaly_score",
+        "p_value",
+        "q_value",
+        "is_anomaly",
+        "direction",
+        "severity",
+        "relative_change",
+        "history_days",
+        "history_excluded",
+    ]
+    assert set(out["method"]) == {"seasonal_robust_betabinomial_v1"}
+    assert out["is_anomaly"].dtype == bool
+    # Sorted by series then date; the input order does not matter.
+    assert out[["region", "metric_date"]].equals(
+        out.sort_values(["region", "metric_date"])[["region", "metric_date"]]
+    )
+    pd.testing.assert_frame_equal(out, detect_metric_anomalies(df))
+    assert set(out["severity"]) <= {"none", "low", "medium", "high", "critical"}
+    judged = out["p_value"].notna()
+    assert (out.loc[judged, "q_value"] >= out.loc[judged, "p_value"] - 1e-15).all()
+    has_history = out["history_days"] > 0
+    assert out.loc[~has_history, "expected_value"].isna().all()
+    assert (out.loc[has_history, "lower_bound"] <= out.loc[has_history, "expected_value"]).all()
+    assert (out.loc[has_history, "upper_bound"] >= out.loc[has_history, "expected_value"]).all()
+
+
+def test_duplicate_rows_raise_a_clear_error():
+    df = make_series(20, 100, 0.1, seed=0)
+    with pytest.raises(ValueError, match="more than one row"):
+        detect_metric_anomalies(pd.concat([df, df.iloc[[3]]]))
+
+
+# --------------------------------------------------------------------------------------------
+# Minimum history and early spikes
+# --------------------------------------------------------------------------------------------
+
+
+def test_spike_on_first_judged_day_is_flagged():
+    df = make_series(60, 1000, 0.05, seed=1, rates={14: 0.15})
+    out = detect_metric_anomalies(df)
+    assert flagged_days(out) == [14]
+    row = out.iloc[14]
+    assert row["history_days"] == 14
+    assert row["direction"] == "up"
+    assert row["expected_value"] == pytest.approx(0.05, abs=0.01)
+    assert row["p_value"] < 1e-10
+
+
+def test_rows_before_min_history_are_not_judged():
+    df = make_series(30, 1000, 0.05, seed=4, rates={5: 0.5})
+    out = detect_metric_anomalies(df)
+    early = out.iloc[:14]
+    assert early["p_value"].isna().all()
+    assert early["q_value"].isna().all()
+    assert not early["is_anomaly"].any()
+    assert (early["severity"] == "none").all()
+    assert early["history_days"].tolist() == list(range(14))
+    assert out.iloc[14:]["p_value"].notna().all()
+    # The spike on day 5 is not judged, but it is screened out of later histories.
+    assert out.iloc[14]["history_excluded"] == 1
+
+
+def test_early_spike_caught_with_short_min_history_while_baseline_cannot():
+    """The baseline's window includes the point, so its z-score is capped at (k-1)/sqrt(k):
+    a single spike among k <= 10 points can never exceed 3 sd."""
+    df = make_series(40, 1000, 0.05, seed=2, rates={8: 0.2})
+    ours = detect_metric_anomalies(df, AnomalyParams(min_history=7))
+    base = baseline_mean_3sd(df)
+    assert 8 in flagged_days(ours)
+    assert not base.iloc[8]["is_anomaly"]
+    assert flagged_days(base) == []
+
+
+# --------------------------------------------------------------------------------------------
+# Masking, flat series, seasonality
+# --------------------------------------------------------------------------------------------
+
+
+def test_second_incident_is_not_masked_by_the_first():
+    df = make_series(70, 1000, 0.05, seed=21, rates={40: 0.12, 45: 0.12})
+    ours = detect_metric_anomalies(df)
+    base = baseline_mean_3sd(df)
+    assert flagged_days(ours) == [40, 45]
+    assert ours.iloc[45]["history_excluded"] >= 1  # day 40 left out of day 45's history
+    assert ours.iloc[45]["expected_value"] == pytest.approx(0.05, abs=0.006)
+    # The first incident inflates the baseline's spread and hides the second.
+    assert base.iloc[40]["is_anomaly"]
+    assert not base.iloc[45]["is_anomaly"]
+
+
+def test_flat_series_gives_no_false_alarm():
+    df = make_series(90, 1000, 0.05, seed=0)
+    df["numerator"] = 50.0
+    df.loc[60, "numerator"] = 52.0
+    df.loc[75, "numerator"] = 47.0
+    df["value"] = df["numerator"] / df["denominator"]
+    ours = detect_metric_anomalies(df)
+    base = baseline_mean_3sd(df)
+    assert flagged_days(ours) == []
+    assert ours.iloc[60]["p_value"] > 0.1
+    # A zero-spread window makes any wiggle "infinitely" anomalous for the baseline.
+    assert base.iloc[60]["is_anomaly"]
+    assert base.iloc[75]["is_anomaly"]
+
+
+def test_weekend_peak_is_expected_but_weekend_level_on_a_weekday_is_flagged():
+    dates = pd.date_range(START, periods=84, freq="D")
+    weekend = dates.day_of_week >= 5
+    p = np.where(weekend, 0.08, 0.05)
+    p[79] = 0.08  # a Wednesday at the weekend level
+    df = make_series(84, 3000, p, seed=7)
+    out = detect_metric_anomalies(df)
+    assert dates[79].day_of_week == 2
+    assert flagged_days(out) == [79]
+    last_weekends = np.flatnonzero(weekend[56:]) + 56
+    assert not out.iloc[last_weekends]["is_anomaly"].any()
+    assert (out.iloc[last_weekends]["seasonal_factor"] > 1.3).all()
+    assert (out.iloc[last_weekends]["expected_value"] - 0.08).abs().max() < 0.01
+    weekdays_late = np.flatnonzero(~weekend[56:]) + 56
+    assert (out.iloc[weekdays_late]["seasonal_factor"] < 1.0).all()
+
+
+def test_non_seasonal_series_keeps_seasonal_factor_near_one():
+    df = make_series(120, 2000, 0.05, seed=11)
+    out = detect_metric_anomalies(df)
+    factors = out.iloc[60:]["seasonal_factor"]
+    assert (factors - 1.0).abs().max() < 0.1
+    assert (factors - 1.0).abs().mean() < 0.03
+    assert (factors == 1.0).mean() > 0.3  # many weekday effects shrunk away entirely
+    assert len(flagged_days(out)) <= 1
+
+
+# --------------------------------------------------------------------------------------------
+# Denominator-aware noise and false discovery control
+# --------------------------------------------------------------------------------------------
+
+
+def test_small_denominator_segments_do_not_alarm_on_binomial_noise():
+    """Twelve small segments (5-30 events a day, rate 5 %) over 180 days."""
+    rng = np.random.default_rng(20)
+    frames = [
+        make_series(180, rng.integers(5, 31, 180), 0.05, seed=100 + i, category=f"c{i}")
+        for i in range(12)
+    ]
+    df = pd.concat(frames, ignore_index=True)
+    ours = detect_metric_anomalies(df)
+    base = baseline_mean_3sd(df)
+    assert ours["is_anomaly"].sum() <= 1
+    assert base["is_anomaly"].sum() >= 4
+
+
+def test_single_small_segment_alone_stays_quiet():
+    df = make_series(180, 30, 0.05, seed=3)
+    ours = detect_metric_anomalies(df)
+    assert ours["is_anomaly"].sum() <= 1
+
+
+def test_many_null_series_give_almost_no_false_discoveries():
+    rng = np.random.default_rng(5)
+    frames = []
+    for i in range(150):
+        n = float(rng.choice([20, 200, 2000, 20000]))
+        frames.append(
+            make_series(90, n, float(rng.uniform(0.01, 0.3)), seed=500 + i, region=f"R{i:03d}")
+        )
+    df = pd.concat(frames, ignore_index=True)
+    ours = detect_metric_anomalies(df)
+    judged = ours["p_value"].notna()
+    assert judged.sum() == 150 * (90 - 14)
+    assert ours["is_anomaly"].sum() <= 1
+    # p-values are valid (not anti-conservative) under the null.
+    assert (ours.loc[judged, "p_value"] < 0.01).mean() < 0.015
+
+
+def test_tiny_real_drift_on_a_huge_denominator_is_not_material():
+    p = np.full(60, 0.05)
+    p[40:] = 0.053  # +6 % relative, +0.003 absolute: significant, not material
+    df = make_series(60, 1_000_000, p, seed=8)
+    out = detect_metric_anomalies(df)
+    assert out.iloc[40]["p_value"] < 1e-6
+    assert flagged_days(out) == []
+    # Turning the materiality thresholds off exposes the statistically significant drift.
+    loose = detect_metric_anomalies(
+        df, AnomalyParams(min_relative_change=0.0, min_absolute_change=0.0)
+    )
+    assert 40 in flagged_days(loose)
+
+
+def test_direction_and_severity():
+    down = make_series(60, 5000, 0.05, seed=9, rates={45: 0.01}, region="SG")
+    mild_up = make_series(60, 20000, 0.05, seed=10, rates={45: 0.066}, region="MY")
+    out = detect_metric_anomalies(pd.concat([down, mild_up], ignore_index=True))
+    flagged = out[out["is_anomaly"]].set_index("region")
+    assert sorted(flagged.index) == ["MY", "SG"]
+    assert flagged.loc["SG", "direction"] == "down"
+    assert flagged.loc["SG", "anomaly_score"] < -10
+    assert flagged.loc["SG", "severity"] == "critical"  # ratio ~5, |score| > 10
+    assert flagged.loc["SG", "relative_change"] == pytest.approx(-0.8, abs=0.05)
+    assert flagged.loc["MY", "direction"] == "up"
+    assert flagged.loc["MY", "anomaly_score"] > 7
+    assert flagged.loc["MY", "severity"] == "low"  # strong evidence, but ratio ~1.3 < 1.5
+    quiet = out[~out["is_anomaly"]]
+    assert quiet["direction"].isna().all()
+    assert (quiet["severity"] == "none").all()
+
+
+def test_non_proportion_metric_uses_the_gaussian_model():
+    rng = np.random.default_rng(12)
+    days = 60
+    value = 24.0 + rng.normal(0, 1.0, days)
+    value[50] = 40.0
+    df = make_series(days, 100, 0.5, seed=0)
+    df["numerator"] = value * 100
+    df["value"] = value
+    out = detect_metric_anomalies(df)
+    assert set(out["method"]) == {"seasonal_robust_gaussian_v1"}
+    assert flagged_days(out) == [50]
+    flat = df.assign(numerator=2400.0, value=24.0)
+    assert flagged_days(detect_metric_anomalies(flat)) == []
+
+
+def test_params_from_dbt_vars():
+    params = AnomalyParams.from_mapping(
+        {"window_days": "21", "fdr_alpha": 0.05, "severity_ratio_cuts": [1.2, 2, 4], "x": 1}
+    )
+    assert params.window_days == 21
+    assert params.fdr_alpha == 0.05
+    assert params.severity_ratio_cuts == (1.2, 2.0, 4.0)
+    with pytest.raises(ValueError, match="min_history"):
+        AnomalyParams(window_days=10, min_history=14)
+
+
+# --------------------------------------------------------------------------------------------
+# Statistical helpers
+# --------------------------------------------------------------------------------------------
+
+
+def test_benjamini_hochberg_per_group():
+    p = np.array([0.01, 0.04, 0.03, 0.005, 0.2, np.nan])
+    groups = np.array([1, 1, 1, 1, 2, 2])
+    q = benjamini_hochberg(p, groups)
+    np.testing.assert_allclose(q[:5], [0.02, 0.04, 0.04, 0.02, 0.2])
+    assert np.isnan(q[5])
+
+
+def test_binomial_two_sided_p_matches_exact_tails():
+    # Doubled upper tail P(X >= 6 | n=30, p=0.05).
+    assert binomial_two_sided_p(6, 30, 0.05) == pytest.approx(2 * stats.binom.sf(5, 30, 0.05))
+    assert binomial_two_sided_p(60, 1000, 0.05) == pytest.approx(
+        2 * stats.binom.sf(59, 1000, 0.05)
+    )
+    assert binomial_two_sided_p(0, 30, 0.05) == pytest.approx(2 * 0.95**30, rel=1e-9)
+    assert binomial_two_sided_p(2, 30, 0.05) == pytest.approx(2 * stats.binom.sf(1, 30, 0.05))
+    assert binomial_two_sided_p(1, 20, 0.05) == 1.0  # mode: both tails exceed one half
+
+
+def test_baseline_matches_a_direct_rolling_computation():
+    df = make_series(30, 200, 0.1, seed=13, rates={20: 0.4})
+    base = baseline_mean_3sd(df)
+    roll = df["value"].rolling(14, min_periods=2)
+    assert base["n_points"].tolist() == [min(i + 1, 14) for i in range(30)]
+    np.testing.assert_allclose(base["baseline_mean"][1:], roll.mean()[1:])
+    np.testing.assert_allclose(base["baseline_sd"], roll.std(), equal_nan=True)
+    expected = (df["value"] - roll.mean()).abs() > 3 * roll.std()
+    assert base["is_anomaly"].tolist() == expected.tolist()
