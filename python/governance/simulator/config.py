@@ -168,7 +168,7 @@ class ScaleConfig:
     name: str
     n_sellers: int
     days: int
-    listings: int  # approximate listings created in the period
+    listings: int  # approximate listings created over `days` (scaled for other lengths)
     orders_per_listing: float  # mean order intensity of a listing over its lifetime
     n_rings: int
     n_public_ips: int

@@ -67,10 +67,18 @@ def generate(
     """Generate one simulated marketplace.
 
     Writes the raw data contract under ``raw_dir/<table>/*.parquet`` and the ground truth under
-    ``truth_dir``; returns the manifest (also written to ``truth_dir/manifest.json``).
+    ``truth_dir``; returns the manifest (also written to ``truth_dir/manifest.json``). The same
+    (scale, seed, end_date, days) always gives byte-identical files.
     """
     if scale not in C.SCALES:
         raise ValueError(f"unknown scale {scale!r}; expected one of {sorted(C.SCALES)}")
+    raw_dir, truth_dir = Path(raw_dir), Path(truth_dir)
+    prepare_dirs(raw_dir, truth_dir)
+    with RawWriter(raw_dir) as writer:
+        return _simulate(writer, truth_dir, scale, int(seed), end_date, days)
+
+
+def _simulate(writer, truth_dir, scale, seed, end_date, days) -> dict:
     cfg = C.SCALES[scale]
     days = int(days or cfg.days)
     if days < 7:
@@ -78,9 +86,6 @@ def generate(
     end = np.datetime64(end_date or C.DEFAULT_END_DATE, "D")
     start = end - np.timedelta64(days - 1, "D")
     clock = Clock(start, days)
-    raw_dir, truth_dir = Path(raw_dir), Path(truth_dir)
-    prepare_dirs(raw_dir, truth_dir)
-    writer = RawWriter(raw_dir)
 
     plan = plan_incidents(days)
     rng_cal = rng_for(seed, "calendar")

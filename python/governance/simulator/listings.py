@@ -171,7 +171,9 @@ def build_listings(
 ) -> ListingData:
     rng = rng_for(seed, "listings")
     pool = _Pool(sd)
-    counts = daily_counts(rng, pool, clock, int(cfg.listings * 1.04))
+    # the tier's listing volume is for its default period length; other lengths scale it
+    target = cfg.listings * clock.days / cfg.days
+    counts = daily_counts(rng, pool, clock, int(target * 1.04))
     day = np.repeat(np.arange(clock.days, dtype=np.float64), counts)
     seller, t = pool.draw(rng, day, sd)
     cat = _categories(rng, sd, seller)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 
 import pyarrow as pa
@@ -267,22 +269,46 @@ def write(table: pa.Table, path: Path) -> None:
 
 
 class RawWriter:
-    """Writes raw tables and keeps row counts for the manifest."""
+    """Writes raw tables and keeps row counts for the manifest.
 
-    def __init__(self, raw_dir: Path):
+    Files are written by one background thread (parquet encoding releases the GIL) while the
+    next chunk is generated; at most ``max_pending`` tables wait in memory. File contents do
+    not depend on the threading.
+    """
+
+    def __init__(self, raw_dir: Path, max_pending: int = 2):
         self.raw_dir = raw_dir
         self.rows: dict[str, int] = dict.fromkeys(RAW_TABLES, 0)
         self.files: dict[str, int] = dict.fromkeys(RAW_TABLES, 0)
+        self._pool = ThreadPoolExecutor(max_workers=1)
+        self._pending: deque[Future] = deque()
+        self._max_pending = max_pending
 
     def write(self, table_name: str, columns: dict, part: str = "part-000") -> None:
         t = make_table(columns, RAW_SCHEMAS[table_name])
-        write(t, self.raw_dir / table_name / f"{part}.parquet")
+        while len(self._pending) >= self._max_pending:
+            self._pending.popleft().result()
+        path = self.raw_dir / table_name / f"{part}.parquet"
+        self._pending.append(self._pool.submit(write, t, path))
         self.rows[table_name] += t.num_rows
         self.files[table_name] += 1
 
     def write_empty(self, table_name: str) -> None:
         schema = RAW_SCHEMAS[table_name]
         self.write(table_name, {f.name: pa.array([], f.type) for f in schema})
+
+    def close(self) -> None:
+        try:
+            while self._pending:
+                self._pending.popleft().result()
+        finally:
+            self._pool.shutdown(wait=True)
+
+    def __enter__(self) -> RawWriter:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
 
 
 def write_truth(truth_dir: Path, name: str, columns: dict) -> int:

@@ -1,0 +1,29 @@
+"""Detection algorithms on warehouse tables: metric anomalies, seller syndicates, seller risk.
+
+All functions are pure (pandas DataFrame in, DataFrame out), deterministic and independent of
+the query engine, so they run the same inside dbt Python models and in notebooks.
+"""
+
+from governance.detection.anomaly import (
+    AnomalyParams,
+    baseline_mean_3sd,
+    detect_metric_anomalies,
+)
+from governance.detection.syndicates import (
+    SyndicateParams,
+    adjusted_rand,
+    detect_syndicates,
+    naive_connected_components,
+    pairwise_prf,
+)
+
+__all__ = [
+    "AnomalyParams",
+    "SyndicateParams",
+    "adjusted_rand",
+    "baseline_mean_3sd",
+    "detect_metric_anomalies",
+    "detect_syndicates",
+    "naive_connected_components",
+    "pairwise_prf",
+]

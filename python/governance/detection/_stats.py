@@ -1,0 +1,144 @@
+"""Small vectorised statistics helpers shared by the detection modules."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+# 1 / Phi^-1(3/4): scales a median absolute deviation to a normal standard deviation.
+MAD_TO_SD = 1.482602218505602
+
+
+def nanmedian_last(a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Median over the last axis ignoring NaN, and the count of non-NaN values.
+
+    Sort-based, so it stays vectorised for many short rows (``np.nanmedian`` falls back to
+    slow paths for that shape). Rows without any value get NaN.
+    """
+    s = np.sort(a, axis=-1)  # NaN sorts last
+    n = np.count_nonzero(~np.isnan(a), axis=-1)
+    lo = np.maximum((n - 1) // 2, 0)[..., None]
+    hi = np.maximum(n // 2, 0)[..., None]
+    hi = np.minimum(hi, a.shape[-1] - 1)
+    med = 0.5 * (
+        np.take_along_axis(s, lo, axis=-1)[..., 0] + np.take_along_axis(s, hi, axis=-1)[..., 0]
+    )
+    med = np.where(n > 0, med, np.nan)
+    return med, n
+
+
+def binomial_two_sided_p(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """Two-sided tail probability of ``k`` successes out of ``n`` at success probability ``p``.
+
+    Doubles the smaller one-sided tail (``P(X >= k)`` or ``P(X <= k)``), capped at 1. Uses the
+    regularised incomplete beta function, so ``k`` and ``n`` may be non-integer (effective
+    sample sizes): ``P(X >= k) = I_p(k, n - k + 1)`` and ``P(X <= k) = I_{1-p}(n - k, k + 1)``.
+    """
+    k = np.asarray(k, dtype=float)
+    n = np.asarray(n, dtype=float)
+    p = np.asarray(p, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        upper = np.where(k > 0, special.betainc(np.maximum(k, 1e-12), n - k + 1.0, p), 1.0)
+        lower = np.where(k < n, special.betainc(np.maximum(n - k, 1e-12), k + 1.0, 1.0 - p), 1.0)
+    out = np.minimum(1.0, 2.0 * np.minimum(upper, lower))
+    return np.where(np.isfinite(k) & np.isfinite(n) & np.isfinite(p), out, np.nan)
+
+
+def benjamini_hochberg(p: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values (q-values), computed separately within each group.
+
+    NaN p-values are not tests: they keep a NaN q-value and do not count in the group size.
+    """
+    p = np.asarray(p, dtype=float)
+    q = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    if ok.size == 0:
+        return q
+    g = pd.factorize(np.asarray(groups)[ok], sort=True)[0]
+    pv = p[ok]
+    order = np.lexsort((pv, g))
+    g_sorted = g[order]
+    p_sorted = pv[order]
+    starts = np.r_[0, np.flatnonzero(np.diff(g_sorted)) + 1]
+    sizes = np.diff(np.r_[starts, g_sorted.size])
+    rank = np.arange(g_sorted.size) - np.repeat(starts, sizes) + 1
+    m = np.repeat(sizes, sizes)
+    raw = p_sorted * m / rank
+    # Step-up: running minimum from the largest p-value downwards, within each group.
+    rev = pd.Series(raw[::-1]).groupby(g_sorted[::-1], sort=False).cummin().to_numpy()[::-1]
+    out = np.empty_like(raw)
+    out[order] = np.minimum(rev, 1.0)
+    q[ok] = out
+    return q
+
+
+def betabinomial_rate_skewness(mu: np.ndarray, n: np.ndarray, rho: np.ndarray) -> np.ndarray:
+    """Skewness of ``K / n`` for ``K ~ BetaBinomial(n, mean mu, intra-class correlation rho)``.
+
+    Tends to the binomial skewness as ``rho -> 0`` and to the Beta skewness as ``n -> inf``.
+    """
+    mu = np.asarray(mu, dtype=float)
+    n = np.asarray(n, dtype=float)
+    rho = np.clip(np.asarray(rho, dtype=float), 1e-12, 1 - 1e-9)
+    s = 1.0 / rho - 1.0
+    a = mu * s
+    b = (1.0 - mu) * s
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        # Written with the ratios n / s and s / n kept bounded for very small or large rho.
+        num = (1.0 + 2.0 * n / s) * (1.0 - 2.0 * mu) * np.sqrt(1.0 + 1.0 / s)
+        den = (1.0 + 2.0 / s) * np.sqrt(n * mu * (1.0 - mu) * (n / s + 1.0))
+        out = num / den
+    del a, b
+    return out
+
+
+def pearson3_two_sided_p(
+    y: np.ndarray, mu: np.ndarray, sd: np.ndarray, skew: np.ndarray, half_step: np.ndarray
+) -> np.ndarray:
+    """Two-sided tail probability of ``y`` under a Pearson type III law (shifted Gamma).
+
+    Matches mean ``mu``, standard deviation ``sd`` and skewness ``skew``; nearly symmetric
+    cases fall back to the normal law. ``half_step`` is a continuity correction.
+    """
+    y = np.asarray(y, dtype=float)
+    mu = np.asarray(mu, dtype=float)
+    sd = np.asarray(sd, dtype=float)
+    g = np.asarray(skew, dtype=float)
+    sign = np.where(g < 0, -1.0, 1.0)
+    g_abs = np.maximum(np.abs(g), 1e-3)
+    # Reflect left-skewed cases so the Gamma always has its long tail to the right.
+    x_hi = sign * (y - mu) - half_step  # toward the long tail
+    x_lo = sign * (y - mu) + half_step  # toward the short tail
+    kappa = 4.0 / g_abs**2
+    theta = sd * g_abs / 2.0
+    with np.errstate(invalid="ignore", divide="ignore", over="ignore"):
+        u_hi = np.maximum(kappa + x_hi / theta, 0.0)
+        u_lo = np.maximum(kappa + x_lo / theta, 0.0)
+        long_tail = np.where(x_hi > 0, special.gammaincc(kappa, u_hi), 1.0)
+        short_tail = np.where(x_lo < 0, special.gammainc(kappa, u_lo), 1.0)
+        normal = 2.0 * special.ndtr(-np.maximum(np.abs(y - mu) - half_step, 0.0) / sd)
+    out = np.minimum(1.0, 2.0 * np.minimum(long_tail, short_tail))
+    out = np.where(np.abs(g) < 1e-3, np.minimum(normal, 1.0), out)
+    return np.where(np.isfinite(y) & np.isfinite(mu) & (sd > 0), out, np.nan)
+
+
+def beta_two_sided_p(y: np.ndarray, mu: np.ndarray, n_eff: np.ndarray, half_step: np.ndarray):
+    """Two-sided tail probability of a rate ``y`` under a Beta law with mean ``mu``.
+
+    The Beta law has the variance of a proportion over ``n_eff`` effective trials,
+    ``Beta(mu (n_eff - 1), (1 - mu) (n_eff - 1))``: the large-denominator limit of a
+    beta-binomial, whose right skew for rare events a binomial on ``n_eff`` trials understates.
+    ``half_step`` (half of ``1 / n``) is a continuity correction for the discrete observation.
+    """
+    m = np.maximum(np.asarray(n_eff, dtype=float) - 1.0, 1e-6)
+    a = np.asarray(mu, dtype=float) * m
+    b = (1.0 - np.asarray(mu, dtype=float)) * m
+    y = np.asarray(y, dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        hi = np.clip(y - half_step, 0.0, 1.0)
+        lo = np.clip(y + half_step, 0.0, 1.0)
+        upper = np.where(hi > 0, special.betainc(b, a, 1.0 - hi), 1.0)
+        lower = np.where(lo < 1, special.betainc(a, b, lo), 1.0)
+    out = np.minimum(1.0, 2.0 * np.minimum(upper, lower))
+    return np.where(np.isfinite(y) & np.isfinite(a) & np.isfinite(b), out, np.nan)
