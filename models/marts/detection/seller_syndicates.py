@@ -1,0 +1,22 @@
+"""Seller-level syndicate membership from shared identity signals.
+
+Thin adapter over governance.detection.syndicates.detect_syndicates. It reads identity links at
+seller × value grain (only values shared by two or more sellers) and seller features, never the
+raw signal event log.
+"""
+
+from governance.detection.syndicates import SyndicateParams, detect_syndicates
+
+SELLER_COLUMNS = (
+    "seller_id, region, primary_category, registered_at, onboarded_at, is_confirmed_bad, "
+    "is_enforced, first_activity_at, last_activity_at"
+)
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    params = SyndicateParams.from_mapping(dbt.config.get("syndicate_params"))
+    links = dbt.ref("int_seller_identity_links").filter("n_sellers_sharing > 1").df()
+    sellers = dbt.ref("seller_features").project(SELLER_COLUMNS).df()
+    seller_syndicates, _ = detect_syndicates(links, sellers, params)
+    return seller_syndicates

@@ -1,0 +1,46 @@
+"""Assemble the risk model's input from warehouse tables (seller grain only)."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+# Columns of seller_features that are outcomes of the label itself or identifiers: never fed
+# to the model.
+LEAKY_OR_ID_COLUMNS = {
+    "is_enforced",
+    "first_removal_at",
+    "is_confirmed_bad",
+    "confirmed_bad_at",
+    "is_label_mature",
+    "n_warnings",
+}
+CATEGORICAL_COLUMNS = ("region", "primary_category", "seller_type")
+
+
+def risk_feature_frame(
+    features: pd.DataFrame, memberships: pd.DataFrame, syndicates: pd.DataFrame
+) -> pd.DataFrame:
+    """One row per onboarded seller: seller_id, onboarded_at, label (1 / 0 / null when the
+    label has not matured) and numeric features, including syndicate membership."""
+    df = features[features["onboarded_at"].notna()].copy()
+    df["label"] = pd.Series(pd.NA, index=df.index, dtype="boolean")
+    mature = df["is_label_mature"].astype(bool)
+    df.loc[mature, "label"] = df.loc[mature, "is_confirmed_bad"].astype(bool)
+
+    members = memberships[["seller_id", "syndicate_id", "membership_strength", "n_links"]]
+    members = members.merge(syndicates, on="syndicate_id", how="left")
+    df = df.merge(members, on="seller_id", how="left")
+    df["in_syndicate"] = df["syndicate_id"].notna()
+    df["syndicate_size"] = df["size"].fillna(0).astype(float)
+    df["syndicate_membership_strength"] = df["membership_strength"].fillna(0.0)
+    df["syndicate_links"] = df["n_links"].fillna(0).astype(float)
+
+    for column in CATEGORICAL_COLUMNS:
+        dummies = pd.get_dummies(df[column].astype("string"), prefix=column, dtype=float)
+        df = pd.concat([df, dummies], axis=1)
+
+    drop = LEAKY_OR_ID_COLUMNS | set(CATEGORICAL_COLUMNS)
+    drop |= {"syndicate_id", "size", "membership_strength", "n_links"}
+    drop |= {"registered_at", "first_activity_at", "last_activity_at"}
+    keep = [c for c in df.columns if c not in drop]
+    return df[keep].reset_index(drop=True)
