@@ -66,7 +66,9 @@ def _windows(incidents: pd.DataFrame, rules: MatchRules) -> pd.DataFrame:
     inc["end_date"] = pd.to_datetime(inc["end_date"])
     span = (inc["end_date"] - inc["start_date"]).dt.days + 1
     shift = span > rules.level_shift_days * 2
-    end = inc["end_date"].where(~shift, inc["start_date"] + pd.Timedelta(rules.level_shift_days))
+    end = inc["end_date"].where(
+        ~shift, inc["start_date"] + pd.Timedelta(days=rules.level_shift_days)
+    )
     tol = pd.Timedelta(days=rules.tolerance_days)
     inc["window_start"] = inc["start_date"] - tol
     inc["window_end"] = end + tol

@@ -9,6 +9,7 @@ from governance.detection.anomaly import (
     baseline_mean_3sd,
     detect_metric_anomalies,
 )
+from governance.detection.risk import RiskParams, precision_at_k, train_and_score
 from governance.detection.syndicates import (
     SyndicateParams,
     adjusted_rand,
@@ -19,6 +20,7 @@ from governance.detection.syndicates import (
 
 __all__ = [
     "AnomalyParams",
+    "RiskParams",
     "SyndicateParams",
     "adjusted_rand",
     "baseline_mean_3sd",
@@ -26,4 +28,6 @@ __all__ = [
     "detect_syndicates",
     "naive_connected_components",
     "pairwise_prf",
+    "precision_at_k",
+    "train_and_score",
 ]

@@ -45,6 +45,20 @@ def binomial_two_sided_p(k: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndar
     return np.where(np.isfinite(k) & np.isfinite(n) & np.isfinite(p), out, np.nan)
 
 
+def benjamini_hochberg_single(p: np.ndarray) -> np.ndarray:
+    """Benjamini-Hochberg adjusted p-values of one family; NaN p-values are not tests."""
+    p = np.asarray(p, dtype=float)
+    q = np.full(p.shape, np.nan)
+    ok = np.flatnonzero(~np.isnan(p))
+    if ok.size == 0:
+        return q
+    order = np.argsort(p[ok], kind="stable")
+    ranked = p[ok][order] * ok.size / np.arange(1, ok.size + 1)
+    adjusted = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
+    q[ok[order]] = adjusted
+    return q
+
+
 def benjamini_hochberg(p: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """Benjamini-Hochberg adjusted p-values (q-values), computed separately within each group.
 
@@ -142,3 +156,13 @@ def beta_two_sided_p(y: np.ndarray, mu: np.ndarray, n_eff: np.ndarray, half_step
         lower = np.where(lo < 1, special.betainc(a, b, lo), 1.0)
     out = np.minimum(1.0, 2.0 * np.minimum(upper, lower))
     return np.where(np.isfinite(y) & np.isfinite(a) & np.isfinite(b), out, np.nan)
+
+
+def winsorized_normal_second_moment(c: float) -> float:
+    """``E[min(Z^2, c^2)]`` for a standard normal ``Z``: the consistency factor of a sum of
+    squares whose terms are clipped at ``c`` standard deviations."""
+    if not np.isfinite(c):
+        return 1.0
+    tail = special.ndtr(-c)
+    dens = np.exp(-0.5 * c * c) / np.sqrt(2.0 * np.pi)
+    return float((1.0 - 2.0 * tail) - 2.0 * c * dens + 2.0 * c * c * tail)

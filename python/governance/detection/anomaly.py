@@ -2,35 +2,50 @@
 
 Every metric in ``metrics_daily`` is a ratio ``numerator / denominator`` observed per day and
 segment (metric x region x category). :func:`detect_metric_anomalies` judges each mature row
-against a forecast built only from that series' own past:
+against a forecast built only from that series' own past, walking the calendar one day at a
+time with every series of every metric side by side:
 
 1. **History excludes the evaluated day.** The forecast for day *t* uses the trailing
-   ``window_days`` (level) and ``7 * season_weeks`` (weekly profile) calendar days strictly
-   before *t*.
-2. **Robust screening of the history.** Inside every window, points that are outliers against
-   both their same-weekday median and the window median (by more than ``screen_z`` robust
-   standard deviations, binomial noise included) are left out of the history. A past incident
-   therefore neither drags the expected value nor inflates the spread, so a later incident is
-   not masked. The number of points left out is reported as ``history_excluded``.
+   ``window_days`` (level, default 28) and ``7 * season_weeks`` (weekly profile and noise,
+   default 56) calendar days strictly before *t*.
+2. **Past incidents are left out of the history.** Days already flagged as anomalies are
+   excluded from every later window (until flagged days exceed ``max_excluded_share`` of the
+   level window: then the series has moved to a new level and the history follows it). On top
+   of that, a robust screen drops window days that sit more than ``screen_z`` robust standard
+   deviations (binomial noise included) from both their same-weekday median and the window
+   median. An incident therefore neither drags the expected value nor inflates the spread, so
+   a later incident is not masked. ``history_excluded`` counts the days left out.
 3. **Weekly seasonality.** Day-of-week factors are pooled rates per weekday divided by the
-   pooled rate of the whole seasonal window, shrunk towards 1 with a positive-part
-   James-Stein rule (a factor is kept only as far as it exceeds its own sampling noise), so
-   non-seasonal series are not fitted with noise. The level is the deseasonalised pooled rate
-   of the level window; ``expected_value = level * factor(weekday of t)``.
-4. **Noise model that knows the denominator.** For proportions the day's numerator is tested
-   against a beta-binomial distribution: binomial noise for today's denominator plus
-   extra-binomial day-to-day variation ``overdispersion`` (the intra-class correlation rho)
-   estimated by moments from the screened history, plus the uncertainty of the forecast itself.
-   The tail probability is computed exactly on the Kish effective sample size
-   ``n / (1 + (n - 1) rho)`` (regularised incomplete beta), so small segments are not flagged
-   for binomial noise and huge segments are not flagged for tiny real drift. A Student-t tail
-   with Satterthwaite degrees of freedom guards against an under-estimated rho on short
-   histories; the larger (more conservative) of the two p-values is used. Series whose values
-   are not proportions use a Gaussian model on the value with a robust scale and a
-   ``gaussian_min_relative_scale`` floor, so flat series do not alarm.
+   pooled rate of the seasonal window, shrunk towards 1 with a positive-part James-Stein rule
+   (a factor is kept only as far as it exceeds its own sampling noise), so non-seasonal series
+   are not fitted with noise. The level is the deseasonalised pooled rate of the level window
+   and ``expected_value = level * factor(weekday of t)``. Pooled rates carry a small
+   Jeffreys-like prior (``prior_events / prior_trials``) so a segment without events in its
+   history does not expect exactly zero.
+4. **A noise model that knows the denominator.** For proportions the day's numerator is tested
+   against a beta-binomial law: binomial noise for *today's* denominator, plus extra-binomial
+   day-to-day variation (the intra-class correlation rho, reported as ``overdispersion``),
+   plus the uncertainty of the forecast itself. Rho is estimated robustly from the screened
+   history, so past level shifts and unflagged incident-like days are not mistaken for noise
+   (a huge marketplace-wide denominator makes binomial noise tiny, and an inflated rho would
+   hide real moves): the smaller of (a) a moment estimate around a piecewise-constant local
+   level (blocks of ``level_block_days``) and (b) a moment estimate from consecutive-day
+   differences of the deseasonalised rate (a level shift spoils one difference, not a whole
+   block), both with their squared standardised residuals clipped at ``dispersion_clip_z``
+   robust (MAD) standard deviations and rescaled for the clipping. The estimate is then
+   raised by ``overdispersion_margin`` standard errors (short histories understate noise more
+   often than they overstate it). The p-value is the larger (more conservative) of an exact
+   binomial tail on the Kish effective sample size ``n / (1 + (n - 1) rho)`` and a Pearson
+   type III tail matching the beta-binomial's mean, variance and skewness; with
+   ``student_t_guard`` the
+   spread is widened by the Student-t / normal quantile ratio at Satterthwaite degrees of
+   freedom, for the uncertainty of rho itself. Small segments are thus not flagged for
+   binomial noise, rare-event rates not for their skewed day-to-day swings, and huge segments
+   not for tiny real drift. Series whose values are not proportions get a Gaussian model on the
+   value with a ``gaussian_min_relative_scale`` spread floor, so flat series do not alarm.
 5. **Minimum history.** A row is judged only when its level window holds at least
-   ``min_history`` days with a positive denominator; otherwise ``p_value`` is null and
-   ``is_anomaly`` is false.
+   ``min_history`` days with a positive denominator (and at least half of them survive the
+   exclusions); otherwise ``p_value`` is null and ``is_anomaly`` is false.
 6. **False discovery control and materiality.** p-values are adjusted with Benjamini-Hochberg
    per ``metric_date`` across all series of all metrics. A row is an anomaly when
    ``q_value <= fdr_alpha`` **and** the move is material: ``|value - expected_value|`` is at
@@ -45,9 +60,9 @@ tier, so a flag needs both strong evidence and a large move to rank high:
 * ``low`` = both tiers >= 0, ``medium`` >= 1, ``high`` >= 2, ``critical`` >= 3.
 
 ``anomaly_score`` is the signed normal quantile of the two-sided p-value
-(``sign(value - expected) * Phi^-1(1 - p / 2)``), so it reads like a z-score whatever the
-noise model. ``lower_bound`` / ``upper_bound`` form the band inside which a value can never be
-flagged: the wider of ``expected +/- band_z`` predictive standard deviations and the
+(``sign(value - expected) * Phi^-1(1 - p / 2)``, capped at +/-40), so it reads like a z-score
+whatever the noise model. ``lower_bound`` / ``upper_bound`` form the band inside which a value
+is never flagged: the wider of ``expected +/- band_z`` predictive standard deviations and the
 materiality thresholds (clipped to [0, 1] for proportions). The band is for display; flags come
 from the exact p-values and the FDR step.
 
@@ -59,21 +74,22 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 import pandas as pd
-from numpy.lib.stride_tricks import sliding_window_view
 from scipy import stats
 
+from governance.detection._params import params_from_mapping
 from governance.detection._stats import (
     MAD_TO_SD,
-    benjamini_hochberg,
+    benjamini_hochberg_single,
     betabinomial_rate_skewness,
     binomial_two_sided_p,
     nanmedian_last,
     pearson3_two_sided_p,
+    winsorized_normal_second_moment,
 )
 
 KEY_COLUMNS = ["metric_name", "region", "category"]
@@ -110,14 +126,32 @@ class AnomalyParams:
         max_overdispersion: upper clip of the estimated intra-class correlation rho.
         overdispersion_margin: standard errors added to the moment estimate of rho (an upper
             confidence value), which keeps short histories from understating the noise.
+        dispersion_days: trailing days used for the noise estimate (default: the whole
+            seasonal window).
+        level_block_days: the noise is measured around one local level per block of this many
+            days (rounded to whole weeks dividing the seasonal window).
+        student_t_guard: widen the spread for the estimation error of rho (Student-t with
+            Satterthwaite degrees of freedom).
         gaussian_min_relative_scale, gaussian_min_absolute_scale: spread floor of the Gaussian
             model (non-proportion series), relative to the level and absolute.
         band_z: half-width, in predictive standard deviations, of the displayed band.
         severity_score_cuts: ``|anomaly_score|`` cut points of the evidence tiers.
         severity_ratio_cuts: ``max(value/expected, expected/value)`` cut points of the
             magnitude tiers.
-        chunk_cells: memory bound: series are processed in chunks of about
-            ``chunk_cells / (days * seasonal window)`` series.
+        exclude_flagged: leave days flagged as anomalies out of the history of later days,
+            so an incident lasting several days neither becomes the expected value nor inflates
+            the noise estimate.
+        max_excluded_share: flagged days are left out only while they make up at most this
+            share of the level window; beyond it the series is taken to have moved to a new
+            level and the history follows it.
+        dispersion_clip_z: squared residuals entering the overdispersion estimate are clipped
+            at this many robust (MAD) standard deviations, never fewer than binomial ones, and
+            rescaled to stay unbiased for normal noise (default 2.5; ``None`` turns clipping
+            off).
+        dispersion_from_differences: also estimate rho from consecutive-day differences of
+            the deseasonalised rate and keep the smaller of that and the block estimate, so a
+            level shift or a run of unflagged incident days in the history does not inflate
+            the noise (default true).
     """
 
     window_days: int = 28
@@ -132,13 +166,17 @@ class AnomalyParams:
     max_overdispersion: float = 0.5
     overdispersion_margin: float = 0.5
     dispersion_days: int | None = None
+    level_block_days: int = 14
     student_t_guard: bool = True
     gaussian_min_relative_scale: float = 0.02
     gaussian_min_absolute_scale: float = 1e-9
     band_z: float = 3.29
     severity_score_cuts: tuple[float, float, float] = (5.0, 7.0, 10.0)
     severity_ratio_cuts: tuple[float, float, float] = (1.5, 2.0, 3.0)
-    chunk_cells: int = 2_000_000
+    exclude_flagged: bool = True
+    max_excluded_share: float = 0.5
+    dispersion_clip_z: float | None = 2.5
+    dispersion_from_differences: bool = True
 
     def __post_init__(self) -> None:
         if self.window_days < 1:
@@ -160,19 +198,9 @@ class AnomalyParams:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> AnomalyParams:
-        """Build from a mapping such as dbt vars; unknown keys and ``None`` values are ignored."""
-        if not values:
-            return cls()
-        kwargs: dict[str, Any] = {}
-        for f in fields(cls):
-            if f.name in values and values[f.name] is not None:
-                default = getattr(cls, f.name)
-                raw = values[f.name]
-                if isinstance(default, tuple):
-                    kwargs[f.name] = tuple(float(v) for v in raw)
-                else:
-                    kwargs[f.name] = type(default)(raw)
-        return cls(**kwargs)
+        """Build from a mapping such as dbt vars (values may be strings); unknown keys and
+        ``None`` values are ignored."""
+        return params_from_mapping(cls, values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -219,23 +247,87 @@ def _day_index(dates: pd.Series) -> tuple[np.ndarray, int]:
 # --------------------------------------------------------------------------------------------
 
 
-def _windows(a: np.ndarray, width: int, fill: float) -> np.ndarray:
-    """(S, T) -> (S, T, width) trailing windows strictly before each day (a copy)."""
-    s, t = a.shape
-    padded = np.concatenate([np.full((s, width), fill), a], axis=1)
-    return np.array(sliding_window_view(padded, width, axis=1)[:, :t])
+def _block_days(p: AnomalyParams, d: int) -> int:
+    """Largest divisor of the seasonal window that is a multiple of 7 and at most
+    ``level_block_days`` (at least one week)."""
+    best = 7
+    for b in range(7, d + 1, 7):
+        if b <= max(p.level_block_days, 7) and d % b == 0:
+            best = b
+    return best
 
 
-def _score_block(
-    y: np.ndarray, k: np.ndarray, n: np.ndarray, is_rate: bool, p: AnomalyParams
-) -> dict[str, np.ndarray]:
-    """Forecast and test every (series, day) cell of a dense block.
+def _rho_from_differences(
+    yw: np.ndarray,
+    nk: np.ndarray,
+    keep: np.ndarray,
+    factor: np.ndarray,
+    k_sum: np.ndarray,
+    n_blocks: np.ndarray,
+    p: AnomalyParams,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Extra-binomial variation from consecutive days, robust to level shifts and outliers.
 
-    ``y``, ``k``, ``n`` are (S, T) arrays of value, numerator and denominator; NaN marks days
-    without a usable observation. Returns (S, T) arrays.
+    The deseasonalised rates ``x_j = y_j / f(weekday)`` of consecutive kept days are
+    differenced, so a level shift spoils one difference instead of every day on one side of it.
+    Each difference is standardised by its binomial standard deviation; under a beta-binomial
+    law its expected square is ``1 + rho * h_j`` (``h_j`` grows with the denominators), so
+    ``rho`` is a moment estimate from the squares, each clipped at ``dispersion_clip_z``
+    robust (MAD) standard deviations and rescaled for the clipping. Returns ``(rho, se)``;
+    ``rho`` is NaN where fewer than seven differences exist.
     """
-    s_count, t_count = y.shape
-    d = p.season_days
+    d = yw.shape[-1]
+    weekday_of_pos = np.arange(d) % 7
+    f_pos = factor[..., weekday_of_pos]
+    # One pooled level for the noise model (the differences remove the level itself).
+    level = np.clip(
+        k_sum / np.maximum((n_blocks.reshape(nk.shape) * f_pos).sum(-1), _EPS), _EPS, 1 - _EPS
+    )
+    mu_j = np.clip(level[..., None] * f_pos, _EPS, 1 - _EPS)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        a = np.where(keep, mu_j * (1 - mu_j) / f_pos**2, 0.0)
+        n_safe = np.where(keep, nk, 1.0)
+        b = a / n_safe
+        x = np.where(keep, yw / f_pos, 0.0)
+        pair = keep[..., 1:] & keep[..., :-1]
+        bb = b[..., 1:] + b[..., :-1]
+        r2 = np.where(pair, (x[..., 1:] - x[..., :-1]) ** 2 / bb, np.nan)
+        h = np.where(pair, (a[..., 1:] - b[..., 1:] + a[..., :-1] - b[..., :-1]) / bb, 0.0)
+        m = pair.sum(-1)
+        clip_z = p.dispersion_clip_z
+        if clip_z is not None:
+            s_rob = MAD_TO_SD * nanmedian_last(np.sqrt(r2))[0]
+            cap = (clip_z * np.fmax(s_rob, 1.0)) ** 2
+            r2 = np.minimum(r2, cap[..., None]) / winsorized_normal_second_moment(clip_z)
+        sum_h = h.sum(-1)
+        rho = (np.nansum(r2, -1) - m) / sum_h
+        rho = np.where((m >= 7) & (sum_h > 0), np.maximum(rho, 0.0), np.nan)
+        # Consecutive differences share a day (lag-one correlation -1/2): about two thirds of
+        # the pairs' degrees of freedom.
+        nu = np.maximum(2.0 * m / 3.0, 1.0)
+        se = np.sqrt(2.0 / nu) * (m + np.nan_to_num(rho) * sum_h) / np.where(sum_h > 0, sum_h, 1)
+    return rho, se
+
+
+def _score_windows(
+    yw: np.ndarray,
+    kw: np.ndarray,
+    nw: np.ndarray,
+    excluded: np.ndarray,
+    y: np.ndarray,
+    k: np.ndarray,
+    n: np.ndarray,
+    is_rate: bool,
+    p: AnomalyParams,
+) -> dict[str, np.ndarray]:
+    """Forecast and test (series, day) cells from their trailing windows.
+
+    ``yw``, ``kw``, ``nw`` are (S, T, D) trailing windows (D = seasonal window, oldest first,
+    the evaluated day not included) of value, numerator and denominator, NaN / 0 where a day
+    has no usable observation; ``excluded`` marks window days left out of the history (earlier
+    flags). ``y``, ``k``, ``n`` are the evaluated days, (S, T). Returns (S, T) arrays.
+    """
+    s_count, t_count, d = yw.shape
     wk = d // 7
     wl = p.window_days
     a0 = p.prior_events if is_rate else 0.0
@@ -243,15 +335,13 @@ def _score_block(
 
     valid = np.isfinite(y) & np.isfinite(k) & (n > 0)
     yv = np.where(valid, y, np.nan)
-    kv = np.where(valid, k, 0.0)
-    nv = np.where(valid, n, 0.0)
-
-    yw = _windows(yv, d, np.nan)  # (S, T, D)
-    kw = _windows(kv, d, 0.0)
-    nw = _windows(nv, d, 0.0)
-    vw = ~np.isnan(yw)
     weekday_of_pos = np.arange(d) % 7  # 0 == weekday of the evaluated day
     in_level = np.arange(d) >= d - wl
+    history_days = np.count_nonzero(~np.isnan(yw) & in_level, axis=-1)
+    yw = np.where(excluded, np.nan, yw)
+    kw = np.where(excluded, 0.0, kw)
+    nw = np.where(excluded, 0.0, nw)
+    vw = ~np.isnan(yw)
 
     # ---- robust screening of each window --------------------------------------------------
     med_same, _ = nanmedian_last(yw.reshape(s_count, t_count, wk, 7).transpose(0, 1, 3, 2))
@@ -285,7 +375,6 @@ def _score_block(
     del z_same, z_all, med_same
     keep = vw & ~outlier
     del outlier
-    history_days = np.count_nonzero(vw & in_level, axis=-1)
     kk = np.where(keep, kw, 0.0)
     nk = np.where(keep, nw, 0.0)
     del kw, nw
@@ -304,38 +393,89 @@ def _score_block(
     in_disp = np.arange(d) >= d - min(p.dispersion_days or d, d)
     keep_disp = keep & in_disp
     m_disp = keep_disp.sum(-1)
-    dof = 1.0 + 7.0 * m_disp / np.maximum(m_season, 1)
-    nu = np.maximum(m_disp - dof, 1.0)
-    c_dof = np.where(m_disp > 0, m_disp / nu, 1.0)
+    # Noise is measured around a piecewise-constant local level (one per block of
+    # `level_block_days`), so a level shift or slow drift inside the window is not taken for
+    # day-to-day noise.
+    block = _block_days(p, d)
+    n_blocks = d // block
+    block_of_pos = np.arange(d) // block
+    kd = np.where(keep_disp, kk, 0.0).reshape(s_count, t_count, n_blocks, block)
+    nd = np.where(keep_disp, nk, 0.0).reshape(s_count, t_count, n_blocks, block)
+    blocks_used = np.count_nonzero(
+        keep_disp.reshape(s_count, t_count, n_blocks, block).any(-1), axis=-1
+    )
+    season_share = m_disp / np.maximum(m_season, 1)
+    kb = kk.reshape(s_count, t_count, n_blocks, block).sum(-1)
+    nb = nk.reshape(s_count, t_count, n_blocks, block).sum(-1)
+    kd_sum = kd.sum(-1)
+    nd_sum = nd.sum(-1)
+
+    def _dof(weekday_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        # One degree of freedom per local level, plus the weekday factors as far as they are
+        # used (6 free factors; a factor shrunk to 1 costs nothing).
+        dof = blocks_used + weekday_weight.sum(-1) * (6.0 / 7.0) * season_share
+        nu = np.maximum(m_disp - dof, 1.0)
+        return nu, np.where(m_disp > 0, m_disp / nu, 1.0)
 
     with np.errstate(divide="ignore", invalid="ignore"):
         if is_rate:
-            p_all = (sk_d.sum(-1) + a0) / (sn_d.sum(-1) + b0)
-            p_d = (sk_d + a0 / 7) / (sn_d + b0 / 7)
-            raw_f = np.where(m_d > 0, p_d / p_all[..., None], 1.0)
-            raw_f = np.where(np.isfinite(raw_f), raw_f, 1.0)
-            f_pos = raw_f[..., weekday_of_pos]
-            level_raw = (sk_l + a0) / ((nl * f_pos).sum(-1) + b0)
-            mu_j = np.clip(level_raw[..., None] * f_pos, _EPS, 1 - _EPS)
-            e2 = np.where(keep_disp, (yw - mu_j) ** 2 / (mu_j * (1 - mu_j)), 0.0)
             inv_n = np.where(keep_disp, 1.0 / np.where(keep_disp, nk, 1.0), 0.0)
             sum_w = (keep_disp * 1.0 - inv_n).sum(-1)
-            rho = (c_dof * e2.sum(-1) - inv_n.sum(-1)) / sum_w
-            rho = np.where(sum_w > 0, np.maximum(rho, 0.0), 0.0)
-            # Upper-confidence overdispersion: the moment estimate plus `overdispersion_margin`
-            # standard errors, so a short history that happens to look binomial does not
-            # understate the day-to-day variation of a large segment.
-            rho_se = np.sqrt(2.0 / nu) * (inv_n.sum(-1) + rho * sum_w) / sum_w
-            rho = rho + p.overdispersion_margin * np.where(sum_w > 0, rho_se, 0.0)
-            rho = np.clip(rho, 0.0, p.max_overdispersion)
-            del e2, inv_n, mu_j, f_pos
+            sum_inv_n = inv_n.sum(-1)
+            del inv_n
+            nk_safe = np.where(keep_disp, nk, 1.0)
+            clip_z = p.dispersion_clip_z
+            clip_k = winsorized_normal_second_moment(clip_z) if clip_z is not None else 1.0
+
+            def _rho(factor: np.ndarray, weight: np.ndarray):
+                f_pos = factor[..., weekday_of_pos]
+                block_level = (kd_sum + a0) / ((nd * f_pos.reshape(nd.shape)).sum(-1) + b0)
+                mu_j = np.clip(block_level[..., block_of_pos] * f_pos, _EPS, 1 - _EPS)
+                sq = np.where(keep_disp, (yw - mu_j) ** 2 / (mu_j * (1 - mu_j)), 0.0)
+                if clip_z is not None:
+                    # Huber-type: residuals in binomial standard units are clipped at
+                    # `dispersion_clip_z` robust standard deviations (MAD, never below the
+                    # binomial 1), so a few incident-like days that slipped through the screen
+                    # cannot inflate rho; the sum is rescaled to stay unbiased under normality.
+                    r2 = sq * nk_safe
+                    s_rob = MAD_TO_SD * nanmedian_last(np.where(keep_disp, np.sqrt(r2), np.nan))[0]
+                    cap = (clip_z * np.fmax(s_rob, 1.0)) ** 2
+                    sq = np.minimum(r2, cap[..., None]) / nk_safe / clip_k
+                e2 = sq.sum(-1)
+                nu, c_dof = _dof(weight)
+                rho = np.where(sum_w > 0, (c_dof * e2 - sum_inv_n) / sum_w, 0.0)
+                return np.maximum(rho, 0.0), nu
+
+            p_all = (sk_d.sum(-1) + a0) / (sn_d.sum(-1) + b0)
+            # Weekday factor: observed events over the events expected from the local block
+            # level, so a level shift inside the window does not masquerade as a weekday effect.
+            block_rate = (kb + a0) / (nb + b0)
+            expected_d = (nk * block_rate[..., block_of_pos]).reshape(s_count, t_count, wk, 7)
+            expected_d = expected_d.sum(2)
+            raw_f = (sk_d + a0 / 7) / (expected_d + a0 / 7)
+            raw_f = np.where((m_d > 0) & np.isfinite(raw_f), raw_f, 1.0)
+            # Preliminary noise level against the raw weekday profile, for the shrinkage.
+            rho0, _ = _rho(raw_f, np.ones_like(raw_f))
             pa = np.clip(p_all, _EPS, 1 - _EPS)[..., None]
             var_f = (
-                pa * (1 - pa) * (1.0 / (sn_d + b0 / 7) + rho[..., None] / np.maximum(m_d, 1))
+                pa * (1 - pa) * (1.0 / (sn_d + b0 / 7) + rho0[..., None] / np.maximum(m_d, 1))
             ) / pa**2
             dev2 = (raw_f - 1.0) ** 2
             w = np.where(dev2 > 0, np.clip(1.0 - var_f / dev2, 0.0, 1.0), 0.0)
             f = 1.0 + w * (raw_f - 1.0)
+            rho, nu = _rho(f, w)
+            # Upper-confidence overdispersion: the moment estimate plus `overdispersion_margin`
+            # standard errors, so a short history that happens to look binomial does not
+            # understate the day-to-day variation of a large segment.
+            rho_se = np.sqrt(2.0 / nu) * (sum_inv_n + rho * sum_w) / sum_w
+            rho_se = np.where(sum_w > 0, rho_se, 0.0)
+            if p.dispersion_from_differences:
+                rho_d, se_d = _rho_from_differences(yw, nk, keep_disp, f, kd_sum.sum(-1), nd, p)
+                use_d = np.isfinite(rho_d) & (rho_d < rho)
+                rho = np.where(use_d, rho_d, rho)
+                rho_se = np.where(use_d, se_d, rho_se)
+            rho = rho + p.overdispersion_margin * rho_se
+            rho = np.clip(rho, 0.0, p.max_overdispersion)
             level = (sk_l + a0) / ((nl * f[..., weekday_of_pos]).sum(-1) + b0)
             level = np.clip(level, _EPS, 1 - _EPS)
             mu = np.clip(level * f[..., 0], _EPS, 1 - _EPS)
@@ -344,29 +484,36 @@ def _score_block(
             seasonal = f[..., 0]
             scale = rho
         else:
-            p_all = np.where(sn_d.sum(-1) > 0, sk_d.sum(-1) / sn_d.sum(-1), np.nan)
-            p_d = sk_d / sn_d
-            raw_a = np.where(m_d > 0, p_d - p_all[..., None], 0.0)
-            raw_a = np.where(np.isfinite(raw_a), raw_a, 0.0)
-            a_pos = raw_a[..., weekday_of_pos]
-            level_raw = (kl - nl * a_pos).sum(-1) / sn_l
-            e2 = np.where(keep_disp, (yw - level_raw[..., None] - a_pos) ** 2, 0.0)
-            sigma2 = c_dof * e2.sum(-1) / np.maximum(m_disp, 1)
+
+            def _sigma2(effect: np.ndarray, weight: np.ndarray):
+                a_pos = effect[..., weekday_of_pos]
+                block_level = (kd - nd * a_pos.reshape(nd.shape)).sum(-1) / nd_sum
+                block_level = np.where(np.isfinite(block_level), block_level, 0.0)
+                resid = yw - block_level[..., block_of_pos] - a_pos
+                e2 = np.where(keep_disp, resid**2, 0.0).sum(-1)
+                nu, c_dof = _dof(weight)
+                return c_dof * e2 / np.maximum(m_disp, 1), nu
+
+            block_mean = np.where(nb > 0, kb / np.where(nb > 0, nb, 1.0), 0.0)
+            expected_d = (nk * block_mean[..., block_of_pos]).reshape(s_count, t_count, wk, 7)
+            raw_a = (sk_d - expected_d.sum(2)) / sn_d
+            raw_a = np.where((m_d > 0) & np.isfinite(raw_a), raw_a, 0.0)
+            level_raw = (kl - nl * raw_a[..., weekday_of_pos]).sum(-1) / sn_l
             sig_floor = np.maximum(
                 p.gaussian_min_relative_scale * np.abs(level_raw), p.gaussian_min_absolute_scale
             )
-            sigma2 = np.fmax(sigma2, sig_floor**2)
-            del e2, a_pos
-            var_a = sigma2[..., None] / np.maximum(m_d, 1)
+            sigma0, _ = _sigma2(raw_a, np.ones_like(raw_a))
+            var_a = np.fmax(sigma0, sig_floor**2)[..., None] / np.maximum(m_d, 1)
             dev2 = raw_a**2
             w = np.where(dev2 > 0, np.clip(1.0 - var_a / dev2, 0.0, 1.0), 0.0)
             a_eff = w * raw_a
+            sigma2, nu = _sigma2(a_eff, w)
+            sigma2 = np.fmax(sigma2, sig_floor**2)
             level = (kl - nl * a_eff[..., weekday_of_pos]).sum(-1) / sn_l
             mu = level + a_eff[..., 0]
             var_mu = sigma2 / np.maximum(m_level, 1) + w[..., 0] ** 2 * var_a[..., 0]
             seasonal = np.full(mu.shape, np.nan)
             scale = np.sqrt(sigma2)
-    del yw, kk, nk, kl, nl, keep, keep_l, keep_disp, vw
 
     # ---- test today's observation ----------------------------------------------------------
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -416,6 +563,95 @@ def _score_block(
         "seasonal_factor": np.where(history_days > 0, seasonal, np.nan),
         "overdispersion": np.where(history_days > 0, scale, np.nan),
     }
+
+
+def _is_material(delta: np.ndarray, mu: np.ndarray, p: AnomalyParams) -> np.ndarray:
+    return (
+        (np.abs(delta) >= p.min_absolute_change)
+        & (np.abs(delta) >= p.min_relative_change * np.abs(mu))
+        & (delta != 0)
+    )
+
+
+def _scan_days(
+    local: np.ndarray,
+    day: np.ndarray,
+    y_model: np.ndarray,
+    num: np.ndarray,
+    den: np.ndarray,
+    n_series: int,
+    n_rate: int,
+    t_count: int,
+    p: AnomalyParams,
+) -> dict[str, np.ndarray]:
+    """Walk the calendar day by day, every series at once.
+
+    Each day is forecast and tested for all series together, adjusted with Benjamini-Hochberg
+    across them, and the day's anomalies are marked so that later days leave them out of their
+    history (unless flagged days would exceed ``max_excluded_share`` of the level window: the
+    series has moved to a new level and the history follows it). Returns (series, day) arrays.
+    """
+    d = p.season_days
+    shape = (n_series, t_count)
+    y = np.full(shape, np.nan)
+    k = np.full(shape, np.nan)
+    n = np.zeros(shape)
+    y[local, day] = y_model
+    k[local, day] = num
+    n[local, day] = np.nan_to_num(den)
+    ok = np.isfinite(y) & np.isfinite(k) & (n > 0)
+    pad = ((0, 0), (d, 0))
+    yp = np.pad(np.where(ok, y, np.nan), pad, constant_values=np.nan)
+    kp = np.pad(np.where(ok, k, 0.0), pad)
+    np_ = np.pad(np.where(ok, n, 0.0), pad)
+    flagged = np.zeros((n_series, t_count + d), dtype=bool)
+    in_level = np.arange(d) >= d - p.window_days
+    names = (
+        "expected_value",
+        "predictive_sd",
+        "p_value",
+        "history_days",
+        "history_excluded",
+        "seasonal_factor",
+        "overdispersion",
+    )
+    out = {name: np.full(shape, np.nan) for name in names}
+    out["q_value"] = np.full(shape, np.nan)
+    out["is_anomaly"] = np.zeros(shape, dtype=bool)
+    segments = [(0, n_rate, True), (n_rate, n_series, False)]
+    for t in np.unique(day):
+        window = slice(t, t + d)
+        excluded = flagged[:, window]
+        if p.exclude_flagged and excluded.any():
+            has = ~np.isnan(yp[:, window]) & in_level
+            n_flag = np.count_nonzero(excluded & has, axis=1)
+            allow = n_flag <= p.max_excluded_share * np.count_nonzero(has, axis=1)
+            excluded = excluded & allow[:, None]
+        elif not p.exclude_flagged:
+            excluded = np.zeros_like(excluded)
+        for lo, hi, is_rate in segments:
+            if hi <= lo:
+                continue
+            res = _score_windows(
+                yp[lo:hi, None, window],
+                kp[lo:hi, None, window],
+                np_[lo:hi, None, window],
+                excluded[lo:hi, None, :],
+                y[lo:hi, t : t + 1],
+                k[lo:hi, t : t + 1],
+                n[lo:hi, t : t + 1],
+                is_rate,
+                p,
+            )
+            for name in names:
+                out[name][lo:hi, t] = res[name][:, 0]
+        q = benjamini_hochberg_single(out["p_value"][:, t])
+        delta = y[:, t] - out["expected_value"][:, t]
+        flag = (q <= p.fdr_alpha) & _is_material(delta, out["expected_value"][:, t], p)
+        out["q_value"][:, t] = q
+        out["is_anomaly"][:, t] = flag
+        flagged[:, t + d] = flag
+    return out
 
 
 # --------------------------------------------------------------------------------------------
@@ -482,67 +718,33 @@ def detect_metric_anomalies(
     with np.errstate(divide="ignore", invalid="ignore"):
         y_model = np.where(series_is_rate[codes], np.where(den > 0, num / den, np.nan), val)
 
-    # Order series so each chunk holds a single noise model, then process in bounded chunks.
+    # Dense (series x day) layout, proportion series first.
     series_order = np.r_[np.flatnonzero(series_is_rate), np.flatnonzero(~series_is_rate)]
     series_rank = np.empty(n_series, dtype=np.int64)
     series_rank[series_order] = np.arange(n_series)
-    row_rank = series_rank[codes]
-    row_order = np.argsort(row_rank, kind="stable")
-    sorted_rank = row_rank[row_order]
+    local = series_rank[codes]
     n_rate = int(series_is_rate.sum())
-    per_chunk = max(1, int(p.chunk_cells // max(t_count * p.season_days, 1)))
-
-    results = {
-        name: np.full(len(df), np.nan)
-        for name in (
-            "expected_value",
-            "predictive_sd",
-            "p_value",
-            "history_days",
-            "history_excluded",
-            "seasonal_factor",
-            "overdispersion",
+    cell = local * t_count + day
+    occupancy = np.bincount(cell, minlength=n_series * t_count)
+    if occupancy.max(initial=0) > 1:
+        dup = df.iloc[int(np.flatnonzero(occupancy[cell] > 1)[0])]
+        raise ValueError(
+            "metrics has more than one row per (metric_name, region, category, metric_date); "
+            f"first duplicate: {dup[[*KEY_COLUMNS, 'metric_date']].to_dict()}"
         )
-    }
-    bounds = []
-    for lo_all, hi_all in ((0, n_rate), (n_rate, n_series)):
-        bounds.extend((lo, min(lo + per_chunk, hi_all)) for lo in range(lo_all, hi_all, per_chunk))
-    for lo, hi in bounds:
-        r0, r1 = np.searchsorted(sorted_rank, [lo, hi])
-        rows = row_order[r0:r1]
-        local = row_rank[rows] - lo
-        shape = (hi - lo, t_count)
-        occupancy = np.bincount(local * t_count + day[rows], minlength=shape[0] * t_count)
-        if occupancy.max(initial=0) > 1:
-            cell = int(np.argmax(occupancy))
-            dup = df.iloc[rows[(local * t_count + day[rows]) == cell][0]]
-            raise ValueError(
-                "metrics has more than one row per (metric_name, region, category, "
-                f"metric_date); first duplicate: {dup[[*KEY_COLUMNS, 'metric_date']].to_dict()}"
-            )
-        y = np.full(shape, np.nan)
-        k = np.full(shape, np.nan)
-        n = np.zeros(shape)
-        y[local, day[rows]] = y_model[rows]
-        k[local, day[rows]] = num[rows]
-        n[local, day[rows]] = np.nan_to_num(den[rows])
-        block = _score_block(y, k, n, bool(lo < n_rate), p)
-        for name, arr in block.items():
-            results[name][rows] = arr[local, day[rows]]
+    grid = _scan_days(local, day, y_model, num, den, n_series, n_rate, t_count, p)
+    results = {name: arr[local, day] for name, arr in grid.items()}
 
     mu = results["expected_value"]
     pval = results["p_value"]
-    q = benjamini_hochberg(pval, day)
+    q = results["q_value"]
+    is_anomaly = results["is_anomaly"].astype(bool)
     delta = val - mu
     with np.errstate(divide="ignore", invalid="ignore"):
         rel = np.where(np.abs(mu) > 0, delta / np.abs(mu), np.where(delta == 0, 0.0, np.inf))
         rel = np.where(np.isfinite(mu) & np.isfinite(val), rel, np.nan)
         score = np.sign(delta) * stats.norm.isf(pval / 2.0)
     score = np.clip(score, -_SCORE_CAP, _SCORE_CAP)
-    material = (np.abs(delta) >= p.min_absolute_change) & (
-        np.abs(delta) >= p.min_relative_change * np.abs(mu)
-    )
-    is_anomaly = np.isfinite(q) & (q <= p.fdr_alpha) & material & (delta != 0)
 
     is_rate_row = series_is_rate[codes]
     with np.errstate(divide="ignore", invalid="ignore"):

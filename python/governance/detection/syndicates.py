@@ -5,21 +5,25 @@ addresses, IP addresses. Innocent sharing exists too: a public IP or a co-workin
 by hundreds of unrelated sellers, a family sharing one device. :func:`detect_syndicates` turns
 the seller-level identity-signal table into weighted seller-to-seller links and clusters them:
 
-1. **Value weights.** A value shared by ``s`` sellers gives every pair of them
+1. **Value weights.** Values seen on a single seller are discarded first (before any string
+   is sorted). A value shared by ``s`` sellers gives every pair of them
    ``signal_weight[type] * rarity(s)`` with ``rarity(s) = 1 / (1 + decay[type] * log2(s / 2))``
    (1 for a value shared by exactly two sellers; IPs and addresses decay faster than devices,
-   bank accounts and phones). Values shared by more than the type's
-   ``max_share`` sellers are hubs and are dropped *before* any pair is generated, so a public
-   IP with 500 sellers never produces its 125k pairs. Strong identifiers (bank account, device,
-   phone) have a higher hub cut-off than IPs and addresses: a bank account behind 200 new
-   sellers is a ring signature, an IP behind 200 sellers is a café.
+   bank accounts and phones). Default weights: bank account 1.0, device 0.7, phone 0.7,
+   address 0.4, IP 0.2. Values shared by more than the type's ``max_share`` sellers are hubs
+   and are dropped *before* any pair is generated, so a public IP with 500 sellers never
+   produces its 125k pairs. Strong identifiers (bank account, device, phone) have a higher hub
+   cut-off (300) than IPs and addresses (25): a bank account behind 200 new sellers is a ring
+   signature, an IP behind 200 sellers is a café.
 2. **Pair weights.** Weights are summed per seller pair over all shared values. Pairs that share
    at least one value get small behavioural boosts: registered within
    ``registration_window_days`` of each other, same region, same primary category.
-3. **Edges and chaining guard.** Pairs with weight ``>= edge_threshold`` are edges. Sellers are
-   then pruned iteratively unless they keep ``>= min_member_links`` edges or one edge of weight
-   ``>= strong_edge_weight``; this stops single incidental links (one shared device with a
-   relative) from chaining unrelated sellers into a ring.
+3. **Edges and chaining guard.** Pairs with weight ``>= edge_threshold`` (0.8) are edges
+   (optionally, with ``min_tie_types``, a pair that needs the boosts to get there must share
+   several signal types). Sellers are then pruned iteratively unless they keep
+   ``>= min_member_links`` edges or one edge of weight ``>= strong_edge_weight``; this stops
+   single incidental links (one shared device with a relative) from chaining unrelated sellers
+   into a ring.
 4. **Clusters.** Connected components (``scipy.sparse.csgraph``) of the pruned graph with at
    least ``min_size`` members are syndicates. ``syndicate_id = id_prefix + smallest seller_id``,
    stable under any reordering of the input.
@@ -46,8 +50,12 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from scipy import sparse
 from scipy.sparse import csgraph
+
+from governance.detection._params import coerce, params_from_mapping
 
 DEFAULT_SIGNAL_WEIGHTS: dict[str, float] = {
     "bank_account": 1.0,
@@ -105,6 +113,10 @@ class SyndicateParams:
         rarity_decay_by_type: per-type override of ``rarity_decay`` (shared IPs and addresses
             lose weight faster than shared devices, bank accounts and phones).
         edge_threshold: minimum summed pair weight for a link.
+        min_tie_types: a pair whose shared values alone (without behavioural boosts) stay
+            below ``edge_threshold`` must share values of at least this many signal types
+            (1: off). 2 stops a single shared family device plus a close registration date
+            from making a tie, at the cost of missing rings whose pairs share one type only.
         min_member_links: links a seller needs to stay in a cluster ...
         strong_edge_weight: ... unless one of its links is at least this strong.
         min_size: smallest cluster reported as a syndicate.
@@ -128,6 +140,7 @@ class SyndicateParams:
         default_factory=lambda: dict(DEFAULT_RARITY_DECAY_BY_TYPE)
     )
     edge_threshold: float = 0.8
+    min_tie_types: int = 1
     min_member_links: int = 2
     strong_edge_weight: float = 1.5
     min_size: int = 3
@@ -140,23 +153,22 @@ class SyndicateParams:
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> SyndicateParams:
-        """Build from a mapping such as dbt vars; unknown keys and ``None`` values are ignored."""
-        if not values:
-            return cls()
+        """Build from a mapping such as dbt vars (values may be strings); unknown keys and
+        ``None`` values are ignored. Per-type mappings are merged into the defaults."""
         defaults = cls()
-        kwargs: dict[str, Any] = {}
-        for name in cls.__dataclass_fields__:
-            if name in values and values[name] is not None:
-                default = getattr(defaults, name)
-                raw = values[name]
-                if isinstance(default, Mapping):
-                    kwargs[name] = {
-                        str(k): type(next(iter(default.values()), 0.0))(v)
-                        for k, v in dict(raw).items()
-                    }
-                else:
-                    kwargs[name] = type(default)(raw)
-        return cls(**kwargs)
+
+        def merged(name: str):
+            base = dict(getattr(defaults, name))
+            return lambda raw: {**base, **coerce(raw, base)}
+
+        return params_from_mapping(
+            cls,
+            values,
+            **{
+                name: merged(name)
+                for name in ("signal_weights", "max_share_by_type", "rarity_decay_by_type")
+            },
+        )
 
     def weight_of(self, signal_type: str) -> float:
         return float(self.signal_weights.get(signal_type, self.default_signal_weight))
@@ -184,12 +196,82 @@ class _Encoded:
     link_last: np.ndarray | None
 
 
+def _is_text(col: pd.Series) -> bool:
+    return pd.api.types.is_string_dtype(col) and not pd.api.types.is_object_dtype(col)
+
+
+def _arrow_text(col: pd.Series, large: bool = False) -> pa.Array:
+    arr = pa.array(col)
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    if large and arr.type != pa.large_string():
+        arr = arr.cast(pa.large_string())
+    return arr
+
+
 def _seller_index(links: pd.DataFrame, sellers: pd.DataFrame | None) -> np.ndarray:
-    parts = [links["seller_id"].dropna()]
+    """Sorted unique seller ids of both inputs (the seller codes used throughout)."""
+    cols = [links["seller_id"]]
     if sellers is not None and "seller_id" in sellers.columns:
-        parts.append(sellers["seller_id"].dropna())
+        cols.append(sellers["seller_id"])
+    if all(_is_text(c) for c in cols):
+        # Arrow keeps millions of ids compact (no Python string objects while deduplicating).
+        ids = pc.unique(pa.chunked_array([_arrow_text(c, large=True) for c in cols]))
+        ids = ids.drop_null()
+        return ids.take(pc.array_sort_indices(ids)).to_numpy(zero_copy_only=False)
+    parts = [c.dropna() for c in cols]
     ids = pd.Index(pd.concat(parts, ignore_index=True).unique())
     return ids.sort_values().to_numpy()
+
+
+def _codes_in(col: pd.Series, sorted_values: np.ndarray) -> np.ndarray:
+    """Position of each value of ``col`` in ``sorted_values`` (all present)."""
+    if _is_text(col):
+        values = pa.array(sorted_values, type=pa.large_string())
+        arr = _arrow_text(col, large=True)
+        return pc.index_in(arr, value_set=values).to_numpy(zero_copy_only=False).astype(np.int64)
+    return pd.Index(sorted_values).get_indexer(col).astype(np.int64)
+
+
+def _factorize_sorted(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """Integer codes of ``col`` in the order of its sorted distinct values (no nulls)."""
+    if _is_text(col):
+        enc = pc.dictionary_encode(_arrow_text(col))
+        order = pc.array_sort_indices(enc.dictionary).to_numpy()
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        codes = rank[enc.indices.to_numpy(zero_copy_only=False)]
+        return codes, enc.dictionary.take(pa.array(order)).to_numpy(zero_copy_only=False)
+    codes, uniques = pd.factorize(col.astype(str), sort=True)
+    return codes.astype(np.int64), np.asarray(uniques)
+
+
+def _shared_value_codes(values: pd.Series, types: np.ndarray) -> np.ndarray:
+    """Code of each row's (signal type, value) among values that occur on two or more rows,
+    numbered in sorted (type, value) order; -1 for values seen once (they link no one).
+
+    Values seen once are dropped before anything is sorted, so millions of personal
+    identifiers cost a hash pass only.
+    """
+    if _is_text(values):
+        enc = pc.dictionary_encode(_arrow_text(values))
+        raw = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        dictionary = enc.dictionary
+    else:
+        raw, uniques = pd.factorize(values.astype(str), sort=False)
+        dictionary = pa.array(np.asarray(uniques, dtype=object), type=pa.large_string())
+    key = raw * (int(types.max(initial=0)) + 1) + types
+    uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
+    repeated = np.flatnonzero(counts >= 2)
+    if repeated.size == 0:
+        return np.full(len(key), -1, dtype=np.int64)
+    text = dictionary.take(pa.array(uniq[repeated] // (int(types.max(initial=0)) + 1)))
+    order = np.lexsort(
+        (text.to_numpy(zero_copy_only=False), uniq[repeated] % (int(types.max(initial=0)) + 1))
+    )
+    code_of_key = np.full(len(uniq), -1, dtype=np.int64)
+    code_of_key[repeated[order]] = np.arange(len(order))
+    return code_of_key[inverse]
 
 
 def _encode(links: pd.DataFrame, seller_ids: np.ndarray) -> _Encoded:
@@ -197,17 +279,24 @@ def _encode(links: pd.DataFrame, seller_ids: np.ndarray) -> _Encoded:
     missing = sorted(required - set(links.columns))
     if missing:
         raise ValueError(f"links is missing required columns: {missing}")
-    ok = links["seller_id"].notna() & links["signal_type"].notna()
-    ok &= links["signal_value_hash"].notna()
-    lk = links.loc[ok.to_numpy()]
-    seller = pd.Index(seller_ids).get_indexer(lk["seller_id"]).astype(np.int64)
-    t_code, type_names = pd.factorize(lk["signal_type"].astype(str), sort=True)
-    v_code, v_uniques = pd.factorize(lk["signal_value_hash"].astype(str), sort=True)
-    key = t_code.astype(np.int64) * max(len(v_uniques), 1) + v_code
-    value, value_key = pd.factorize(key, sort=True)
-    value_type = (np.asarray(value_key) // max(len(v_uniques), 1)).astype(np.int64)
+    cols = [c for c in (*required, "first_observed_at", "last_observed_at") if c in links]
+    ok = (
+        links["seller_id"].notna()
+        & links["signal_type"].notna()
+        & links["signal_value_hash"].notna()
+    ).to_numpy()
+    lk = links[cols] if ok.all() else links.loc[ok, cols]
+    t_code, type_names = _factorize_sorted(lk["signal_type"])
+    value = _shared_value_codes(lk["signal_value_hash"], t_code)
+    shared = value >= 0
+    lk = lk.loc[shared]
+    value, t_code = value[shared], t_code[shared]
+    seller = _codes_in(lk["seller_id"], seller_ids)
+    n_values = int(value.max(initial=-1)) + 1
+    value_type = np.zeros(n_values, dtype=np.int64)
+    value_type[value] = t_code
     # One link per (seller, value); keep the widest observation window.
-    pair = seller * (int(value.max(initial=-1)) + 1) + value
+    pair = seller * max(n_values, 1) + value
     order = np.argsort(pair, kind="stable")
     pair_sorted = pair[order]
     first_idx = np.r_[0, np.flatnonzero(np.diff(pair_sorted)) + 1] if len(pair_sorted) else []
@@ -383,6 +472,7 @@ def detect_syndicates(
     attrs = _seller_attributes(sellers, seller_ids)
 
     a, b, w, bits, usable = _pair_weights(enc, p)
+    signal_w = w.copy()
 
     # Behavioural boosts for pairs that already share something.
     if len(a):
@@ -398,7 +488,12 @@ def detect_syndicates(
                 codes = pd.factorize(attrs[col])[0]
                 w = w + boost * ((codes[a] == codes[b]) & (codes[a] >= 0))
 
-    strong = w >= p.edge_threshold
+    n_types = np.zeros(len(a), dtype=np.int64)
+    for i in range(len(enc.type_names)):
+        n_types += (bits >> i) & 1
+    strong = (w >= p.edge_threshold) & (
+        (signal_w >= p.edge_threshold) | (n_types >= p.min_tie_types)
+    )
     a, b, w, bits = a[strong], b[strong], w[strong], bits[strong]
 
     # Chaining guard: iteratively drop sellers with too little support.
