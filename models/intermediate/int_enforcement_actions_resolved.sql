@@ -2,6 +2,15 @@
     This is the single place that decides whether an action counts: an action counts unless an
     appeal against it was resolved as overturned. -#}
 
+{#- Incremental on DuckDB (nightly runs): re-processes actions taken in the lookback window and
+    actions whose appeals were filed or decided in it (macros/incremental.sql). -#}
+{{ config(
+    materialized='incremental' if target.type == 'duckdb' else 'table',
+    incremental_strategy='delete+insert',
+    unique_key='action_id',
+    on_schema_change='fail',
+) }}
+
 with
 
 actions as (
@@ -58,7 +67,20 @@ actions_in_scope as (
     select actions.*
     from actions
     cross join as_of
-    where actions.acted_at < as_of.cutoff_at
+    where
+        actions.acted_at < as_of.cutoff_at
+    {% if is_incremental() -%}
+        and (
+            cast(actions.acted_at as date) >= {{ incremental_window_start('acted_at') }}
+            or actions.action_id in (
+                select recent_appeals.action_id
+                from appeals as recent_appeals
+                where
+                    cast(recent_appeals.filed_at as date) >= {{ incremental_window_start('acted_at') }}
+                    or cast(recent_appeals.resolved_at as date) >= {{ incremental_window_start('acted_at') }}
+            )
+        )
+    {%- endif %}
 
 )
 

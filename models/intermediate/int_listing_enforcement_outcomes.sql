@@ -2,6 +2,15 @@
     (not overturned) listing action within 7 days of creation, split by policy kind. Feeds
     listing_violation_rate and low_quality_listing_rate. -#}
 
+{#- Incremental on DuckDB (nightly runs): re-processes whole creation days, those in the lookback
+    window and those of listings with an action taken or overturned in it (macros/incremental.sql). -#}
+{{ config(
+    materialized='incremental' if target.type == 'duckdb' else 'table',
+    incremental_strategy='delete+insert',
+    unique_key='created_date',
+    on_schema_change='fail',
+) }}
+
 with
 
 listings as (
@@ -27,7 +36,27 @@ listings_in_scope as (
     select listings.*
     from listings
     cross join as_of
-    where listings.created_at < as_of.cutoff_at
+    where
+        listings.created_at < as_of.cutoff_at
+    {% if is_incremental() -%}
+        and cast(listings.created_at as date) in (
+            select cast(window_listings.created_at as date)
+            from listings as window_listings
+            where
+                cast(window_listings.created_at as date) >= {{ incremental_window_start('created_at') }}
+                or window_listings.listing_id in (
+                    select recent_actions.target_id
+                    from actions as recent_actions
+                    where
+                        recent_actions.target_type = 'listing'
+                        and (
+                            cast(recent_actions.acted_at as date) >= {{ incremental_window_start('created_at') }}
+                            or cast(recent_actions.overturned_at as date)
+                            >= {{ incremental_window_start('created_at') }}
+                        )
+                )
+        )
+    {%- endif %}
 
 ),
 

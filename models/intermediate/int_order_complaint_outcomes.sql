@@ -2,6 +2,15 @@
     that order followed within 14 days. The segment is the order's listing's. Feeds
     complaint_rate. -#}
 
+{#- Incremental on DuckDB (nightly runs): re-processes whole order days, those in the lookback
+    window and those of orders with a complaint filed in it (macros/incremental.sql). -#}
+{{ config(
+    materialized='incremental' if target.type == 'duckdb' else 'table',
+    incremental_strategy='delete+insert',
+    unique_key='ordered_date',
+    on_schema_change='fail',
+) }}
+
 with
 
 orders as (
@@ -36,6 +45,21 @@ completed_orders as (
     where
         orders.order_status = 'completed'
         and orders.ordered_at < as_of.cutoff_at
+    {% if is_incremental() -%}
+        and cast(orders.ordered_at as date) in (
+            select cast(window_orders.ordered_at as date)
+            from orders as window_orders
+            where
+                cast(window_orders.ordered_at as date) >= {{ incremental_window_start('ordered_at') }}
+                or window_orders.order_id in (
+                    select recent_complaints.order_id
+                    from complaints as recent_complaints
+                    where
+                        cast(recent_complaints.created_at as date)
+                        >= {{ incremental_window_start('ordered_at') }}
+                )
+        )
+    {%- endif %}
 
 ),
 

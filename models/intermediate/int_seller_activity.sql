@@ -74,7 +74,9 @@ order_counts as (
         count(*) as n_orders,
         sum(case when orders.order_status = 'completed' then 1 else 0 end) as n_completed_orders,
         sum(case when orders.order_status = 'refunded' then 1 else 0 end) as n_refunded_orders,
-        sum(case when orders.order_status = 'completed' then orders.gmv_usd else 0 end)
+        -- Rounded to cents: a sum of doubles varies in its last bits with the order rows are
+        -- added in, and the same night must publish the same figures.
+        round(sum(case when orders.order_status = 'completed' then orders.gmv_usd else 0 end), 2)
             as completed_gmv_usd,
         max(orders.ordered_at) as last_order_at
 

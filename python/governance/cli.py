@@ -12,6 +12,19 @@ from governance import commands, settings
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
+    if args.advance_day:
+        from governance.commands.feed import _cmd_advance
+
+        return _cmd_advance(args)
+    if args.corrupt:
+        from governance.commands.corrupt import _run
+
+        args.kind, args.table, args.rows, args.night = args.corrupt, None, 5, None
+        return _run(args)
+    if args.holdback_days:
+        from governance.commands.feed import _cmd_init
+
+        return _cmd_init(args)
     from governance.simulator import generate
 
     manifest = generate(
@@ -48,7 +61,8 @@ def _cmd_check_raw(args: argparse.Namespace) -> int:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from governance.contract import RawContractError
-    from governance.warehouse import BuildError, build
+    from governance.publish import PublishError, build_published
+    from governance.warehouse import BuildError
 
     extra = []
     if args.as_of_date:
@@ -56,8 +70,8 @@ def _cmd_build(args: argparse.Namespace) -> int:
     if args.select:
         extra += ["--select", *args.select]
     try:
-        results = build(Path(args.raw_dir), Path(args.duckdb_path), extra_args=extra)
-    except (RawContractError, BuildError) as exc:
+        results = build_published(Path(args.raw_dir), Path(args.duckdb_path), extra_args=extra)
+    except (RawContractError, BuildError, PublishError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     _print_summary(Path(args.duckdb_path), results)
@@ -93,6 +107,21 @@ def _print_summary(duckdb_path: Path, run_results: Path | None) -> None:
             f"  {m['metric_name']:<30}{m['metric_date']!s:<12}{m['value']:>8.2%}  "
             f"{interval:<18}{m['target']:>8.1%}"
         )
+    _print_incidents(duckdb_path)
+
+
+def _print_incidents(duckdb_path: Path) -> None:
+    """The day's open metric incidents (the `alerts` mart)."""
+    from governance.alerts import format_incidents, open_incidents
+
+    try:
+        incidents = open_incidents(duckdb_path)
+    except Exception as exc:  # noqa: BLE001 - a summary must not hide the metrics above it
+        print(f"\nIncidents unavailable: {exc}")
+        return
+    print()
+    print(format_incidents(incidents))
+    print("Earlier incidents: governance alerts --open-days 60")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -117,6 +146,26 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--seed", type=int, default=42)
     g.add_argument("--end-date", default=None, help="last simulated day (YYYY-MM-DD)")
     g.add_argument("--days", type=int, default=None, help="number of simulated days")
+    g.add_argument(
+        "--holdback-days",
+        type=int,
+        default=0,
+        help="deliver all but the last N nights; --advance-day delivers them one at a time",
+    )
+    g.add_argument(
+        "--advance-day",
+        action="store_true",
+        help="append the next held-back night to the raw folders (no new generation)",
+    )
+    from governance.simulator.corrupt import KINDS
+
+    g.add_argument(
+        "--corrupt",
+        default=None,
+        choices=sorted(KINDS),
+        help="write 5 corrupted rows of this kind into the existing raw folders "
+        "(see `governance corrupt` for more options)",
+    )
     paths(g, truth=True)
     g.set_defaults(func=_cmd_generate)
 

@@ -1,35 +1,11 @@
+{#- The staged complaints: the latest valid version of each record. Rows that break a data
+    rule are in stg_marketplace__quarantine; older versions are superseded (see the base model). -#}
+
 with
 
-source as (
+base as (
 
-    select * from {{ source('marketplace', 'complaints') }}
-
-),
-
-renamed as (
-
-    select
-        cast(complaint_id as {{ dbt.type_string() }}) as complaint_id,
-        cast(order_id as {{ dbt.type_string() }}) as order_id,
-        cast(listing_id as {{ dbt.type_string() }}) as listing_id,
-        cast(seller_id as {{ dbt.type_string() }}) as seller_id,
-        cast(created_at as {{ dbt.type_timestamp() }}) as created_at,
-        cast(reason as {{ dbt.type_string() }}) as reason
-
-    from source
-
-),
-
-ranked as (
-
-    select
-        *,
-        row_number() over (
-            partition by complaint_id
-            order by created_at desc, listing_id asc, reason asc
-        ) as version_rank
-
-    from renamed
+    select * from {{ ref('base_marketplace__complaints') }}
 
 )
 
@@ -41,5 +17,5 @@ select
     created_at,
     reason
 
-from ranked
-where version_rank = 1
+from base
+where disposition = 'staged'

@@ -1,43 +1,20 @@
+{#- The staged identity-signal observations: the latest valid version of each record. Rows that break a data
+    rule are in stg_marketplace__quarantine; older versions are superseded (see the base model). -#}
+
 with
 
-source as (
+base as (
 
-    select * from {{ source('marketplace', 'seller_identity_signals') }}
-
-),
-
-renamed as (
-
-    select
-        cast(seller_id as {{ dbt.type_string() }}) as seller_id,
-        cast(signal_type as {{ dbt.type_string() }}) as signal_type,
-        {{ hash_pii('signal_value') }} as signal_value_hash,
-        cast(observed_at as {{ dbt.type_timestamp() }}) as observed_at
-
-    from source
-
-),
-
-deduplicated as (
-
-    select distinct
-        seller_id,
-        signal_type,
-        signal_value_hash,
-        observed_at
-
-    from renamed
+    select * from {{ ref('base_marketplace__seller_identity_signals') }}
 
 )
 
 select
-    {{ dbt.hash(dbt.concat([
-        "seller_id", "'|'", "signal_type", "'|'", "signal_value_hash", "'|'",
-        dbt.cast("observed_at", dbt.type_string())
-    ])) }} as signal_observation_id,
+    signal_observation_id,
     seller_id,
     signal_type,
     signal_value_hash,
     observed_at
 
-from deduplicated
+from base
+where disposition = 'staged'

@@ -1,0 +1,86 @@
+{#- Every raw listing row, typed, with its disposition (see the quarantine doc). -#}
+{%- set rules = common_row_rules('listing_id')
+    + required_value_rules(['seller_id', 'created_at', 'category'])
+    + [unknown_code_rule('category', seed=['categories', 'category_code'])]
+    + timestamp_rules(['created_at'])
+    + [{'rule': 'negative_amount', 'column': 'price_usd', 'when': 'price_usd < 0'}] -%}
+
+with
+
+source as (
+
+    select * from {{ source('marketplace', 'listings') }}
+
+),
+
+staged_sellers as (
+
+    select seller_id from {{ ref('base_marketplace__sellers') }}
+    where disposition = 'staged'
+
+),
+
+typed as (
+
+    select
+        {{ raw_row_lineage() }},
+        {{ contract_breach_column('listings') }} as contract_column,
+        {{ unparseable_column({
+            'created_at': dbt.type_timestamp(),
+            'price_usd': 'double',
+            'image_count': dbt.type_int(),
+            'description_length': dbt.type_int(),
+        }) }} as unparseable_column,
+        cast(listing_id as {{ dbt.type_string() }}) as listing_id,
+        cast(seller_id as {{ dbt.type_string() }}) as seller_id,
+        {{ try_cast_value('created_at', dbt.type_timestamp()) }} as created_at,
+        cast(category as {{ dbt.type_string() }}) as category,
+        cast(title as {{ dbt.type_string() }}) as title,
+        {{ try_cast_value('price_usd', 'double') }} as price_usd,
+        {{ try_cast_value('image_count', dbt.type_int()) }} as image_count,
+        {{ try_cast_value('description_length', dbt.type_int()) }} as description_length
+
+    from source
+
+),
+
+checked as (
+
+    select
+        *,
+        {{ first_broken_rule(rules) }}
+
+    from typed
+
+),
+
+versioned as (
+
+    select
+        *,
+        {{ version_rank('listing_id') }} as version_rank
+
+    from checked
+
+)
+
+select
+    versioned.source_file,
+    versioned.file_row_number,
+    versioned.arrived_night,
+    versioned.listing_id as record_key,
+    {{ row_disposition([
+        {'column': 'seller_id', 'when': 'staged_sellers.seller_id is null'},
+    ], 'listing_id') }},
+    versioned.listing_id,
+    versioned.seller_id,
+    versioned.created_at,
+    versioned.category,
+    versioned.title,
+    versioned.price_usd,
+    versioned.image_count,
+    versioned.description_length
+
+from versioned
+left join staged_sellers
+    on versioned.seller_id = staged_sellers.seller_id

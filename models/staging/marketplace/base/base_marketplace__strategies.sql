@@ -1,0 +1,74 @@
+{#- Every raw strategy row, typed, with its disposition (see the quarantine doc). -#}
+{%- set rules = common_row_rules('strategy_id')
+    + required_value_rules(['strategy_type', 'policy_code', 'target_type'])
+    + [
+        unknown_code_rule('strategy_type', codes=marketplace_accepted_codes('strategies', 'strategy_type')),
+        unknown_code_rule('policy_code', seed=['policies', 'policy_code']),
+        unknown_code_rule('target_type', codes=marketplace_accepted_codes('strategies', 'target_type')),
+    ]
+    + timestamp_rules(['launched_at', 'retired_at']) -%}
+
+with
+
+source as (
+
+    select * from {{ source('marketplace', 'strategies') }}
+
+),
+
+typed as (
+
+    select
+        {{ raw_row_lineage() }},
+        {{ contract_breach_column('strategies') }} as contract_column,
+        {{ unparseable_column({
+            'launched_at': dbt.type_timestamp(),
+            'retired_at': dbt.type_timestamp(),
+        }) }} as unparseable_column,
+        cast(strategy_id as {{ dbt.type_string() }}) as strategy_id,
+        cast(strategy_name as {{ dbt.type_string() }}) as strategy_name,
+        cast(strategy_type as {{ dbt.type_string() }}) as strategy_type,
+        cast(policy_code as {{ dbt.type_string() }}) as policy_code,
+        cast(target_type as {{ dbt.type_string() }}) as target_type,
+        {{ try_cast_value('launched_at', dbt.type_timestamp()) }} as launched_at,
+        {{ try_cast_value('retired_at', dbt.type_timestamp()) }} as retired_at
+
+    from source
+
+),
+
+checked as (
+
+    select
+        *,
+        {{ first_broken_rule(rules) }}
+
+    from typed
+
+),
+
+versioned as (
+
+    select
+        *,
+        {{ version_rank('strategy_id') }} as version_rank
+
+    from checked
+
+)
+
+select
+    source_file,
+    file_row_number,
+    arrived_night,
+    strategy_id as record_key,
+    {{ row_disposition([], 'strategy_id') }},
+    strategy_id,
+    strategy_name,
+    strategy_type,
+    policy_code,
+    target_type,
+    launched_at,
+    retired_at
+
+from versioned

@@ -1,0 +1,399 @@
+"""The nightly job: check the raw files, build incrementally, validate, publish atomically.
+
+One night, in order (each step logged as ``[nightly] ...``):
+
+1. **Raw pre-check** (governance.contract). A missing or empty table folder, an unreadable Parquet
+   file, or a contract column missing from every file of a table stops the night before dbt
+   runs. A file missing a contract column is quarantined as a whole (its rows get the rule
+   ``file_breaks_contract``, through the dbt var ``raw_files_breaking_contract``); a column of the
+   wrong type is read value by value, values that do not parse are quarantined
+   (``unparseable_value``).
+2. **Work file**: a copy of the published warehouse (incremental night) or an empty file (full
+   refresh: first night, ``--full-refresh``, or a night earlier than the published one).
+3. **Source freshness** (``dbt source freshness``): reported, relative to the wall clock (dbt's
+   own status) and to the night being built; it fails the night only with ``fail_on_stale``.
+4. **dbt build**: incremental facts re-process the lookback window (``lookback_days``); data
+   tests include the quarantine-share limit and the raw-row reconciliation.
+5. **Great Expectations** checkpoint (governance.quality.run_checkpoint) when available.
+6. **Publish**: CHECKPOINT, then an atomic ``os.replace`` of the published file
+   (governance.publish).
+
+Any failure (or a kill) before step 6 leaves the published warehouse as it was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from importlib.util import find_spec
+from pathlib import Path
+
+import duckdb
+
+from governance import publish as pub
+from governance.contract import check_raw_dir
+from governance.warehouse import failed_nodes, run_dbt, run_stats
+
+DEFAULT_LOOKBACK_DAYS = 3
+FILE_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+# Contract violations that leave nothing to build: the night stops before dbt.
+BLOCKING_RULES = (
+    "raw folder exists",
+    "table folder holds at least one .parquet file",
+    "readable Parquet",
+)
+
+
+class NightlyError(RuntimeError):
+    """The night failed; the published warehouse is unchanged. The message says why."""
+
+
+@dataclass
+class SourceFreshness:
+    table: str
+    max_loaded_at: str | None
+    dbt_status: str
+    hours_behind_night: float | None
+    status_for_night: str
+
+
+@dataclass
+class NightlyReport:
+    night: str | None
+    mode: str
+    published: str
+    as_of_date: str | None = None
+    seconds: float = 0.0
+    dbt: dict = field(default_factory=dict)
+    contract_warnings: list[str] = field(default_factory=list)
+    quarantined_files: dict = field(default_factory=dict)
+    quarantine: dict = field(default_factory=dict)
+    freshness: list[SourceFreshness] = field(default_factory=list)
+    quality: str = "skipped"
+    published_at: str | None = None
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2, sort_keys=True, default=str) + "\n"
+
+
+def parse_date(value: str | date | None, what: str) -> date | None:
+    """A YYYY-MM-DD date or None; anything else is refused with a message naming `what`."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, date):
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        raise NightlyError(f"{what} must be a date written YYYY-MM-DD, got {text!r}")
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise NightlyError(f"{what} must be a real date, got {text!r} ({exc})") from None
+
+
+def validate_lookback(value: int | str) -> int:
+    text = str(value).strip()
+    if not re.fullmatch(r"\d+", text) or int(text) > 365:
+        raise NightlyError(
+            f"lookback days must be a whole number of days between 0 and 365, got {text!r}"
+        )
+    return int(text)
+
+
+def latest_file_night(raw_dir: Path) -> date | None:
+    """The latest YYYY-MM-DD date in a raw file name (the newest night delivered), if any."""
+    nights = [
+        date.fromisoformat(m.group(1))
+        for path in Path(raw_dir).glob("*/*.parquet")
+        if (m := FILE_DATE.search(path.name))
+    ]
+    return max(nights) if nights else None
+
+
+@dataclass
+class RawPrecheck:
+    blocking: list[str]
+    files_breaking_contract: dict[str, dict[str, str]]
+    warnings: list[str]
+
+
+def precheck_raw(raw_dir: Path) -> RawPrecheck:
+    """Sorts the raw-contract violations into what stops the night and what is quarantined."""
+    violations = check_raw_dir(Path(raw_dir))
+    blocking, warnings = [], []
+    missing: dict[str, dict[str, str]] = {}
+    for v in violations:
+        if v.rule in BLOCKING_RULES:
+            blocking.append(str(v))
+        elif v.rule == "required column":
+            file_name = v.detail.removeprefix("missing in ").strip()
+            missing.setdefault(v.table, {}).setdefault(file_name, v.column or "")
+        else:
+            warnings.append(f"{v}: values that do not parse are quarantined (unparseable_value)")
+    for table in missing:
+        all_files = {p.name for p in (Path(raw_dir) / table).glob("*.parquet")}
+        for column in sorted({c for v in violations if v.table == table for c in [v.column]}):
+            lacking = {
+                v.detail.removeprefix("missing in ").strip()
+                for v in violations
+                if v.table == table and v.rule == "required column" and v.column == column
+            }
+            if lacking and lacking == all_files:
+                blocking.append(
+                    f"raw table '{table}', column '{column}': missing from every file "
+                    "(rule: required column); nothing of this table can be staged"
+                )
+    return RawPrecheck(blocking, missing, warnings)
+
+
+def _freshness(target_path: Path, night: date | None) -> list[SourceFreshness]:
+    sources = target_path / "sources.json"
+    if not sources.exists():
+        return []
+    out = []
+    for r in json.loads(sources.read_text()).get("results", []):
+        table = r.get("unique_id", "").split(".")[-1]
+        loaded = r.get("max_loaded_at")
+        behind = None
+        status = "unknown"
+        if loaded and night is not None:
+            loaded_at = datetime.fromisoformat(str(loaded).replace("Z", "+00:00"))
+            night_end = datetime.combine(night + timedelta(days=1), datetime.min.time())
+            behind = (night_end - loaded_at.replace(tzinfo=None)).total_seconds() / 3600.0
+            criteria = r.get("criteria") or {}
+            status = "pass"
+            for level in ("warn", "error"):
+                rule = criteria.get(f"{level}_after") or {}
+                if rule.get("count") and rule.get("period"):
+                    hours = {"minute": 1 / 60, "hour": 1, "day": 24}[rule["period"]] * rule["count"]
+                    if behind > hours:
+                        status = level
+        out.append(
+            SourceFreshness(
+                table=table,
+                max_loaded_at=str(loaded) if loaded else None,
+                dbt_status=str(r.get("status")),
+                hours_behind_night=None if behind is None else round(behind, 1),
+                status_for_night=status,
+            )
+        )
+    return out
+
+
+def _run_quality(work: Path, published: Path, target_path: Path, log) -> str:
+    if find_spec("governance.quality") is None:
+        log("Great Expectations checkpoint: skipped (governance.quality is not available)")
+        return "skipped"
+    from governance.quality import run_checkpoint, validation_state_path
+
+    result = run_checkpoint(
+        work,
+        data_docs_dir=target_path / "gx_data_docs",
+        state_path=validation_state_path(published),
+    )
+    if not getattr(result, "success", bool(result)):
+        failures = [f.message() for f in getattr(result, "critical_failures", [])]
+        raise NightlyError(
+            "Great Expectations checkpoint failed:\n" + "\n".join(f"  - {m}" for m in failures)
+        )
+    n_warn = len(getattr(result, "warnings", []))
+    log(f"Great Expectations checkpoint passed ({n_warn} warning(s))")
+    return "passed"
+
+
+def _quarantine_summary(work: Path) -> dict:
+    with duckdb.connect(str(work), read_only=True) as con:
+        rows = con.execute(
+            """
+            select table_name, raw_row_count, staged_row_count, quarantined_row_count,
+                   superseded_row_count
+            from main.data_quality_reconciliation
+            order by table_name
+            """
+        ).fetchall()
+        as_of = con.execute("select max(as_of_date) from intermediate.int_as_of_date").fetchone()
+    summary = {
+        r[0]: {"raw": r[1], "staged": r[2], "quarantined": r[3], "superseded": r[4]} for r in rows
+    }
+    return {"tables": summary, "as_of_date": str(as_of[0]) if as_of and as_of[0] else None}
+
+
+def run_nightly(
+    raw_dir: Path,
+    published: Path,
+    night: str | date | None = None,
+    lookback_days: int | str = DEFAULT_LOOKBACK_DAYS,
+    full_refresh: bool = False,
+    reprocess_from: str | date | None = None,
+    freshness: bool = True,
+    fail_on_stale: bool = False,
+    quality: bool = True,
+    dbt_args: list[str] | None = None,
+    extra_vars: dict | None = None,
+    target_path: Path | None = None,
+    log: Callable[[str], None] = print,
+) -> NightlyReport:
+    """Builds one night into a work file and publishes it. Raises NightlyError on failure."""
+    started = time.monotonic()
+    raw_dir, published = Path(raw_dir).resolve(), Path(published).resolve()
+    night_date = parse_date(night, "--date")
+    reprocess = parse_date(reprocess_from, "--from")
+    lookback = validate_lookback(lookback_days)
+    target = Path(
+        target_path
+        or os.environ.get("DBT_TARGET_PATH")
+        or published.with_name(f"{published.stem}-target")
+    ).resolve()
+
+    def step(message: str) -> None:
+        log(f"[nightly] {message}")
+
+    with pub.build_lock(published):
+        for stale in pub.remove_stale_work_files(published):
+            step(f"removed {stale.name}, left by an interrupted build")
+        step(f"checking raw files in {raw_dir}")
+        pre = precheck_raw(raw_dir)
+        if pre.blocking:
+            raise NightlyError(
+                "raw files cannot be built; the published warehouse is unchanged:\n"
+                + "\n".join(f"  - {b}" for b in pre.blocking)
+            )
+        for w in pre.warnings:
+            step(f"warning: {w}")
+        for table, files in pre.files_breaking_contract.items():
+            for file_name, column in files.items():
+                step(
+                    f"quarantining raw file {table}/{file_name}: column '{column}' is missing "
+                    "(rule: file_breaks_contract)"
+                )
+        if night_date is None:
+            night_date = latest_file_night(raw_dir)
+        previous = pub.published_as_of(published)
+        mode = "incremental"
+        if full_refresh:
+            mode = "full-refresh"
+        elif previous is None:
+            mode = "full-refresh"
+            step("no published warehouse yet: full build")
+        elif night_date is not None and night_date < previous:
+            mode = "full-refresh"
+            step(f"night {night_date} is before the published night {previous}: full rebuild")
+        report = NightlyReport(
+            night=night_date.isoformat() if night_date else None,
+            mode=mode,
+            published=str(published),
+            contract_warnings=pre.warnings,
+            quarantined_files=pre.files_breaking_contract,
+        )
+        dbt_vars: dict = {"lookback_days": lookback}
+        if night_date is not None:
+            dbt_vars["as_of_date"] = night_date.isoformat()
+            dbt_vars["ingest_date"] = night_date.isoformat()
+        if reprocess is not None:
+            dbt_vars["reprocess_from"] = reprocess.isoformat()
+        if pre.files_breaking_contract:
+            dbt_vars["raw_files_breaking_contract"] = pre.files_breaking_contract
+        dbt_vars.update(extra_vars or {})
+        common = ["--vars", json.dumps(dbt_vars, sort_keys=True)]
+        common += ["--log-path", str(target / "logs")]
+
+        work = pub.start_work_file(published, incremental=mode == "incremental")
+        try:
+            pub.fault_point("after-copy")
+            if freshness:
+                step("dbt source freshness")
+                run_dbt(
+                    ["source", "freshness", *common, "--output", str(target / "sources.json")],
+                    raw_dir=raw_dir,
+                    duckdb_path=work,
+                    target_path=target,
+                    quiet=True,
+                )
+                report.freshness = _freshness(target, night_date)
+                if not report.freshness:
+                    step("  freshness: dbt reported no result (see the dbt log)")
+                for f in report.freshness:
+                    behind = (
+                        f"{f.hours_behind_night:.0f} h behind the night"
+                        if f.hours_behind_night is not None
+                        else "no night"
+                    )
+                    step(
+                        f"  freshness {f.table:<26} latest {f.max_loaded_at}  {behind}: "
+                        f"{f.status_for_night} (dbt, against the wall clock: {f.dbt_status})"
+                    )
+                stale = [f.table for f in report.freshness if f.status_for_night == "error"]
+                if stale and fail_on_stale:
+                    raise NightlyError(f"stale sources for night {night_date}: {stale}")
+            step(f"dbt build ({mode}, lookback {lookback} days) into {work.name}")
+            args = ["build", *common, *(["--full-refresh"] if mode == "full-refresh" else [])]
+            process = run_dbt(
+                [*args, *(dbt_args or [])],
+                raw_dir=raw_dir,
+                duckdb_path=work,
+                target_path=target,
+                quiet=True,
+            )
+            results = target / "run_results.json"
+            if process.returncode != 0:
+                failures = failed_nodes(results) if results.exists() else []
+                detail = "\n".join(f"  - {f}" for f in failures) or (process.stdout or "")[-4000:]
+                raise NightlyError(
+                    "dbt build failed; the published warehouse is unchanged:\n" + detail
+                )
+            stats = run_stats(results)
+            report.dbt = asdict(stats)
+            step(
+                f"dbt build passed: {stats.models} models, {stats.tests_passed} tests passed, "
+                f"{stats.tests_warned} warned, {stats.seconds:.1f}s"
+            )
+            pub.fault_point("after-dbt")
+            if quality:
+                report.quality = _run_quality(work, published, target, step)
+            pub.fault_point("after-validation")
+            summary = _quarantine_summary(work)
+            report.as_of_date = summary["as_of_date"]
+            report.quarantine = summary["tables"]
+            for table, c in summary["tables"].items():
+                if c["quarantined"] or c["superseded"]:
+                    step(
+                        f"  {table:<26} {c['raw']:>9,} raw = {c['staged']:,} staged"
+                        f" + {c['quarantined']:,} quarantined + {c['superseded']:,} superseded"
+                    )
+            step(f"publishing {published}")
+            pub.publish(work, published)
+        except BaseException:
+            pub.discard(work)
+            raise
+        report.seconds = round(time.monotonic() - started, 1)
+        report.published_at = datetime.now(UTC).isoformat(timespec="seconds")
+        report_path = published.with_name(f"{published.stem}.nightly.json")
+        report_path.write_text(report.to_json())
+        step(f"published night {report.night or report.as_of_date} in {report.seconds:.0f}s")
+    return report
+
+
+def run_backfill(
+    raw_dir: Path,
+    published: Path,
+    start: str | date,
+    end: str | date | None = None,
+    **options,
+) -> NightlyReport:
+    """Rebuilds every record dated from ``start`` up to the night ``end`` (default: the latest
+    delivered night), then publishes the warehouse as of ``end``.
+
+    When ``end`` is before the published night, the whole warehouse is rebuilt as of ``end``.
+    """
+    start_date = parse_date(start, "--from")
+    end_date = parse_date(end, "--to") or latest_file_night(Path(raw_dir))
+    if start_date is None:
+        raise NightlyError("--from is required")
+    if end_date is not None and end_date < start_date:
+        raise NightlyError(f"--from {start_date} is after --to {end_date}")
+    return run_nightly(raw_dir, published, night=end_date, reprocess_from=start_date, **options)

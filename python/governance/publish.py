@@ -1,0 +1,205 @@
+"""Atomic publication of the warehouse file.
+
+BI tools, the dashboard and `governance summary` read the *published* DuckDB file, read-only.
+Builds never write to it: a build works on a private copy next to it (same directory, so the
+same filesystem), and only a build that passed validation replaces the published file, with one
+``os.replace`` after a CHECKPOINT has folded the write-ahead log into the file and every
+connection is closed. A reader that opened the old file keeps reading the old inode until it
+reconnects; a new reader sees the new file whole. A build that fails, or is killed at any point,
+leaves the published file as it was: its work file is simply left behind and removed by the next
+build.
+
+One build per published file at a time: a lock file next to it (``<name>.lock``) is held for
+the whole build.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import os
+import shutil
+import signal
+from collections.abc import Callable, Iterator
+from datetime import date
+from pathlib import Path
+
+import duckdb
+
+FAULT_ENV = "GOVERNANCE_FAULT_INJECT"
+
+
+class PublishError(RuntimeError):
+    """The build could not start or its result could not be published."""
+
+
+def fault_point(name: str) -> None:
+    """Failure drill: `GOVERNANCE_FAULT_INJECT=<name>` kills this process here (SIGKILL), to show
+    that an interrupted build leaves the published warehouse intact. No effect otherwise."""
+    if os.environ.get(FAULT_ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def lock_path(published: Path) -> Path:
+    return published.with_name(published.name + ".lock")
+
+
+def wal_path(database: Path) -> Path:
+    return database.with_name(database.name + ".wal")
+
+
+def work_path(published: Path) -> Path:
+    """A fresh work file for one build, hidden, in the published file's directory."""
+    return published.with_name(f".{published.name}.building-{os.getpid()}")
+
+
+@contextlib.contextmanager
+def build_lock(published: Path) -> Iterator[None]:
+    """Holds the published file's build lock; fails at once if another build holds it."""
+    published.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path(published), "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise PublishError(
+                f"another build of {published} is running (pid {holder}); "
+                f"wait for it or check {lock_path(published)}"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"{os.getpid()}\n")
+        handle.flush()
+        try:
+            yield
+        finally:
+            handle.seek(0)
+            handle.truncate()
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def remove_stale_work_files(published: Path) -> list[Path]:
+    """Deletes the work files left by interrupted builds. Call under the build lock."""
+    removed = []
+    for path in sorted(published.parent.glob(f".{published.name}.building-*")):
+        path.unlink(missing_ok=True)
+        removed.append(path)
+    return removed
+
+
+def _assert_no_wal(published: Path) -> None:
+    if wal_path(published).exists():
+        raise PublishError(
+            f"{wal_path(published)} exists: a process opened the published warehouse for writing. "
+            "Readers must open it read-only; stop that process (or remove the file if it is "
+            "left from a crash) and run the build again."
+        )
+
+
+def start_work_file(published: Path, incremental: bool) -> Path:
+    """A new work file: a copy of the published warehouse for an incremental build, else empty."""
+    work = work_path(published)
+    work.unlink(missing_ok=True)
+    wal_path(work).unlink(missing_ok=True)
+    if incremental and published.exists():
+        _assert_no_wal(published)
+        shutil.copyfile(published, work)
+    return work
+
+
+def discard(work: Path) -> None:
+    work.unlink(missing_ok=True)
+    wal_path(work).unlink(missing_ok=True)
+
+
+def checkpoint(database: Path) -> None:
+    """Folds the write-ahead log into the file and closes the connection."""
+    con = duckdb.connect(str(database))
+    try:
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    if wal_path(database).exists():
+        raise PublishError(f"{wal_path(database)} is still present after CHECKPOINT")
+
+
+def _fsync(path: Path, directory: bool = False) -> None:
+    fd = os.open(path, os.O_RDONLY | (os.O_DIRECTORY if directory else 0))
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def publish(work: Path, published: Path) -> None:
+    """Atomically replaces the published warehouse with the validated work file."""
+    checkpoint(work)
+    _fsync(work)
+    _assert_no_wal(published)
+    fault_point("before-replace")
+    os.replace(work, published)
+    _fsync(published.parent, directory=True)
+
+
+def published_as_of(published: Path) -> date | None:
+    """Reporting date of the published warehouse (intermediate.int_as_of_date), if any."""
+    if not published.exists():
+        return None
+    try:
+        with duckdb.connect(str(published), read_only=True) as con:
+            row = con.execute("select max(as_of_date) from intermediate.int_as_of_date").fetchone()
+    except duckdb.Error:
+        return None
+    return row[0] if row else None
+
+
+def build_and_publish(
+    published: Path,
+    build: Callable[[Path], object],
+    validate: Callable[[Path], None] | None = None,
+    incremental: bool = False,
+) -> object:
+    """Runs ``build(work_file)`` (and ``validate(work_file)``) on a work file, then publishes it.
+
+    ``build`` raises on failure; nothing is published then. Returns what ``build`` returned.
+    `governance build` can route through this: ``build_and_publish(path, lambda work:
+    warehouse.build(raw, work, ...))``.
+    """
+    published = Path(published)
+    with build_lock(published):
+        remove_stale_work_files(published)
+        work = start_work_file(published, incremental)
+        try:
+            result = build(work)
+            if validate is not None:
+                validate(work)
+            publish(work, published)
+        except BaseException:
+            discard(work)
+            raise
+    return result
+
+
+def build_published(
+    raw_dir: Path,
+    published: Path,
+    extra_args: list[str] | None = None,
+    target_path: Path | None = None,
+    quiet: bool = False,
+) -> Path:
+    """`governance build` through the atomic path: a full `dbt build` (raw contract checked
+    first) into a work file, published only when every node passed. With `--select`, the work
+    file starts as a copy of the published warehouse so the models not selected stay, and the
+    selected incremental models are rebuilt in full. Returns run_results.json."""
+    from governance.warehouse import build
+
+    args = list(extra_args or [])
+    partial = "--select" in args or "-s" in args
+    if partial and "--full-refresh" not in args:
+        args.append("--full-refresh")
+    return build_and_publish(
+        Path(published),
+        lambda work: build(raw_dir, work, extra_args=args, target_path=target_path, quiet=quiet),
+        incremental=partial,
+    )

@@ -1,0 +1,140 @@
+"""Atomic publication: readers keep a consistent file, a failed or killed build publishes nothing,
+one build at a time."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import duckdb
+import pytest
+
+from governance.publish import (
+    FAULT_ENV,
+    PublishError,
+    build_and_publish,
+    build_lock,
+    published_as_of,
+    start_work_file,
+    wal_path,
+)
+
+
+def _write(db: Path, value: int) -> None:
+    with duckdb.connect(str(db)) as con:
+        con.execute("create schema if not exists intermediate")
+        con.execute("create or replace table main.t as select ? as v", [value])
+        con.execute(
+            "create or replace table intermediate.int_as_of_date as "
+            "select date '2026-06-01' + cast(? as integer) as as_of_date",
+            [value],
+        )
+
+
+def _read_in_new_process(db: Path) -> int:
+    code = (
+        "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
+        "print(con.execute('select v from t').fetchall()[0][0])"
+    )
+    return int(subprocess.check_output([sys.executable, "-c", code, str(db)], text=True))
+
+
+@pytest.fixture
+def published(tmp_path):
+    db = tmp_path / "wh" / "governance.duckdb"
+    db.parent.mkdir()
+    _write(db, 1)
+    return db
+
+
+def test_a_reader_keeps_its_file_and_new_readers_see_the_new_one(published):
+    reader = duckdb.connect(str(published), read_only=True)
+    build_and_publish(published, lambda work: _write(work, 2))
+    assert reader.execute("select v from t").fetchone()[0] == 1  # the old inode, whole
+    reader.close()
+    assert _read_in_new_process(published) == 2
+    assert published_as_of(published).isoformat() == "2026-06-03"
+    assert not wal_path(published).exists()
+    assert list(published.parent.glob(".governance.duckdb.building-*")) == []
+
+
+def test_a_failed_build_or_validation_publishes_nothing(published):
+    before = published.read_bytes()
+
+    def failing_build(work: Path) -> None:
+        _write(work, 3)
+        raise RuntimeError("dbt build failed")
+
+    with pytest.raises(RuntimeError, match="dbt build failed"):
+        build_and_publish(published, failing_build)
+
+    def reject(work: Path) -> None:
+        raise RuntimeError("expectation failed")
+
+    with pytest.raises(RuntimeError, match="expectation failed"):
+        build_and_publish(published, lambda work: _write(work, 4), validate=reject)
+    assert published.read_bytes() == before
+    assert list(published.parent.glob(".governance.duckdb.building-*")) == []
+
+
+def test_an_incremental_build_starts_from_a_copy_of_the_published_file(published):
+    work = start_work_file(published, incremental=True)
+    assert work.parent == published.parent and work.read_bytes() == published.read_bytes()
+    fresh = start_work_file(published, incremental=False)
+    assert not fresh.exists()
+
+
+def test_only_one_build_at_a_time(published):
+    with build_lock(published), pytest.raises(PublishError, match=rf"\(pid {os.getpid()}\)"):
+        build_and_publish(published, lambda work: _write(work, 5))
+    build_and_publish(published, lambda work: _write(work, 6))  # the lock was released
+    assert _read_in_new_process(published) == 6
+
+
+def test_a_build_killed_before_the_swap_leaves_the_last_good_warehouse(published):
+    before = published.read_bytes()
+    script = textwrap.dedent(
+        """
+        import sys, duckdb
+        from pathlib import Path
+        from governance.publish import build_and_publish
+
+        def build(work):
+            with duckdb.connect(str(work)) as con:
+                con.execute("create table t as select 7 as v")
+
+        build_and_publish(Path(sys.argv[1]), build)
+        """
+    )
+    env = {**os.environ, FAULT_ENV: "before-replace"}
+    done = subprocess.run([sys.executable, "-c", script, str(published)], env=env)
+    assert done.returncode == -signal.SIGKILL
+    assert published.read_bytes() == before
+    assert _read_in_new_process(published) == 1
+    assert len(list(published.parent.glob(".governance.duckdb.building-*"))) == 1
+    build_and_publish(published, lambda work: _write(work, 8))  # cleans up, then publishes
+    assert list(published.parent.glob(".governance.duckdb.building-*")) == []
+    assert _read_in_new_process(published) == 8
+
+
+def test_a_writer_on_the_published_file_blocks_publication(published):
+    wal_path(published).write_bytes(b"")
+    with pytest.raises(PublishError, match="opened the published warehouse for writing"):
+        build_and_publish(published, lambda work: _write(work, 9))
+    wal_path(published).unlink()
+    assert _read_in_new_process(published) == 1
+
+
+def test_governance_build_through_the_publish_path_keeps_the_last_good_file(published, tmp_path):
+    from governance.contract import RawContractError
+    from governance.publish import build_published
+
+    before = published.read_bytes()
+    with pytest.raises(RawContractError, match="does not exist"):
+        build_published(tmp_path / "no-raw-here", published, quiet=True)
+    assert published.read_bytes() == before
+    assert list(published.parent.glob(".governance.duckdb.building-*")) == []
