@@ -1,0 +1,153 @@
+{#- Governance interventions that could explain a metric move: one row per metric, mature day
+    and strategy change that could have influenced that day's value, with the change in the
+    strategy's hit and enforcement volume around the change (from strategy_change_impact).
+
+    A change can influence a day when it lands between var('attribution_change_lookback_days')
+    days before the day (plus var('attribution_appeal_delay_days') for appeal_overturn_rate,
+    whose appeals are decided weeks after the actions) and the end of the day's outcome window
+    (metric_date + maturity_days: a listing created on Monday counts actions until the next
+    Monday). Only strategies that can move the metric are considered: listing strategies of
+    non-quality policies for listing_violation_rate, listing strategies of quality policies for
+    low_quality_listing_rate, seller strategies of high or critical policies for
+    bad_seller_onboarding_rate, none for violation_prevalence (random checks see violations
+    whether or not they were detected), every strategy for the others. -#}
+
+{%- set lookback = validated_number_var('attribution_change_lookback_days', 0, 365) | int -%}
+{%- set appeal_delay = validated_number_var('attribution_appeal_delay_days', 0, 365) | int -%}
+
+with
+
+segment_counts as (
+
+    select * from {{ ref('int_attribution_segment_counts') }}
+
+),
+
+metric_definitions as (
+
+    select * from {{ ref('metric_definitions') }}
+
+),
+
+change_impact as (
+
+    select * from {{ ref('strategy_change_impact') }}
+
+),
+
+strategies as (
+
+    select * from {{ ref('int_strategy_profiles') }}
+
+),
+
+metric_days as (
+
+    select distinct
+        metric_name,
+        metric_date
+
+    from segment_counts
+
+),
+
+metric_windows as (
+
+    select
+        metric_days.metric_name,
+        metric_days.metric_date,
+        cast(
+            {{ dbt.dateadd(
+                'day',
+                "-(" ~ lookback ~ " + case when metric_days.metric_name = 'appeal_overturn_rate' then "
+                    ~ appeal_delay ~ " else 0 end)",
+                'metric_days.metric_date'
+            ) }} as date
+        ) as window_start_date,
+        cast(
+            {{ dbt.dateadd('day', 'metric_definitions.maturity_days', 'metric_days.metric_date') }} as date
+        ) as window_end_date
+
+    from metric_days
+    inner join metric_definitions
+        on metric_days.metric_name = metric_definitions.metric_name
+
+),
+
+changes as (
+
+    select
+        change_impact.change_id,
+        change_impact.strategy_id,
+        change_impact.strategy_name,
+        change_impact.policy_code,
+        change_impact.target_type,
+        change_impact.change_type,
+        change_impact.change_description,
+        change_impact.changed_at,
+        change_impact.change_date,
+        change_impact.hits_per_day_before,
+        change_impact.hits_per_day_after,
+        change_impact.hit_volume_change,
+        change_impact.enforced_hits_per_day_before,
+        change_impact.enforced_hits_per_day_after,
+        change_impact.enforcement_volume_change,
+        change_impact.qa_precision_before,
+        change_impact.qa_precision_after,
+        strategies.policy_severity,
+        strategies.policy_is_low_quality
+
+    from change_impact
+    left join strategies
+        on change_impact.strategy_id = strategies.strategy_id
+
+),
+
+candidates as (
+
+    select
+        changes.*,
+        metric_windows.metric_name,
+        metric_windows.metric_date
+
+    from metric_windows
+    inner join changes
+        on
+            metric_windows.window_start_date <= changes.change_date
+            and metric_windows.window_end_date >= changes.change_date
+    where
+        case
+            when metric_windows.metric_name = 'listing_violation_rate'
+                then changes.target_type = 'listing' and not coalesce(changes.policy_is_low_quality, false)
+            when metric_windows.metric_name = 'low_quality_listing_rate'
+                then changes.target_type = 'listing' and coalesce(changes.policy_is_low_quality, false)
+            when metric_windows.metric_name = 'bad_seller_onboarding_rate'
+                then changes.target_type = 'seller' and changes.policy_severity in ('high', 'critical')
+            when metric_windows.metric_name = 'violation_prevalence' then false
+            else true
+        end
+
+)
+
+select
+    metric_name,
+    metric_date,
+    change_id,
+    strategy_id,
+    strategy_name,
+    policy_code,
+    change_type,
+    change_description,
+    changed_at,
+    change_date,
+    cast({{ dbt.datediff('change_date', 'metric_date', 'day') }} as integer) as days_from_change,  -- noqa: LT05
+    hits_per_day_before,
+    hits_per_day_after,
+    hit_volume_change,
+    enforced_hits_per_day_before,
+    enforced_hits_per_day_after,
+    enforcement_volume_change,
+    qa_precision_before,
+    qa_precision_after
+
+from candidates
