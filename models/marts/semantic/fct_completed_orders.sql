@@ -1,0 +1,88 @@
+{#- Public record-grain fact behind complaint_rate: one row per completed order placed up to the
+    reporting date, with the ordered listing's segment, its seller's type, the 14-day complaint
+    outcome and whether the order day has matured. The outcome definition lives in
+    int_order_complaint_outcomes; this model only adds dimensions. -#}
+
+with
+
+order_outcomes as (
+
+    select * from {{ ref('int_order_complaint_outcomes') }}
+
+),
+
+listings as (
+
+    select * from {{ ref('int_listing_segments') }}
+
+),
+
+sellers as (
+
+    select * from {{ ref('stg_marketplace__sellers') }}
+
+),
+
+metric_definitions as (
+
+    select * from {{ ref('metric_definitions') }}
+
+),
+
+as_of as (
+
+    select * from {{ ref('int_as_of_date') }}
+
+),
+
+maturity as (
+
+    select
+        metric_definitions.maturity_days,
+        as_of.as_of_date
+
+    from metric_definitions
+    cross join as_of
+    where metric_definitions.metric_name = 'complaint_rate'
+
+),
+
+final as (
+
+    select
+        order_outcomes.order_id,
+        order_outcomes.listing_id,
+        listings.seller_id,
+        order_outcomes.region,
+        order_outcomes.category,
+        sellers.seller_type,
+        order_outcomes.ordered_at,
+        order_outcomes.ordered_date,
+        order_outcomes.gmv_usd,
+        order_outcomes.has_complaint_within_14d,
+        {{ dbt.dateadd('day', 'maturity.maturity_days', 'order_outcomes.ordered_date') }}
+        <= maturity.as_of_date as is_mature
+
+    from order_outcomes
+    cross join maturity
+    left join listings
+        on order_outcomes.listing_id = listings.listing_id
+    left join sellers
+        on listings.seller_id = sellers.seller_id
+
+)
+
+select
+    order_id,
+    listing_id,
+    seller_id,
+    region,
+    category,
+    seller_type,
+    ordered_at,
+    ordered_date,
+    gmv_usd,
+    has_complaint_within_14d,
+    is_mature
+
+from final

@@ -1,0 +1,1 @@
+"""Dashboard pages: each module defines ``render()``, registered in governance.dashboard.app."""

@@ -1,0 +1,156 @@
+"""Detection strategy performance: precision against recall, shadow strategies marked."""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from governance.dashboard import charts, data, ui
+
+PRODUCER = "the strategy marts (models/marts/strategy/)"
+
+
+def _shadow_vs_live(frame: pd.DataFrame) -> pd.DataFrame:
+    """Each shadow-mode strategy next to the live strategies of the same policy."""
+    shadow = frame[frame["is_shadow_mode"] & (frame["strategy_status"] == "shadow")]
+    live = frame[frame["strategy_status"] == "live"]
+    pairs = shadow.merge(live, on="policy_code", suffixes=("_shadow", "_live"))
+    return pairs[
+        [
+            "policy_code",
+            "strategy_name_shadow",
+            "qa_precision_shadow",
+            "estimated_recall_shadow",
+            "hits_per_day_shadow",
+            "strategy_name_live",
+            "qa_precision_live",
+            "estimated_recall_live",
+            "hits_per_day_live",
+        ]
+    ]
+
+
+def render() -> None:
+    wh = ui.warehouse()
+    ui.header(
+        "Strategy performance",
+        "QA precision (flagged samples confirmed) and estimated recall (random checks caught) of "
+        "each detection strategy over a trailing window, with 95% intervals. Shadow-mode "
+        "strategies score without enforcing: compare them with the live ones of the same policy.",
+    )
+    windows = ui.guarded(wh, "strategy_windows")
+    if not windows:
+        ui.not_built(data.STRATEGY_PERFORMANCE, PRODUCER)
+        return
+    window = st.segmented_control(
+        "Trailing window",
+        windows,
+        default=max(windows),
+        format_func=lambda d: f"{d} days",
+        key="strategies_window",
+    )
+    frame = ui.guarded(wh, "strategy_performance", int(window or max(windows)))
+    if frame.empty:
+        st.write("No strategy has figures for this window.")
+        return
+
+    stats = st.columns(4)
+    stats[0].metric("Strategies", f"{len(frame):,}", border=True)
+    stats[1].metric("Live", f"{int((frame['strategy_status'] == 'live').sum()):,}", border=True)
+    stats[2].metric(
+        "In shadow mode",
+        f"{int((frame['strategy_status'] == 'shadow').sum()):,}",
+        border=True,
+        help="Strategies with hits but no enforcement action ever attributed to them.",
+    )
+    low = frame["qa_precision"].lt(0.5) & frame["n_flagged_checks"].ge(5)
+    stats[3].metric(
+        "Precision below 50%",
+        f"{int(low.sum()):,}",
+        border=True,
+        help="Among strategies with at least 5 QA samples in the window.",
+    )
+
+    measured = frame.dropna(subset=["qa_precision", "estimated_recall"])
+    with st.container(border=True):
+        if measured.empty:
+            st.write("No strategy has both a precision and a recall estimate in this window.")
+        else:
+            st.altair_chart(
+                charts.strategy_precision_recall(measured),
+                width="stretch",
+                key="strategy_precision_recall",
+            )
+            missing = len(frame) - len(measured)
+            note = (
+                f" {missing} strategies lack QA samples or recall checks in the window and are "
+                "only in the scorecard below."
+                if missing
+                else ""
+            )
+            st.caption(
+                "◆ diamonds run in shadow mode (hits, never an enforcement action); ● enforce. "
+                "Lines are 95% intervals; size is hits per day." + note
+            )
+
+    pairs = _shadow_vs_live(frame)
+    if not pairs.empty:
+        st.subheader("Shadow mode against live, same policy", divider="gray")
+        config = {"policy_code": "policy"}
+        for side in ("shadow", "live"):
+            config |= {
+                f"strategy_name_{side}": f"{side} strategy",
+                f"qa_precision_{side}": st.column_config.NumberColumn(
+                    f"precision ({side})", format="percent"
+                ),
+                f"estimated_recall_{side}": st.column_config.NumberColumn(
+                    f"recall ({side})", format="percent"
+                ),
+                f"hits_per_day_{side}": st.column_config.NumberColumn(
+                    f"hits/day ({side})", format="%.1f"
+                ),
+            }
+        st.dataframe(pairs, hide_index=True, column_config=config, placeholder="–")
+
+    st.subheader("Scorecard", divider="gray")
+    st.dataframe(
+        frame,
+        hide_index=True,
+        column_order=[
+            "strategy_name",
+            "policy_code",
+            "strategy_status",
+            "qa_precision",
+            "qa_precision_ci_lower",
+            "qa_precision_ci_upper",
+            "estimated_recall",
+            "recall_ci_lower",
+            "recall_ci_upper",
+            "hits_per_day",
+            "enforcement_rate",
+            "appeal_overturn_rate",
+            "n_flagged_checks",
+            "n_recall_checks",
+            "last_change_type",
+            "last_changed_at",
+        ],
+        column_config={
+            "strategy_name": "strategy",
+            "policy_code": "policy",
+            "strategy_status": "status",
+            "qa_precision": st.column_config.NumberColumn("precision", format="percent"),
+            "qa_precision_ci_lower": st.column_config.NumberColumn("low", format="percent"),
+            "qa_precision_ci_upper": st.column_config.NumberColumn("high", format="percent"),
+            "estimated_recall": st.column_config.NumberColumn("recall", format="percent"),
+            "recall_ci_lower": st.column_config.NumberColumn("low ", format="percent"),
+            "recall_ci_upper": st.column_config.NumberColumn("high ", format="percent"),
+            "hits_per_day": st.column_config.NumberColumn("hits/day", format="%.1f"),
+            "enforcement_rate": st.column_config.NumberColumn("enforced", format="percent"),
+            "appeal_overturn_rate": st.column_config.NumberColumn("overturned", format="percent"),
+            "n_flagged_checks": "QA samples",
+            "n_recall_checks": "recall checks",
+            "last_change_type": "last change",
+            "last_changed_at": st.column_config.DatetimeColumn("changed", format="YYYY-MM-DD"),
+        },
+        placeholder="–",
+    )
