@@ -10,12 +10,21 @@ export DBT_SEND_ANONYMOUS_USAGE_STATS := false
 export DBT_PROFILES_DIR := $(CURDIR)
 
 .PHONY: help install demo generate build summary test lint pytest clean
+.PHONY: docs semantic-check
+.PHONY: bench test-spark
+.PHONY: alerts
+.PHONY: dashboard validate
+.PHONY: nightly nightly-demo backfill
 
 help:
 	@echo "make demo     set up .venv, generate the demo marketplace, build the warehouse, print a summary"
 	@echo "make test     everything CI runs: install, lint (sqlfluff, ruff), pytest incl. a dbt build"
 	@echo "make build    dbt build against \$$GOVERNANCE_RAW_DIR (default data/raw)"
 	@echo "make clean    remove generated data, the warehouse and dbt artefacts"
+	@echo "make bench    benchmark a scale tier (SCALE=small|medium|large): bench/results/<scale>.json"
+	@echo "make test-spark  build the tiny tier on Apache Spark too and compare it with DuckDB (slow)"
+	@echo "make dashboard   serve the Streamlit dashboard over the published warehouse (read-only)"
+	@echo "make validate    Great Expectations checkpoint over the published tables; Data Docs in target/gx_data_docs"
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -37,6 +46,8 @@ summary: install
 demo: install
 	$(BIN)/governance generate --scale $(SCALE) --seed $(SEED)
 	$(BIN)/governance build
+	$(BIN)/governance validate
+	$(BIN)/governance evaluate
 
 lint: install
 	$(BIN)/ruff check python tests
@@ -46,7 +57,65 @@ lint: install
 pytest: install
 	$(BIN)/pytest
 
-test: lint pytest
+test: lint semantic-check pytest
+
+# The documentation site as one page, target/static_index.html (after `make demo` for a full
+# catalog), checked for raw PII; also saves target/docs_overview.png when Chromium is installed.
+docs: install
+	$(BIN)/governance docs $$(command -v chromium >/dev/null && echo --screenshot)
+
+# MetricFlow validation of the semantic models, metrics and time spine (no warehouse needed).
+semantic-check: install
+	$(BIN)/governance semantic-check
+
+# Benchmark of one scale tier (SCALE=tiny|small|medium|large): wall time and peak memory of data
+# generation, one DuckDB read of the raw data (the floor), a full dbt build, the nightly run and
+# the pandas baseline; writes bench/results/$(SCALE).json. Works in bench/work/ (git-ignored).
+bench: install
+	$(BIN)/governance bench --scale $(SCALE) --seed $(SEED)
+
+$(BIN)/.installed-spark: pyproject.toml $(BIN)/.installed
+	$(BIN)/pip install --quiet -e '.[dev,spark]'
+	@touch $@
+
+# The SQL models on Apache Spark (dbt-spark, local pyspark, Java 17): builds the tiny tier on
+# Spark and on DuckDB and compares metrics_daily and seller_features row for row. Slow (~5 min).
+test-spark: $(BIN)/.installed-spark
+	$(BIN)/pytest tests/spark
+
+# Metric incidents open on the latest metric date (DATE=YYYY-MM-DD for another day), with the
+# segments that drove them and the strategy changes that coincide: the `alerts` mart.
+alerts: install
+	$(BIN)/governance alerts $(if $(DATE),--date $(DATE))
+
+# The Streamlit dashboard over the published warehouse ($$GOVERNANCE_DUCKDB_PATH, read-only) on
+# http://localhost:8501 (PORT=... for another port).
+dashboard: install
+	$(BIN)/governance dashboard $(if $(PORT),--port $(PORT))
+
+# Great Expectations suites over metrics_daily, seller_features and metric_anomalies: fails on a
+# critical expectation, prints warnings, writes Data Docs to target/gx_data_docs/index.html.
+validate: install
+	$(BIN)/governance validate
 
 clean:
 	rm -rf data warehouse target logs
+
+# The nightly job against $GOVERNANCE_RAW_DIR: raw pre-check, incremental dbt build (lookback
+# LOOKBACK days), source freshness, Great Expectations, atomic publish. NIGHT=YYYY-MM-DD to pin
+# the night (default: the newest date in the raw file names).
+LOOKBACK ?= 3
+nightly: install
+	$(BIN)/governance nightly --lookback-days $(LOOKBACK) $(if $(NIGHT),--date $(NIGHT))
+
+# Rebuild every record dated from FROM (YYYY-MM-DD) on, publishing as of TO (default: newest night).
+backfill: install
+	$(BIN)/governance backfill --from $(FROM) $(if $(TO),--to $(TO)) --lookback-days $(LOOKBACK)
+
+# Three simulated nights: the marketplace with its last 3 days held back, a first (full) night,
+# then each held-back day delivered (late events included) and built incrementally.
+nightly-demo: install
+	$(BIN)/governance feed init --scale $(SCALE) --seed $(SEED) --holdback-days 3
+	$(BIN)/governance nightly
+	for night in 1 2 3; do $(BIN)/governance feed advance && $(BIN)/governance nightly --skip-freshness || exit 1; done
+	$(BIN)/governance summary

@@ -153,11 +153,17 @@ select
     onboarded_at,
     case
         when onboarded_at is not null
-            then {{ dbt.datediff('onboarded_at', 'as_of_date', 'day') }}
+            then cast(
+                {{ dbt.datediff('onboarded_at', 'as_of_date', 'day') }}
+                as {{ dbt.type_bigint() }}
+            )
     end as tenure_days,
     case
         when onboarded_at is not null
-            then {{ dbt.datediff('registered_at', 'onboarded_at', 'hour') }}
+            then cast(floor(
+                {{ dbt.datediff('registered_at', 'onboarded_at', 'second') }}
+                / 3600.0
+            ) as {{ dbt.type_bigint() }})
     end as hours_to_onboard,
     n_listings,
     cast(n_violation_listings as {{ dbt.type_bigint() }}) as n_violation_listings,

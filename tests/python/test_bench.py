@@ -1,0 +1,212 @@
+"""The benchmark harness: what it measures and what it writes (no timed assertions)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+
+import duckdb
+import pyarrow.parquet as pq
+import pytest
+
+from governance import bench
+from governance.cli import build_parser
+
+ALLOCATE_AND_SLEEP = (
+    "import time; block = bytearray({mb} * 2**20); block[::4096] = b'x' * len(block[::4096]); "
+    "time.sleep({sleep}); raise SystemExit({code})"
+)
+
+
+def _child(mb: int, sleep: float = 0.3, code: int = 0) -> list[str]:
+    return [sys.executable, "-c", ALLOCATE_AND_SLEEP.format(mb=mb, sleep=sleep, code=code)]
+
+
+def test_measure_reports_wall_time_and_peak_rss_of_the_child():
+    m = bench.measure(_child(mb=300, sleep=0.5))
+    assert m.ok
+    assert m.seconds >= 0.5
+    assert 300 <= m.peak_rss_mb < 1000
+
+
+def test_measure_counts_grandchildren_in_the_peak():
+    # The 250 MB process is a grandchild: the harness must see the whole process tree.
+    grandchild = " ".join(_child(mb=250)[2:])
+    script = f"import subprocess, sys; subprocess.run([sys.executable, '-c', {grandchild!r}])"
+    m = bench.measure([sys.executable, "-c", script])
+    assert m.ok
+    assert m.peak_rss_mb >= 250
+
+
+def test_measure_reports_a_failing_step_by_exit_code():
+    m = bench.measure(_child(mb=1, sleep=0, code=3))
+    assert m.returncode == 3
+    assert not m.ok
+
+
+def test_measure_stops_a_step_that_outgrows_the_memory_cap():
+    m = bench.measure(_child(mb=600, sleep=5), max_rss_mb=200)
+    assert not m.ok
+    assert m.stopped_reason == "stopped: RSS of the process tree passed 200 MB"
+    assert m.seconds < 5
+
+
+def test_ratios_are_computed_from_the_measured_figures():
+    figures = {"floor_s": 4.0, "full_build_s": 10.0, "incremental_s": 0.5, "pandas_s": 120.0}
+    assert bench.ratios(figures) == {
+        "full_build_over_floor": 2.5,
+        "incremental_over_full_build": 0.05,
+        "pandas_over_full_build": 12.0,
+    }
+    assert bench.ratios({"floor_s": 0.0, "full_build_s": 10.0, "pandas_s": None}) == {
+        "full_build_over_floor": None,
+        "incremental_over_full_build": None,
+        "pandas_over_full_build": None,
+    }
+
+
+def test_targets_apply_per_tier_and_say_met_or_missed():
+    large = {"tier": "large", "full_build_peak_rss_mb": 9000, "incremental_s": None}
+    large["ratios"] = {"full_build_over_floor": 2.9, "incremental_over_full_build": None}
+    checks = {c["figure"]: c for c in bench.target_checks(large)}
+    assert checks["full_build_over_floor"]["met"] is True
+    assert checks["full_build_peak_rss_mb"] == {
+        "figure": "full_build_peak_rss_mb",
+        "target": "<= 8192",
+        "measured": 9000,
+        "met": False,
+    }
+    assert checks["incremental_over_full_build"]["met"] is None
+    medium = {"tier": "medium", "ratios": {"pandas_over_full_build": 9.5}}
+    assert [(c["figure"], c["met"]) for c in bench.target_checks(medium)] == [
+        ("pandas_over_full_build", False)
+    ]
+    assert bench.target_checks({"tier": "small", "ratios": {}}) == []
+
+
+def test_a_result_without_a_required_key_is_not_written(tmp_path):
+    with pytest.raises(bench.BenchError, match="lacks required keys: pandas_s, pandas_peak_rss"):
+        bench.write_result(
+            {k: 1 for k in bench.RESULT_KEYS if not k.startswith("pandas")} | {"tier": "x"},
+            tmp_path,
+        )
+    assert not (tmp_path / "x.json").exists()
+
+
+def test_floor_pass_reads_every_raw_table_and_counts_its_rows(built):
+    rows = bench.floor_pass(built["raw"])
+    expected = {
+        table: sum(pq.read_metadata(f).num_rows for f in (built["raw"] / table).glob("*.parquet"))
+        for table in bench.FLOOR_COLUMNS
+    }
+    assert rows == expected
+    assert rows["orders"] > 1000
+
+
+def test_bench_subcommand_is_registered():
+    args = build_parser().parse_args(["bench", "--scale", "tiny", "--skip", "pandas"])
+    assert args.func.__module__ == "governance.commands.bench"
+    assert args.scale == "tiny"
+    assert args.skip == ["pandas"]
+
+
+def test_benchmark_run_writes_every_key_with_sane_values(built, tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(built["raw"], work / "raw")
+    # Start from the fixture's parse so that dbt parses only what changed (saves ~half a minute).
+    (work / "target_full").mkdir()
+    shutil.copy(built["root"] / "target" / "partial_parse.msgpack", work / "target_full")
+    config = bench.BenchConfig(
+        tier="tiny",
+        seed=7,
+        work_dir=work,
+        results_dir=tmp_path / "results",
+        reuse_data=True,
+        skip=("incremental",),
+    )
+    messages: list[str] = []
+    result = bench.run_benchmark(config, echo=messages.append)
+
+    written = json.loads((tmp_path / "results" / "tiny.json").read_text())
+    assert written == result
+    assert set(bench.RESULT_KEYS) <= set(written)
+    assert written["tier"] == "tiny"
+    assert written["machine"]["cores"] >= 1
+    assert written["machine"]["memory_gb"] > 0
+    assert written["machine"]["cpu_model"]
+    assert written["rows"] == bench.floor_pass(built["raw"])
+    assert written["generate_s"] is None and written["generate_reused"] is True
+    assert written["incremental_s"] is None and written["incremental_kind"] == "skipped"
+    for key in ("floor_s", "full_build_s", "pandas_s"):
+        assert written[key] > 0
+    for key in ("full_build_peak_rss_mb", "pandas_peak_rss_mb"):
+        assert 10 < written[key] < 64 * 1024
+    assert written["pandas_status"] == "ok"
+    assert isinstance(written["full_build_failed_tests"], list)
+    assert written["ratios"] == bench.ratios(written)
+    assert written["ratios"]["full_build_over_floor"] == round(
+        written["full_build_s"] / written["floor_s"], 4
+    )
+    nodes = written["full_build_nodes"]
+    assert nodes["seconds_by_node_kind"]["model"] > 0
+    seconds = [n["seconds"] for n in nodes["slowest_nodes"]]
+    assert len(seconds) == 10 and seconds == sorted(seconds, reverse=True)
+    with duckdb.connect(str(work / "governance.duckdb"), read_only=True) as con:
+        assert con.execute("select count(*) from main.metrics_daily").fetchone()[0] > 1000
+    assert not (tmp_path / "results" / "tiny.partial.json").exists()
+    report = bench.format_report(written)
+    assert (
+        f"full build / floor          {written['ratios']['full_build_over_floor']:,.2f}x" in report
+    )
+    assert "incremental run: skipped" in report
+
+
+def test_a_failed_step_is_named_and_the_figures_so_far_are_kept(built, tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(built["raw"], work / "raw")
+    (tmp_path / "not_a_project").mkdir()
+    config = bench.BenchConfig(
+        tier="tiny",
+        work_dir=work,
+        results_dir=tmp_path / "results",
+        reuse_data=True,
+        project_dir=tmp_path / "not_a_project",
+    )
+    with pytest.raises(bench.BenchError, match=r"step 'dbt parse' failed \(exit code \d+\); see "):
+        bench.run_benchmark(config, echo=lambda _: None)
+    partial = json.loads((tmp_path / "results" / "tiny.partial.json").read_text())
+    assert partial["rows"] == bench.floor_pass(built["raw"])
+    assert partial["floor_s"] > 0
+    assert "full_build_s" not in partial
+    assert not (tmp_path / "results" / "tiny.json").exists()
+
+
+def _run_results(tmp_path, statuses: dict[str, str]):
+    target = tmp_path / "target"
+    target.mkdir()
+    results = [{"unique_id": k, "status": v, "execution_time": 1.0} for k, v in statuses.items()]
+    (target / "run_results.json").write_text(json.dumps({"results": results}))
+    return target
+
+
+def test_a_build_with_failing_data_tests_is_timed_and_the_failures_recorded(tmp_path):
+    target = _run_results(
+        tmp_path,
+        {
+            "model.marketplace_governance.metrics_daily": "success",
+            "test.marketplace_governance.unique_x": "fail",
+            "test.marketplace_governance.not_null_y": "pass",
+        },
+    )
+    finished = bench.Measurement(seconds=5.0, peak_rss_mb=100, returncode=1)
+    assert bench._build_outcome("full dbt build", finished, target) == [
+        "test.marketplace_governance.unique_x"
+    ]
+
+
+def test_a_build_whose_models_error_is_a_failed_step(tmp_path):
+    target = _run_results(tmp_path, {"model.marketplace_governance.metrics_daily": "error"})
+    broken = bench.Measurement(seconds=5.0, peak_rss_mb=100, returncode=1, log_path=tmp_path)
+    with pytest.raises(bench.BenchError, match=r"'full dbt build' failed \(model\.marketplace_gov"):
+        bench._build_outcome("full dbt build", broken, target)

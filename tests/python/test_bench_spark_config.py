@@ -1,0 +1,112 @@
+"""The Spark target's configuration stays complete as the project grows (no Spark needed)."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+
+import yaml
+
+from governance.settings import project_dir
+
+ROOT = project_dir()
+SPARK_OFF = "{{ target.type != 'spark' }}"
+REF = re.compile(r"""\bref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)""")
+
+
+def _project() -> dict:
+    return yaml.safe_load((ROOT / "dbt_project.yml").read_text())
+
+
+def _enabled_configs(node: dict, path: tuple[str, ...] = ()) -> dict[str, str]:
+    """Model name -> its `+enabled` expression, from the models: tree of dbt_project.yml."""
+    found = {}
+    for key, value in node.items():
+        if isinstance(value, dict):
+            if "+enabled" in value:
+                found[key] = value["+enabled"]
+            found.update(_enabled_configs(value, (*path, key)))
+    return found
+
+
+def _refs() -> dict[str, set[str]]:
+    """Model name -> names it refs, read from the model files."""
+    refs = {}
+    for path in (ROOT / "models").rglob("*"):
+        if path.suffix in (".sql", ".py"):
+            refs[path.stem] = set(REF.findall(path.read_text()))
+    return refs
+
+
+def test_python_models_and_the_models_built_on_them_are_skipped_on_spark():
+    refs = _refs()
+    python_models = {p.stem for p in (ROOT / "models").rglob("*.py")}
+    downstream: set[str] = set()
+    changed = True
+    while changed:
+        changed = False
+        for model, parents in refs.items():
+            if model not in python_models | downstream and parents & (python_models | downstream):
+                downstream.add(model)
+                changed = True
+    skipped = _project()["vars"]["spark_skipped_models"]
+    hint = (
+        "dbt-spark's session method cannot run dbt Python models: list each, and each model "
+        'that reads one, in the var spark_skipped_models and give it `+enabled: "'
+        + SPARK_OFF
+        + '"` under models: in dbt_project.yml'
+    )
+    assert set(skipped["python"]) == python_models, hint
+    assert set(skipped["built_on_python"]) == downstream, hint
+    enabled = _enabled_configs(_project()["models"]["marketplace_governance"])
+    everything = python_models | downstream
+    assert {name: enabled.get(name) for name in everything} == dict.fromkeys(
+        everything, SPARK_OFF
+    ), hint
+
+
+def test_prepare_run_hook_runs_at_the_start_of_every_run():
+    assert "{{ prepare_run() }}" in _project()["on-run-start"]
+
+
+def test_spark_target_reads_the_salt_from_the_environment_and_works_in_utc():
+    profile = yaml.safe_load((ROOT / "profiles.yml").read_text())
+    spark = profile["marketplace_governance"]["outputs"]["spark"]
+    assert (spark["type"], spark["method"]) == ("spark", "session")
+    params = spark["server_side_parameters"]
+    assert params["spark.governance.pii_salt"] == "{{ env_var('GOVERNANCE_PII_SALT', '') }}"
+    assert params["spark.sql.session.timeZone"] == "UTC"
+    # The salt never appears as a literal anywhere in the profile.
+    assert "governance-demo-salt" not in (ROOT / "profiles.yml").read_text()
+
+
+def test_spark_packages_are_an_optional_group_not_a_main_dependency():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]
+    spark = project["optional-dependencies"]["spark"]
+    assert any(d.startswith("dbt-spark[session]>=1.11,<1.12") for d in spark)
+    assert any(d.startswith("pyspark") for d in spark)
+    assert not any("spark" in d for d in project["dependencies"])
+
+
+# Intermediate models at raw event grain (one row per listing, order, action, check or appeal).
+EVENT_GRAIN_MODELS = {
+    "int_listing_segments",
+    "int_listing_enforcement_outcomes",
+    "int_order_complaint_outcomes",
+    "int_enforcement_actions_resolved",
+    "int_random_listing_checks",
+    "int_appeal_resolutions",
+}
+
+
+def test_python_models_read_only_aggregated_or_seller_grain_relations():
+    # Python models load their inputs into pandas: raw-grain inputs would not scale.
+    for path in (ROOT / "models").rglob("*.py"):
+        text = path.read_text()
+        assert "dbt.source(" not in text, f"{path.name} reads a raw source"
+        raw_grain = {
+            name
+            for name in REF.findall(text)
+            if name.startswith(("stg_", "base_")) or name in EVENT_GRAIN_MODELS
+        }
+        assert raw_grain == set(), f"{path.name} reads raw-grain relations {sorted(raw_grain)}"
