@@ -18,11 +18,11 @@ export DBT_PROFILES_DIR := $(CURDIR)
 
 help:
 	@echo "make demo     set up .venv, generate the demo marketplace, build the warehouse, print a summary"
-	@echo "make test     everything CI runs: install, lint (sqlfluff, ruff), pytest incl. a dbt build"
+	@echo "make test     everything CI runs: install, lint (sqlfluff, ruff), semantic check, pytest, Spark parity"
 	@echo "make build    dbt build against \$$GOVERNANCE_RAW_DIR (default data/raw)"
 	@echo "make clean    remove generated data, the warehouse and dbt artefacts"
 	@echo "make bench    benchmark a scale tier (SCALE=small|medium|large): bench/results/<scale>.json"
-	@echo "make test-spark  build the tiny tier on Apache Spark too and compare it with DuckDB (slow)"
+	@echo "make test-spark  build the tiny tier on Apache Spark too and compare it with DuckDB (part of make test)"
 	@echo "make dashboard   serve the Streamlit dashboard over the published warehouse (read-only)"
 	@echo "make validate    Great Expectations checkpoint over the published tables; Data Docs in target/gx_data_docs"
 
@@ -50,14 +50,14 @@ demo: install
 	$(BIN)/governance evaluate
 
 lint: install
-	$(BIN)/ruff check python tests
-	$(BIN)/ruff format --check python tests
+	$(BIN)/ruff check python tests models
+	$(BIN)/ruff format --check python tests models
 	GOVERNANCE_DUCKDB_PATH=:memory: $(BIN)/sqlfluff lint models analyses tests/dbt
 
 pytest: install
 	$(BIN)/pytest
 
-test: lint semantic-check pytest
+test: lint semantic-check pytest test-spark
 
 # The documentation site as one page, target/static_index.html (after `make demo` for a full
 # catalog), checked for raw PII; also saves target/docs_overview.png when Chromium is installed.

@@ -6,10 +6,11 @@ parent's when both fire together. One row per anomalous series-day with its inci
 """
 
 from governance.alerts import AlertParams, assign_incidents
+from governance.frames import to_pandas
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     params = AlertParams.from_mapping(dbt.config.get("alert_params"))
-    anomalies = dbt.ref("metric_anomalies").filter("is_anomaly").df()
+    anomalies = to_pandas(dbt.ref("metric_anomalies"), where="is_anomaly")
     return assign_incidents(anomalies, max_gap_days=params.max_gap_days)

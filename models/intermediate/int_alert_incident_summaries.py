@@ -5,11 +5,12 @@ contributing segments and coinciding strategy changes, and writes incident_id an
 """
 
 from governance.alerts import summarize_incidents
+from governance.frames import to_pandas
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
-    incidents = dbt.ref("int_alert_incidents").df()
-    segments = dbt.ref("int_alert_incident_segments").df()
-    changes = dbt.ref("int_alert_incident_changes").df()
+    incidents = to_pandas(dbt.ref("int_alert_incidents"))
+    segments = to_pandas(dbt.ref("int_alert_incident_segments"))
+    changes = to_pandas(dbt.ref("int_alert_incident_changes"))
     return summarize_incidents(incidents, segments, changes)

@@ -22,7 +22,11 @@ Matching rules for anomalies (documented so the figures can be reproduced):
   the incident's most specific segment (an attack in VN × electronics relates to VN ×
   electronics and its roll-ups VN × ALL, ALL × electronics, ALL × ALL; a marketplace-wide
   incident relates to every segment).
-* Only incidents inside the judged period (days with a p-value) are counted.
+* Only incidents inside the judged period (days with a p-value) are counted, and only flags on
+  or after the simulation's first day (``start_date`` of the truth manifest): the simulator
+  also writes the sellers and listings that existed before it, but enforces nothing before its
+  first day, so the metric cohorts of the weeks before it are only partly enforced — a warm-up
+  with no ground truth to score against.
 """
 
 from __future__ import annotations
@@ -191,6 +195,10 @@ def evaluate_anomalies(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict:
         "select metric_name, region, category, metric_date, direction "
         "from main.metric_anomalies where is_anomaly",
     )
+    manifest = Path(truth_dir) / "manifest.json"
+    start = json.loads(manifest.read_text()).get("start_date") if manifest.exists() else None
+    if start is not None:
+        detector = detector[pd.to_datetime(detector["metric_date"]) >= pd.Timestamp(start)]
     metrics = _read(con, "select * from main.metrics_daily where is_mature")
     baseline = baseline_mean_3sd(metrics)
     baseline = baseline[baseline["is_anomaly"]].copy()
@@ -200,6 +208,8 @@ def evaluate_anomalies(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict:
         pd.to_datetime(baseline["metric_date"])
         >= pd.to_datetime(baseline["metric_name"].map(first_judged))
     ]
+    if start is not None:
+        baseline = baseline[pd.to_datetime(baseline["metric_date"]) >= pd.Timestamp(start)]
     return {
         "detector": score_flags(detector, incidents),
         "baseline_mean_3sd": score_flags(baseline, incidents),

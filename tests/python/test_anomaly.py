@@ -410,3 +410,89 @@ def test_winsorized_normal_second_moment_matches_numeric_integration():
         value, _ = integrate.quad(lambda z, c=c: min(z * z, c * c) * stats.norm.pdf(z), -12, 12)
         assert winsorized_normal_second_moment(c) == pytest.approx(value, rel=1e-6)
     assert winsorized_normal_second_moment(float("inf")) == 1.0
+
+
+# --------------------------------------------------------------------------------------------
+# Segment hierarchy: per-level false discovery control, pooled noise, multi-day runs
+# --------------------------------------------------------------------------------------------
+
+
+REGIONS = ["SG", "MY", "TH", "VN", "PH", "ID"]
+
+
+def _leaves(days: int, count: int, p: float, seed: int, n=None, poisson_n=None) -> pd.DataFrame:
+    """``count`` leaf series (region x category), ``n`` trials a day or Poisson(``poisson_n``)."""
+    frames = []
+    for i in range(count):
+        trials = n if poisson_n is None else np.random.default_rng(seed + 1000 + i).poisson(
+            poisson_n, days
+        ).astype(float)  # fmt: skip
+        frames.append(
+            make_series(
+                days, trials, p, seed=seed + i, region=REGIONS[i % 6], category=f"c{i // 6}"
+            )
+        )
+    return pd.concat(frames, ignore_index=True)
+
+
+def _day(result: pd.DataFrame, region: str, category: str, day: int) -> pd.Series:
+    date = pd.Timestamp(START).date() + pd.Timedelta(days=day)
+    rows = result[
+        (result["region"] == region)
+        & (result["category"] == category)
+        & (result["metric_date"] == date)
+    ]
+    assert len(rows) == 1
+    return rows.iloc[0]
+
+
+def test_marketplace_series_is_judged_in_its_own_family_not_against_every_leaf():
+    # A marketplace-wide move on day 40 (136 of 2,000 against 5%): among 300 leaf series in one
+    # Benjamini-Hochberg family per day it is not significant; in the family of its own
+    # hierarchy level it is. No leaf is flagged either way.
+    market = make_series(45, 2000, 0.05, seed=11, region="ALL", category="ALL")
+    market.loc[40, "numerator"] = 136.0
+    market["value"] = market["numerator"] / market["denominator"]
+    df = pd.concat([market, _leaves(45, 300, 0.05, seed=100, n=60)], ignore_index=True)
+    by_level = detect_metric_anomalies(df, AnomalyParams(min_history=14))
+    one_family = detect_metric_anomalies(df, AnomalyParams(min_history=14, fdr_by_level=False))
+    assert _day(by_level, "ALL", "ALL", 40)["p_value"] < 0.01
+    assert bool(_day(by_level, "ALL", "ALL", 40)["is_anomaly"])
+    assert _day(one_family, "ALL", "ALL", 40)["q_value"] > 0.5
+    assert not bool(_day(one_family, "ALL", "ALL", 40)["is_anomaly"])
+    assert by_level.loc[by_level["region"] != "ALL", "is_anomaly"].sum() == 0
+
+
+def test_small_segment_borrows_the_noise_level_of_its_siblings():
+    # Thirty segments with about two new sellers a day, 5% of them bad: none can measure its
+    # own day-to-day variation. On day 40 an attack brings 8 sellers to one segment, all bad.
+    # With the noise pooled over the siblings (binomial here) the day is flagged, and it is
+    # the only flag; each segment on its own guesses a large overdispersion and misses it.
+    df = _leaves(45, 30, 0.05, seed=200, poisson_n=2.0)
+    attacked = (df["region"] == "VN") & (df["category"] == "c0")
+    day40 = df["metric_date"] == pd.Timestamp(START).date() + pd.Timedelta(days=40)
+    df.loc[attacked & day40, ["numerator", "denominator", "value"]] = [8.0, 8.0, 1.0]
+    pooled = detect_metric_anomalies(df, AnomalyParams(min_history=14))
+    alone = detect_metric_anomalies(df, AnomalyParams(min_history=14, min_dispersion_events=0))
+    hit, hit_alone = _day(pooled, "VN", "c0", 40), _day(alone, "VN", "c0", 40)
+    assert bool(hit["is_anomaly"]) and hit["direction"] == "up"
+    assert hit["overdispersion"] < 0.05
+    assert pooled["is_anomaly"].sum() == 1
+    assert not bool(hit_alone["is_anomaly"])
+    assert hit_alone["overdispersion"] > 0.1
+
+
+def test_a_lasting_shift_of_a_small_rate_is_found_from_the_run_of_days():
+    # 30 appeals a day overturned at 25%; from day 40 at 50% for five days. No single day is
+    # significant at this denominator, three days together are.
+    df = make_series(
+        50, 30, 0.25, seed=5, region="ALL", category="ALL", rates={i: 0.5 for i in range(40, 45)}
+    )
+    df.loc[40:44, "numerator"] = [14.0, 15.0, 16.0, 14.0, 15.0]
+    df["value"] = df["numerator"] / df["denominator"]
+    with_runs = detect_metric_anomalies(df, AnomalyParams(min_history=14))
+    single_day = detect_metric_anomalies(df, AnomalyParams(min_history=14, run_days=1))
+    assert single_day.loc[40:44, "is_anomaly"].sum() == 0
+    assert flagged_days(with_runs) and min(flagged_days(with_runs)) in (41, 42)
+    assert set(flagged_days(with_runs)) <= set(range(40, 45))
+    assert set(with_runs.loc[with_runs["is_anomaly"], "direction"]) == {"up"}

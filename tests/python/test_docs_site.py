@@ -94,6 +94,8 @@ def test_overview_page_explains_the_warehouse_and_links_every_metric(site, scree
         assert f"#!/metric/metric.{PROJECT}.{metric}" in hrefs, metric
     assert f"#!/exposure/exposure.{PROJECT}.governance_dashboard" in hrefs
     assert f"#!/semantic_model/semantic_model.{PROJECT}.listing_outcomes" in hrefs
+    assert "gx_data_docs/index.html" in hrefs
+    assert f"#!/model/model.{PROJECT}.data_quality_daily" in hrefs
     assert (screenshot_dir / "docs_overview.png").stat().st_size > 10_000
 
 

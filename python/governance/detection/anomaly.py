@@ -41,13 +41,21 @@ time with every series of every metric side by side:
    spread is widened by the Student-t / normal quantile ratio at Satterthwaite degrees of
    freedom, for the uncertainty of rho itself. Small segments are thus not flagged for
    binomial noise, rare-event rates not for their skewed day-to-day swings, and huge segments
-   not for tiny real drift. Series whose values are not proportions get a Gaussian model on the
-   value with a ``gaussian_min_relative_scale`` spread floor, so flat series do not alarm.
+   not for tiny real drift. A segment with fewer than ``min_dispersion_events`` expected events
+   in its noise window cannot measure its own rho: it takes rho pooled over its siblings (same
+   metric, same hierarchy level) from their summed Pearson statistics. Series whose values are
+   not proportions get a Gaussian model on the value with a ``gaussian_min_relative_scale``
+   spread floor, so flat series do not alarm.
 5. **Minimum history.** A row is judged only when its level window holds at least
    ``min_history`` days with a positive denominator (and at least half of them survive the
    exclusions); otherwise ``p_value`` is null and ``is_anomaly`` is false.
-6. **False discovery control and materiality.** p-values are adjusted with Benjamini-Hochberg
-   per ``metric_date`` across all series of all metrics. A row is an anomaly when
+6. **Runs of days.** For proportions the day is also tested together with the ``run_days - 1``
+   days before it (observed against forecast events, forecast errors taken as fully
+   correlated); the day's p-value is ``2 * min(p_day, p_run)`` (Bonferroni over the two looks),
+   so a lasting shift of a small rate is found although no single day is significant.
+7. **False discovery control and materiality.** p-values are adjusted with Benjamini-Hochberg
+   per ``metric_date`` and level of the segment hierarchy (marketplace, region, category,
+   region x category: ``fdr_by_level``), across all metrics. A row is an anomaly when
    ``q_value <= fdr_alpha`` **and** the move is material: ``|value - expected_value|`` is at
    least ``min_absolute_change`` **and** at least ``min_relative_change * expected_value``.
 
@@ -101,6 +109,7 @@ BASELINE_METHOD = "trailing14_mean_3sd"
 _EPS = 1e-9
 _SCORE_CAP = 40.0
 _MAX_DF = 1e6
+_MIN_CLIP_EVENTS = 5.0
 
 
 @dataclass(frozen=True)
@@ -152,6 +161,19 @@ class AnomalyParams:
             the deseasonalised rate and keep the smaller of that and the block estimate, so a
             level shift or a run of unflagged incident days in the history does not inflate
             the noise (default true).
+        fdr_by_level: run Benjamini-Hochberg separately per day for each level of the segment
+            hierarchy (marketplace ``ALL`` x ``ALL``, region x ``ALL``, ``ALL`` x category,
+            region x category), so the few marketplace-wide series are not judged against the
+            multiplicity of the hundreds of leaf segments (default true; false: one family of
+            every series of the day).
+        min_dispersion_events: a proportion series with fewer expected events (or
+            non-events) than this in its noise window cannot measure its own day-to-day
+            variation; it takes the overdispersion pooled over its siblings (same metric,
+            same hierarchy level) instead (default 30; 0 turns pooling off).
+        run_days: proportion series are also tested on the sum of their last ``run_days``
+            days (the evaluated day included), so a lasting shift of a small rate is found
+            although no single day is significant; the day's p-value is ``2 * min(p_day,
+            p_run)`` (default 3; 1 turns it off).
     """
 
     window_days: int = 28
@@ -177,6 +199,9 @@ class AnomalyParams:
     max_excluded_share: float = 0.5
     dispersion_clip_z: float | None = 2.5
     dispersion_from_differences: bool = True
+    fdr_by_level: bool = True
+    min_dispersion_events: float = 30.0
+    run_days: int = 3
 
     def __post_init__(self) -> None:
         if self.window_days < 1:
@@ -257,6 +282,12 @@ def _block_days(p: AnomalyParams, d: int) -> int:
     return best
 
 
+def _clippable(mu: np.ndarray, n: np.ndarray) -> np.ndarray:
+    """Days whose binomial noise is near normal (at least ``_MIN_CLIP_EVENTS`` expected events
+    and non-events), whose squared residuals may be clipped without bias."""
+    return (mu * n >= _MIN_CLIP_EVENTS) & ((1.0 - mu) * n >= _MIN_CLIP_EVENTS)
+
+
 def _rho_from_differences(
     yw: np.ndarray,
     nk: np.ndarray,
@@ -298,15 +329,64 @@ def _rho_from_differences(
         if clip_z is not None:
             s_rob = MAD_TO_SD * nanmedian_last(np.sqrt(r2))[0]
             cap = (clip_z * np.fmax(s_rob, 1.0)) ** 2
-            r2 = np.minimum(r2, cap[..., None]) / winsorized_normal_second_moment(clip_z)
+            clipped = np.minimum(r2, cap[..., None]) / winsorized_normal_second_moment(clip_z)
+            both = _clippable(mu_j[..., 1:], n_safe[..., 1:]) & _clippable(
+                mu_j[..., :-1], n_safe[..., :-1]
+            )
+            r2 = np.where(both, clipped, r2)
         sum_h = h.sum(-1)
         rho = (np.nansum(r2, -1) - m) / sum_h
-        rho = np.where((m >= 7) & (sum_h > 0), np.maximum(rho, 0.0), np.nan)
+        rho = np.where((m >= 7) & (sum_h > 0), rho, np.nan)
         # Consecutive differences share a day (lag-one correlation -1/2): about two thirds of
         # the pairs' degrees of freedom.
         nu = np.maximum(2.0 * m / 3.0, 1.0)
-        se = np.sqrt(2.0 / nu) * (m + np.nan_to_num(rho) * sum_h) / np.where(sum_h > 0, sum_h, 1)
+        rho_pos = np.maximum(np.nan_to_num(rho), 0.0)
+        se = np.sqrt(2.0 / nu) * (m + rho_pos * sum_h) / np.where(sum_h > 0, sum_h, 1)
     return rho, se
+
+
+def _family_overdispersion(
+    kk: np.ndarray,
+    nk: np.ndarray,
+    keep: np.ndarray,
+    group: np.ndarray,
+    a0: float,
+    b0: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Overdispersion of sibling series (same metric, same hierarchy level) pooled.
+
+    ``kk``, ``nk`` are (S, T, D) kept numerators and denominators of the noise window, ``keep``
+    marks kept days, ``group`` (S,) labels siblings. Each series' Pearson statistic against its
+    own window rate has expectation ``sum(1 + (n_j - 1) rho)`` under a beta-binomial law; summed
+    over the siblings it gives one moment estimate of rho per group that small segments can
+    share: a segment with a handful of events a day cannot measure its own day-to-day
+    variation, its siblings together can. Returns, per series, ``(rho, se, events)``: the
+    group's rho and standard error, and the series' own expected events (the smaller of events
+    and non-events) in the window, which says whether its own estimate can be trusted.
+    """
+    used = keep & (nk > 0)
+    c = np.clip((kk.sum(-1) + a0) / (nk.sum(-1) + b0), _EPS, 1 - _EPS)
+    expected = nk * c[..., None]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pearson = np.where(used, (kk - expected) ** 2 / (expected * (1 - c[..., None])), 0.0)
+    chi2 = pearson.sum(-1)
+    dof = np.maximum(used.sum(-1) - 1, 0)
+    excess = np.where(used, np.maximum(nk - 1.0, 0.0), 0.0).sum(-1)
+    events = np.minimum(c, 1 - c) * nk.sum(-1)
+    rho = np.zeros_like(chi2)
+    se = np.zeros_like(chi2)
+    for g in np.unique(group):
+        members = group == g
+        total_dof = dof[members].sum(0)
+        total_excess = excess[members].sum(0)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = (chi2[members].sum(0) - total_dof) / total_excess
+            e = np.sqrt(2.0 * np.maximum(total_dof, 1)) / total_excess
+        r = np.where(total_excess > 0, np.maximum(r, 0.0), 0.0)
+        e = np.where(total_excess > 0, e, 0.0)
+        rho[members] = r
+        se[members] = e
+    return rho, se, events
 
 
 def _score_windows(
@@ -319,13 +399,16 @@ def _score_windows(
     n: np.ndarray,
     is_rate: bool,
     p: AnomalyParams,
+    group: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Forecast and test (series, day) cells from their trailing windows.
 
     ``yw``, ``kw``, ``nw`` are (S, T, D) trailing windows (D = seasonal window, oldest first,
     the evaluated day not included) of value, numerator and denominator, NaN / 0 where a day
     has no usable observation; ``excluded`` marks window days left out of the history (earlier
-    flags). ``y``, ``k``, ``n`` are the evaluated days, (S, T). Returns (S, T) arrays.
+    flags). ``y``, ``k``, ``n`` are the evaluated days, (S, T). ``group`` (S,) labels sibling
+    series (same metric and hierarchy level) whose overdispersion estimates are pooled.
+    Returns (S, T) arrays.
     """
     s_count, t_count, d = yw.shape
     wk = d // 7
@@ -440,11 +523,14 @@ def _score_windows(
                     r2 = sq * nk_safe
                     s_rob = MAD_TO_SD * nanmedian_last(np.where(keep_disp, np.sqrt(r2), np.nan))[0]
                     cap = (clip_z * np.fmax(s_rob, 1.0)) ** 2
-                    sq = np.minimum(r2, cap[..., None]) / nk_safe / clip_k
+                    clipped = np.minimum(r2, cap[..., None]) / nk_safe / clip_k
+                    # Days with few expected events have skewed, far from normal residuals:
+                    # clipping them would bias rho down, so they are left as they are.
+                    sq = np.where(_clippable(mu_j, nk_safe), clipped, sq)
                 e2 = sq.sum(-1)
                 nu, c_dof = _dof(weight)
                 rho = np.where(sum_w > 0, (c_dof * e2 - sum_inv_n) / sum_w, 0.0)
-                return np.maximum(rho, 0.0), nu
+                return rho, nu
 
             p_all = (sk_d.sum(-1) + a0) / (sn_d.sum(-1) + b0)
             # Weekday factor: observed events over the events expected from the local block
@@ -456,6 +542,7 @@ def _score_windows(
             raw_f = np.where((m_d > 0) & np.isfinite(raw_f), raw_f, 1.0)
             # Preliminary noise level against the raw weekday profile, for the shrinkage.
             rho0, _ = _rho(raw_f, np.ones_like(raw_f))
+            rho0 = np.maximum(rho0, 0.0)
             pa = np.clip(p_all, _EPS, 1 - _EPS)[..., None]
             var_f = (
                 pa * (1 - pa) * (1.0 / (sn_d + b0 / 7) + rho0[..., None] / np.maximum(m_d, 1))
@@ -467,14 +554,22 @@ def _score_windows(
             # Upper-confidence overdispersion: the moment estimate plus `overdispersion_margin`
             # standard errors, so a short history that happens to look binomial does not
             # understate the day-to-day variation of a large segment.
-            rho_se = np.sqrt(2.0 / nu) * (sum_inv_n + rho * sum_w) / sum_w
+            rho_se = np.sqrt(2.0 / nu) * (sum_inv_n + np.maximum(rho, 0.0) * sum_w) / sum_w
             rho_se = np.where(sum_w > 0, rho_se, 0.0)
             if p.dispersion_from_differences:
                 rho_d, se_d = _rho_from_differences(yw, nk, keep_disp, f, kd_sum.sum(-1), nd, p)
                 use_d = np.isfinite(rho_d) & (rho_d < rho)
                 rho = np.where(use_d, rho_d, rho)
                 rho_se = np.where(use_d, se_d, rho_se)
-            rho = rho + p.overdispersion_margin * rho_se
+            rho = np.maximum(rho, 0.0) + p.overdispersion_margin * rho_se
+            if group is not None and p.min_dispersion_events:
+                # Too few events of its own: take the noise level of the sibling segments.
+                rho_f, se_f, events = _family_overdispersion(
+                    np.where(keep_disp, kk, 0.0), np.where(keep_disp, nk, 0.0), keep_disp,
+                    group, a0, b0,
+                )  # fmt: skip
+                few = events < p.min_dispersion_events
+                rho = np.where(few, rho_f + p.overdispersion_margin * se_f, rho)
             rho = np.clip(rho, 0.0, p.max_overdispersion)
             level = (sk_l + a0) / ((nl * f[..., weekday_of_pos]).sum(-1) + b0)
             level = np.clip(level, _EPS, 1 - _EPS)
@@ -557,6 +652,7 @@ def _score_windows(
     return {
         "expected_value": mu,
         "predictive_sd": np.where(history_days > 0, np.sqrt(var_tot), np.nan),
+        "forecast_var": np.where(history_days > 0, var_mu, np.nan),
         "p_value": pval,
         "history_days": history_days,
         "history_excluded": history_days - m_level,
@@ -573,6 +669,41 @@ def _is_material(delta: np.ndarray, mu: np.ndarray, p: AnomalyParams) -> np.ndar
     )
 
 
+def _combine_run_test(
+    out: dict[str, np.ndarray], k: np.ndarray, n: np.ndarray, n_rate: int, t: int, run_days: int
+) -> np.ndarray:
+    """Day ``t``'s p-value for proportion series, combined with a test of the last
+    ``run_days`` days together (day ``t`` included).
+
+    A lasting shift of a few days that no single day makes significant (a rate with a few
+    dozen trials a day) is plain in their sum: the observed events of the run are tested
+    against the events the forecasts of those days expected, with each day's binomial and
+    extra-binomial noise and the forecasts' shared error (fully correlated across the run,
+    the conservative choice). The two looks are combined by Bonferroni, ``2 * min(p_day,
+    p_run)``; the run counts only when it moves in the same direction as day ``t`` and every
+    day of it was judged.
+    """
+    sl = slice(t - run_days + 1, t + 1)
+    p_day = out["p_value"][:n_rate, t]
+    nn = n[:n_rate, sl]
+    kk = np.nan_to_num(k[:n_rate, sl])
+    mu = out["expected_value"][:n_rate, sl]
+    v_tot = out["predictive_sd"][:n_rate, sl] ** 2
+    v_mu = out["forecast_var"][:n_rate, sl]
+    judged = np.isfinite(out["p_value"][:n_rate, sl]).all(1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        total_n = nn.sum(1)
+        expected = (nn * mu).sum(1)
+        var = (nn**2 * np.maximum(v_tot - v_mu, 0.0)).sum(1) + (nn * np.sqrt(v_mu)).sum(1) ** 2
+        rate = kk.sum(1) / total_n
+        mu_run = np.clip(expected / total_n, _EPS, 1 - _EPS)
+        n_eff = np.clip(mu_run * (1 - mu_run) / (var / total_n**2), 1e-6, total_n)
+        p_run = binomial_two_sided_p(np.clip(rate * n_eff, 0.0, n_eff), n_eff, mu_run)
+        same_side = np.sign(rate - mu_run) == np.sign(out["_value"][:n_rate, t] - mu[:, -1])
+    p_run = np.where(judged & same_side & (total_n > 0) & np.isfinite(p_run), p_run, 1.0)
+    return np.where(np.isfinite(p_day), np.minimum(1.0, 2.0 * np.minimum(p_day, p_run)), p_day)
+
+
 def _scan_days(
     local: np.ndarray,
     day: np.ndarray,
@@ -583,6 +714,8 @@ def _scan_days(
     n_rate: int,
     t_count: int,
     p: AnomalyParams,
+    family: list[np.ndarray] | None = None,
+    pool_group: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Walk the calendar day by day, every series at once.
 
@@ -609,6 +742,7 @@ def _scan_days(
     names = (
         "expected_value",
         "predictive_sd",
+        "forecast_var",
         "p_value",
         "history_days",
         "history_excluded",
@@ -617,6 +751,7 @@ def _scan_days(
     )
     out = {name: np.full(shape, np.nan) for name in names}
     out["q_value"] = np.full(shape, np.nan)
+    out["_value"] = y
     out["is_anomaly"] = np.zeros(shape, dtype=bool)
     segments = [(0, n_rate, True), (n_rate, n_series, False)]
     for t in np.unique(day):
@@ -642,10 +777,18 @@ def _scan_days(
                 n[lo:hi, t : t + 1],
                 is_rate,
                 p,
+                None if pool_group is None else pool_group[lo:hi],
             )
             for name in names:
                 out[name][lo:hi, t] = res[name][:, 0]
-        q = benjamini_hochberg_single(out["p_value"][:, t])
+        if p.run_days > 1 and n_rate and t >= p.run_days - 1:
+            out["p_value"][:n_rate, t] = _combine_run_test(out, k, n, n_rate, t, p.run_days)
+        if family is None:
+            q = benjamini_hochberg_single(out["p_value"][:, t])
+        else:
+            q = np.full(n_series, np.nan)
+            for members in family:
+                q[members] = benjamini_hochberg_single(out["p_value"][members, t])
         delta = y[:, t] - out["expected_value"][:, t]
         flag = (q <= p.fdr_alpha) & _is_material(delta, out["expected_value"][:, t], p)
         out["q_value"][:, t] = q
@@ -732,7 +875,16 @@ def detect_metric_anomalies(
             "metrics has more than one row per (metric_name, region, category, metric_date); "
             f"first duplicate: {dup[[*KEY_COLUMNS, 'metric_date']].to_dict()}"
         )
-    grid = _scan_days(local, day, y_model, num, den, n_series, n_rate, t_count, p)
+    # Segment hierarchy level of each series: 0 marketplace, 1 category, 2 region, 3 both.
+    level = np.zeros(n_series, dtype=np.int64)
+    level[local] = (df["region"].to_numpy() != "ALL") * 2 + (df["category"].to_numpy() != "ALL")
+    metric_code = np.zeros(n_series, dtype=np.int64)
+    metric_code[local] = pd.factorize(df["metric_name"])[0]
+    family = [np.flatnonzero(level == lv) for lv in np.unique(level)] if p.fdr_by_level else None
+    pool_group = metric_code * 4 + level
+    grid = _scan_days(
+        local, day, y_model, num, den, n_series, n_rate, t_count, p, family, pool_group
+    )
     results = {name: arr[local, day] for name, arr in grid.items()}
 
     mu = results["expected_value"]

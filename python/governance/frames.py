@@ -1,0 +1,37 @@
+"""Relations handed to dbt Python models, as pandas DataFrames, whatever the engine.
+
+dbt-duckdb gives a model DuckDB relations (``.df()``); dbt-databricks and other Spark-based
+adapters give Spark DataFrames (``.toPandas()``). The Python models call :func:`to_pandas` so
+the same model file runs on both; the algorithms themselves take and return pandas.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+
+
+def to_pandas(
+    relation, columns: Sequence[str] | None = None, where: str | None = None
+) -> pd.DataFrame:
+    """The rows of ``relation`` (optionally filtered by the SQL condition ``where``) and the
+    given ``columns`` (all when None) as a pandas DataFrame, filtered by the engine."""
+    if isinstance(relation, pd.DataFrame):
+        if where is not None:
+            relation = relation.query(where)
+        return relation[list(columns)].copy() if columns is not None else relation.copy()
+    if where is not None:
+        relation = relation.filter(where)
+    if hasattr(relation, "toPandas"):  # Spark DataFrame
+        if columns is not None:
+            relation = relation.select(*columns)
+        return relation.toPandas()
+    if hasattr(relation, "df"):  # DuckDB relation
+        if columns is not None:
+            relation = relation.project(", ".join(columns))
+        return relation.df()
+    raise TypeError(
+        f"cannot read a {type(relation).__name__} as pandas: expected a DuckDB relation, "
+        "a Spark DataFrame or a pandas DataFrame"
+    )

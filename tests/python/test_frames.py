@@ -1,0 +1,55 @@
+"""governance.frames.to_pandas: one call for DuckDB relations, Spark DataFrames and pandas."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pytest
+
+from governance.frames import to_pandas
+
+ROWS = pd.DataFrame(
+    {"seller_id": ["s1", "s2", "s3"], "size": [3, 1, 5], "bad": [True, False, True]}
+)
+
+
+def test_duckdb_relation_is_filtered_and_projected_in_the_engine():
+    con = duckdb.connect()
+    relation = con.from_df(ROWS)
+    out = to_pandas(relation, ["seller_id", "size"], where="bad")
+    assert out.to_dict("list") == {"seller_id": ["s1", "s3"], "size": [3, 5]}
+
+
+def test_pandas_frame_gives_the_same_rows():
+    out = to_pandas(ROWS, ["seller_id"], where="size > 2")
+    assert out["seller_id"].tolist() == ["s1", "s3"]
+
+
+class FakeSparkFrame:
+    """The three methods of a pyspark DataFrame that to_pandas uses."""
+
+    def __init__(self, frame: pd.DataFrame, calls: list):
+        self.frame, self.calls = frame, calls
+
+    def filter(self, condition: str):
+        self.calls.append(("filter", condition))
+        return FakeSparkFrame(self.frame.query(condition), self.calls)
+
+    def select(self, *columns: str):
+        self.calls.append(("select", columns))
+        return FakeSparkFrame(self.frame[list(columns)], self.calls)
+
+    def toPandas(self):  # noqa: N802 - pyspark's name
+        return self.frame.reset_index(drop=True)
+
+
+def test_spark_dataframe_is_filtered_and_selected_before_collecting():
+    calls: list = []
+    out = to_pandas(FakeSparkFrame(ROWS, calls), ["seller_id"], where="size > 2")
+    assert calls == [("filter", "size > 2"), ("select", ("seller_id",))]
+    assert out["seller_id"].tolist() == ["s1", "s3"]
+
+
+def test_anything_else_is_refused_with_its_type():
+    with pytest.raises(TypeError, match="cannot read a list as pandas"):
+        to_pandas([1, 2, 3])
