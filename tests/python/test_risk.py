@@ -83,7 +83,7 @@ def test_default_cutoff_is_the_70th_percentile_of_labelled_onboarding():
     assert report["n_validation"] == int((labelled["onboarded_at"] >= cutoff).sum())
     share = report["n_train"] / (report["n_train"] + report["n_validation"])
     assert share == pytest.approx(0.7, abs=0.01)
-    assert report["model_version"] == f"hgb_v1_{cutoff:%Y%m%d}"
+    assert report["model_version"] == f"hgb_v2_{cutoff:%Y%m%d}"
     merged = scores.merge(df[["seller_id", "onboarded_at"]], on="seller_id")
     assert (merged["is_out_of_time"] == (merged["onboarded_at"] >= cutoff)).all()
     assert report["n_final_train"] == len(labelled)
@@ -97,7 +97,7 @@ def test_explicit_cutoff_splits_on_dates():
     assert report["n_train"] == int(before.sum())
     assert report["n_validation"] == int((~before).sum())
     assert report["cutoff"] == pd.Timestamp("2025-06-01")
-    assert scores["model_version"].unique().tolist() == ["hgb_v1_20250601"]
+    assert scores["model_version"].unique().tolist() == ["hgb_v2_20250601"]
     no_refit = RiskParams(max_iter=30, cutoff="2025-06-01", refit_on_all=False)
     _, report_no_refit = train_and_score(df, no_refit)
     assert report_no_refit["n_final_train"] == report["n_train"]
