@@ -8,7 +8,11 @@ import pytest
 from scipy import stats
 
 from governance.detection import AnomalyParams, baseline_mean_3sd, detect_metric_anomalies
-from governance.detection._stats import benjamini_hochberg, binomial_two_sided_p
+from governance.detection._stats import (
+    benjamini_hochberg,
+    benjamini_hochberg_single,
+    binomial_two_sided_p,
+)
 
 START = "2025-01-06"  # a Monday
 
@@ -379,6 +383,14 @@ def test_benjamini_hochberg_per_group():
     q = benjamini_hochberg(p, groups)
     np.testing.assert_allclose(q[:5], [0.02, 0.04, 0.04, 0.02, 0.2])
     assert np.isnan(q[5])
+
+
+def test_benjamini_hochberg_never_below_the_p_value():
+    # 0.37 * 3 / 3 rounds to 0.36999999999999994 in floating point; the metric_anomalies
+    # contract (q_value >= p_value) failed on that at the large scale tier.
+    p = np.array([0.001, 0.001, 0.37])
+    assert benjamini_hochberg_single(p)[2] == 0.37
+    assert benjamini_hochberg(p, np.zeros(3))[2] == 0.37
 
 
 def test_binomial_two_sided_p_matches_exact_tails():

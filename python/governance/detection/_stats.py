@@ -55,7 +55,8 @@ def benjamini_hochberg_single(p: np.ndarray) -> np.ndarray:
     order = np.argsort(p[ok], kind="stable")
     ranked = p[ok][order] * ok.size / np.arange(1, ok.size + 1)
     adjusted = np.minimum(np.minimum.accumulate(ranked[::-1])[::-1], 1.0)
-    q[ok[order]] = adjusted
+    # p * m / m can round below p: a q-value is never smaller than its p-value.
+    q[ok[order]] = np.maximum(adjusted, p[ok][order])
     return q
 
 
@@ -82,7 +83,8 @@ def benjamini_hochberg(p: np.ndarray, groups: np.ndarray) -> np.ndarray:
     # Step-up: running minimum from the largest p-value downwards, within each group.
     rev = pd.Series(raw[::-1]).groupby(g_sorted[::-1], sort=False).cummin().to_numpy()[::-1]
     out = np.empty_like(raw)
-    out[order] = np.minimum(rev, 1.0)
+    # p * m / m can round below p: a q-value is never smaller than its p-value.
+    out[order] = np.maximum(np.minimum(rev, 1.0), p_sorted)
     q[ok] = out
     return q
 
