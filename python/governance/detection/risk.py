@@ -64,6 +64,9 @@ class RiskParams:
         band_thresholds: score thresholds of the medium, high and critical bands.
         top_k_features: number of features in ``top_features``.
         explain_max_rows: explain at most this many sellers (the highest scored).
+        importance_max_rows: the report's ``feature_importance`` is measured on at most this
+            many sellers of the out-of-time cohort (a sample drawn with ``random_state``); the
+            cohort's metrics always use all of it.
         model_name: prefix of ``model_version`` (``<model_name>_<cutoff yyyymmdd>``).
         n_threads: OpenMP threads for training and scoring (``None``: library default, every
             core). Two by default: results do not depend on it; two threads take about 60% of
@@ -85,6 +88,7 @@ class RiskParams:
     band_thresholds: tuple[float, float, float] = (0.2, 0.5, 0.8)
     top_k_features: int = 3
     explain_max_rows: int = 200_000
+    importance_max_rows: int = 50_000
     model_name: str = "hgb_v2"
     n_threads: int | None = 2
 
@@ -247,8 +251,8 @@ def train_and_score(
         n_validation, n_validation_positive, validation_base_rate, roc_auc,
         average_precision, precision_at_1pct, precision_at_5pct`` (out-of-time cohort,
         train-only model; None when the cohort lacks a class), ``feature_importance`` (mean
-        absolute contribution on the out-of-time cohort, descending), ``refit_on_all,
-        n_final_train, n_scored, n_explained, warnings``.
+        absolute contribution on the out-of-time cohort, or on ``importance_max_rows`` sellers
+        of it, descending), ``refit_on_all, n_final_train, n_scored, n_explained, warnings``.
 
     Raises:
         ValueError: missing columns, no labelled sellers, no positive (or negative) labels
@@ -312,7 +316,7 @@ def _train_and_score(features: pd.DataFrame, p: RiskParams) -> tuple[pd.DataFram
     reference = np.where(np.isnan(reference), 0.0, reference)
     if valid.any():
         yv = label[valid]
-        sv, cv = _contributions(model, x[valid], reference)
+        sv = model.predict_proba(x[valid])[:, 1]
         report["precision_at_1pct"] = precision_at_k(yv, sv, 0.01)
         report["precision_at_5pct"] = precision_at_k(yv, sv, 0.05)
         if 0 < yv.sum() < len(yv):
@@ -320,6 +324,11 @@ def _train_and_score(features: pd.DataFrame, p: RiskParams) -> tuple[pd.DataFram
             report["average_precision"] = float(average_precision_score(yv, sv))
         else:
             warnings.append("out-of-time cohort has a single class: AUC / AP undefined")
+        valid_rows = np.flatnonzero(valid)
+        if valid_rows.size > p.importance_max_rows:
+            rng = np.random.default_rng(p.random_state)
+            valid_rows = np.sort(rng.choice(valid_rows, p.importance_max_rows, replace=False))
+        _, cv = _contributions(model, x[valid_rows], reference)
         imp = np.abs(cv).mean(axis=0)
         order = np.argsort(-imp, kind="stable")
         report["feature_importance"] = {names[i]: float(imp[i]) for i in order}
