@@ -40,7 +40,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from governance import settings
@@ -229,6 +229,46 @@ def floor_pass(raw_dir: Path) -> dict[str, int]:
     return rows
 
 
+BENCH_NIGHT_SUFFIX = "-bench-night.parquet"
+BENCH_NIGHT_SHARE = 365  # one record in this many is delivered again: about one night of a year
+
+
+def remove_bench_night(raw_dir: Path) -> int:
+    """Delete the night files an earlier benchmark run delivered; how many there were."""
+    files = sorted(Path(raw_dir).glob(f"*/*{BENCH_NIGHT_SUFFIX}"))
+    for path in files:
+        path.unlink()
+    return len(files)
+
+
+def deliver_bench_night(raw_dir: Path, night: str) -> dict[str, int]:
+    """Deliver one new night of raw files for the incremental step: per raw table, a new
+    version of one record in ``BENCH_NIGHT_SHARE`` (picked by a hash of its key, so the same
+    records every run), written as ``<table>/<night>-bench-night.parquet`` in the contract
+    schema. Rows per table."""
+    import duckdb
+    import pyarrow.parquet as pq
+
+    from governance.simulator.writer import RAW_SCHEMAS
+
+    rows: dict[str, int] = {}
+    con = duckdb.connect()
+    try:
+        for table, (_, _, key) in FLOOR_COLUMNS.items():
+            pattern = str(Path(raw_dir) / table / "*.parquet").replace("'", "''")
+            batch = con.sql(
+                f"select * from read_parquet('{pattern}', union_by_name = true) "
+                f"where hash({key}) % {BENCH_NIGHT_SHARE} = 0"
+            ).to_arrow_table()
+            schema = RAW_SCHEMAS[table]
+            batch = batch.select(schema.names).cast(schema)
+            pq.write_table(batch, Path(raw_dir) / table / f"{night}{BENCH_NIGHT_SUFFIX}")
+            rows[table] = batch.num_rows
+    finally:
+        con.close()
+    return rows
+
+
 def pandas_pass(raw_dir: Path) -> dict[str, int]:
     """The pandas baseline: three north-star metrics from the raw files, rows per metric."""
     from governance.baseline import north_star_baseline
@@ -256,6 +296,16 @@ def _child_result(log_path: Path) -> dict | None:
         if line.startswith(CHILD_RESULT_PREFIX):
             return json.loads(line[len(CHILD_RESULT_PREFIX) :])
     return None
+
+
+def _next_night(truth_dir: Path) -> str:
+    """The night after the last simulated day (the simulator's manifest), else today."""
+    manifest = Path(truth_dir) / "manifest.json"
+    if manifest.is_file():
+        end = json.loads(manifest.read_text()).get("end_date")
+        if end:
+            return (date.fromisoformat(end) + timedelta(days=1)).isoformat()
+    return date.today().isoformat()
 
 
 def nightly_available() -> bool:
@@ -432,6 +482,7 @@ def run_benchmark(config: BenchConfig, echo: Callable[[str], None] = print) -> d
     # 1. data generation
     if config.reuse_data and (raw / "orders").is_dir():
         echo(f"[bench] reusing raw data in {raw}")
+        remove_bench_night(raw)
         result.update(generate_s=None, generate_peak_rss_mb=None, generate_reused=True)
     else:
         echo(f"[bench] generating the '{config.tier}' tier into {raw} ...")
@@ -507,12 +558,18 @@ def run_benchmark(config: BenchConfig, echo: Callable[[str], None] = print) -> d
         shutil.copytree(target_full, target_incr, dirs_exist_ok=True)  # keeps the partial parse
         (target_incr / "run_results.json").unlink(missing_ok=True)
         if nightly_available():
+            night = _next_night(truth)
+            echo(f"[bench] delivering the night of {night} (not timed) ...")
+            result["incremental_night"] = night
+            result["incremental_night_rows"] = deliver_bench_night(raw, night)
             kind = (
-                "governance nightly (incremental dbt build of the lookback window, validation, "
-                "atomic publish) on the built warehouse; same raw data, no new night delivered"
+                "governance nightly (incremental dbt build, validation, atomic publish) on the "
+                f"built warehouse after one new night of raw files: {night}{BENCH_NIGHT_SUFFIX} "
+                f"in every table, a new version of one record in {BENCH_NIGHT_SHARE}"
             )
             command = [python, "-m", "governance.cli", "nightly", "--raw-dir", str(raw)]
             command += ["--duckdb-path", str(db), "--target-path", str(target_incr)]
+            command += ["--date", night]
         else:
             kind = (
                 "dbt build re-run on the built warehouse, same data "

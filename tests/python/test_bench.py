@@ -12,6 +12,7 @@ import pytest
 
 from governance import bench
 from governance.cli import build_parser
+from governance.contract import check_raw_dir
 
 ALLOCATE_AND_SLEEP = (
     "import time; block = bytearray({mb} * 2**20); block[::4096] = b'x' * len(block[::4096]); "
@@ -102,6 +103,33 @@ def test_floor_pass_reads_every_raw_table_and_counts_its_rows(built):
     }
     assert rows == expected
     assert rows["orders"] > 1000
+
+
+def test_the_bench_night_delivers_new_versions_of_one_record_in_365(built, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(built["raw"], raw)
+    before = bench.floor_pass(raw)
+    rows = bench.deliver_bench_night(raw, "2026-07-01")
+    night = raw / "orders" / "2026-07-01-bench-night.parquet"
+    assert night.is_file()
+    orders = pq.read_table(night).to_pandas()
+    assert rows["orders"] == len(orders) > 0
+    # About one record in 365, each a copy of an existing order (a new version of it).
+    assert 0.3 < len(orders) / (before["orders"] / 365) < 3
+    with duckdb.connect() as con:
+        known = con.execute(
+            f"select count(*) from read_parquet('{raw}/orders/part-*.parquet') "
+            f"where order_id in (select order_id from read_parquet('{night}'))"
+        ).fetchone()[0]
+    assert known >= len(orders)
+    # Every table gets a file in the contract schema; the same records on every run.
+    assert check_raw_dir(raw) == []
+    assert set(rows) == set(bench.FLOOR_COLUMNS)
+    assert bench.floor_pass(raw) == {t: before[t] + rows[t] for t in before}
+    assert bench.remove_bench_night(raw) == len(bench.FLOOR_COLUMNS)
+    assert bench.deliver_bench_night(raw, "2026-07-01") == rows
+    assert bench.remove_bench_night(raw) == len(bench.FLOOR_COLUMNS)
+    assert bench.floor_pass(raw) == before
 
 
 def test_bench_subcommand_is_registered():

@@ -30,6 +30,9 @@ FIRST_NIGHT, NIGHT = "2026-06-29", "2026-06-30"
 # Data tests validate a night; the runs that only produce tables to compare skip them.
 NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
 ORDERS_SQL = "marketplace_governance/models/intermediate/int_order_complaint_outcomes.sql"
+BASE_ORDERS_SQL = (
+    "marketplace_governance/models/staging/marketplace/base/base_marketplace__orders.sql"
+)
 
 READER = r"""
 import json, sys, time, duckdb
@@ -100,6 +103,8 @@ def nights(tmp_path_factory):
     incremental_sql = {
         step: (root / "target" / step / ORDERS_SQL).read_text() for step in ("compiled", "run")
     }
+    incremental_sql["base_compiled"] = (root / "target" / "compiled" / BASE_ORDERS_SQL).read_text()
+    incremental_sql["base_run"] = (root / "target" / "run" / BASE_ORDERS_SQL).read_text()
     rebuilt = root / "full" / "governance.duckdb"
     full = _nightly(root, rebuilt, full_refresh=True, dbt_args=NO_TESTS)
     return {
@@ -132,6 +137,14 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     # ...from the latest order day already published, read from the model itself.
     assert "cast(max(ordered_at) as date)" in model
     assert model.count('"intermediate"."int_order_complaint_outcomes"') >= 2
+    # The raw orders were read from night 2's file alone (the files of night 1 are loaded)...
+    base = re.sub(r"\s+", " ", nights["incremental_sql"]["base_compiled"])
+    read = re.findall(r"filename in \(([^)]*)\)", base)
+    assert len(read) == 1 and read[0].count("'") == 2 and f"{NIGHT}" in read[0], read
+    # ...with the loaded versions of the orders it repeats, merged on the raw-row lineage.
+    assert '."staging"."base_marketplace__orders" as loaded' in base
+    base_run = re.sub(r"\s+", " ", nights["incremental_sql"]["base_run"])
+    assert "delete from" in base_run and "file_row_number" in base_run
 
 
 def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):

@@ -17,6 +17,7 @@ with
 source as (
 
     select * from {{ source('marketplace', 'appeals') }}
+    {{ only_unloaded_raw_files('appeals') }}
 
 ),
 
@@ -56,13 +57,25 @@ checked as (
 
 ),
 
+candidates as (
+
+    {{ rows_to_version('checked', 'appeal_id', [
+        'appeal_id',
+        'action_id',
+        'filed_at',
+        'resolved_at',
+        'outcome',
+    ]) }}
+
+),
+
 versioned as (
 
     select
         *,
         {{ version_rank('appeal_id') }} as version_rank
 
-    from checked
+    from candidates
 
 )
 

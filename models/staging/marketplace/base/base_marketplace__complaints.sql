@@ -9,6 +9,7 @@ with
 source as (
 
     select * from {{ source('marketplace', 'complaints') }}
+    {{ only_unloaded_raw_files('complaints') }}
 
 ),
 
@@ -53,13 +54,26 @@ checked as (
 
 ),
 
+candidates as (
+
+    {{ rows_to_version('checked', 'complaint_id', [
+        'complaint_id',
+        'order_id',
+        'listing_id',
+        'seller_id',
+        'created_at',
+        'reason',
+    ]) }}
+
+),
+
 versioned as (
 
     select
         *,
         {{ version_rank('complaint_id') }} as version_rank
 
-    from checked
+    from candidates
 
 )
 

@@ -17,6 +17,7 @@ with
 source as (
 
     select * from {{ source('marketplace', 'enforcement_actions') }}
+    {{ only_unloaded_raw_files('enforcement_actions') }}
 
 ),
 
@@ -69,13 +70,27 @@ checked as (
 
 ),
 
+candidates as (
+
+    {{ rows_to_version('checked', 'action_id', [
+        'action_id',
+        'target_type',
+        'target_id',
+        'action_type',
+        'policy_code',
+        'strategy_id',
+        'acted_at',
+    ]) }}
+
+),
+
 versioned as (
 
     select
         *,
         {{ version_rank('action_id') }} as version_rank
 
-    from checked
+    from candidates
 
 )
 

@@ -10,6 +10,7 @@ with
 source as (
 
     select * from {{ source('marketplace', 'listings') }}
+    {{ only_unloaded_raw_files('listings') }}
 
 ),
 
@@ -54,13 +55,28 @@ checked as (
 
 ),
 
+candidates as (
+
+    {{ rows_to_version('checked', 'listing_id', [
+        'listing_id',
+        'seller_id',
+        'created_at',
+        'category',
+        'title',
+        'price_usd',
+        'image_count',
+        'description_length',
+    ]) }}
+
+),
+
 versioned as (
 
     select
         *,
         {{ version_rank('listing_id') }} as version_rank
 
-    from checked
+    from candidates
 
 )
 

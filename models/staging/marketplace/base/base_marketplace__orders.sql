@@ -10,6 +10,7 @@ with
 source as (
 
     select * from {{ source('marketplace', 'orders') }}
+    {{ only_unloaded_raw_files('orders') }}
 
 ),
 
@@ -58,13 +59,27 @@ checked as (
 
 ),
 
+candidates as (
+
+    {{ rows_to_version('checked', 'order_id', [
+        'order_id',
+        'listing_id',
+        'seller_id',
+        'buyer_id',
+        'ordered_at',
+        'gmv_usd',
+        'order_status',
+    ]) }}
+
+),
+
 versioned as (
 
     select
         *,
         {{ version_rank('order_id') }} as version_rank
 
-    from checked
+    from candidates
 
 )
 

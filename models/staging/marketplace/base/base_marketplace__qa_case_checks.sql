@@ -13,6 +13,7 @@ with
 source as (
 
     select * from {{ source('marketplace', 'qa_case_checks') }}
+    {{ only_unloaded_raw_files('qa_case_checks') }}
 
 ),
 
@@ -69,13 +70,28 @@ checked as (
 
 ),
 
+candidates as (
+
+    {{ rows_to_version('checked', 'check_id', [
+        'check_id',
+        'target_type',
+        'target_id',
+        'sample_type',
+        'strategy_id',
+        'checked_at',
+        'is_violation',
+        'policy_code',
+    ]) }}
+
+),
+
 versioned as (
 
     select
         *,
         {{ version_rank('check_id') }} as version_rank
 
-    from checked
+    from candidates
 
 )
 

@@ -19,6 +19,7 @@ with
 source as (
 
     select * from {{ source('marketplace', 'seller_identity_signals') }}
+    {{ only_unloaded_raw_files('seller_identity_signals') }}
 
 ),
 
@@ -67,13 +68,25 @@ checked as (
 
 ),
 
+candidates as (
+
+    {{ rows_to_version('checked', 'signal_observation_id', [
+        'seller_id',
+        'signal_type',
+        'signal_value_hash',
+        'observed_at',
+        'signal_observation_id',
+    ]) }}
+
+),
+
 versioned as (
 
     select
         *,
         {{ version_rank('signal_observation_id') }} as version_rank
 
-    from checked
+    from candidates
 
 )
 

@@ -20,6 +20,7 @@ with
 source as (
 
     select * from {{ source('marketplace', 'sellers') }}
+    {{ only_unloaded_raw_files('sellers') }}
 
 ),
 
@@ -56,13 +57,29 @@ checked as (
 
 ),
 
+candidates as (
+
+    {{ rows_to_version('checked', 'seller_id', [
+        'seller_id',
+        'registered_at',
+        'onboarded_at',
+        'region',
+        'seller_type',
+        'primary_category',
+        'legal_name_hash',
+        'email_hash',
+        'phone_hash',
+    ]) }}
+
+),
+
 versioned as (
 
     select
         *,
         {{ version_rank('seller_id') }} as version_rank
 
-    from checked
+    from candidates
 
 )
 

@@ -13,6 +13,7 @@ with
 source as (
 
     select * from {{ source('marketplace', 'strategies') }}
+    {{ only_unloaded_raw_files('strategies') }}
 
 ),
 
@@ -47,13 +48,27 @@ checked as (
 
 ),
 
+candidates as (
+
+    {{ rows_to_version('checked', 'strategy_id', [
+        'strategy_id',
+        'strategy_name',
+        'strategy_type',
+        'policy_code',
+        'target_type',
+        'launched_at',
+        'retired_at',
+    ]) }}
+
+),
+
 versioned as (
 
     select
         *,
         {{ version_rank('strategy_id') }} as version_rank
 
-    from checked
+    from candidates
 
 )
 

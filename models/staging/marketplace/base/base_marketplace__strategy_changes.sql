@@ -13,6 +13,7 @@ with
 source as (
 
     select * from {{ source('marketplace', 'strategy_changes') }}
+    {{ only_unloaded_raw_files('strategy_changes') }}
 
 ),
 
@@ -49,13 +50,25 @@ checked as (
 
 ),
 
+candidates as (
+
+    {{ rows_to_version('checked', 'change_id', [
+        'change_id',
+        'strategy_id',
+        'changed_at',
+        'change_type',
+        'change_description',
+    ]) }}
+
+),
+
 versioned as (
 
     select
         *,
         {{ version_rank('change_id') }} as version_rank
 
-    from checked
+    from candidates
 
 )
 

@@ -9,6 +9,7 @@ with
 source as (
 
     select * from {{ source('marketplace', 'strategy_hits') }}
+    {{ only_unloaded_raw_files('strategy_hits') }}
 
 ),
 
@@ -63,13 +64,26 @@ checked as (
 
 ),
 
+candidates as (
+
+    {{ rows_to_version('checked', 'hit_id', [
+        'hit_id',
+        'strategy_id',
+        'target_type',
+        'target_id',
+        'hit_at',
+        'risk_score',
+    ]) }}
+
+),
+
 versioned as (
 
     select
         *,
         {{ version_rank('hit_id') }} as version_rank
 
-    from checked
+    from candidates
 
 )
 

@@ -1,0 +1,97 @@
+{#- Nightly runs of the staging base models (models/staging/marketplace/base), incremental on
+    DuckDB. Raw files are immutable once delivered (the raw-data contract): a night reads only
+    the files not loaded yet, and re-ranks with their rows the rows already loaded whose
+    disposition they can change: the valid versions of the records that arrive again, and the
+    rows quarantined as orphans (their parent may have arrived). The result is the table a full
+    build of the same files gives; `governance nightly --full-refresh` reloads every file (after
+    a delivered file was rewritten in place, say). -#}
+
+
+{#- `where` clause of a base model's source CTE: on an incremental run, only the raw files of
+    `table_name` whose name is not yet in this model; nothing on a full build. -#}
+{% macro only_unloaded_raw_files(table_name) -%}
+    {%- if is_incremental() -%}
+        where {{ adapter.dispatch('unloaded_raw_files_condition', 'marketplace_governance')(table_name) }}
+    {%- endif -%}
+{%- endmacro %}
+
+{% macro default__unloaded_raw_files_condition(table_name) -%}
+    {{ exceptions.raise_compiler_error(
+        "incremental base models need unloaded_raw_files_condition for adapter '" ~ adapter.type() ~ "': add one in macros/incremental_base.sql"
+    ) }}
+{%- endmacro %}
+
+{#- On DuckDB the source reads `read_parquet('<folder>/*.parquet', filename = true, ...)`: the
+    files of that pattern whose name is new are listed in the condition, so the scan skips the
+    others without opening them. -#}
+{% macro duckdb__unloaded_raw_files_condition(table_name) -%}
+    {%- if not execute -%}
+        {{ return('true') }}
+    {%- endif -%}
+    {%- set relation_sql = source('marketplace', table_name) | string -%}
+    {%- set found = modules.re.search("read_parquet\\(\\s*'([^']+)'", relation_sql) -%}
+    {%- if not found -%}
+        {{ exceptions.raise_compiler_error("source marketplace." ~ table_name ~ " does not read a read_parquet('<folder>/*.parquet') pattern (" ~ relation_sql ~ "): incremental base models cannot tell its new files") }}
+    {%- endif -%}
+    {%- set pattern = found.group(1) -%}
+    {%- set files = run_query("select file from glob('" ~ pattern ~ "') order by file").columns[0].values() -%}
+    {%- set loaded = run_query("select distinct source_file from " ~ this).columns[0].values() -%}
+    {%- set unloaded = [] -%}
+    {%- for file in files -%}
+        {%- if (modules.re.split('[/\\\\]', file) | last) not in loaded -%}
+            {%- do unloaded.append("'" ~ (file | replace("'", "''")) ~ "'") -%}
+        {%- endif -%}
+    {%- endfor -%}
+    {%- if unloaded | length == 0 -%}
+        false
+    {%- else -%}
+        filename in ({{ unloaded | join(', ') }})
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- The rows a base model ranks into versions: the checked rows of the files read (CTE
+    `checked_cte`) and, on an incremental run, the loaded rows whose disposition they can change,
+    from this model. `columns` are the model's typed columns between the lineage and the rule
+    columns, `key_column` the record key. -#}
+{% macro rows_to_version(checked_cte, key_column, columns) -%}
+    select
+        source_file,
+        file_row_number,
+        arrived_night,
+        contract_column,
+        unparseable_column,
+        {%- for column in columns %}
+        {{ column }},
+        {%- endfor %}
+        quarantine_rule,
+        quarantine_column
+    from {{ checked_cte }}
+    {%- if is_incremental() %}
+
+    union all
+
+    select
+        loaded.source_file,
+        loaded.file_row_number,
+        loaded.arrived_night,
+        cast(null as {{ dbt.type_string() }}) as contract_column,
+        cast(null as {{ dbt.type_string() }}) as unparseable_column,
+        {%- for column in columns %}
+        loaded.{{ column }},
+        {%- endfor %}
+        cast(null as {{ dbt.type_string() }}) as quarantine_rule,
+        cast(null as {{ dbt.type_string() }}) as quarantine_column
+    from {{ this }} as loaded
+    where
+        loaded.rule_name = 'orphan_foreign_key'
+        or (
+            loaded.disposition in ('staged', 'superseded')
+            and loaded.record_key in (
+                select arriving.{{ key_column }}
+                from {{ checked_cte }} as arriving
+                where arriving.quarantine_rule is null
+            )
+        )
+    {%- endif %}
+{%- endmacro %}
