@@ -23,7 +23,8 @@
 
 {#- On DuckDB the source reads `read_parquet('<folder>/*.parquet', filename = true, ...)`: the
     files of that pattern whose name is new are listed in the condition, so the scan skips the
-    others without opening them. -#}
+    others without opening them. A loaded file that is gone, or whose row count changed, stops
+    the run: the table would no longer match its files. -#}
 {% macro duckdb__unloaded_raw_files_condition(table_name) -%}
     {%- if not execute -%}
         {{ return('true') }}
@@ -33,14 +34,26 @@
     {%- if not found -%}
         {{ exceptions.raise_compiler_error("source marketplace." ~ table_name ~ " does not read a read_parquet('<folder>/*.parquet') pattern (" ~ relation_sql ~ "): incremental base models cannot tell its new files") }}
     {%- endif -%}
-    {%- set pattern = found.group(1) -%}
-    {%- set files = run_query("select file from glob('" ~ pattern ~ "') order by file").columns[0].values() -%}
-    {%- set loaded = run_query("select distinct source_file from " ~ this).columns[0].values() -%}
+    {%- set present = run_query(
+        "select file_name, num_rows from parquet_file_metadata('" ~ found.group(1) ~ "') order by file_name"
+    ) -%}
+    {%- set loaded = {} -%}
+    {%- for row in run_query("select source_file, count(*) from " ~ this ~ " group by source_file") -%}
+        {%- do loaded.update({row[0]: row[1] | int}) -%}
+    {%- endfor -%}
+    {%- set present_names = [] -%}
     {%- set unloaded = [] -%}
-    {%- for file in files -%}
-        {%- if (modules.re.split('[/\\\\]', file) | last) not in loaded -%}
-            {%- do unloaded.append("'" ~ (file | replace("'", "''")) ~ "'") -%}
+    {%- for row in present -%}
+        {%- set name = modules.re.split('[/\\\\]', row[0]) | last -%}
+        {%- do present_names.append(name) -%}
+        {%- if name not in loaded -%}
+            {%- do unloaded.append("'" ~ (row[0] | replace("'", "''")) ~ "'") -%}
+        {%- elif loaded[name] != (row[1] | int) -%}
+            {{ exceptions.raise_compiler_error("raw table '" ~ table_name ~ "', file '" ~ name ~ "': loaded on an earlier night with " ~ loaded[name] ~ " rows, now has " ~ row[1] ~ " (rule: delivered raw files never change). Run `governance nightly --full-refresh` to rebuild from the files as they are now.") }}
         {%- endif -%}
+    {%- endfor -%}
+    {%- for name in loaded if name not in present_names -%}
+        {{ exceptions.raise_compiler_error("raw table '" ~ table_name ~ "', file '" ~ name ~ "': loaded on an earlier night, no longer in the raw folder (rule: delivered raw files are never removed). Run `governance nightly --full-refresh` to rebuild from the files as they are now.") }}
     {%- endfor -%}
     {%- if unloaded | length == 0 -%}
         false

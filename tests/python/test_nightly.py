@@ -9,6 +9,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 import signal
 import subprocess
 import sys
@@ -16,6 +17,8 @@ import time
 from pathlib import Path
 
 import duckdb
+import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from nightly_support import base_tables, leaked_values, sha256, table_differences
@@ -66,6 +69,45 @@ def _state(db: Path) -> list:
     return [str(row[0]), row[1], round(row[2], 6), row[3]]
 
 
+LATE_LISTING = "L-LATE-0001"
+
+
+def _latest_rows(raw: Path, table: str, time_column: str, n: int) -> pa.Table:
+    """The `n` latest rows of the night-1 load (within the incremental lookback window)."""
+    rows = pq.read_table(next((raw / table).glob("initial-load-*.parquet")))
+    return rows.take(pc.sort_indices(rows, [(time_column, "descending")])[:n])
+
+
+def _replaced(rows: pa.Table, column: str, values) -> pa.Table:
+    i = rows.schema.get_field_index(column)
+    return rows.set_column(i, rows.schema.field(i), pa.array(values, rows.schema.field(i).type))
+
+
+def _early_orders_of_a_late_listing(raw: Path) -> None:
+    orders = _latest_rows(raw, "orders", "ordered_at", 3)
+    orders = _replaced(orders, "order_id", [f"O-EARLY-{i}" for i in range(3)])
+    orders = _replaced(orders, "listing_id", [LATE_LISTING] * 3)
+    pq.write_table(orders, raw / "orders" / f"{FIRST_NIGHT}-early-orders.parquet")
+
+
+def _late_listing(raw: Path) -> None:
+    seller = pq.read_table(raw / "orders" / f"{FIRST_NIGHT}-early-orders.parquet")["seller_id"]
+    listing = _latest_rows(raw, "listings", "created_at", 1)
+    listing = _replaced(listing, "listing_id", [LATE_LISTING])
+    listing = _replaced(listing, "seller_id", [seller[0].as_py()])
+    pq.write_table(listing, raw / "listings" / f"{NIGHT}-late-listing.parquet")
+
+
+def _corrections(raw: Path) -> None:
+    for table, time_column, amount in (
+        ("orders", "ordered_at", "gmv_usd"),
+        ("listings", "created_at", "price_usd"),
+    ):
+        rows = _latest_rows(raw, table, time_column, 5)
+        rows = _replaced(rows, amount, pc.multiply(rows[amount], 2.0).to_pylist())
+        pq.write_table(rows, raw / table / f"{NIGHT}-corrections.parquet")
+
+
 def _nightly(root: Path, published: Path, **options):
     return run_nightly(
         root / "raw",
@@ -84,6 +126,8 @@ def nights(tmp_path_factory):
     published file throughout) of a tiny feed; then a full rebuild of the same raw data."""
     root = tmp_path_factory.mktemp("nightly")
     generate_with_holdback(root / "raw", root / "truth", 1, scale="tiny", seed=SEED)
+    # Night 1 also delivers orders of a listing that arrives only on night 2 (orphans until then).
+    _early_orders_of_a_late_listing(root / "raw")
     published = root / "wh" / "governance.duckdb"
     first = _nightly(root, published, freshness=True, quality=True)
     first_state = _state(published)
@@ -91,6 +135,9 @@ def nights(tmp_path_factory):
     snapshot.write_bytes(published.read_bytes())
 
     advance_day(root / "raw", root / "truth")
+    _late_listing(root / "raw")
+    # ...and corrected versions of orders and listings loaded on night 1.
+    _corrections(root / "raw")
     stop, polls = root / "stop-reader", root / "reader.jsonl"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(published), str(stop), str(polls)])
     try:
@@ -137,10 +184,14 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     # ...from the latest order day already published, read from the model itself.
     assert "cast(max(ordered_at) as date)" in model
     assert model.count('"intermediate"."int_order_complaint_outcomes"') >= 2
-    # The raw orders were read from night 2's file alone (the files of night 1 are loaded)...
+    # The raw orders were read from night 2's files alone (the files of night 1 are loaded)...
     base = re.sub(r"\s+", " ", nights["incremental_sql"]["base_compiled"])
     read = re.findall(r"filename in \(([^)]*)\)", base)
-    assert len(read) == 1 and read[0].count("'") == 2 and f"{NIGHT}" in read[0], read
+    files = re.findall(r"'([^']*)'", read[0]) if len(read) == 1 else read
+    assert sorted(Path(f).name for f in files) == [
+        f"{NIGHT}-corrections.parquet",
+        f"{NIGHT}.parquet",
+    ]
     # ...with the loaded versions of the orders it repeats, merged on the raw-row lineage.
     assert '."staging"."base_marketplace__orders" as loaded' in base
     base_run = re.sub(r"\s+", " ", nights["incremental_sql"]["base_run"])
@@ -151,6 +202,30 @@ def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):
     # Every table of the published warehouse: marts, intermediate facts, staging base tables.
     assert len(base_tables(nights["published"])) >= 50
     assert table_differences(nights["published"], nights["rebuilt"]) == []
+    # Night 2 re-delivered records loaded on night 1: their night-1 rows, loaded before, are
+    # superseded by rows read on night 2 alone (the base models' incremental re-ranking).
+    with duckdb.connect(str(nights["published"]), read_only=True) as con:
+        superseded_by_night_2 = con.execute(
+            "select count(*) from staging.base_marketplace__orders as old "
+            "inner join staging.base_marketplace__orders as new "
+            "on old.record_key = new.record_key "
+            "where old.disposition = 'superseded' and new.disposition = 'staged' "
+            f"and old.arrived_night < '{NIGHT}' and new.arrived_night = '{NIGHT}'"
+        ).fetchone()[0]
+    assert superseded_by_night_2 == 5
+    # The orders that were orphans on night 1 are staged once their listing arrived.
+    with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
+        night_1 = con.execute(
+            "select disposition, rule_name, rule_column from staging.base_marketplace__orders "
+            "where order_id like 'O-EARLY-%'"
+        ).fetchall()
+    with duckdb.connect(str(nights["published"]), read_only=True) as con:
+        night_2 = con.execute(
+            "select disposition from staging.base_marketplace__orders "
+            "where order_id like 'O-EARLY-%'"
+        ).fetchall()
+    assert night_1 == [("quarantined", "orphan_foreign_key", "listing_id")] * 3
+    assert night_2 == [("staged",)] * 3
 
 
 def test_late_events_reach_the_days_they_belong_to(nights):
@@ -360,3 +435,41 @@ def test_a_backfill_reprocesses_every_record_from_its_first_night(nights):
     model = re.sub(r"\s+", " ", (root / "target" / "compiled" / ORDERS_SQL).read_text())
     assert "least(" in model and "cast('2026-06-01' as date)" in model
     assert table_differences(published, nights["rebuilt"], schemas=("intermediate", "main")) == []
+
+
+def test_a_delivered_raw_file_that_changed_or_went_missing_stops_the_night(nights, tmp_path):
+    raw, published = tmp_path / "raw", tmp_path / "wh" / "governance.duckdb"
+    shutil.copytree(nights["root"] / "raw", raw)
+    published.parent.mkdir()
+    shutil.copy(nights["published"], published)
+    good = sha256(published)
+    loaded = sorted((raw / "orders").glob("*.parquet"))[0]
+    rows = pq.read_table(loaded)
+    pq.write_table(rows.slice(0, rows.num_rows - 1), loaded)
+
+    def night():
+        run_nightly(
+            raw,
+            published,
+            target_path=tmp_path / "target",
+            freshness=False,
+            quality=False,
+            dbt_args=["--select", "base_marketplace__orders"],
+            log=lambda line: None,
+        )
+
+    rewritten = (
+        f"raw table 'orders', file '{loaded.name}': loaded on an earlier night with "
+        f"{rows.num_rows} rows, now has {rows.num_rows - 1} "
+        r"\(rule: delivered raw files never change\)"
+    )
+    with pytest.raises(NightlyError, match=rewritten):
+        night()
+    loaded.unlink()
+    removed = (
+        f"raw table 'orders', file '{loaded.name}': loaded on an earlier night, no longer in "
+        r"the raw folder \(rule: delivered raw files are never removed\)"
+    )
+    with pytest.raises(NightlyError, match=removed):
+        night()
+    assert sha256(published) == good
