@@ -54,8 +54,10 @@ lint: install
 	$(BIN)/ruff format --check python tests models
 	GOVERNANCE_DUCKDB_PATH=:memory: $(BIN)/sqlfluff lint models analyses tests/dbt
 
+# The tests build tiny warehouses of many small models: two dbt threads at once are faster there
+# (large exports build one model at a time, see profiles.yml).
 pytest: install
-	$(BIN)/pytest
+	GOVERNANCE_DBT_THREADS=$${GOVERNANCE_DBT_THREADS:-2} $(BIN)/pytest
 
 test: lint semantic-check pytest test-spark
 
