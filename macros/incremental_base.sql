@@ -34,26 +34,24 @@
     {%- if not found -%}
         {{ exceptions.raise_compiler_error("source marketplace." ~ table_name ~ " does not read a read_parquet('<folder>/*.parquet') pattern (" ~ relation_sql ~ "): incremental base models cannot tell its new files") }}
     {%- endif -%}
-    {%- set present = run_query(
-        "select file_name, num_rows from parquet_file_metadata('" ~ found.group(1) ~ "') order by file_name"
+    {#- One row per file, present in the folder or loaded into this model (the file name the
+        same way raw_row_lineage takes it). -#}
+    {%- set files = run_query(
+        "select coalesce(present.source_file, loaded.source_file), present.file_name, present.num_rows, loaded.loaded_rows"
+        ~ " from (select file_name, regexp_extract(file_name, '[^/\\\\]+$') as source_file, num_rows"
+        ~ " from parquet_file_metadata('" ~ found.group(1) ~ "')) as present"
+        ~ " full outer join (select source_file, count(*) as loaded_rows from " ~ this ~ " group by source_file) as loaded"
+        ~ " on present.source_file = loaded.source_file order by 1"
     ) -%}
-    {%- set loaded = {} -%}
-    {%- for row in run_query("select source_file, count(*) from " ~ this ~ " group by source_file") -%}
-        {%- do loaded.update({row[0]: row[1] | int}) -%}
-    {%- endfor -%}
-    {%- set present_names = [] -%}
     {%- set unloaded = [] -%}
-    {%- for row in present -%}
-        {%- set name = modules.re.split('[/\\\\]', row[0]) | last -%}
-        {%- do present_names.append(name) -%}
-        {%- if name not in loaded -%}
-            {%- do unloaded.append("'" ~ (row[0] | replace("'", "''")) ~ "'") -%}
-        {%- elif loaded[name] != (row[1] | int) -%}
-            {{ exceptions.raise_compiler_error("raw table '" ~ table_name ~ "', file '" ~ name ~ "': loaded on an earlier night with " ~ loaded[name] ~ " rows, now has " ~ row[1] ~ " (rule: delivered raw files never change). Run `governance nightly --full-refresh` to rebuild from the files as they are now.") }}
+    {%- for name, path, file_rows, loaded_rows in files -%}
+        {%- if loaded_rows is none -%}
+            {%- do unloaded.append("'" ~ (path | replace("'", "''")) ~ "'") -%}
+        {%- elif path is none -%}
+            {{ exceptions.raise_compiler_error("raw table '" ~ table_name ~ "', file '" ~ name ~ "': loaded on an earlier night, no longer in the raw folder (rule: delivered raw files are never removed). Run `governance nightly --full-refresh` to rebuild from the files as they are now.") }}
+        {%- elif (file_rows | int) != (loaded_rows | int) -%}
+            {{ exceptions.raise_compiler_error("raw table '" ~ table_name ~ "', file '" ~ name ~ "': loaded on an earlier night with " ~ (loaded_rows | int) ~ " rows, now has " ~ (file_rows | int) ~ " (rule: delivered raw files never change). Run `governance nightly --full-refresh` to rebuild from the files as they are now.") }}
         {%- endif -%}
-    {%- endfor -%}
-    {%- for name in loaded if name not in present_names -%}
-        {{ exceptions.raise_compiler_error("raw table '" ~ table_name ~ "', file '" ~ name ~ "': loaded on an earlier night, no longer in the raw folder (rule: delivered raw files are never removed). Run `governance nightly --full-refresh` to rebuild from the files as they are now.") }}
     {%- endfor -%}
     {%- if unloaded | length == 0 -%}
         false

@@ -25,6 +25,7 @@ from nightly_support import base_tables, leaked_values, sha256, table_difference
 
 from governance.nightly import NightlyError, run_backfill, run_nightly
 from governance.publish import FAULT_ENV
+from governance.simulator.corrupt import _set
 from governance.simulator.feed import advance_day, generate_with_holdback
 from governance.warehouse import run_dbt
 
@@ -78,23 +79,18 @@ def _latest_rows(raw: Path, table: str, time_column: str, n: int) -> pa.Table:
     return rows.take(pc.sort_indices(rows, [(time_column, "descending")])[:n])
 
 
-def _replaced(rows: pa.Table, column: str, values) -> pa.Table:
-    i = rows.schema.get_field_index(column)
-    return rows.set_column(i, rows.schema.field(i), pa.array(values, rows.schema.field(i).type))
-
-
 def _early_orders_of_a_late_listing(raw: Path) -> None:
     orders = _latest_rows(raw, "orders", "ordered_at", 3)
-    orders = _replaced(orders, "order_id", [f"O-EARLY-{i}" for i in range(3)])
-    orders = _replaced(orders, "listing_id", [LATE_LISTING] * 3)
+    orders = _set(orders, "order_id", [f"O-EARLY-{i}" for i in range(3)])
+    orders = _set(orders, "listing_id", [LATE_LISTING] * 3)
     pq.write_table(orders, raw / "orders" / f"{FIRST_NIGHT}-early-orders.parquet")
 
 
 def _late_listing(raw: Path) -> None:
     seller = pq.read_table(raw / "orders" / f"{FIRST_NIGHT}-early-orders.parquet")["seller_id"]
     listing = _latest_rows(raw, "listings", "created_at", 1)
-    listing = _replaced(listing, "listing_id", [LATE_LISTING])
-    listing = _replaced(listing, "seller_id", [seller[0].as_py()])
+    listing = _set(listing, "listing_id", [LATE_LISTING])
+    listing = _set(listing, "seller_id", [seller[0].as_py()])
     pq.write_table(listing, raw / "listings" / f"{NIGHT}-late-listing.parquet")
 
 
@@ -104,7 +100,7 @@ def _corrections(raw: Path) -> None:
         ("listings", "created_at", "price_usd"),
     ):
         rows = _latest_rows(raw, table, time_column, 5)
-        rows = _replaced(rows, amount, pc.multiply(rows[amount], 2.0).to_pylist())
+        rows = _set(rows, amount, pc.multiply(rows[amount], 2.0).to_pylist())
         pq.write_table(rows, raw / table / f"{NIGHT}-corrections.parquet")
 
 

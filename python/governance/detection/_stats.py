@@ -67,25 +67,10 @@ def benjamini_hochberg(p: np.ndarray, groups: np.ndarray) -> np.ndarray:
     """
     p = np.asarray(p, dtype=float)
     q = np.full(p.shape, np.nan)
-    ok = np.flatnonzero(~np.isnan(p))
-    if ok.size == 0:
-        return q
-    g = pd.factorize(np.asarray(groups)[ok], sort=True)[0]
-    pv = p[ok]
-    order = np.lexsort((pv, g))
-    g_sorted = g[order]
-    p_sorted = pv[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(g_sorted)) + 1]
-    sizes = np.diff(np.r_[starts, g_sorted.size])
-    rank = np.arange(g_sorted.size) - np.repeat(starts, sizes) + 1
-    m = np.repeat(sizes, sizes)
-    raw = p_sorted * m / rank
-    # Step-up: running minimum from the largest p-value downwards, within each group.
-    rev = pd.Series(raw[::-1]).groupby(g_sorted[::-1], sort=False).cummin().to_numpy()[::-1]
-    out = np.empty_like(raw)
-    # p * m / m can round below p: a q-value is never smaller than its p-value.
-    out[order] = np.maximum(np.minimum(rev, 1.0), p_sorted)
-    q[ok] = out
+    codes = pd.factorize(np.asarray(groups))[0]
+    for code in np.unique(codes):
+        members = np.flatnonzero(codes == code)
+        q[members] = benjamini_hochberg_single(p[members])
     return q
 
 
