@@ -80,6 +80,22 @@ def test_feature_importance_on_a_sample_of_the_out_of_time_cohort():
     pd.testing.assert_frame_equal(scores, train_and_score(df, FAST)[0])
 
 
+def test_fits_on_a_seeded_sample_when_there_are_more_labelled_sellers_than_train_max_rows():
+    df = make_features(n=6000, seed=6)
+    full_scores, full = train_and_score(df, FAST)
+    capped = RiskParams(max_iter=60, learning_rate=0.1, train_max_rows=1500)
+    scores, report = train_and_score(df, capped)
+    assert full["n_fit_rows"] == full["n_final_train"] > 1500
+    assert report["n_fit_rows"] == 1500
+    assert report["n_train"] == full["n_train"]
+    # The same seed draws the same sample: scores are reproducible.
+    pd.testing.assert_frame_equal(scores, train_and_score(df, capped)[0])
+    # A quarter of the sellers still learns the rule; the scores differ from the full fit's.
+    assert report["roc_auc"] > 0.9
+    assert report["roc_auc"] == pytest.approx(full["roc_auc"], abs=0.03)
+    assert not np.allclose(scores["risk_score"], full_scores["risk_score"])
+
+
 def test_scores_are_deterministic_and_independent_of_row_order():
     df = make_features(seed=1)
     first, report1 = train_and_score(df, FAST)
