@@ -19,6 +19,19 @@ listings as (
 
 ),
 
+{% if is_incremental() -%}
+{# The listings again, read on their own for the creation days to re-process (as in
+    int_order_complaint_outcomes: a CTE read twice may be materialised whole). #}
+listing_days as (
+
+    select
+        listing_id,
+        created_at
+    from {{ ref('int_listing_segments') }}
+
+),
+{%- endif %}
+
 actions as (
 
     select * from {{ ref('int_enforcement_actions_resolved') }}
@@ -41,7 +54,7 @@ listings_in_scope as (
     {% if is_incremental() -%}
         and cast(listings.created_at as date) in (
             select cast(window_listings.created_at as date)
-            from listings as window_listings
+            from listing_days as window_listings
             where
                 cast(window_listings.created_at as date) >= {{ incremental_window_start('created_at') }}
                 or window_listings.listing_id in (

@@ -34,6 +34,7 @@ FIRST_NIGHT, NIGHT = "2026-06-29", "2026-06-30"
 # Data tests validate a night; the runs that only produce tables to compare skip them.
 NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
 ORDERS_SQL = "marketplace_governance/models/intermediate/int_order_complaint_outcomes.sql"
+FACT_SQL = "marketplace_governance/models/marts/semantic/fct_completed_orders.sql"
 BASE_ORDERS_SQL = (
     "marketplace_governance/models/staging/marketplace/base/base_marketplace__orders.sql"
 )
@@ -116,6 +117,11 @@ def _nightly(root: Path, published: Path, **options):
     )
 
 
+def _tests_run(target: Path) -> set[str]:
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    return {r["unique_id"].split(".")[2] for r in results if r["unique_id"].startswith("test.")}
+
+
 @pytest.fixture(scope="module")
 def nights(tmp_path_factory):
     """Night 1 (first, full build) and night 2 (incremental, late events, a reader polling the
@@ -127,6 +133,7 @@ def nights(tmp_path_factory):
     published = root / "wh" / "governance.duckdb"
     first = _nightly(root, published, freshness=True, quality=True)
     first_state = _state(published)
+    first_tests = _tests_run(root / "target")
     snapshot = root / "night1.duckdb"
     snapshot.write_bytes(published.read_bytes())
 
@@ -143,11 +150,14 @@ def nights(tmp_path_factory):
     finally:
         stop.touch()
         reader.wait(timeout=60)
+    second_tests = _tests_run(root / "target")
     incremental_sql = {
         step: (root / "target" / step / ORDERS_SQL).read_text() for step in ("compiled", "run")
     }
     incremental_sql["base_compiled"] = (root / "target" / "compiled" / BASE_ORDERS_SQL).read_text()
     incremental_sql["base_run"] = (root / "target" / "run" / BASE_ORDERS_SQL).read_text()
+    incremental_sql["fact_run"] = (root / "target" / "run" / FACT_SQL).read_text()
+    incremental_sql["fact_compiled"] = (root / "target" / "compiled" / FACT_SQL).read_text()
     rebuilt = root / "full" / "governance.duckdb"
     full = _nightly(root, rebuilt, full_refresh=True, dbt_args=NO_TESTS)
     return {
@@ -158,6 +168,7 @@ def nights(tmp_path_factory):
         "reports": (first, second, full),
         "states": (first_state, _state(published)),
         "incremental_sql": incremental_sql,
+        "tests_run": (first_tests, second_tests),
         "polls": [json.loads(line) for line in polls.read_text().splitlines()],
     }
 
@@ -192,6 +203,19 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     assert '."staging"."base_marketplace__orders" as loaded' in base
     base_run = re.sub(r"\s+", " ", nights["incremental_sql"]["base_run"])
     assert "delete from" in base_run and "file_row_number" in base_run
+    # The public order fact re-processed its order days too (window and maturing days).
+    fact_run = re.sub(r"\s+", " ", nights["incremental_sql"]["fact_run"])
+    fact = re.sub(r"\s+", " ", nights["incremental_sql"]["fact_compiled"])
+    assert "delete from" in fact_run and "where not maturing.is_mature" in fact
+
+
+def test_incremental_nights_leave_the_raw_source_tests_to_full_builds(nights):
+    first, second = nights["tests_run"]
+    raw = {t for t in first if t.startswith("source_")}
+    assert "source_unique_marketplace_orders_order_id" in raw and len(raw) > 50
+    # Night 2 runs every other test (quarantine share, reconciliation, model tests), no raw one.
+    assert second == first - raw
+    assert "assert_quarantine_share_within_limit" in second
 
 
 def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):

@@ -3,11 +3,31 @@
     outcome and whether the order day has matured. The outcome definition lives in
     int_order_complaint_outcomes; this model only adds dimensions. -#}
 
+{#- Incremental on DuckDB (nightly runs): re-processes whole order days, those the outcome fact
+    can have re-processed (the lookback window, widened by the 14-day complaint window: a recent
+    complaint changes an order up to 14 days older) and those not mature yet (is_mature flips as
+    the reporting date advances). -#}
+{{ config(
+    materialized='incremental' if target.type == 'duckdb' else 'table',
+    incremental_strategy='delete+insert',
+    unique_key='ordered_date',
+    on_schema_change='fail',
+) }}
+
 with
 
 order_outcomes as (
 
     select * from {{ ref('int_order_complaint_outcomes') }}
+    {%- if is_incremental() %}
+    where
+        ordered_date >= {{ dbt.dateadd('day', -14, incremental_window_start('ordered_at')) }}
+        or ordered_date in (
+            select maturing.ordered_date
+            from {{ this }} as maturing
+            where not maturing.is_mature
+        )
+    {%- endif %}
 
 ),
 
