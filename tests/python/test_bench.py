@@ -86,6 +86,28 @@ def test_targets_apply_per_tier_and_say_met_or_missed():
     assert bench.target_checks({"tier": "small", "ratios": {}}) == []
 
 
+def test_reused_data_keeps_the_generation_figures_of_the_run_that_generated_it():
+    rows = {"orders": 100, "listings": 10}
+    generated = {"seed": 42, "rows": rows, "generate_s": 224.5, "generate_peak_rss_mb": 5956}
+    generated["started_at"] = "2026-11-29T23:55:54+00:00"
+    carried = bench.generation_of_reused_data(generated, 42, rows)
+    assert carried == {
+        "generate_s": 224.5,
+        "generate_peak_rss_mb": 5956,
+        "generate_measured_at": "2026-11-29T23:55:54+00:00",
+    }
+    # A second reuse still points at the run that measured them.
+    again = {**generated, **carried, "started_at": "2026-11-30T02:24:00+00:00"}
+    assert bench.generation_of_reused_data(again, 42, rows) == carried
+    # Other data (seed or row counts), or nothing measured before: nothing carried over.
+    assert bench.generation_of_reused_data(generated, 7, rows) == {}
+    assert bench.generation_of_reused_data(generated, 42, {**rows, "orders": 101}) == {}
+    assert bench.generation_of_reused_data({**generated, "generate_s": None}, 42, rows) == {}
+    assert bench.generation_of_reused_data(None, 42, rows) == {}
+    table = bench.format_report({**generated, **carried, "generate_reused": True, "tier": "large"})
+    assert "data generation (reused, as measured 2026-11-29)" in table and "224.5 s" in table
+
+
 def test_a_result_without_a_required_key_is_not_written(tmp_path):
     with pytest.raises(bench.BenchError, match="lacks required keys: pandas_s, pandas_peak_rss"):
         bench.write_result(
