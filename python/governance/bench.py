@@ -416,6 +416,19 @@ def node_timings(run_results: Path, top: int = 10) -> dict:
     }
 
 
+def incremental_breakdown(db: Path, target: Path) -> dict:
+    """Where the nightly run's time went: the nightly report's time by step
+    (``incremental_step_seconds``, from ``<db>.nightly.json``) and its dbt nodes
+    (``incremental_nodes``, as ``full_build_nodes``). Only what the run left behind."""
+    out: dict = {}
+    report = db.with_name(f"{db.stem}.nightly.json")
+    if report.exists():
+        out["incremental_step_seconds"] = json.loads(report.read_text()).get("step_seconds")
+    if (target / "run_results.json").exists():
+        out["incremental_nodes"] = node_timings(target / "run_results.json")
+    return out
+
+
 @dataclass
 class BenchConfig:
     tier: str
@@ -615,6 +628,7 @@ def run_benchmark(config: BenchConfig, echo: Callable[[str], None] = print) -> d
                 Path(command[0]).name if i == 0 else c for i, c in enumerate(command)
             ),
         )
+        result.update(incremental_breakdown(db, target_incr))
 
     checkpoint()
 
@@ -722,6 +736,16 @@ def format_report(result: dict) -> str:
         kinds = ", ".join(f"{k} {v:,.1f} s" for k, v in nodes["seconds_by_node_kind"].items())
         lines += ["", f"  dbt time by node kind (summed over threads): {kinds}"]
         lines.append("  slowest nodes of the full build:")
+        for node in nodes["slowest_nodes"][:8]:
+            lines.append(f"    {node['seconds']:>9,.1f} s  {node['node']}")
+    steps = result.get("incremental_step_seconds")
+    if steps:
+        lines.append(
+            "  nightly time by step: " + ", ".join(f"{k} {v:,.1f} s" for k, v in steps.items())
+        )
+    nodes = result.get("incremental_nodes", {})
+    if nodes:
+        lines.append("  slowest nodes of the nightly build:")
         for node in nodes["slowest_nodes"][:8]:
             lines.append(f"    {node['seconds']:>9,.1f} s  {node['node']}")
     if result.get("targets"):

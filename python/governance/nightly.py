@@ -78,6 +78,7 @@ class NightlyReport:
     published: str
     as_of_date: str | None = None
     seconds: float = 0.0
+    step_seconds: dict = field(default_factory=dict)
     dbt: dict = field(default_factory=dict)
     contract_warnings: list[str] = field(default_factory=list)
     quarantined_files: dict = field(default_factory=dict)
@@ -262,6 +263,15 @@ def run_nightly(
     def step(message: str) -> None:
         log(f"[nightly] {message}")
 
+    # Wall time of each step: seconds since the previous mark.
+    step_seconds: dict[str, float] = {}
+    last_mark = [started]
+
+    def lap(name: str) -> None:
+        now = time.monotonic()
+        step_seconds[name] = round(now - last_mark[0], 1)
+        last_mark[0] = now
+
     with pub.build_lock(published):
         for stale in pub.remove_stale_work_files(published):
             step(f"removed {stale.name}, left by an interrupted build")
@@ -272,6 +282,7 @@ def run_nightly(
                 "raw files cannot be built; the published warehouse is unchanged:\n"
                 + "\n".join(f"  - {b}" for b in pre.blocking)
             )
+        lap("raw_check")
         for w in pre.warnings:
             step(f"warning: {w}")
         for table, files in pre.files_breaking_contract.items():
@@ -312,6 +323,7 @@ def run_nightly(
         common += ["--log-path", str(target / "logs")]
 
         work = pub.start_work_file(published, incremental=mode == "incremental")
+        lap("work_file")
         try:
             pub.fault_point("after-copy")
             if freshness:
@@ -339,6 +351,7 @@ def run_nightly(
                 stale = [f.table for f in report.freshness if f.status_for_night == "error"]
                 if stale and fail_on_stale:
                     raise NightlyError(f"stale sources for night {night_date}: {stale}")
+                lap("freshness")
             step(f"dbt build ({mode}, lookback {lookback} days) into {work.name}")
             args = ["build", *common, *MODE_ARGS[mode]]
             process = run_dbt(
@@ -355,6 +368,7 @@ def run_nightly(
                 raise NightlyError(
                     "dbt build failed; the published warehouse is unchanged:\n" + detail
                 )
+            lap("dbt_build")
             stats = run_stats(results)
             report.dbt = asdict(stats)
             step(
@@ -364,6 +378,7 @@ def run_nightly(
             pub.fault_point("after-dbt")
             if quality:
                 report.quality = _run_quality(work, published, target, step)
+                lap("quality")
             pub.fault_point("after-validation")
             summary = _quarantine_summary(work)
             report.as_of_date = summary["as_of_date"]
@@ -376,10 +391,13 @@ def run_nightly(
                     )
             step(f"publishing {published}")
             pub.publish(work, published)
+            lap("publish")
         except BaseException:
             pub.discard(work)
             raise
         report.seconds = round(time.monotonic() - started, 1)
+        report.step_seconds = step_seconds
+        step("time by step: " + ", ".join(f"{k} {v:.1f}s" for k, v in step_seconds.items()))
         report.published_at = datetime.now(UTC).isoformat(timespec="seconds")
         report_path = published.with_name(f"{published.stem}.nightly.json")
         report_path.write_text(report.to_json())

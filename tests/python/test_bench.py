@@ -108,6 +108,37 @@ def test_reused_data_keeps_the_generation_figures_of_the_run_that_generated_it()
     assert "data generation (reused, as measured 2026-11-29)" in table and "224.5 s" in table
 
 
+def test_the_nightly_breakdown_comes_from_the_nightly_report_and_its_run_results(tmp_path):
+    db, target = tmp_path / "governance.duckdb", tmp_path / "target_incremental"
+    assert bench.incremental_breakdown(db, target) == {}
+    steps = {"raw_check": 0.4, "work_file": 14.2, "dbt_build": 414.2, "publish": 2.1}
+    (tmp_path / "governance.nightly.json").write_text(json.dumps({"step_seconds": steps}))
+    target.mkdir()
+    (target / "run_results.json").write_text(
+        json.dumps(
+            {
+                "elapsed_time": 414.2,
+                "results": [
+                    {"unique_id": "model.p.fct", "execution_time": 15.0, "status": "success"},
+                    {"unique_id": "model.p.risk", "execution_time": 62.9, "status": "success"},
+                    {"unique_id": "test.p.unique_fct", "execution_time": 14.0, "status": "pass"},
+                ],
+            }
+        )
+    )
+    out = bench.incremental_breakdown(db, target)
+    assert out["incremental_step_seconds"] == steps
+    assert out["incremental_nodes"]["seconds_by_node_kind"] == {"model": 77.9, "test": 14.0}
+    assert out["incremental_nodes"]["slowest_nodes"][0] == {
+        "node": "model.p.risk",
+        "seconds": 62.9,
+        "status": "success",
+    }
+    table = bench.format_report({"tier": "large", **out})
+    assert "nightly time by step: raw_check 0.4 s, work_file 14.2 s, dbt_build 414.2 s" in table
+    assert "slowest nodes of the nightly build:" in table
+
+
 def test_a_result_without_a_required_key_is_not_written(tmp_path):
     with pytest.raises(bench.BenchError, match="lacks required keys: pandas_s, pandas_peak_rss"):
         bench.write_result(

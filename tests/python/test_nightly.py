@@ -181,6 +181,18 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     assert first.quality == "passed"
     assert first.dbt["tests_failed"] == second.dbt["tests_failed"] == 0
     assert second.dbt["tests_passed"] > 100
+    # Time by step, in the order the steps ran; they add up to the night's time.
+    assert list(first.step_seconds) == [
+        "raw_check",
+        "work_file",
+        "freshness",
+        "dbt_build",
+        "quality",
+        "publish",
+    ]
+    assert list(second.step_seconds) == ["raw_check", "work_file", "dbt_build", "publish"]
+    assert sum(first.step_seconds.values()) == pytest.approx(first.seconds, abs=0.5)
+    assert max(second.step_seconds, key=second.step_seconds.get) == "dbt_build"
     assert {f.table for f in first.freshness} >= {"orders", "listings", "enforcement_actions"}
     orders = next(f for f in first.freshness if f.table == "orders")
     assert orders.status_for_night == "pass" and orders.hours_behind_night < 1
