@@ -44,6 +44,8 @@ from governance.warehouse import failed_nodes, run_dbt, run_stats
 
 DEFAULT_LOOKBACK_DAYS = 3
 FILE_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
+# The steps of a night, in order, as timed in the report's step_seconds.
+STEPS = ("raw_check", "work_file", "freshness", "dbt_build", "quality", "publish")
 # dbt build arguments by mode (see step 4 above).
 MODE_ARGS = {
     "full-refresh": ["--full-refresh"],
