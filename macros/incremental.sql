@@ -36,3 +36,10 @@
         from {{ this }}
     )
 {%- endmacro %}
+
+
+{#- Days after an order within which a complaint counts (`has_complaint_within_14d`). The outcome
+    fact applies it, and the order fact built on it widens its re-processing window by it. -#}
+{% macro complaint_window_days() -%}
+    {{ return(14) }}
+{%- endmacro %}

@@ -108,7 +108,7 @@ complained_orders as (
             order_times.order_id = complaints_in_scope.order_id
             and order_times.ordered_at <= complaints_in_scope.created_at
             and complaints_in_scope.created_at
-            <= {{ dbt.dateadd('day', 14, 'order_times.ordered_at') }}
+            <= {{ dbt.dateadd('day', complaint_window_days(), 'order_times.ordered_at') }}
 
 )
 

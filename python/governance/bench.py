@@ -423,14 +423,7 @@ def incremental_breakdown(db: Path, target: Path) -> dict:
     out: dict = {}
     report = db.with_name(f"{db.stem}.nightly.json")
     if report.exists():
-        steps = json.loads(report.read_text()).get("step_seconds")
-        if steps:
-            # The report's JSON sorts keys: put the steps back in the order they ran.
-            from governance.nightly import STEPS
-
-            ordered = {k: steps[k] for k in STEPS if k in steps}
-            steps = ordered | {k: v for k, v in steps.items() if k not in ordered}
-        out["incremental_step_seconds"] = steps
+        out["incremental_step_seconds"] = json.loads(report.read_text()).get("step_seconds")
     if (target / "run_results.json").exists():
         out["incremental_nodes"] = node_timings(target / "run_results.json")
     return out

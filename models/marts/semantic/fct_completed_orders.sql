@@ -21,7 +21,7 @@ order_outcomes as (
     select * from {{ ref('int_order_complaint_outcomes') }}
     {%- if is_incremental() %}
     where
-        ordered_date >= {{ dbt.dateadd('day', -14, incremental_window_start('ordered_at')) }}
+        ordered_date >= {{ dbt.dateadd('day', -complaint_window_days(), incremental_window_start('ordered_at')) }}
         or ordered_date in (
             select maturing.ordered_date
             from {{ this }} as maturing

@@ -195,6 +195,7 @@ def _sample_rows(rows: np.ndarray, max_rows: int | None, seed: int) -> np.ndarra
 
 
 def _fit(x: np.ndarray, y: np.ndarray, params: RiskParams, what: str):
+    """The model fitted on at most ``train_max_rows`` of the rows, and how many it used."""
     rows = _sample_rows(np.arange(len(y)), params.train_max_rows, params.random_state)
     x, y = x[rows], y[rows]
     n_pos = int((y == 1).sum())
@@ -203,7 +204,7 @@ def _fit(x: np.ndarray, y: np.ndarray, params: RiskParams, what: str):
         raise ValueError(f"no positive labels (label = 1) in the {what}: cannot train")
     if n_neg == 0:
         raise ValueError(f"no negative labels (label = 0) in the {what}: cannot train")
-    return _model(params).fit(x, y.astype(int))
+    return _model(params).fit(x, y.astype(int)), len(rows)
 
 
 def _contributions(model, x: np.ndarray, reference: np.ndarray, batch_rows: int = 200_000):
@@ -313,7 +314,9 @@ def _train_and_score(features: pd.DataFrame, p: RiskParams) -> tuple[pd.DataFram
     valid = labelled & oot
     warnings: list[str] = []
 
-    model = _fit(x[train], label[train], p, f"training window (onboarded before {cutoff})")
+    model, n_fit_rows = _fit(
+        x[train], label[train], p, f"training window (onboarded before {cutoff})"
+    )
     report: dict[str, Any] = {
         "model_version": f"{p.model_name}_{cutoff:%Y%m%d}",
         "cutoff": cutoff,
@@ -351,7 +354,7 @@ def _train_and_score(features: pd.DataFrame, p: RiskParams) -> tuple[pd.DataFram
 
     final_train = labelled if p.refit_on_all else train
     if p.refit_on_all and valid.any():
-        model = _fit(x[final_train], label[final_train], p, "labelled sellers")
+        model, n_fit_rows = _fit(x[final_train], label[final_train], p, "labelled sellers")
         reference = np.nanmedian(x[final_train], axis=0)
         reference = np.where(np.isnan(reference), 0.0, reference)
 
@@ -377,7 +380,7 @@ def _train_and_score(features: pd.DataFrame, p: RiskParams) -> tuple[pd.DataFram
         {
             "refit_on_all": bool(p.refit_on_all),
             "n_final_train": int(final_train.sum()),
-            "n_fit_rows": int(min(final_train.sum(), p.train_max_rows or final_train.sum())),
+            "n_fit_rows": n_fit_rows,
             "n_scored": len(scores),
             "n_explained": len(explain),
             "warnings": warnings,
