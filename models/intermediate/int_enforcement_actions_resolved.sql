@@ -97,7 +97,8 @@ select
     actions_in_scope.acted_at,
     appeal_status.overturned_at,
     coalesce(appeal_status.appeal_count, 0) > 0 as is_appealed,
-    coalesce(appeal_status.has_overturned_appeal, 0) = 1 as is_overturned
+    coalesce(appeal_status.has_overturned_appeal, 0) = 1 as is_overturned,
+    {{ build_started_at() }} as processed_at
 
 from actions_in_scope
 left join policies

@@ -116,7 +116,8 @@ select
     listings_in_scope.created_at,
     cast(listings_in_scope.created_at as date) as created_date,
     coalesce(actions_in_window.has_violation_action, 0) = 1 as is_violation_within_7d,
-    coalesce(actions_in_window.has_low_quality_action, 0) = 1 as is_low_quality_within_7d
+    coalesce(actions_in_window.has_low_quality_action, 0) = 1 as is_low_quality_within_7d,
+    {{ build_started_at() }} as processed_at
 
 from listings_in_scope
 left join actions_in_window

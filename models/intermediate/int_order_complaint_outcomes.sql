@@ -120,7 +120,8 @@ select
     completed_orders.ordered_at,
     cast(completed_orders.ordered_at as date) as ordered_date,
     completed_orders.gmv_usd,
-    complained_orders.order_id is not null as has_complaint_within_14d
+    complained_orders.order_id is not null as has_complaint_within_14d,
+    {{ build_started_at() }} as processed_at
 
 from completed_orders
 left join listings

@@ -33,8 +33,13 @@ def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
     return keyed.sort_values(order, na_position="first").reset_index(drop=True)[list(frame.columns)]
 
 
+# When the build that wrote a row started: differs between any two builds by design.
+BUILD_STAMP_COLUMNS = ["processed_at"]
+
+
 def table_differences(a: Path, b: Path, schemas: tuple[str, ...] | None = None) -> list[str]:
-    """Tables whose rows differ between two warehouses (doubles compared to 1e-9 relative)."""
+    """Tables whose rows differ between two warehouses (doubles compared to 1e-9 relative),
+    apart from the build stamp (``processed_at``)."""
     tables_a, tables_b = set(base_tables(a)), set(base_tables(b))
     if schemas is not None:
         tables_a = {t for t in tables_a if t[0] in schemas}
@@ -43,6 +48,8 @@ def table_differences(a: Path, b: Path, schemas: tuple[str, ...] | None = None) 
     problems += [f"{s}.{t}: only in {b.name}" for s, t in sorted(tables_b - tables_a)]
     for schema, table in sorted(tables_a & tables_b):
         x, y = read_table(a, schema, table), read_table(b, schema, table)
+        x = x.drop(columns=BUILD_STAMP_COLUMNS, errors="ignore")
+        y = y.drop(columns=BUILD_STAMP_COLUMNS, errors="ignore")
         try:
             pd.testing.assert_frame_equal(
                 _normalised(x), _normalised(y), check_exact=False, rtol=1e-9, atol=1e-12

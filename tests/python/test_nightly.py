@@ -230,6 +230,67 @@ def test_incremental_nights_leave_the_raw_source_tests_to_full_builds(nights):
     assert "assert_quarantine_share_within_limit" in second
 
 
+def _duplicate_orders(db: Path, stamps: list[str]) -> list[str]:
+    """Append a copy of a fct_completed_orders row written at each `stamps` entry ('latest' or
+    'earliest' processed_at), a different order each time, and return their order ids."""
+    duplicated = []
+    with duckdb.connect(str(db)) as con:
+        for i, stamp in enumerate(stamps):
+            pick = "max" if stamp == "latest" else "min"
+            order_id = con.execute(
+                "select distinct order_id from main.fct_completed_orders where processed_at = "
+                f"(select {pick}(processed_at) from main.fct_completed_orders) "
+                f"order by order_id limit 1 offset {i}"
+            ).fetchone()[0]
+            con.execute(
+                "insert into main.fct_completed_orders "
+                "select * from main.fct_completed_orders where order_id = ?",
+                [order_id],
+            )
+            duplicated.append(order_id)
+    return duplicated
+
+
+def _unique_test_of_the_order_fact(db: Path, target: Path) -> tuple[dict, str]:
+    run_dbt(
+        ["test", "--select", "fct_completed_orders,test_name:unique"],
+        duckdb_path=db,
+        target_path=target,
+        quiet=True,
+    )
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    (result,) = [r for r in results if r["unique_id"].startswith("test.")]
+    sql = next((target / "compiled").rglob("unique_fct_completed_orders_order_id*.sql"))
+    return result, sql.read_text()
+
+
+def test_after_a_night_uniqueness_tests_check_the_keys_the_night_wrote(nights, tmp_path):
+    # A nightly build checks the keys of the rows it wrote against the whole table (a duplicate
+    # of an order it re-processed is found); older rows were checked by the builds that wrote
+    # them, and a full build checks every key.
+    night = tmp_path / "night.duckdb"
+    shutil.copy(nights["published"], night)
+    with duckdb.connect(str(night), read_only=True) as con:
+        stamps = con.execute(
+            "select count(distinct processed_at) from main.fct_completed_orders"
+        ).fetchone()[0]
+    assert stamps == 2  # rows of night 1 outside the lookback window, rows of night 2
+    latest, _ = _duplicate_orders(night, ["latest", "earliest"])
+    result, sql = _unique_test_of_the_order_fact(night, tmp_path / "night-target")
+    assert (result["status"], result["failures"]) == ("fail", 1)
+    assert "processed_at = cast(" in sql
+    with duckdb.connect(str(night), read_only=True) as con:
+        found = con.execute(sql).fetchall()
+    assert found == [(latest, 2)]
+
+    full = tmp_path / "full.duckdb"
+    shutil.copy(nights["rebuilt"], full)
+    _duplicate_orders(full, ["latest", "latest"])
+    result, sql = _unique_test_of_the_order_fact(full, tmp_path / "full-target")
+    assert (result["status"], result["failures"]) == ("fail", 2)
+    assert "processed_at" not in sql
+
+
 def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):
     # Every table of the published warehouse: marts, intermediate facts, staging base tables.
     assert len(base_tables(nights["published"])) >= 50

@@ -103,6 +103,7 @@ select
     ordered_date,
     gmv_usd,
     has_complaint_within_14d,
-    is_mature
+    is_mature,
+    {{ build_started_at() }} as processed_at
 
 from final

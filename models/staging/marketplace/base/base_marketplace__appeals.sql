@@ -83,6 +83,7 @@ select
     versioned.source_file,
     versioned.file_row_number,
     versioned.arrived_night,
+    {{ build_started_at() }} as processed_at,
     versioned.appeal_id as record_key,
     {{ row_disposition([
         {'column': 'action_id', 'when': 'staged_actions.action_id is null'},

@@ -81,6 +81,7 @@ select
     versioned.source_file,
     versioned.file_row_number,
     versioned.arrived_night,
+    {{ build_started_at() }} as processed_at,
     versioned.complaint_id as record_key,
     {{ row_disposition([
         {

@@ -98,6 +98,7 @@ select
     versioned.source_file,
     versioned.file_row_number,
     versioned.arrived_night,
+    {{ build_started_at() }} as processed_at,
     versioned.action_id as record_key,
     {{ row_disposition([
         {

@@ -84,6 +84,7 @@ select
     versioned.source_file,
     versioned.file_row_number,
     versioned.arrived_night,
+    {{ build_started_at() }} as processed_at,
     versioned.listing_id as record_key,
     {{ row_disposition([
         {'column': 'seller_id', 'when': 'staged_sellers.seller_id is null'},

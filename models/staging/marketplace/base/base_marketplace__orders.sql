@@ -87,6 +87,7 @@ select
     versioned.source_file,
     versioned.file_row_number,
     versioned.arrived_night,
+    {{ build_started_at() }} as processed_at,
     versioned.order_id as record_key,
     {{ row_disposition([
         {'column': 'listing_id', 'when': 'staged_listings.listing_id is null'},

@@ -87,6 +87,7 @@ select
     source_file,
     file_row_number,
     arrived_night,
+    {{ build_started_at() }} as processed_at,
     seller_id as record_key,
     {{ row_disposition([], 'seller_id') }},
     seller_id,

@@ -76,6 +76,7 @@ select
     source_file,
     file_row_number,
     arrived_night,
+    {{ build_started_at() }} as processed_at,
     strategy_id as record_key,
     {{ row_disposition([], 'strategy_id') }},
     strategy_id,

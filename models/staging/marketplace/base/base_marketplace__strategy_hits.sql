@@ -91,6 +91,7 @@ select
     versioned.source_file,
     versioned.file_row_number,
     versioned.arrived_night,
+    {{ build_started_at() }} as processed_at,
     versioned.hit_id as record_key,
     {{ row_disposition([
         {'column': 'strategy_id', 'when': 'staged_strategies.strategy_id is null'},
