@@ -40,7 +40,13 @@ import duckdb
 
 from governance import publish as pub
 from governance.contract import check_raw_dir
-from governance.warehouse import failed_nodes, run_dbt, run_stats
+from governance.warehouse import (
+    failed_nodes,
+    run_dbt,
+    run_stats,
+    source_test_results,
+    source_tests_path,
+)
 
 DEFAULT_LOOKBACK_DAYS = 3
 FILE_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
@@ -392,6 +398,12 @@ def run_nightly(
                     )
             step(f"publishing {published}")
             pub.publish(work, published)
+            if mode != "incremental":
+                # Incremental nights leave the raw-source tests to full builds: keep the last
+                # full build's results beside the warehouse for the dashboard.
+                stored = {"night": report.night or report.as_of_date}
+                stored["tests"] = source_test_results(results)
+                source_tests_path(published).write_text(json.dumps(stored, indent=2) + "\n")
             lap("publish")
         except BaseException:
             pub.discard(work)

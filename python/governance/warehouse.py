@@ -113,6 +113,28 @@ def failed_nodes(run_results: Path) -> list[str]:
     ]
 
 
+def source_tests_path(duckdb_path: Path | str) -> Path:
+    """Where the nightly job keeps the raw-source test results of the last full build."""
+    path = Path(duckdb_path)
+    return path.with_name(f"{path.stem}.source_tests.json")
+
+
+def source_test_results(run_results: Path) -> list[dict]:
+    """The tests on raw sources in a dbt invocation's results (dbt names generic tests on a
+    source ``source_<test>_<source>_<table>...``): name, status, failures, message."""
+    results = json.loads(Path(run_results).read_text())["results"]
+    return [
+        {
+            "name": r["unique_id"].split(".")[2],
+            "status": r["status"],
+            "failures": r.get("failures"),
+            "message": (r.get("message") or "").strip()[:300],
+        }
+        for r in results
+        if r["unique_id"].startswith("test.") and r["unique_id"].split(".")[2].startswith("source_")
+    ]
+
+
 def run_stats(run_results: Path) -> RunStats:
     payload = json.loads(Path(run_results).read_text())
     results = payload["results"]

@@ -383,6 +383,54 @@ def test_data_quality_page_shows_quarantine_and_validation_warnings(augmented_db
     duckdb.connect(str(augmented_db)).close()
 
 
+def test_after_an_incremental_night_the_page_shows_the_last_full_builds_source_tests(
+    built, tmp_path, monkeypatch
+):
+    # An incremental night's run results hold no raw-source test; the nightly job kept the last
+    # full build's results beside the warehouse, and the page shows the ones that warned.
+    db = tmp_path / "governance.duckdb"
+    shutil.copy(built["db"], db)
+    payload = json.loads(Path(built["results"]).read_text())
+    payload["results"] = [r for r in payload["results"] if ".source_" not in r["unique_id"]]
+    target = tmp_path / "target"
+    target.mkdir()
+    (target / "run_results.json").write_text(json.dumps(payload))
+    stored = {
+        "night": "2026-06-29",
+        "tests": [
+            {
+                "name": "source_unique_marketplace_orders_order_id",
+                "status": "warn",
+                "failures": 12,
+                "message": "Got 12 results, configured to warn if != 0",
+            },
+            {
+                "name": "source_not_null_marketplace_orders_order_id",
+                "status": "pass",
+                "failures": 0,
+                "message": "",
+            },
+        ],
+    }
+    (tmp_path / "governance.source_tests.json").write_text(json.dumps(stored))
+    monkeypatch.setenv("GOVERNANCE_DUCKDB_PATH", str(db))
+    monkeypatch.setenv("DBT_TARGET_PATH", str(target))
+    at = _page("data_quality")
+    assert any(
+        "left the 2 raw-source tests to full builds" in c.value and "night 2026-06-29" in c.value
+        for c in at.caption
+    )
+    assert any("1 raw-source test(s) did not pass" in w.value for w in at.warning)
+    flagged = next(
+        df.value
+        for df in at.dataframe
+        if "failures" in df.value.columns
+        and "source_unique_marketplace_orders_order_id" in set(df.value["name"])
+    )
+    assert flagged["name"].tolist() == ["source_unique_marketplace_orders_order_id"]
+    assert flagged["failures"].tolist() == [12]
+
+
 def test_entry_app_renders_overview_with_warehouse_facts(published):
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception, [e.message for e in at.exception]

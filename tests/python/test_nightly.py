@@ -27,7 +27,7 @@ from governance.nightly import NightlyError, run_backfill, run_nightly
 from governance.publish import FAULT_ENV
 from governance.simulator.corrupt import _set
 from governance.simulator.feed import advance_day, generate_with_holdback
-from governance.warehouse import run_dbt
+from governance.warehouse import run_dbt, source_tests_path
 
 SEED = 7
 FIRST_NIGHT, NIGHT = "2026-06-29", "2026-06-30"
@@ -228,6 +228,11 @@ def test_incremental_nights_leave_the_raw_source_tests_to_full_builds(nights):
     # Night 2 runs every other test (quarantine share, reconciliation, model tests), no raw one.
     assert second == first - raw
     assert "assert_quarantine_share_within_limit" in second
+    # The dashboard shows the raw-source results of the last full build (night 1), kept beside
+    # the published warehouse.
+    stored = json.loads(source_tests_path(nights["published"]).read_text())
+    assert stored["night"] == FIRST_NIGHT
+    assert {t["name"] for t in stored["tests"]} == raw
 
 
 def _duplicate_orders(db: Path, stamps: list[str]) -> list[str]:

@@ -513,6 +513,17 @@ def dbt_results(path: Path | None = None) -> pd.DataFrame | None:
     return frame
 
 
+def stored_source_tests(wh: Warehouse) -> dict | None:
+    """The raw-source test results of the last full nightly build, kept beside the warehouse
+    (``{"night": ..., "tests": [{name, status, failures, message}]}``), if any."""
+    from governance.warehouse import source_tests_path
+
+    try:
+        return json.loads(source_tests_path(wh.path).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def validation_summary(wh: Warehouse) -> dict | None:
     """The last `governance validate` result stored beside the warehouse, if any."""
     from governance.quality import read_validation_state

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pandas as pd
 import streamlit as st
 
 from governance.dashboard import charts, data, ui
@@ -9,7 +10,7 @@ from governance.dashboard import charts, data, ui
 FAILING = {"fail", "error", "runtime error"}
 
 
-def _dbt_tests() -> None:
+def _dbt_tests(wh: data.Warehouse) -> None:
     st.subheader("dbt build results", divider="gray")
     results = data.dbt_results()
     if results is None:
@@ -42,6 +43,30 @@ def _dbt_tests() -> None:
         st.dataframe(warned, hide_index=True)
     with st.expander(f"All {len(results)} nodes of the last invocation"):
         st.dataframe(results.drop(columns=["unique_id"]), hide_index=True)
+    if not tests["name"].str.startswith("source_").any():
+        _stored_source_tests(wh)
+
+
+def _stored_source_tests(wh: data.Warehouse) -> None:
+    """An incremental night does not run the raw-source tests: show the last full build's."""
+    stored = data.stored_source_tests(wh)  # a small file, read each time
+    if not stored:
+        return
+    tests = pd.DataFrame(stored["tests"], columns=["name", "status", "failures", "message"])
+    flagged = tests[tests["status"] != "pass"]
+    st.caption(
+        f"The last build was incremental and left the {len(tests)} raw-source tests to full "
+        f"builds. Their results at the last full build (night {stored['night']}):"
+    )
+    if flagged.empty:
+        st.success("Every raw-source test passed.", icon=":material/check_circle:")
+        return
+    st.warning(
+        f"{len(flagged)} raw-source test(s) did not pass at the last full build "
+        f"(night {stored['night']}).",
+        icon=":material/warning:",
+    )
+    st.dataframe(flagged, hide_index=True)
 
 
 def _expectations(wh: data.Warehouse) -> None:
@@ -148,7 +173,7 @@ def render() -> None:
         "Is the published warehouse complete and trustworthy? dbt tests of the last build, "
         "expectation suites over the published tables, row counts and quarantined input.",
     )
-    _dbt_tests()
+    _dbt_tests(wh)
     _expectations(wh)
     _row_counts(wh)
     _quarantine(wh)
