@@ -12,8 +12,14 @@ from governance.detection import (
     detect_syndicates,
     naive_connected_components,
     pairwise_prf,
+    summarize_syndicates,
 )
-from governance.detection.syndicates import _encode, _pair_weights, _seller_index
+from governance.detection.syndicates import (
+    SYNDICATE_COLUMNS,
+    _encode,
+    _pair_weights,
+    _seller_index,
+)
 
 PERSONAL_TYPES = ("device_id", "bank_account", "phone", "address")
 RING_A = [f"A{i}" for i in range(5)]
@@ -231,3 +237,81 @@ def test_params_from_dbt_vars():
     assert params.weight_of("device_id") == 0.5
     assert params.weight_of("bank_account") == 1.0  # per-type settings merge into defaults
     assert params.weight_of("email") == params.default_signal_weight
+
+
+def _random_graph(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Seeded noise: rings of 3-8 sellers sharing a few values each, incidental pairs, values
+    shared by dozens of sellers (hubs under a small cap), and seller attributes for the boosts."""
+    rng = np.random.default_rng(seed)
+    ids = [f"S{i:04d}" for i in range(600)]
+    types = ["bank_account", "device_id", "phone", "address", "ip_address"]
+    rows = []
+    start = 0
+    for ring in range(25):
+        size = int(rng.integers(3, 9))
+        ring_ids = ids[start : start + size]
+        start += size
+        for k in range(int(rng.integers(1, 4))):
+            t = types[int(rng.integers(0, len(types)))]
+            holders = rng.choice(ring_ids, size=int(rng.integers(2, size + 1)), replace=False)
+            rows += [(str(h), t, f"ring{ring}-{k}") for h in holders]
+    for k in range(150):
+        pair = rng.choice(ids, size=2, replace=False)
+        rows += [(str(h), types[k % len(types)], f"pair{k}") for h in pair]
+    for k in range(6):
+        crowd = rng.choice(ids, size=int(rng.integers(10, 60)), replace=False)
+        rows += [(str(h), "ip_address" if k % 2 else "device_id", f"crowd{k}") for h in crowd]
+    links = pd.DataFrame(rows, columns=["seller_id", "signal_type", "signal_value_hash"])
+    links["first_observed_at"] = pd.Timestamp("2025-01-01") + pd.to_timedelta(
+        rng.integers(0, 200, len(links)), unit="D"
+    )
+    links["last_observed_at"] = links["first_observed_at"] + pd.Timedelta(days=30)
+    sellers = pd.DataFrame(
+        {
+            "seller_id": ids,
+            "region": rng.choice(["SG", "MY", "TH"], len(ids)),
+            "primary_category": rng.choice(["toys", "beauty"], len(ids)),
+            "registered_at": pd.Timestamp("2025-01-01")
+            + pd.to_timedelta(rng.integers(0, 90, len(ids)), unit="D"),
+            "is_confirmed_bad": rng.random(len(ids)) < 0.2,
+            "is_enforced": rng.random(len(ids)) < 0.1,
+        }
+    )
+    return links, sellers
+
+
+@pytest.mark.parametrize(
+    ("seed", "params"),
+    [
+        (0, SyndicateParams()),
+        (1, SyndicateParams(max_share=30, min_tie_types=2)),
+        (2, SyndicateParams(min_size=2, same_region_boost=0.3, edge_threshold=0.5)),
+    ],
+)
+def test_summarising_the_memberships_gives_the_clusterings_syndicate_table(seed, params):
+    links, sellers = _random_graph(seed)
+    seller_syn, syn = detect_syndicates(links, sellers, params)
+    assert len(syn) >= 5
+    members_only = seller_syn[seller_syn["syndicate_id"].notna()]
+    summary = summarize_syndicates(links, sellers, members_only, params)
+    pd.testing.assert_frame_equal(summary, syn, check_exact=False, rtol=1e-12)
+
+
+def test_summary_of_the_fixture_rings_and_of_no_syndicate():
+    links, sellers = build_graph()
+    seller_syn, syn = detect_syndicates(links, sellers)
+    pd.testing.assert_frame_equal(summarize_syndicates(links, sellers, seller_syn), syn)
+    assert syn["syndicate_id"].tolist() == ["SYN-A0", "SYN-B0"]
+    nobody = seller_syn.assign(syndicate_id=None, membership_strength=np.nan)
+    assert summarize_syndicates(links, sellers, nobody).columns.tolist() == SYNDICATE_COLUMNS
+    assert summarize_syndicates(links, sellers, nobody).empty
+
+
+def test_summary_names_members_it_cannot_find():
+    links, sellers = build_graph()
+    seller_syn, _ = detect_syndicates(links, sellers)
+    stray = seller_syn.head(1).assign(seller_id="NOT-A-SELLER", syndicate_id="SYN-X")
+    with pytest.raises(
+        ValueError, match=r"members absent from links and sellers: \['NOT-A-SELLER'\]"
+    ):
+        summarize_syndicates(links, sellers, pd.concat([seller_syn, stray]))

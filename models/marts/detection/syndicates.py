@@ -1,11 +1,12 @@
 """One row per detected syndicate: size, confirmed-bad share, shared signals, risk score and
 the members not yet enforced.
 
-Thin adapter over governance.detection.syndicates.detect_syndicates, with the same inputs and
-parameters as seller_syndicates (the clustering is deterministic, so both tables agree).
+Thin adapter over governance.detection.syndicates.summarize_syndicates: it summarises the
+memberships of seller_syndicates (the clustering runs once, there) with the same links, seller
+features and parameters, scoring only the values that members hold.
 """
 
-from governance.detection.syndicates import SyndicateParams, detect_syndicates
+from governance.detection.syndicates import SyndicateParams, summarize_syndicates
 from governance.frames import to_pandas
 
 SELLER_COLUMNS = [
@@ -19,14 +20,18 @@ SELLER_COLUMNS = [
     "first_activity_at",
     "last_activity_at",
 ]
+MEMBER_COLUMNS = ["seller_id", "syndicate_id", "membership_strength"]
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     params = SyndicateParams.from_mapping(dbt.config.get("syndicate_params"))
+    members = to_pandas(
+        dbt.ref("seller_syndicates"), MEMBER_COLUMNS, where="syndicate_id is not null"
+    )
     links = to_pandas(dbt.ref("int_seller_identity_links"), where="n_sellers_sharing > 1")
     sellers = to_pandas(dbt.ref("seller_features"), SELLER_COLUMNS)
-    _, syndicates = detect_syndicates(links, sellers, params)
+    syndicates = summarize_syndicates(links, sellers, members, params)
     for column in ("first_activity_at", "last_activity_at"):
         syndicates[column] = syndicates[column].astype("datetime64[us]")
     return syndicates

@@ -16,6 +16,7 @@ from governance.detection.syndicates import (
     detect_syndicates,
     naive_connected_components,
     pairwise_prf,
+    summarize_syndicates,
 )
 
 __all__ = [
@@ -29,5 +30,6 @@ __all__ = [
     "naive_connected_components",
     "pairwise_prf",
     "precision_at_k",
+    "summarize_syndicates",
     "train_and_score",
 ]

@@ -433,6 +433,37 @@ def _pair_weights(enc: _Encoded, p: SyndicateParams):
 # --------------------------------------------------------------------------------------------
 
 
+def _strong_pairs(enc: _Encoded, attrs: pd.DataFrame, p: SyndicateParams):
+    """Seller pairs (a < b) whose boosted weight makes an edge, with that weight, the signal
+    types they share (bit set) and the usable (non-hub, shared) values."""
+    n = len(enc.seller_ids)
+    a, b, w, bits, usable = _pair_weights(enc, p)
+    signal_w = w.copy()
+
+    # Behavioural boosts for pairs that already share something.
+    if len(a):
+        reg = _to_ns(attrs.get("registered_at", attrs.get("onboarded_at")), n)
+        window = p.registration_window_days * 86_400e9
+        close = np.abs(reg[a] - reg[b]) <= window
+        w = w + p.registration_boost * np.nan_to_num(close)
+        for col, boost in (
+            ("region", p.same_region_boost),
+            ("primary_category", p.same_category_boost),
+        ):
+            if col in attrs.columns and boost:
+                codes = pd.factorize(attrs[col])[0]
+                w = w + boost * ((codes[a] == codes[b]) & (codes[a] >= 0))
+
+    n_types = np.zeros(len(a), dtype=np.int64)
+    for i in range(len(enc.type_names)):
+        n_types += (bits >> i) & 1
+    strong = (w >= p.edge_threshold) & (
+        (signal_w >= p.edge_threshold) | (n_types >= p.min_tie_types)
+    )
+    a, b, w, bits = a[strong], b[strong], w[strong], bits[strong]
+    return a, b, w, bits, usable
+
+
 def detect_syndicates(
     links: pd.DataFrame,
     sellers: pd.DataFrame | None = None,
@@ -470,31 +501,7 @@ def detect_syndicates(
     n = len(seller_ids)
     enc = _encode(links, seller_ids)
     attrs = _seller_attributes(sellers, seller_ids)
-
-    a, b, w, bits, usable = _pair_weights(enc, p)
-    signal_w = w.copy()
-
-    # Behavioural boosts for pairs that already share something.
-    if len(a):
-        reg = _to_ns(attrs.get("registered_at", attrs.get("onboarded_at")), n)
-        window = p.registration_window_days * 86_400e9
-        close = np.abs(reg[a] - reg[b]) <= window
-        w = w + p.registration_boost * np.nan_to_num(close)
-        for col, boost in (
-            ("region", p.same_region_boost),
-            ("primary_category", p.same_category_boost),
-        ):
-            if col in attrs.columns and boost:
-                codes = pd.factorize(attrs[col])[0]
-                w = w + boost * ((codes[a] == codes[b]) & (codes[a] >= 0))
-
-    n_types = np.zeros(len(a), dtype=np.int64)
-    for i in range(len(enc.type_names)):
-        n_types += (bits >> i) & 1
-    strong = (w >= p.edge_threshold) & (
-        (signal_w >= p.edge_threshold) | (n_types >= p.min_tie_types)
-    )
-    a, b, w, bits = a[strong], b[strong], w[strong], bits[strong]
+    a, b, w, bits, usable = _strong_pairs(enc, attrs, p)
 
     # Chaining guard: iteratively drop sellers with too little support.
     alive = np.ones(len(a), dtype=bool)
@@ -548,6 +555,75 @@ def detect_syndicates(
         enc, attrs, seller_ids, syn_of, in_syn, strength, a, b, w, usable, syn_ids, p
     )
     return seller_syndicates, syndicates
+
+
+def summarize_syndicates(
+    links: pd.DataFrame,
+    sellers: pd.DataFrame | None,
+    seller_syndicates: pd.DataFrame,
+    params: SyndicateParams | None = None,
+) -> pd.DataFrame:
+    """The ``syndicates`` table of :func:`detect_syndicates`, from its ``seller_syndicates``
+    output and the same ``links``, ``sellers`` and ``params``, without clustering again.
+
+    Only the values some member holds are scored (with every seller holding them, so rarity and
+    hub caps are those of the clustering); the edges kept are the strong pairs of members of the
+    same syndicate, which are exactly the links the clustering kept inside syndicates (a member
+    keeps its support to the end of the chaining guard, so none of its strong links is pruned).
+
+    Args:
+        links, sellers, params: as given to :func:`detect_syndicates`.
+        seller_syndicates: its seller-level output; used columns ``seller_id, syndicate_id,
+            membership_strength`` (sellers outside syndicates may be left out).
+    """
+    p = params or SyndicateParams()
+    required = {"seller_id", "syndicate_id", "membership_strength"}
+    missing = sorted(required - set(seller_syndicates.columns))
+    if missing:
+        raise ValueError(f"seller_syndicates is missing required columns: {missing}")
+    members = seller_syndicates.loc[seller_syndicates["syndicate_id"].notna(), list(required)]
+    if members.empty:
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in SYNDICATE_COLUMNS})
+    value_key = ["signal_type", "signal_value_hash"]
+    held = links.loc[links["seller_id"].isin(members["seller_id"]), value_key].drop_duplicates()
+    scored = links.merge(held, on=value_key, how="inner")
+    if sellers is not None and "seller_id" in sellers.columns:
+        # Only the holders of those values matter (pair boosts, member attributes).
+        sellers = sellers[sellers["seller_id"].isin(scored["seller_id"])]
+
+    seller_ids = _seller_index(scored, sellers)
+    n = len(seller_ids)
+    enc = _encode(scored, seller_ids)
+    attrs = _seller_attributes(sellers, seller_ids)
+    a, b, w, _, usable = _strong_pairs(enc, attrs, p)
+
+    code = pd.Index(seller_ids).get_indexer(members["seller_id"].astype(object)).astype(np.int64)
+    if (code < 0).any():
+        unknown = members["seller_id"][code < 0].head(3).tolist()
+        raise ValueError(f"seller_syndicates has members absent from links and sellers: {unknown}")
+    # A syndicate's code is its smallest member's (ids are the prefix and that seller's id).
+    first = pd.Series(code).groupby(members["syndicate_id"].to_numpy()).transform("min")
+    syn_of = np.full(n, -1, dtype=np.int64)
+    syn_of[code] = first.to_numpy()
+    in_syn = syn_of >= 0
+    strength = np.full(n, np.nan)
+    strength[code] = members["membership_strength"].to_numpy(dtype=float)
+    inside = in_syn[a] & (syn_of[a] == syn_of[b])
+    syn_ids = np.array([f"{p.id_prefix}{x}" for x in seller_ids], dtype=object)
+    return _syndicate_table(
+        enc,
+        attrs,
+        seller_ids,
+        syn_of,
+        in_syn,
+        strength,
+        a[inside],
+        b[inside],
+        w[inside],
+        usable,
+        syn_ids,
+        p,
+    )
 
 
 def _bit_labels(bits: np.ndarray, type_names: list[str]) -> np.ndarray:
