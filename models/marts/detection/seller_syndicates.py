@@ -5,26 +5,18 @@ seller × value grain (only values shared by two or more sellers) and seller fea
 raw signal event log.
 """
 
-from governance.detection.syndicates import SyndicateParams, detect_syndicates
+from governance.detection.syndicates import (
+    SELLER_ATTRIBUTE_COLUMNS,
+    SyndicateParams,
+    detect_syndicates,
+)
 from governance.frames import to_pandas
-
-SELLER_COLUMNS = [
-    "seller_id",
-    "region",
-    "primary_category",
-    "registered_at",
-    "onboarded_at",
-    "is_confirmed_bad",
-    "is_enforced",
-    "first_activity_at",
-    "last_activity_at",
-]
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     params = SyndicateParams.from_mapping(dbt.config.get("syndicate_params"))
     links = to_pandas(dbt.ref("int_seller_identity_links"), where="n_sellers_sharing > 1")
-    sellers = to_pandas(dbt.ref("seller_features"), SELLER_COLUMNS)
+    sellers = to_pandas(dbt.ref("seller_features"), SELLER_ATTRIBUTE_COLUMNS)
     seller_syndicates, _ = detect_syndicates(links, sellers, params)
     return seller_syndicates

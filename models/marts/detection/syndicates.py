@@ -6,20 +6,13 @@ memberships of seller_syndicates (the clustering runs once, there) with the same
 features and parameters, scoring only the values that members hold.
 """
 
-from governance.detection.syndicates import SyndicateParams, summarize_syndicates
+from governance.detection.syndicates import (
+    SELLER_ATTRIBUTE_COLUMNS,
+    SyndicateParams,
+    summarize_syndicates,
+)
 from governance.frames import to_pandas
 
-SELLER_COLUMNS = [
-    "seller_id",
-    "region",
-    "primary_category",
-    "registered_at",
-    "onboarded_at",
-    "is_confirmed_bad",
-    "is_enforced",
-    "first_activity_at",
-    "last_activity_at",
-]
 MEMBER_COLUMNS = ["seller_id", "syndicate_id", "membership_strength"]
 
 
@@ -30,7 +23,7 @@ def model(dbt, session):
         dbt.ref("seller_syndicates"), MEMBER_COLUMNS, where="syndicate_id is not null"
     )
     links = to_pandas(dbt.ref("int_seller_identity_links"), where="n_sellers_sharing > 1")
-    sellers = to_pandas(dbt.ref("seller_features"), SELLER_COLUMNS)
+    sellers = to_pandas(dbt.ref("seller_features"), SELLER_ATTRIBUTE_COLUMNS)
     syndicates = summarize_syndicates(links, sellers, members, params)
     for column in ("first_activity_at", "last_activity_at"):
         syndicates[column] = syndicates[column].astype("datetime64[us]")

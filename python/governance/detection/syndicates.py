@@ -74,6 +74,18 @@ DEFAULT_MAX_SHARE_BY_TYPE: dict[str, int] = {
     "phone": 300,
 }
 
+# The seller columns the detection uses (all optional except seller_id).
+SELLER_ATTRIBUTE_COLUMNS = [
+    "seller_id",
+    "region",
+    "primary_category",
+    "registered_at",
+    "onboarded_at",
+    "is_confirmed_bad",
+    "is_enforced",
+    "first_activity_at",
+    "last_activity_at",
+]
 SELLER_SYNDICATE_COLUMNS = [
     "seller_id",
     "syndicate_id",
