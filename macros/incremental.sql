@@ -51,22 +51,3 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
-
-{#- For the uniqueness tests: the `processed_at` of the latest build's rows in `relation`, as a
-    timestamp literal, when `relation` also holds rows written by earlier builds; none when
-    `relation` is none, not built yet, empty, or wholly written by its latest build (check
-    everything). -#}
-{% macro latest_build_processed_at(relation) -%}
-    {%- if relation is none or not execute or load_relation(relation) is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set bounds = run_query(
-        'select cast(min(processed_at) as ' ~ dbt.type_string() ~ '), cast(max(processed_at) as '
-        ~ dbt.type_string() ~ ') from ' ~ relation
-    ) -%}
-    {%- set first, latest = bounds.rows[0][0], bounds.rows[0][1] -%}
-    {%- if latest is none or first == latest -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return("cast('" ~ latest ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
-{%- endmacro %}

@@ -421,7 +421,9 @@ def incremental_breakdown(db: Path, target: Path) -> dict:
     (``incremental_step_seconds``, from ``<db>.nightly.json``) and its dbt nodes
     (``incremental_nodes``, as ``full_build_nodes``). Only what the run left behind."""
     out: dict = {}
-    report = db.with_name(f"{db.stem}.nightly.json")
+    from governance.nightly import report_path
+
+    report = report_path(db)
     if report.exists():
         out["incremental_step_seconds"] = json.loads(report.read_text()).get("step_seconds")
     if (target / "run_results.json").exists():

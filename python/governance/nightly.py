@@ -42,10 +42,9 @@ from governance import publish as pub
 from governance.contract import check_raw_dir
 from governance.warehouse import (
     failed_nodes,
+    keep_source_test_results,
     run_dbt,
     run_stats,
-    source_test_results,
-    source_tests_path,
 )
 
 DEFAULT_LOOKBACK_DAYS = 3
@@ -96,6 +95,11 @@ class NightlyReport:
     def to_json(self) -> str:
         # Fields in declaration order (stable), and step_seconds in the order the steps ran.
         return json.dumps(asdict(self), indent=2, default=str) + "\n"
+
+
+def report_path(published: Path) -> Path:
+    """The JSON report of the last night, beside the published warehouse."""
+    return published.with_name(f"{published.stem}.nightly.json")
 
 
 def parse_date(value: str | date | None, what: str) -> date | None:
@@ -398,12 +402,7 @@ def run_nightly(
                     )
             step(f"publishing {published}")
             pub.publish(work, published)
-            if mode != "incremental":
-                # Incremental nights leave the raw-source tests to full builds: keep the last
-                # full build's results beside the warehouse for the dashboard.
-                stored = {"night": report.night or report.as_of_date}
-                stored["tests"] = source_test_results(results)
-                source_tests_path(published).write_text(json.dumps(stored, indent=2) + "\n")
+            keep_source_test_results(results, published, report.night or report.as_of_date)
             lap("publish")
         except BaseException:
             pub.discard(work)
@@ -412,8 +411,7 @@ def run_nightly(
         report.step_seconds = step_seconds
         step("time by step: " + ", ".join(f"{k} {v:.1f}s" for k, v in step_seconds.items()))
         report.published_at = datetime.now(UTC).isoformat(timespec="seconds")
-        report_path = published.with_name(f"{published.stem}.nightly.json")
-        report_path.write_text(report.to_json())
+        report_path(published).write_text(report.to_json())
         step(f"published night {report.night or report.as_of_date} in {report.seconds:.0f}s")
     return report
 

@@ -192,14 +192,16 @@ def build_published(
     first) into a work file, published only when every node passed. With `--select`, the work
     file starts as a copy of the published warehouse so the models not selected stay, and the
     selected incremental models are rebuilt in full. Returns run_results.json."""
-    from governance.warehouse import build
+    from governance.warehouse import build, keep_source_test_results
 
     args = list(extra_args or [])
     partial = "--select" in args or "-s" in args
     if partial and "--full-refresh" not in args:
         args.append("--full-refresh")
-    return build_and_publish(
+    results = build_and_publish(
         Path(published),
         lambda work: build(raw_dir, work, extra_args=args, target_path=target_path, quiet=quiet),
         incremental=partial,
     )
+    keep_source_test_results(results, Path(published), night=None)
+    return results

@@ -113,26 +113,41 @@ def failed_nodes(run_results: Path) -> list[str]:
     ]
 
 
+# dbt names the generic tests on a source `source_<test>_<source>_<table>...`.
+SOURCE_TEST_PREFIX = "source_"
+
+
 def source_tests_path(duckdb_path: Path | str) -> Path:
-    """Where the nightly job keeps the raw-source test results of the last full build."""
+    """Where the raw-source test results of the last build that ran them are kept."""
     path = Path(duckdb_path)
     return path.with_name(f"{path.stem}.source_tests.json")
 
 
 def source_test_results(run_results: Path) -> list[dict]:
-    """The tests on raw sources in a dbt invocation's results (dbt names generic tests on a
-    source ``source_<test>_<source>_<table>...``): name, status, failures, message."""
+    """The tests on raw sources in a dbt invocation's results: name, status, failures, message."""
     results = json.loads(Path(run_results).read_text())["results"]
+    tests = [
+        (r, r["unique_id"].split(".")[2]) for r in results if r["unique_id"].startswith("test.")
+    ]
     return [
         {
-            "name": r["unique_id"].split(".")[2],
+            "name": name,
             "status": r["status"],
             "failures": r.get("failures"),
             "message": (r.get("message") or "").strip()[:300],
         }
-        for r in results
-        if r["unique_id"].startswith("test.") and r["unique_id"].split(".")[2].startswith("source_")
+        for r, name in tests
+        if name.startswith(SOURCE_TEST_PREFIX)
     ]
+
+
+def keep_source_test_results(run_results: Path, published: Path, night: str | None) -> None:
+    """Store beside the published warehouse the raw-source test results of a build that ran
+    them. Incremental nights leave those tests to full builds; the dashboard then shows these."""
+    tests = source_test_results(run_results)
+    if tests:
+        stored = {"night": night, "tests": tests}
+        source_tests_path(published).write_text(json.dumps(stored, indent=2) + "\n")
 
 
 def run_stats(run_results: Path) -> RunStats:

@@ -6,6 +6,7 @@ import pandas as pd
 import streamlit as st
 
 from governance.dashboard import charts, data, ui
+from governance.warehouse import SOURCE_TEST_PREFIX
 
 FAILING = {"fail", "error", "runtime error"}
 
@@ -43,7 +44,7 @@ def _dbt_tests(wh: data.Warehouse) -> None:
         st.dataframe(warned, hide_index=True)
     with st.expander(f"All {len(results)} nodes of the last invocation"):
         st.dataframe(results.drop(columns=["unique_id"]), hide_index=True)
-    if not tests["name"].str.startswith("source_").any():
+    if not tests["name"].str.startswith(SOURCE_TEST_PREFIX).any():
         _stored_source_tests(wh)
 
 
@@ -54,16 +55,16 @@ def _stored_source_tests(wh: data.Warehouse) -> None:
         return
     tests = pd.DataFrame(stored["tests"], columns=["name", "status", "failures", "message"])
     flagged = tests[tests["status"] != "pass"]
+    when = f"night {stored['night']}" if stored.get("night") else "`governance build`"
     st.caption(
         f"The last build was incremental and left the {len(tests)} raw-source tests to full "
-        f"builds. Their results at the last full build (night {stored['night']}):"
+        f"builds. Their results at the last full build ({when}):"
     )
     if flagged.empty:
         st.success("Every raw-source test passed.", icon=":material/check_circle:")
         return
     st.warning(
-        f"{len(flagged)} raw-source test(s) did not pass at the last full build "
-        f"(night {stored['night']}).",
+        f"{len(flagged)} raw-source test(s) did not pass at the last full build ({when}).",
         icon=":material/warning:",
     )
     st.dataframe(flagged, hide_index=True)
