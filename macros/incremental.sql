@@ -15,26 +15,52 @@
 {%- endmacro %}
 
 
-{#- Scalar subquery: the first day (a date) the incremental run re-processes, from the latest
-    `timestamp_column` already in this model. Only valid inside `{% if is_incremental() %}`. -#}
-{% macro incremental_window_start(timestamp_column) -%}
+{#- The first day (a date literal) the incremental run re-processes: the latest day of
+    `timestamp_column` already in this model minus var('lookback_days'), or var('reprocess_from')
+    when that is earlier, then `days_before` days earlier still. Read from the model when the run
+    starts, so the compiled SQL holds a constant the engine can prune storage with (a subquery
+    in the filter makes it read the whole table). Only valid inside `{% if is_incremental() %}`. -#}
+{% macro incremental_window_start(timestamp_column, days_before=0) -%}
+    {{ return("cast('" ~ incremental_window_first_day(timestamp_column, days_before) ~ "' as date)") }}
+{%- endmacro %}
+
+
+{#- The same day as a 'YYYY-MM-DD' string (1900-01-01 while dbt parses, or when the model is
+    empty). -#}
+{% macro incremental_window_first_day(timestamp_column, days_before=0) -%}
     {%- set lookback = lookback_days() -%}
     {%- set reprocess_from = validated_date_var('reprocess_from') -%}
-    {%- set from_this -%}
-        coalesce(
-            cast({{ dbt.dateadd('day', -lookback, 'cast(max(' ~ timestamp_column ~ ') as date)') }} as date),
-            cast('1900-01-01' as date)
-        )
-    {%- endset -%}
-    (
-        select
-            {% if reprocess_from -%}
-                least({{ from_this }}, cast('{{ reprocess_from }}' as date))
-            {%- else -%}
-                {{ from_this }}
-            {%- endif %}
-        from {{ this }}
-    )
+    {%- set first_day = modules.datetime.date(1900, 1, 1) -%}
+    {%- if execute -%}
+        {%- set latest = run_query(
+            'select cast(cast(max(' ~ timestamp_column ~ ') as date) as ' ~ dbt.type_string()
+            ~ ') from ' ~ this
+        ).columns[0].values()[0] -%}
+        {%- if latest -%}
+            {%- set first_day = modules.datetime.date.fromisoformat(latest | string)
+                - modules.datetime.timedelta(days=lookback) -%}
+        {%- endif -%}
+        {%- if reprocess_from -%}
+            {%- set first_day = [first_day, modules.datetime.date.fromisoformat(reprocess_from)] | min -%}
+        {%- endif -%}
+        {%- set first_day = first_day - modules.datetime.timedelta(days=days_before) -%}
+    {%- endif -%}
+    {{ return(first_day.isoformat()) }}
+{%- endmacro %}
+
+
+{#- The earliest `date_column` (a 'YYYY-MM-DD' string) among the rows of this model where
+    `condition` holds, or none (no such row, or dbt is parsing). Only valid inside
+    `{% if is_incremental() %}`. -#}
+{% macro earliest_day_in_this(date_column, condition) -%}
+    {%- if not execute -%}
+        {{ return(none) }}
+    {%- endif -%}
+    {%- set earliest = run_query(
+        'select cast(min(' ~ date_column ~ ') as ' ~ dbt.type_string() ~ ') from ' ~ this
+        ~ ' where ' ~ condition
+    ).columns[0].values()[0] -%}
+    {{ return(earliest | string if earliest else none) }}
 {%- endmacro %}
 
 
@@ -42,6 +68,13 @@
     fact applies it, and the order fact built on it widens its re-processing window by it. -#}
 {% macro complaint_window_days() -%}
     {{ return(14) }}
+{%- endmacro %}
+
+
+{#- Days after a listing's creation within which a counted listing action makes it a violation
+    or a low-quality listing (`is_violation_within_7d`, `is_low_quality_within_7d`). -#}
+{% macro listing_action_window_days() -%}
+    {{ return(7) }}
 {%- endmacro %}
 
 

@@ -11,6 +11,10 @@
     on_schema_change='fail',
 ) }}
 
+{%- if is_incremental() %}
+    {%- set window_start = incremental_window_start('acted_at') %}
+{%- endif %}
+
 with
 
 actions as (
@@ -71,13 +75,13 @@ actions_in_scope as (
         actions.acted_at < as_of.cutoff_at
     {% if is_incremental() -%}
         and (
-            cast(actions.acted_at as date) >= {{ incremental_window_start('acted_at') }}
+            cast(actions.acted_at as date) >= {{ window_start }}
             or actions.action_id in (
                 select recent_appeals.action_id
                 from appeals as recent_appeals
                 where
-                    cast(recent_appeals.filed_at as date) >= {{ incremental_window_start('acted_at') }}
-                    or cast(recent_appeals.resolved_at as date) >= {{ incremental_window_start('acted_at') }}
+                    cast(recent_appeals.filed_at as date) >= {{ window_start }}
+                    or cast(recent_appeals.resolved_at as date) >= {{ window_start }}
             )
         )
     {%- endif %}

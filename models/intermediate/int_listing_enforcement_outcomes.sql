@@ -3,13 +3,20 @@
     listing_violation_rate and low_quality_listing_rate. -#}
 
 {#- Incremental on DuckDB (nightly runs): re-processes whole creation days, those in the lookback
-    window and those of listings with an action taken or overturned in it (macros/incremental.sql). -#}
+    window widened by the 7-day action window (an action taken in the lookback window counts
+    only for a listing created at most 7 days before it) and those of listings with an action
+    overturned in the lookback window, however old (macros/incremental.sql). -#}
 {{ config(
     materialized='incremental' if target.type == 'duckdb' else 'table',
     incremental_strategy='delete+insert',
     unique_key='created_date',
     on_schema_change='fail',
 ) }}
+
+{%- if is_incremental() %}
+    {%- set overturns_from = incremental_window_start('created_at') %}
+    {%- set created_from = incremental_window_start('created_at', listing_action_window_days()) %}
+{%- endif %}
 
 with
 
@@ -52,22 +59,20 @@ listings_in_scope as (
     where
         listings.created_at < as_of.cutoff_at
     {% if is_incremental() -%}
-        and cast(listings.created_at as date) in (
-            select cast(window_listings.created_at as date)
-            from listing_days as window_listings
-            where
-                cast(window_listings.created_at as date) >= {{ incremental_window_start('created_at') }}
-                or window_listings.listing_id in (
-                    select recent_actions.target_id
-                    from actions as recent_actions
+        and (
+            listings.created_at >= cast({{ created_from }} as {{ dbt.type_timestamp() }})
+            or cast(listings.created_at as date) in (
+                select cast(overturned_listings.created_at as date)
+                from listing_days as overturned_listings
+                where overturned_listings.listing_id in (
+                    select recent_overturns.target_id
+                    from actions as recent_overturns
                     where
-                        recent_actions.target_type = 'listing'
-                        and (
-                            cast(recent_actions.acted_at as date) >= {{ incremental_window_start('created_at') }}
-                            or cast(recent_actions.overturned_at as date)
-                            >= {{ incremental_window_start('created_at') }}
-                        )
+                        recent_overturns.target_type = 'listing'
+                        and cast(recent_overturns.overturned_at as date)
+                        >= {{ overturns_from }}
                 )
+            )
         )
     {%- endif %}
 
@@ -103,7 +108,7 @@ actions_in_window as (
             listings_in_scope.listing_id = counted_listing_actions.listing_id
             and listings_in_scope.created_at <= counted_listing_actions.acted_at
             and counted_listing_actions.acted_at
-            <= {{ dbt.dateadd('day', 7, 'listings_in_scope.created_at') }}
+            <= {{ dbt.dateadd('day', listing_action_window_days(), 'listings_in_scope.created_at') }}
     group by listings_in_scope.listing_id
 
 )

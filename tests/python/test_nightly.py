@@ -200,9 +200,17 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     run = re.sub(r"\s+", " ", nights["incremental_sql"]["run"])
     assert "delete from" in run and "where ( ordered_date) in ( select (ordered_date)" in run
     model = re.sub(r"\s+", " ", nights["incremental_sql"]["compiled"])
-    # ...from the latest order day already published, read from the model itself.
-    assert "cast(max(ordered_at) as date)" in model
-    assert model.count('"intermediate"."int_order_complaint_outcomes"') >= 2
+    # ...from the latest order day night 1 published, minus the lookback (3 days) and the 14-day
+    # complaint window, read from the model when the run started: a constant in the SQL.
+    with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
+        first_day, first_maturing_day = con.execute(
+            "select cast(cast(max(ordered_at) as date) - interval 17 day as date), "
+            "(select min(ordered_date) from main.fct_completed_orders where not is_mature) "
+            "from intermediate.int_order_complaint_outcomes"
+        ).fetchone()
+    window = f"ordered_at >= cast(cast('{first_day:%Y-%m-%d}' as date) as timestamp)"
+    assert model.count(window) == 2  # the completed orders and their complaint check
+    assert "max(ordered_at)" not in model
     # The raw orders were read from night 2's files alone (the files of night 1 are loaded)...
     base = re.sub(r"\s+", " ", nights["incremental_sql"]["base_compiled"])
     read = re.findall(r"filename in \(([^)]*)\)", base)
@@ -218,7 +226,9 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     # The public order fact re-processed its order days too (window and maturing days).
     fact_run = re.sub(r"\s+", " ", nights["incremental_sql"]["fact_run"])
     fact = re.sub(r"\s+", " ", nights["incremental_sql"]["fact_compiled"])
-    assert "delete from" in fact_run and "where not maturing.is_mature" in fact
+    fact_first_day = min(first_day, first_maturing_day)
+    assert "delete from" in fact_run
+    assert f"where ordered_date >= cast('{fact_first_day:%Y-%m-%d}' as date)" in fact
 
 
 def test_incremental_nights_leave_the_raw_source_tests_to_full_builds(nights):
@@ -345,6 +355,36 @@ def test_late_events_reach_the_days_they_belong_to(nights):
         rebuilt = con.execute(query, [day]).fetchone()[0]
     assert counts[1] > counts[0], f"late orders of {day} were not added"
     assert counts[1] == rebuilt
+
+
+def test_a_complaint_reaches_an_order_placed_before_the_lookback_window(nights):
+    # Complaints come days after the order: tonight's count for completed orders placed before
+    # the lookback window (but at most 14 days before the complaint), whose days the night
+    # re-processed for that reason alone.
+    tonight = nights["root"] / "raw" / "complaints" / f"{NIGHT}.parquet"
+    with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
+        lookback_start = con.execute(
+            "select cast(cast(max(ordered_at) as date) - interval 3 day as date) "
+            "from intermediate.int_order_complaint_outcomes"
+        ).fetchone()[0]
+    query = (
+        "select outcomes.order_id, outcomes.has_complaint_within_14d "
+        "from intermediate.int_order_complaint_outcomes as outcomes "
+        f"inner join read_parquet('{tonight}') as complaints "
+        "on outcomes.order_id = complaints.order_id "
+        f"where outcomes.ordered_date < date '{lookback_start:%Y-%m-%d}' "
+        "and complaints.created_at <= outcomes.ordered_at + interval 14 day "
+        "order by 1"
+    )
+    with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
+        before = con.execute(query).fetchall()
+    with duckdb.connect(str(nights["published"]), read_only=True) as con:
+        after = dict(con.execute(query).fetchall())
+    assert len(before) >= 1, "the night delivers a complaint about an order before the window"
+    assert all(not flagged for _, flagged in before)
+    assert {order_id: after.get(order_id) for order_id, _ in before} == {
+        order_id: True for order_id, _ in before
+    }
 
 
 def test_readers_never_fail_and_never_see_a_partial_night(nights):
@@ -531,7 +571,8 @@ def test_a_backfill_reprocesses_every_record_from_its_first_night(nights):
     )
     assert (report.night, report.mode) == (NIGHT, "incremental")
     model = re.sub(r"\s+", " ", (root / "target" / "compiled" / ORDERS_SQL).read_text())
-    assert "least(" in model and "cast('2026-06-01' as date)" in model
+    # From the backfill's first day on, less the 14-day complaint window.
+    assert model.count("ordered_at >= cast(cast('2026-05-18' as date) as timestamp)") == 2
     assert table_differences(published, nights["rebuilt"], schemas=("intermediate", "main")) == []
 
 

@@ -14,19 +14,21 @@
     on_schema_change='fail',
 ) }}
 
+{%- if is_incremental() %}
+    {#- Maturity only grows with the order day, so the maturing days are all days from the
+        earliest one on. #}
+    {%- set window_first_day = incremental_window_first_day('ordered_at', complaint_window_days()) -%}
+    {%- set maturing_first_day = earliest_day_in_this('ordered_date', 'not is_mature') -%}
+    {%- set first_day = [window_first_day, maturing_first_day or window_first_day] | min -%}
+{%- endif %}
+
 with
 
 order_outcomes as (
 
     select * from {{ ref('int_order_complaint_outcomes') }}
     {%- if is_incremental() %}
-    where
-        ordered_date >= {{ dbt.dateadd('day', -complaint_window_days(), incremental_window_start('ordered_at')) }}
-        or ordered_date in (
-            select maturing.ordered_date
-            from {{ this }} as maturing
-            where not maturing.is_mature
-        )
+    where ordered_date >= cast('{{ first_day }}' as date)
     {%- endif %}
 
 ),
