@@ -25,47 +25,41 @@
 {%- endmacro %}
 
 
-{#- The same day as a 'YYYY-MM-DD' string (1900-01-01 while dbt parses, or when the model is
-    empty). -#}
+{#- The same day as a 'YYYY-MM-DD' string (counted from 1900-01-01 when the model is empty or
+    dbt is parsing). -#}
 {% macro incremental_window_first_day(timestamp_column, days_before=0) -%}
     {%- set lookback = lookback_days() -%}
     {%- set reprocess_from = validated_date_var('reprocess_from') -%}
+    {%- set latest = earliest_or_latest_day_in_this('max', timestamp_column) -%}
     {%- set first_day = modules.datetime.date(1900, 1, 1) -%}
-    {%- if execute -%}
-        {%- set latest = run_query(
-            'select cast(cast(max(' ~ timestamp_column ~ ') as date) as ' ~ dbt.type_string()
-            ~ ') from ' ~ this
-        ).columns[0].values()[0] -%}
-        {%- if latest -%}
-            {%- set first_day = modules.datetime.date.fromisoformat(latest | string)
-                - modules.datetime.timedelta(days=lookback) -%}
-        {%- endif -%}
-        {%- if reprocess_from -%}
-            {%- set first_day = [first_day, modules.datetime.date.fromisoformat(reprocess_from)] | min -%}
-        {%- endif -%}
-        {%- set first_day = first_day - modules.datetime.timedelta(days=days_before) -%}
+    {%- if latest -%}
+        {%- set first_day = modules.datetime.date.fromisoformat(latest)
+            - modules.datetime.timedelta(days=lookback) -%}
     {%- endif -%}
-    {{ return(first_day.isoformat()) }}
+    {%- if reprocess_from -%}
+        {%- set first_day = [first_day, modules.datetime.date.fromisoformat(reprocess_from)] | min -%}
+    {%- endif -%}
+    {{ return((first_day - modules.datetime.timedelta(days=days_before)).isoformat()) }}
 {%- endmacro %}
 
 
-{#- The earliest `date_column` (a 'YYYY-MM-DD' string) among the rows of this model where
-    `condition` holds, or none (no such row, or dbt is parsing). Only valid inside
-    `{% if is_incremental() %}`. -#}
-{% macro earliest_day_in_this(date_column, condition) -%}
+{#- The earliest ('min') or latest ('max') day of `column` (a 'YYYY-MM-DD' string) among the
+    rows of this model, those where `condition` holds if given; none when there is no such row
+    or dbt is parsing. Only valid inside `{% if is_incremental() %}`. -#}
+{% macro earliest_or_latest_day_in_this(aggregate, column, condition=none) -%}
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set earliest = run_query(
-        'select cast(min(' ~ date_column ~ ') as ' ~ dbt.type_string() ~ ') from ' ~ this
-        ~ ' where ' ~ condition
+    {%- set day = run_query(
+        'select cast(cast(' ~ aggregate ~ '(' ~ column ~ ') as date) as ' ~ dbt.type_string()
+        ~ ') from ' ~ this ~ (' where ' ~ condition if condition else '')
     ).columns[0].values()[0] -%}
-    {{ return(earliest | string if earliest else none) }}
+    {{ return(day | string if day else none) }}
 {%- endmacro %}
 
 
 {#- Days after an order within which a complaint counts (`has_complaint_within_14d`). The outcome
-    fact applies it, and the order fact built on it widens its re-processing window by it. -#}
+    fact applies it, and both order facts widen their re-processing window by it. -#}
 {% macro complaint_window_days() -%}
     {{ return(14) }}
 {%- endmacro %}

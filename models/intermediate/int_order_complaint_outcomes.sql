@@ -14,7 +14,8 @@
 ) }}
 
 {%- if is_incremental() %}
-    {%- set window_start = incremental_window_start('ordered_at', complaint_window_days()) %}
+    {%- set reprocessed_from = 'cast(' ~ incremental_window_start('ordered_at', complaint_window_days())
+        ~ ' as ' ~ dbt.type_timestamp() ~ ')' %}
 {%- endif %}
 
 with
@@ -36,7 +37,7 @@ order_times as (
     from {{ ref('stg_marketplace__orders') }}
     {%- if is_incremental() %}
     where
-        ordered_at >= cast({{ window_start }} as {{ dbt.type_timestamp() }})
+        ordered_at >= {{ reprocessed_from }}
     {%- endif %}
 
 ),
@@ -69,7 +70,7 @@ completed_orders as (
         and orders.ordered_at < as_of.cutoff_at
     {% if is_incremental() -%}
         and orders.ordered_at
-        >= cast({{ window_start }} as {{ dbt.type_timestamp() }})
+        >= {{ reprocessed_from }}
     {%- endif %}
 
 ),

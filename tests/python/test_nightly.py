@@ -362,24 +362,23 @@ def test_a_complaint_reaches_an_order_placed_before_the_lookback_window(nights):
     # the lookback window (but at most 14 days before the complaint), whose days the night
     # re-processed for that reason alone.
     tonight = nights["root"] / "raw" / "complaints" / f"{NIGHT}.parquet"
-    with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
-        lookback_start = con.execute(
-            "select cast(cast(max(ordered_at) as date) - interval 3 day as date) "
-            "from intermediate.int_order_complaint_outcomes"
-        ).fetchone()[0]
     query = (
         "select outcomes.order_id, outcomes.has_complaint_within_14d "
         "from intermediate.int_order_complaint_outcomes as outcomes "
         f"inner join read_parquet('{tonight}') as complaints "
         "on outcomes.order_id = complaints.order_id "
-        f"where outcomes.ordered_date < date '{lookback_start:%Y-%m-%d}' "
+        "where outcomes.ordered_date < ? "
         "and complaints.created_at <= outcomes.ordered_at + interval 14 day "
         "order by 1"
     )
     with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
-        before = con.execute(query).fetchall()
+        lookback_start = con.execute(
+            "select cast(cast(max(ordered_at) as date) - interval 3 day as date) "
+            "from intermediate.int_order_complaint_outcomes"
+        ).fetchone()[0]
+        before = con.execute(query, [lookback_start]).fetchall()
     with duckdb.connect(str(nights["published"]), read_only=True) as con:
-        after = dict(con.execute(query).fetchall())
+        after = dict(con.execute(query, [lookback_start]).fetchall())
     assert len(before) >= 1, "the night delivers a complaint about an order before the window"
     assert all(not flagged for _, flagged in before)
     assert {order_id: after.get(order_id) for order_id, _ in before} == {

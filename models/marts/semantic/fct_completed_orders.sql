@@ -18,7 +18,7 @@
     {#- Maturity only grows with the order day, so the maturing days are all days from the
         earliest one on. #}
     {%- set window_first_day = incremental_window_first_day('ordered_at', complaint_window_days()) -%}
-    {%- set maturing_first_day = earliest_day_in_this('ordered_date', 'not is_mature') -%}
+    {%- set maturing_first_day = earliest_or_latest_day_in_this('min', 'ordered_date', 'not is_mature') -%}
     {%- set first_day = [window_first_day, maturing_first_day or window_first_day] | min -%}
 {%- endif %}
 
