@@ -37,10 +37,16 @@ def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
 BUILD_STAMP_COLUMNS = ["processed_at"]
 
 
-def table_differences(a: Path, b: Path, schemas: tuple[str, ...] | None = None) -> list[str]:
+def table_differences(
+    a: Path,
+    b: Path,
+    schemas: tuple[str, ...] | None = None,
+    exclude: tuple[tuple[str, str], ...] = (),
+) -> list[str]:
     """Tables whose rows differ between two warehouses (doubles compared to 1e-9 relative),
-    apart from the build stamp (``processed_at``)."""
-    tables_a, tables_b = set(base_tables(a)), set(base_tables(b))
+    apart from the build stamp (``processed_at``) and the ``exclude`` (schema, table) pairs."""
+    tables_a = set(base_tables(a)) - set(exclude)
+    tables_b = set(base_tables(b)) - set(exclude)
     if schemas is not None:
         tables_a = {t for t in tables_a if t[0] in schemas}
         tables_b = {t for t in tables_b if t[0] in schemas}

@@ -17,12 +17,16 @@ import time
 from pathlib import Path
 
 import duckdb
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from nightly_support import base_tables, leaked_values, sha256, table_differences
 
+from governance.detection.risk import score
+from governance.detection.risk_features import risk_feature_frame
+from governance.detection.risk_registry import load_model
 from governance.nightly import NightlyError, run_backfill, run_nightly
 from governance.publish import FAULT_ENV
 from governance.simulator.corrupt import _set
@@ -72,6 +76,8 @@ def _state(db: Path) -> list:
 
 
 LATE_LISTING = "L-LATE-0001"
+# The risk model is trained weekly (var risk_retrain_days), not every night.
+RISK_TABLES = (("main", "seller_risk_models"), ("main", "seller_risk_scores"))
 
 
 def _latest_rows(raw: Path, table: str, time_column: str, n: int) -> pa.Table:
@@ -307,9 +313,11 @@ def test_after_a_night_uniqueness_tests_check_the_keys_the_night_wrote(nights, t
 
 
 def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):
-    # Every table of the published warehouse: marts, intermediate facts, staging base tables.
+    # Every table of the published warehouse: marts, intermediate facts, staging base tables;
+    # but the risk model, trained weekly, and its scores (the next test).
     assert len(base_tables(nights["published"])) >= 50
-    assert table_differences(nights["published"], nights["rebuilt"]) == []
+    differences = table_differences(nights["published"], nights["rebuilt"], exclude=RISK_TABLES)
+    assert differences == []
     # Night 2 re-delivered records loaded on night 1: their night-1 rows, loaded before, are
     # superseded by rows read on night 2 alone (the base models' incremental re-ranking).
     with duckdb.connect(str(nights["published"]), read_only=True) as con:
@@ -334,6 +342,53 @@ def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):
         ).fetchall()
     assert night_1 == [("quarantined", "orphan_foreign_key", "listing_id")] * 3
     assert night_2 == [("staged",)] * 3
+
+
+def _risk_models(db: Path) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            "select model_id, trained_on, trained_because from main.seller_risk_models"
+        ).fetchall()
+
+
+def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights):
+    published, rebuilt = nights["published"], nights["rebuilt"]
+    (model_id, trained_on, because), *others = _risk_models(published)
+    assert others == [] and str(trained_on) == FIRST_NIGHT
+    assert because == f"no model trained on or before {FIRST_NIGHT}"
+    # Night 2 trained nothing: the registry is night 1's, model and evaluation alike.
+    others = tuple(t for t in base_tables(published) if t != RISK_TABLES[0])
+    assert table_differences(nights["snapshot"], published, exclude=others) == []
+    [difference] = table_differences(published, rebuilt, exclude=others)
+    assert difference.startswith("main.seller_risk_models: ")
+    # Night 2's scores: night 2's features scored by night 1's model.
+    with duckdb.connect(str(published), read_only=True) as con:
+        pickled = con.execute(
+            "select model_pickle from main.seller_risk_models where model_id = ?", [model_id]
+        ).fetchone()[0]
+        tables = [
+            con.execute(f"select {columns} from main.{table}").df()
+            for table, columns in (
+                ("seller_features", "*"),
+                ("seller_syndicates", "*"),
+                ("syndicates", "syndicate_id, size"),
+            )
+        ]
+        published_scores = con.execute("select * from main.seller_risk_scores").df()
+    stored = load_model(pickled)
+    expected = score(risk_feature_frame(*tables, model_features=stored.features), stored)
+    assert set(published_scores["model_version"]) == {stored.model_version}
+    assert model_id.startswith(stored.model_version)
+    pd.testing.assert_frame_equal(
+        published_scores.sort_values("seller_id").reset_index(drop=True),
+        expected,
+        check_dtype=False,
+        rtol=1e-9,
+    )
+    # The rebuild of the same raw data had no model: it trained one on its own reporting day.
+    [(_, rebuilt_on, rebuilt_because)] = _risk_models(rebuilt)
+    assert str(rebuilt_on) == NIGHT
+    assert rebuilt_because == f"no model trained on or before {NIGHT}"
 
 
 def test_late_events_reach_the_days_they_belong_to(nights):
@@ -572,7 +627,10 @@ def test_a_backfill_reprocesses_every_record_from_its_first_night(nights):
     model = re.sub(r"\s+", " ", (root / "target" / "compiled" / ORDERS_SQL).read_text())
     # From the backfill's first day on, less the 14-day complaint window.
     assert model.count("ordered_at >= cast(cast('2026-05-18' as date) as timestamp)") == 2
-    assert table_differences(published, nights["rebuilt"], schemas=("intermediate", "main")) == []
+    differences = table_differences(
+        published, nights["rebuilt"], schemas=("intermediate", "main"), exclude=RISK_TABLES
+    )
+    assert differences == []
 
 
 def test_a_delivered_raw_file_that_changed_or_went_missing_stops_the_night(nights, tmp_path):

@@ -80,7 +80,10 @@ def test_every_sql_model_and_data_test_passes_on_spark(engines, dbt_project_dir)
 
 def test_spark_run_says_which_python_models_it_skips_and_why(engines):
     out = engines["spark_process"].stdout
-    assert "Skipping the dbt Python models metric_anomalies, seller_risk_scores" in out
+    assert (
+        "Skipping the dbt Python models metric_anomalies, seller_risk_models, seller_risk_scores"
+        in out
+    )
     assert "and the models built on them (int_alert_incidents" in out
     assert "session method cannot run dbt Python models" in out
     assert "Registered 11 raw Parquet tables" in out

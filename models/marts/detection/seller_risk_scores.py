@@ -1,21 +1,29 @@
-"""Supervised seller risk scores with out-of-time validation.
+"""Seller risk scores from the model in force (seller_risk_models).
 
-Thin adapter over governance.detection.risk.train_and_score. Features are the SQL-built
-seller_features (seller grain) plus syndicate membership; the label is the confirmed-bad flag
-where it has matured, null otherwise.
+Thin adapter over governance.detection.risk.score. Features are the SQL-built seller_features
+(seller grain) plus syndicate membership, as the model was trained on.
 """
 
-from governance.detection.risk import RiskParams, train_and_score
+from governance.detection.risk import RiskParams, score
 from governance.detection.risk_features import risk_feature_frame
+from governance.detection.risk_registry import METADATA_COLUMNS, load_model, model_in_force
 from governance.frames import to_pandas
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     params = RiskParams.from_mapping(dbt.config.get("risk_params"))
-    features = to_pandas(dbt.ref("seller_features"))
-    memberships = to_pandas(dbt.ref("seller_syndicates"))
-    syndicates = to_pandas(dbt.ref("syndicates"), ["syndicate_id", "size"])
-    frame = risk_feature_frame(features, memberships, syndicates)
-    scores, _ = train_and_score(frame, params)
-    return scores
+    as_of_date = to_pandas(dbt.ref("int_as_of_date"), ["as_of_date"])["as_of_date"].iloc[0]
+    registry = dbt.ref("seller_risk_models")
+    in_force = model_in_force(to_pandas(registry, list(METADATA_COLUMNS)), as_of_date)
+    if in_force is None:
+        raise ValueError(f"seller_risk_models has no model trained on or before {as_of_date}")
+    stored = to_pandas(registry, ["model_pickle"], where=f"model_id = '{in_force['model_id']}'")
+    trained = load_model(stored["model_pickle"].iloc[0])
+    frame = risk_feature_frame(
+        to_pandas(dbt.ref("seller_features")),
+        to_pandas(dbt.ref("seller_syndicates")),
+        to_pandas(dbt.ref("syndicates"), ["syndicate_id", "size"]),
+        model_features=trained.features,
+    )
+    return score(frame, trained, params)

@@ -9,7 +9,14 @@ from governance.detection.anomaly import (
     baseline_mean_3sd,
     detect_metric_anomalies,
 )
-from governance.detection.risk import RiskParams, precision_at_k, train_and_score
+from governance.detection.risk import (
+    RiskParams,
+    TrainedRiskModel,
+    precision_at_k,
+    score,
+    train,
+    train_and_score,
+)
 from governance.detection.syndicates import (
     SyndicateParams,
     adjusted_rand,
@@ -23,6 +30,7 @@ __all__ = [
     "AnomalyParams",
     "RiskParams",
     "SyndicateParams",
+    "TrainedRiskModel",
     "adjusted_rand",
     "baseline_mean_3sd",
     "detect_metric_anomalies",
@@ -30,6 +38,8 @@ __all__ = [
     "naive_connected_components",
     "pairwise_prf",
     "precision_at_k",
+    "score",
     "summarize_syndicates",
+    "train",
     "train_and_score",
 ]

@@ -20,12 +20,17 @@
   the training sellers, e.g. ``'complaint_rate=0.31 (+0.220); shared_bank_accounts=2
   (+0.150); ...'``. Computed for the ``explain_max_rows`` highest-scored sellers (default
   200k; about one prediction per seller and non-median feature); the others get a null.
+* **Train once, score often.** :func:`train` returns a :class:`TrainedRiskModel` (the fitted
+  model, its features, cut-off, explanation reference and report) and :func:`score` scores any
+  later feature table with it; :func:`train_and_score` is the two in one.
+  :mod:`governance.detection.risk_registry` stores trained models and decides when to retrain.
 """
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -248,10 +253,33 @@ def _format_top(x: np.ndarray, contrib: np.ndarray, names: list[str], k: int) ->
     return out
 
 
+@dataclass(frozen=True)
+class TrainedRiskModel:
+    """A fitted seller risk model and what scoring needs besides it.
+
+    Attributes:
+        model: the fitted classifier (refitted on all labelled sellers when ``refit_on_all``).
+        features: its feature columns, in order.
+        reference: per-feature values (training medians) the explanations compare with.
+        cutoff: the out-of-time cut-off; sellers onboarded on or after it are out of time.
+        model_version: ``<model_name>_<cutoff yyyymmdd>``.
+        report: the out-of-time evaluation (see :func:`train_and_score`).
+    """
+
+    model: HistGradientBoostingClassifier
+    features: tuple[str, ...]
+    reference: np.ndarray
+    cutoff: pd.Timestamp
+    model_version: str
+    report: dict[str, Any]
+
+
 def train_and_score(
     features: pd.DataFrame, params: RiskParams | None = None
 ) -> tuple[pd.DataFrame, dict[str, Any]]:
     """Train the seller risk model out of time, report on the later cohort, score everyone.
+
+    The same as :func:`score` with the model of :func:`train`.
 
     Args:
         features: one row per seller: ``seller_id``, ``onboarded_at`` (timestamp), ``label``
@@ -277,24 +305,75 @@ def train_and_score(
             overall or in the training window, invalid labels, no usable features.
     """
     p = params or RiskParams()
-    if p.n_threads is None:
-        return _train_and_score(features, p)
-    with threadpool_limits(limits=p.n_threads, user_api="openmp"):
-        return _train_and_score(features, p)
+    trained = train(features, p)
+    scores = score(features, trained, p)
+    report = {
+        **trained.report,
+        "n_scored": len(scores),
+        "n_explained": int(scores["top_features"].notna().sum()),
+    }
+    return scores, report
 
 
-def _train_and_score(features: pd.DataFrame, p: RiskParams) -> tuple[pd.DataFrame, dict[str, Any]]:
-    """Fit, validate and score (see :func:`train_and_score`)."""
-    missing = sorted({"seller_id", "onboarded_at", "label"} - set(features.columns))
+def train(features: pd.DataFrame, params: RiskParams | None = None) -> TrainedRiskModel:
+    """Fit the model out of time, evaluate it on the later cohort, refit (see
+    :func:`train_and_score` for the input and the report; errors as there)."""
+    p = params or RiskParams()
+    with _threads(p):
+        return _train(features, p)
+
+
+def score(
+    features: pd.DataFrame, trained: TrainedRiskModel, params: RiskParams | None = None
+) -> pd.DataFrame:
+    """Score and explain every seller of ``features`` with a model from :func:`train`.
+
+    ``features`` needs ``seller_id``, ``onboarded_at`` and the model's feature columns (others
+    are ignored; ``label`` is not needed). Bands, explanations and threads follow ``params``;
+    the model's own features, cut-off and version are used whatever ``params`` says.
+
+    Raises:
+        ValueError: a column the model needs is missing, or a seller appears twice.
+    """
+    p = params or RiskParams()
+    missing = sorted({"seller_id", "onboarded_at", *trained.features} - set(features.columns))
     if missing:
-        raise ValueError(f"features is missing required columns: {missing}")
+        raise ValueError(
+            f"features is missing columns the risk model {trained.model_version} needs: {missing}"
+        )
+    with _threads(p):
+        return _score(features, trained, p)
+
+
+def _threads(p: RiskParams):
+    if p.n_threads is None:
+        return contextlib.nullcontext()
+    return threadpool_limits(limits=p.n_threads, user_api="openmp")
+
+
+def _prepared(features: pd.DataFrame) -> tuple[pd.DataFrame, pd.Series]:
+    """Rows sorted by seller and their onboarding times (naive UTC)."""
     if features["seller_id"].duplicated().any():
         raise ValueError("features must have one row per seller_id")
     df = features.sort_values("seller_id", kind="stable").reset_index(drop=True)
-    label = _labels(df["label"])
     onboarded = pd.to_datetime(df["onboarded_at"], errors="coerce")
     if getattr(onboarded.dt, "tz", None) is not None:
         onboarded = onboarded.dt.tz_convert("UTC").dt.tz_localize(None)
+    return df, onboarded
+
+
+def _median_reference(x: np.ndarray) -> np.ndarray:
+    reference = np.nanmedian(x, axis=0)
+    return np.where(np.isnan(reference), 0.0, reference)
+
+
+def _train(features: pd.DataFrame, p: RiskParams) -> TrainedRiskModel:
+    """Fit, validate and refit (see :func:`train_and_score`)."""
+    missing = sorted({"seller_id", "onboarded_at", "label"} - set(features.columns))
+    if missing:
+        raise ValueError(f"features is missing required columns: {missing}")
+    df, onboarded = _prepared(features)
+    label = _labels(df["label"])
     x, names = _feature_matrix(df, p)
 
     labelled = ~np.isnan(label) & onboarded.notna().to_numpy()
@@ -332,8 +411,7 @@ def _train_and_score(features: pd.DataFrame, p: RiskParams) -> tuple[pd.DataFram
         "precision_at_5pct": None,
         "feature_importance": {},
     }
-    reference = np.nanmedian(x[train], axis=0)
-    reference = np.where(np.isnan(reference), 0.0, reference)
+    reference = _median_reference(x[train])
     if valid.any():
         yv = label[valid]
         sv = model.predict_proba(x[valid])[:, 1]
@@ -355,35 +433,48 @@ def _train_and_score(features: pd.DataFrame, p: RiskParams) -> tuple[pd.DataFram
     final_train = labelled if p.refit_on_all else train
     if p.refit_on_all and valid.any():
         model, n_fit_rows = _fit(x[final_train], label[final_train], p, "labelled sellers")
-        reference = np.nanmedian(x[final_train], axis=0)
-        reference = np.where(np.isnan(reference), 0.0, reference)
+        reference = _median_reference(x[final_train])
 
-    score = model.predict_proba(x)[:, 1] if len(df) else np.empty(0)
-    explain = np.argsort(-score, kind="stable")[: p.explain_max_rows]
-    explain = np.sort(explain)
-    _, contrib = _contributions(model, x[explain], reference)
-    top = np.full(len(df), None, dtype=object)
-    top[explain] = _format_top(x[explain], contrib, names, p.top_k_features)
-
-    band_idx = np.searchsorted(np.asarray(p.band_thresholds), score, side="right")
-    scores = pd.DataFrame(
-        {
-            "seller_id": df["seller_id"].to_numpy(),
-            "risk_score": score,
-            "risk_band": np.asarray(BANDS, dtype=object)[band_idx],
-            "model_version": report["model_version"],
-            "top_features": top,
-            "is_out_of_time": oot,
-        }
-    )
     report.update(
         {
             "refit_on_all": bool(p.refit_on_all),
             "n_final_train": int(final_train.sum()),
             "n_fit_rows": n_fit_rows,
-            "n_scored": len(scores),
-            "n_explained": len(explain),
             "warnings": warnings,
         }
     )
-    return scores, report
+    return TrainedRiskModel(
+        model=model,
+        features=tuple(names),
+        reference=reference,
+        cutoff=cutoff,
+        model_version=report["model_version"],
+        report=report,
+    )
+
+
+def _score(features: pd.DataFrame, trained: TrainedRiskModel, p: RiskParams) -> pd.DataFrame:
+    """Scores, bands and explanations (see :func:`score`)."""
+    df, onboarded = _prepared(features)
+    names = list(trained.features)
+    x, _ = _feature_matrix(df, replace(p, feature_columns=trained.features))
+    oot = (onboarded >= trained.cutoff).fillna(False).to_numpy(dtype=bool)
+
+    score = trained.model.predict_proba(x)[:, 1] if len(df) else np.empty(0)
+    explain = np.argsort(-score, kind="stable")[: p.explain_max_rows]
+    explain = np.sort(explain)
+    _, contrib = _contributions(trained.model, x[explain], trained.reference)
+    top = np.full(len(df), None, dtype=object)
+    top[explain] = _format_top(x[explain], contrib, names, p.top_k_features)
+
+    band_idx = np.searchsorted(np.asarray(p.band_thresholds), score, side="right")
+    return pd.DataFrame(
+        {
+            "seller_id": df["seller_id"].to_numpy(),
+            "risk_score": score,
+            "risk_band": np.asarray(BANDS, dtype=object)[band_idx],
+            "model_version": trained.model_version,
+            "top_features": top,
+            "is_out_of_time": oot,
+        }
+    )

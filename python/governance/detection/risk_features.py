@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pandas as pd
 
 # Columns of seller_features that are outcomes of the label itself or identifiers: never fed
@@ -18,10 +20,18 @@ CATEGORICAL_COLUMNS = ("region", "primary_category", "seller_type")
 
 
 def risk_feature_frame(
-    features: pd.DataFrame, memberships: pd.DataFrame, syndicates: pd.DataFrame
+    features: pd.DataFrame,
+    memberships: pd.DataFrame,
+    syndicates: pd.DataFrame,
+    model_features: Sequence[str] = (),
 ) -> pd.DataFrame:
     """One row per onboarded seller: seller_id, onboarded_at, label (1 / 0 / null when the
-    label has not matured) and numeric features, including syndicate membership."""
+    label has not matured) and numeric features, including syndicate membership.
+
+    Categories become one indicator column each (``region_EU``, ...). A model trained earlier
+    may know a category no seller has any more: its indicators in ``model_features`` that the
+    data lacks are added as zeros (a category new since then is ignored by that model).
+    """
     df = features[features["onboarded_at"].notna()].copy()
     df["label"] = pd.Series(pd.NA, index=df.index, dtype="boolean")
     mature = df["is_label_mature"].astype(bool)
@@ -43,4 +53,7 @@ def risk_feature_frame(
     drop |= {"syndicate_id", "size", "membership_strength", "n_links"}
     drop |= {"registered_at", "first_activity_at", "last_activity_at"}
     keep = [c for c in df.columns if c not in drop]
-    return df[keep].reset_index(drop=True)
+    df = df[keep].reset_index(drop=True)
+    prefixes = tuple(f"{column}_" for column in CATEGORICAL_COLUMNS)
+    absent = [c for c in model_features if c.startswith(prefixes) and c not in df.columns]
+    return df.assign(**{c: 0.0 for c in absent})

@@ -1,0 +1,38 @@
+"""Trained seller risk models, one row per training: a new one when the model in force is
+risk_retrain_days old (or its inputs or settings changed), none otherwise.
+
+Thin adapter over governance.detection.risk.train and governance.detection.risk_registry.
+Kept through --full-refresh: the registry is the history of the models that scored sellers.
+"""
+
+from governance.detection.risk import RiskParams, train
+from governance.detection.risk_features import risk_feature_frame
+from governance.detection.risk_registry import (
+    METADATA_COLUMNS,
+    model_in_force,
+    no_new_model,
+    registry_row,
+    retrain_reason,
+)
+from governance.frames import to_pandas
+
+
+def model(dbt, session):
+    dbt.config(materialized="incremental", unique_key="model_id", full_refresh=False)
+    params = RiskParams.from_mapping(dbt.config.get("risk_params"))
+    retrain_days = dbt.config.get("risk_retrain_days")
+    as_of_date = to_pandas(dbt.ref("int_as_of_date"), ["as_of_date"])["as_of_date"].iloc[0]
+    features = dbt.ref("seller_features")
+    in_force = None
+    if dbt.is_incremental:
+        registry = to_pandas(session.sql(f"select * from {dbt.this}"), list(METADATA_COLUMNS))
+        in_force = model_in_force(registry, as_of_date)
+    reason = retrain_reason(in_force, as_of_date, features.columns, params, retrain_days)
+    if reason is None:
+        return no_new_model()
+    frame = risk_feature_frame(
+        to_pandas(features),
+        to_pandas(dbt.ref("seller_syndicates")),
+        to_pandas(dbt.ref("syndicates"), ["syndicate_id", "size"]),
+    )
+    return registry_row(train(frame, params), as_of_date, reason, features.columns, params)
