@@ -1,17 +1,12 @@
-{#- A post-hook for incremental dbt Python models on DuckDB: drops the tables their incremental
-    runs leave behind. dbt-duckdb writes a Python model's new rows into `<model>__dbt_tmp<time>`
-    as a regular table (it does not create Python results as temporary tables) but, believing
-    the table temporary, never drops it. Nothing to do on other engines. -#}
-{% macro drop_python_incremental_leftovers() %}
-    {%- if execute and target.type == 'duckdb' -%}
-        {%- set leftovers = run_query(
-            "select table_name from information_schema.tables"
-            ~ " where table_catalog = '" ~ this.database ~ "'"
-            ~ " and table_schema = '" ~ this.schema ~ "'"
-            ~ " and starts_with(table_name, '" ~ this.identifier ~ "__dbt_tmp')"
-        ) -%}
-        {%- for row in leftovers.rows %}
-            drop table if exists {{ this.incorporate(path={'identifier': row[0]}) }};
-        {%- endfor %}
+{#- dbt-duckdb writes the new rows of an incremental dbt Python model into a regular table
+    (`<model>__dbt_tmp<time>`: Python results are never created as temporary tables), yet tells
+    its incremental materialization that the table is temporary, so the materialization never
+    drops it. For Python models this says what the table is, and the materialization drops it
+    after the run as it does any non-temporary intermediate table; everything else goes to
+    dbt-duckdb's own macro. -#}
+{% macro duckdb__dispatch_temporary_relation(target_relation, batch_id='') %}
+    {%- if model.language == 'python' and not adapter.is_motherduck() -%}
+        {%- do return({'relation': make_temp_relation(target_relation), 'temporary': false}) -%}
     {%- endif -%}
+    {%- do return(dbt.duckdb__dispatch_temporary_relation(target_relation, batch_id)) -%}
 {% endmacro %}

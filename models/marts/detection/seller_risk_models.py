@@ -6,7 +6,7 @@ Kept through --full-refresh: the registry is the history of the models that scor
 """
 
 from governance.detection.risk import RiskParams, train
-from governance.detection.risk_features import risk_feature_frame
+from governance.detection.risk_features import read_risk_feature_frame
 from governance.detection.risk_registry import (
     METADATA_COLUMNS,
     model_in_force,
@@ -30,9 +30,5 @@ def model(dbt, session):
     reason = retrain_reason(in_force, as_of_date, features.columns, params, retrain_days)
     if reason is None:
         return no_new_model()
-    frame = risk_feature_frame(
-        to_pandas(features),
-        to_pandas(dbt.ref("seller_syndicates")),
-        to_pandas(dbt.ref("syndicates"), ["syndicate_id", "size"]),
-    )
+    frame = read_risk_feature_frame(features, dbt.ref("seller_syndicates"), dbt.ref("syndicates"))
     return registry_row(train(frame, params), as_of_date, reason, features.columns, params)

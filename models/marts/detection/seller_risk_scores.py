@@ -5,7 +5,7 @@ Thin adapter over governance.detection.risk.score. Features are the SQL-built se
 """
 
 from governance.detection.risk import RiskParams, score
-from governance.detection.risk_features import risk_feature_frame
+from governance.detection.risk_features import read_risk_feature_frame
 from governance.detection.risk_registry import METADATA_COLUMNS, load_model, model_in_force
 from governance.frames import to_pandas
 
@@ -20,10 +20,10 @@ def model(dbt, session):
         raise ValueError(f"seller_risk_models has no model trained on or before {as_of_date}")
     stored = to_pandas(registry, ["model_pickle"], where=f"model_id = '{in_force['model_id']}'")
     trained = load_model(stored["model_pickle"].iloc[0])
-    frame = risk_feature_frame(
-        to_pandas(dbt.ref("seller_features")),
-        to_pandas(dbt.ref("seller_syndicates")),
-        to_pandas(dbt.ref("syndicates"), ["syndicate_id", "size"]),
+    frame = read_risk_feature_frame(
+        dbt.ref("seller_features"),
+        dbt.ref("seller_syndicates"),
+        dbt.ref("syndicates"),
         model_features=trained.features,
     )
     return score(frame, trained, params)

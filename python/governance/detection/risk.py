@@ -259,19 +259,29 @@ class TrainedRiskModel:
 
     Attributes:
         model: the fitted classifier (refitted on all labelled sellers when ``refit_on_all``).
-        features: its feature columns, in order.
         reference: per-feature values (training medians) the explanations compare with.
-        cutoff: the out-of-time cut-off; sellers onboarded on or after it are out of time.
-        model_version: ``<model_name>_<cutoff yyyymmdd>``.
-        report: the out-of-time evaluation (see :func:`train_and_score`).
+        report: the out-of-time evaluation (see :func:`train_and_score`), which also names the
+            model's features, cut-off and version (the properties below).
     """
 
     model: HistGradientBoostingClassifier
-    features: tuple[str, ...]
     reference: np.ndarray
-    cutoff: pd.Timestamp
-    model_version: str
     report: dict[str, Any]
+
+    @property
+    def features(self) -> tuple[str, ...]:
+        """The feature columns, in order."""
+        return tuple(self.report["features"])
+
+    @property
+    def cutoff(self) -> pd.Timestamp:
+        """The out-of-time cut-off: sellers onboarded on or after it are out of time."""
+        return self.report["cutoff"]
+
+    @property
+    def model_version(self) -> str:
+        """``<model_name>_<cutoff yyyymmdd>``."""
+        return self.report["model_version"]
 
 
 def train_and_score(
@@ -443,14 +453,7 @@ def _train(features: pd.DataFrame, p: RiskParams) -> TrainedRiskModel:
             "warnings": warnings,
         }
     )
-    return TrainedRiskModel(
-        model=model,
-        features=tuple(names),
-        reference=reference,
-        cutoff=cutoff,
-        model_version=report["model_version"],
-        report=report,
-    )
+    return TrainedRiskModel(model=model, reference=reference, report=report)
 
 
 def _score(features: pd.DataFrame, trained: TrainedRiskModel, p: RiskParams) -> pd.DataFrame:

@@ -6,6 +6,8 @@ from collections.abc import Sequence
 
 import pandas as pd
 
+from governance.frames import to_pandas
+
 # Columns of seller_features that are outcomes of the label itself or identifiers: never fed
 # to the model.
 LEAKY_OR_ID_COLUMNS = {
@@ -17,6 +19,7 @@ LEAKY_OR_ID_COLUMNS = {
     "n_warnings",
 }
 CATEGORICAL_COLUMNS = ("region", "primary_category", "seller_type")
+MEMBERSHIP_COLUMNS = ["seller_id", "syndicate_id", "membership_strength", "n_links"]
 
 
 def risk_feature_frame(
@@ -37,7 +40,7 @@ def risk_feature_frame(
     mature = df["is_label_mature"].astype(bool)
     df.loc[mature, "label"] = df.loc[mature, "is_confirmed_bad"].astype(bool)
 
-    members = memberships[["seller_id", "syndicate_id", "membership_strength", "n_links"]]
+    members = memberships[MEMBERSHIP_COLUMNS]
     members = members.merge(syndicates, on="syndicate_id", how="left")
     df = df.merge(members, on="seller_id", how="left")
     df["in_syndicate"] = df["syndicate_id"].notna()
@@ -57,3 +60,17 @@ def risk_feature_frame(
     prefixes = tuple(f"{column}_" for column in CATEGORICAL_COLUMNS)
     absent = [c for c in model_features if c.startswith(prefixes) and c not in df.columns]
     return df.assign(**{c: 0.0 for c in absent})
+
+
+def read_risk_feature_frame(
+    features, memberships, syndicates, model_features: Sequence[str] = ()
+) -> pd.DataFrame:
+    """:func:`risk_feature_frame` of the relations ``seller_features``, ``seller_syndicates``
+    and ``syndicates`` (DuckDB relations, Spark or pandas DataFrames), reading the columns it
+    uses."""
+    return risk_feature_frame(
+        to_pandas(features),
+        to_pandas(memberships, MEMBERSHIP_COLUMNS),
+        to_pandas(syndicates, ["syndicate_id", "size"]),
+        model_features=model_features,
+    )
