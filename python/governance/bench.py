@@ -9,7 +9,9 @@ memory belong to that step alone:
 * ``full_build``: ``dbt build`` on an empty warehouse, as analysts run it (models, seeds, data
   tests and unit tests), after a ``dbt parse`` so that parsing the project is not counted;
 * ``incremental``: the nightly run on the built warehouse: ``governance nightly`` when the
-  project has it, otherwise a ``dbt build`` re-run, labelled as such in the result;
+  project has it, otherwise a ``dbt build`` re-run, labelled as such in the result. The last
+  simulated night is held back from everything before it (``hold_back_last_night``) and
+  delivered just before this step, so the night loads one real day of new records;
 * ``pandas``: governance.baseline.north_star_baseline, the notebook way of computing three
   north-star metrics from the same Parquet files.
 
@@ -88,14 +90,25 @@ class BenchError(RuntimeError):
     """A benchmark step failed; the message names the step and where its log is."""
 
 
+def generated_rows(result: dict) -> dict[str, int]:
+    """Rows per raw table the generation wrote: those the full build read (``rows``) and those
+    of the night held back for the nightly step (``incremental_night_rows``; results written
+    before the night was held back delivered extra copies there instead, not generated rows)."""
+    rows = dict(result.get("rows") or {})
+    if result.get("incremental_night_held_back"):
+        for table, count in (result.get("incremental_night_rows") or {}).items():
+            rows[table] = rows.get(table, 0) + count
+    return rows
+
+
 def generation_of_reused_data(previous: dict | None, seed: int, rows: dict) -> dict:
     """Generation figures for a run that reuses the raw data: those of the previous result
     of the tier when it generated (or itself carried over) the same data, i.e. the same seed and
-    the same row counts, with ``generate_measured_at``, the start of the run that measured them.
-    Empty when there is no such result."""
+    the same generated row counts (``generated_rows``), with ``generate_measured_at``, the start
+    of the run that measured them. Empty when there is no such result."""
     if not previous or previous.get("generate_s") is None:
         return {}
-    if previous.get("seed") != seed or previous.get("rows") != rows:
+    if previous.get("seed") != seed or generated_rows(previous) != rows:
         return {}
     return {
         "generate_s": previous["generate_s"],
@@ -245,44 +258,112 @@ def floor_pass(raw_dir: Path) -> dict[str, int]:
     return rows
 
 
-BENCH_NIGHT_SUFFIX = "-bench-night.parquet"
-BENCH_NIGHT_SHARE = 365  # one record in this many is delivered again: about one night of a year
+HELD_NIGHT_DIR = "held_night"  # beside raw/: the held-back night's rows, one file per table
+HELD_NIGHT_FILE = "night.json"
+INITIAL_LOAD_PREFIX = "initial-load-"
+LEGACY_NIGHT_SUFFIX = "-bench-night.parquet"  # night files of earlier versions of the harness
 
 
-def remove_bench_night(raw_dir: Path) -> int:
-    """Delete the night files an earlier benchmark run delivered; how many there were."""
-    files = sorted(Path(raw_dir).glob(f"*/*{BENCH_NIGHT_SUFFIX}"))
-    for path in files:
-        path.unlink()
-    return len(files)
+def _last_simulated_day(truth_dir: Path) -> date:
+    """The last simulated day (the simulator's manifest), else yesterday."""
+    manifest = Path(truth_dir) / "manifest.json"
+    if manifest.is_file():
+        end = json.loads(manifest.read_text()).get("end_date")
+        if end:
+            return date.fromisoformat(end)
+    return date.today() - timedelta(days=1)
 
 
-def deliver_bench_night(raw_dir: Path, night: str) -> dict[str, int]:
-    """Deliver one new night of raw files for the incremental step: per raw table, a new
-    version of one record in ``BENCH_NIGHT_SHARE`` (picked by a hash of its key, so the same
-    records every run), written as ``<table>/<night>-bench-night.parquet`` in the contract
-    schema. Rows per table."""
+def hold_back_last_night(raw_dir: Path, held_dir: Path, night: date) -> dict[str, int]:
+    """Take the last simulated night out of a generation, for the nightly step.
+
+    Per raw table, the rows whose event (``FLOOR_COLUMNS``) falls on ``night`` or later move to
+    ``<held_dir>/<table>.parquet``; every other row stays, in one
+    ``initial-load-<night - 1>.parquet`` per table, the way a first export would deliver them.
+    The full build then builds up to the night before, and the nightly step delivers the night
+    (``deliver_held_night``): new sellers, listings, orders and events of one day, not copies of
+    loaded rows. Idempotent: a folder already split is left as it is (its figures are read back
+    from ``<held_dir>/night.json``). Rows held back per table."""
     import duckdb
-    import pyarrow.parquet as pq
 
-    from governance.simulator.writer import RAW_SCHEMAS
-
+    raw_dir, held_dir = Path(raw_dir), Path(held_dir)
+    marker = held_dir / HELD_NIGHT_FILE
+    for legacy in raw_dir.glob(f"*/*{LEGACY_NIGHT_SUFFIX}"):
+        legacy.unlink()
+    remove_held_night(raw_dir, held_dir)
+    initial_name = f"{INITIAL_LOAD_PREFIX}{(night - timedelta(days=1)).isoformat()}.parquet"
+    generated = {
+        table: sorted(
+            p
+            for p in (raw_dir / table).glob("*.parquet")
+            if not p.name.startswith(INITIAL_LOAD_PREFIX)
+        )
+        for table in FLOOR_COLUMNS
+    }
+    if marker.is_file() and not any(generated.values()):
+        saved = json.loads(marker.read_text())
+        if saved.get("night") == night.isoformat():
+            return saved["rows"]
+    held_dir.mkdir(parents=True, exist_ok=True)
+    marker.unlink(missing_ok=True)
     rows: dict[str, int] = {}
     con = duckdb.connect()
     try:
-        for table, (_, _, key) in FLOOR_COLUMNS.items():
-            pattern = str(Path(raw_dir) / table / "*.parquet").replace("'", "''")
-            batch = con.sql(
-                f"select * from read_parquet('{pattern}', union_by_name = true) "
-                f"where hash({key}) % {BENCH_NIGHT_SHARE} = 0"
-            ).to_arrow_table()
-            schema = RAW_SCHEMAS[table]
-            batch = batch.select(schema.names).cast(schema)
-            pq.write_table(batch, Path(raw_dir) / table / f"{night}{BENCH_NIGHT_SUFFIX}")
-            rows[table] = batch.num_rows
+        for table, (event_column, _, _) in FLOOR_COLUMNS.items():
+            files = generated[table]
+            held = held_dir / f"{table}.parquet"
+            if not files:
+                raise BenchError(
+                    f"raw table '{table}': no generated files in {raw_dir / table} to hold the "
+                    f"night of {night} back from (generate the tier again)"
+                )
+            listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
+            source = f"read_parquet([{listed}], union_by_name = true)"
+            on_night = f"cast({event_column} as date) >= date '{night.isoformat()}'"
+            staying = raw_dir / table / f"{initial_name}.tmp"
+            con.execute(
+                f"copy (select * from {source} where not coalesce({on_night}, false)) "
+                f"to '{staying}' (format parquet, compression zstd)"
+            )
+            con.execute(
+                f"copy (select * from {source} where {on_night}) "
+                f"to '{held}' (format parquet, compression zstd)"
+            )
+            rows[table] = int(
+                con.execute(f"select count(*) from read_parquet('{held}')").fetchone()[0]
+            )
+            for f in files:
+                f.unlink()
+            staying.rename(raw_dir / table / initial_name)
     finally:
         con.close()
+    marker.write_text(json.dumps({"night": night.isoformat(), "rows": rows}, indent=2) + "\n")
     return rows
+
+
+def deliver_held_night(raw_dir: Path, held_dir: Path) -> tuple[str, dict[str, int]]:
+    """Deliver the held-back night: ``<table>/<night>.parquet`` in every raw table that has rows
+    on it. The night and its rows per table."""
+    saved = json.loads((Path(held_dir) / HELD_NIGHT_FILE).read_text())
+    for table, count in saved["rows"].items():
+        if count:
+            shutil.copyfile(
+                Path(held_dir) / f"{table}.parquet",
+                Path(raw_dir) / table / f"{saved['night']}.parquet",
+            )
+    return saved["night"], saved["rows"]
+
+
+def remove_held_night(raw_dir: Path, held_dir: Path) -> int:
+    """Take back the night an earlier run delivered; how many files there were."""
+    marker = Path(held_dir) / HELD_NIGHT_FILE
+    if not marker.is_file():
+        return 0
+    night = json.loads(marker.read_text())["night"]
+    files = sorted(Path(raw_dir).glob(f"*/{night}.parquet"))
+    for path in files:
+        path.unlink()
+    return len(files)
 
 
 def pandas_pass(raw_dir: Path) -> dict[str, int]:
@@ -312,16 +393,6 @@ def _child_result(log_path: Path) -> dict | None:
         if line.startswith(CHILD_RESULT_PREFIX):
             return json.loads(line[len(CHILD_RESULT_PREFIX) :])
     return None
-
-
-def _next_night(truth_dir: Path) -> str:
-    """The night after the last simulated day (the simulator's manifest), else today."""
-    manifest = Path(truth_dir) / "manifest.json"
-    if manifest.is_file():
-        end = json.loads(manifest.read_text()).get("end_date")
-        if end:
-            return (date.fromisoformat(end) + timedelta(days=1)).isoformat()
-    return date.today().isoformat()
 
 
 def nightly_available() -> bool:
@@ -515,7 +586,6 @@ def run_benchmark(config: BenchConfig, echo: Callable[[str], None] = print) -> d
     # 1. data generation
     if config.reuse_data and (raw / "orders").is_dir():
         echo(f"[bench] reusing raw data in {raw}")
-        remove_bench_night(raw)
         result.update(generate_s=None, generate_peak_rss_mb=None, generate_reused=True)
     else:
         echo(f"[bench] generating the '{config.tier}' tier into {raw} ...")
@@ -530,6 +600,17 @@ def run_benchmark(config: BenchConfig, echo: Callable[[str], None] = print) -> d
             ),
         )
         result.update(generate_s=round(m.seconds, 3), generate_peak_rss_mb=round(m.peak_rss_mb))
+
+    # The last simulated night is held back from the full build and delivered before the
+    # nightly step (not timed).
+    night = _last_simulated_day(truth)
+    echo(f"[bench] holding the night of {night} back for the nightly step (not timed) ...")
+    held_rows = hold_back_last_night(raw, work / HELD_NIGHT_DIR, night)
+    result.update(
+        incremental_night=night.isoformat(),
+        incremental_night_rows=held_rows,
+        incremental_night_held_back=True,
+    )
 
     checkpoint()
 
@@ -547,7 +628,7 @@ def run_benchmark(config: BenchConfig, echo: Callable[[str], None] = print) -> d
     result["rows"] = _child_result(work / "logs" / "floor.log")
     result.update(floor_s=round(m.seconds, 3), floor_peak_rss_mb=round(m.peak_rss_mb))
     if result["generate_reused"]:
-        result.update(generation_of_reused_data(previous, config.seed, result["rows"]))
+        result.update(generation_of_reused_data(previous, config.seed, generated_rows(result)))
 
     checkpoint()
 
@@ -593,18 +674,16 @@ def run_benchmark(config: BenchConfig, echo: Callable[[str], None] = print) -> d
         shutil.copytree(target_full, target_incr, dirs_exist_ok=True)  # keeps the partial parse
         (target_incr / "run_results.json").unlink(missing_ok=True)
         if nightly_available():
-            night = _next_night(truth)
             echo(f"[bench] delivering the night of {night} (not timed) ...")
-            result["incremental_night"] = night
-            result["incremental_night_rows"] = deliver_bench_night(raw, night)
+            deliver_held_night(raw, work / HELD_NIGHT_DIR)
             kind = (
                 "governance nightly (incremental dbt build, validation, atomic publish) on the "
-                f"built warehouse after one new night of raw files: {night}{BENCH_NIGHT_SUFFIX} "
-                f"in every table, a new version of one record in {BENCH_NIGHT_SHARE}"
+                f"built warehouse after one new night of raw files: {night}.parquet in every "
+                "table, the rows of the last simulated day, held back from the full build"
             )
             command = [python, "-m", "governance.cli", "nightly", "--raw-dir", str(raw)]
             command += ["--duckdb-path", str(db), "--target-path", str(target_incr)]
-            command += ["--date", night]
+            command += ["--date", night.isoformat()]
         else:
             kind = (
                 "dbt build re-run on the built warehouse, same data "
@@ -634,7 +713,8 @@ def run_benchmark(config: BenchConfig, echo: Callable[[str], None] = print) -> d
 
     checkpoint()
 
-    # 5. the pandas baseline
+    # 5. the pandas baseline, on the files the full build read
+    remove_held_night(raw, work / HELD_NIGHT_DIR)
     if "pandas" in config.skip:
         result.update(pandas_s=None, pandas_peak_rss_mb=None, pandas_status="skipped")
     else:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import shutil
 import sys
+from datetime import timedelta
 
 import duckdb
 import pyarrow.parquet as pq
@@ -160,31 +161,49 @@ def test_floor_pass_reads_every_raw_table_and_counts_its_rows(built):
     assert rows["orders"] > 1000
 
 
-def test_the_bench_night_delivers_new_versions_of_one_record_in_365(built, tmp_path):
-    raw = tmp_path / "raw"
+def test_the_last_night_is_held_back_from_the_full_build_and_delivered_for_the_nightly(
+    built, tmp_path
+):
+    raw, held = tmp_path / "raw", tmp_path / "held_night"
     shutil.copytree(built["raw"], raw)
-    before = bench.floor_pass(raw)
-    rows = bench.deliver_bench_night(raw, "2026-07-01")
-    night = raw / "orders" / "2026-07-01-bench-night.parquet"
-    assert night.is_file()
-    orders = pq.read_table(night).to_pandas()
-    assert rows["orders"] == len(orders) > 0
-    # About one record in 365, each a copy of an existing order (a new version of it).
-    assert 0.3 < len(orders) / (before["orders"] / 365) < 3
+    generated = bench.floor_pass(raw)
+    night = bench._last_simulated_day(built["truth"])
+    rows = bench.hold_back_last_night(raw, held, night)
+
+    # The held night is every row whose event falls on the last simulated day; the rest stays,
+    # in one initial-load file per table dated the night before.
     with duckdb.connect() as con:
-        known = con.execute(
-            f"select count(*) from read_parquet('{raw}/orders/part-*.parquet') "
-            f"where order_id in (select order_id from read_parquet('{night}'))"
+        on_night = con.execute(
+            f"select count(*) from read_parquet('{built['raw']}/orders/*.parquet') "
+            f"where cast(ordered_at as date) = date '{night}'"
         ).fetchone()[0]
-    assert known >= len(orders)
-    # Every table gets a file in the contract schema; the same records on every run.
+    assert rows["orders"] == on_night > 0
+    assert rows["sellers"] > 0 and rows["listings"] > 0
+    initial = f"initial-load-{night - timedelta(days=1)}.parquet"
+    assert sorted(p.name for p in (raw / "orders").iterdir()) == [initial]
+    assert bench.floor_pass(raw) == {t: generated[t] - rows[t] for t in generated}
     assert check_raw_dir(raw) == []
-    assert set(rows) == set(bench.FLOOR_COLUMNS)
-    assert bench.floor_pass(raw) == {t: before[t] + rows[t] for t in before}
-    assert bench.remove_bench_night(raw) == len(bench.FLOOR_COLUMNS)
-    assert bench.deliver_bench_night(raw, "2026-07-01") == rows
-    assert bench.remove_bench_night(raw) == len(bench.FLOOR_COLUMNS)
-    assert bench.floor_pass(raw) == before
+    assert (
+        bench.generated_rows(
+            {
+                "rows": bench.floor_pass(raw),
+                "incremental_night_rows": rows,
+                "incremental_night_held_back": True,
+            }
+        )
+        == generated
+    )
+
+    # Delivered as <night>.parquet, in the contract schema; taken back for the next run, which
+    # finds the folder already split.
+    assert bench.deliver_held_night(raw, held) == (str(night), rows)
+    delivered = raw / "orders" / f"{night}.parquet"
+    assert pq.read_metadata(delivered).num_rows == rows["orders"]
+    assert check_raw_dir(raw) == []
+    assert bench.floor_pass(raw) == generated
+    assert bench.hold_back_last_night(raw, held, night) == rows
+    assert not delivered.exists()
+    assert bench.floor_pass(raw) == {t: generated[t] - rows[t] for t in generated}
 
 
 def test_bench_subcommand_is_registered():
@@ -197,6 +216,7 @@ def test_bench_subcommand_is_registered():
 def test_benchmark_run_writes_every_key_with_sane_values(built, tmp_path):
     work = tmp_path / "work"
     shutil.copytree(built["raw"], work / "raw")
+    shutil.copytree(built["truth"], work / "truth")
     # Start from the fixture's parse so that dbt parses only what changed (saves ~half a minute).
     (work / "target_full").mkdir()
     shutil.copy(built["root"] / "target" / "partial_parse.msgpack", work / "target_full")
@@ -218,7 +238,9 @@ def test_benchmark_run_writes_every_key_with_sane_values(built, tmp_path):
     assert written["machine"]["cores"] >= 1
     assert written["machine"]["memory_gb"] > 0
     assert written["machine"]["cpu_model"]
-    assert written["rows"] == bench.floor_pass(built["raw"])
+    assert written["rows"] == bench.floor_pass(work / "raw")
+    assert bench.generated_rows(written) == bench.floor_pass(built["raw"])
+    assert written["incremental_night_rows"]["orders"] > 0
     assert written["generate_s"] is None and written["generate_reused"] is True
     assert written["incremental_s"] is None and written["incremental_kind"] == "skipped"
     for key in ("floor_s", "full_build_s", "pandas_s"):
