@@ -94,15 +94,28 @@
         cast(null as {{ dbt.type_string() }}) as quarantine_rule,
         cast(null as {{ dbt.type_string() }}) as quarantine_column
     from {{ this }} as loaded
-    where
-        loaded.rule_name = 'orphan_foreign_key'
-        or (
-            loaded.disposition in ('staged', 'superseded')
-            and loaded.record_key in (
-                select arriving.{{ key_column }}
-                from {{ checked_cte }} as arriving
-                where arriving.quarantine_rule is null
+    {#- The rows to re-rank are found on the few columns that decide it, then read whole: a
+        filter on whole rows reads every column of every loaded row (large tier, orders: 13 s
+        a night against 4 s). A night that re-delivers many loaded records pays a join for it
+        instead (290k re-delivered orders: 32 s against 23 s). #}
+    inner join (
+        select
+            reranked.source_file,
+            reranked.file_row_number
+        from {{ this }} as reranked
+        where
+            reranked.rule_name = 'orphan_foreign_key'
+            or (
+                reranked.disposition in ('staged', 'superseded')
+                and reranked.record_key in (
+                    select arriving.{{ key_column }}
+                    from {{ checked_cte }} as arriving
+                    where arriving.quarantine_rule is null
+                )
             )
-        )
+    ) as to_rerank
+        on
+            loaded.source_file = to_rerank.source_file
+            and loaded.file_row_number = to_rerank.file_row_number
     {%- endif %}
 {%- endmacro %}
