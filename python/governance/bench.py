@@ -278,20 +278,24 @@ def hold_back_last_night(raw_dir: Path, held_dir: Path, night: date) -> dict[str
     """Take the last simulated night out of a generation, for the nightly step.
 
     Per raw table, the rows whose event (``FLOOR_COLUMNS``) falls on ``night`` or later move to
-    ``<held_dir>/<table>.parquet``; every other row stays, in one
-    ``initial-load-<night - 1>.parquet`` per table, the way a first export would deliver them.
-    The full build then builds up to the night before, and the nightly step delivers the night
+    ``<held_dir>/<table>.parquet``; every other row stays, each generated file becoming
+    ``initial-load-<night - 1>-<file>.parquet``, written as the simulator writes (so reading it
+    costs what reading the generation costs), the way a first export would deliver them. The
+    full build then builds up to the night before, and the nightly step delivers the night
     (``deliver_held_night``): new sellers, listings, orders and events of one day, not copies of
     loaded rows. Idempotent: a folder already split is left as it is (its figures are read back
     from ``<held_dir>/night.json``). Rows held back per table."""
-    import duckdb
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    from governance.simulator.writer import RAW_SCHEMAS, write
 
     raw_dir, held_dir = Path(raw_dir), Path(held_dir)
     marker = held_dir / HELD_NIGHT_FILE
     for legacy in raw_dir.glob(f"*/*{LEGACY_NIGHT_SUFFIX}"):
         legacy.unlink()
     remove_held_night(raw_dir, held_dir)
-    initial_name = f"{INITIAL_LOAD_PREFIX}{(night - timedelta(days=1)).isoformat()}.parquet"
     generated = {
         table: sorted(
             p
@@ -306,37 +310,29 @@ def hold_back_last_night(raw_dir: Path, held_dir: Path, night: date) -> dict[str
             return saved["rows"]
     held_dir.mkdir(parents=True, exist_ok=True)
     marker.unlink(missing_ok=True)
+    prefix = f"{INITIAL_LOAD_PREFIX}{(night - timedelta(days=1)).isoformat()}-"
     rows: dict[str, int] = {}
-    con = duckdb.connect()
-    try:
-        for table, (event_column, _, _) in FLOOR_COLUMNS.items():
-            files = generated[table]
-            held = held_dir / f"{table}.parquet"
-            if not files:
-                raise BenchError(
-                    f"raw table '{table}': no generated files in {raw_dir / table} to hold the "
-                    f"night of {night} back from (generate the tier again)"
-                )
-            listed = ", ".join("'" + str(f).replace("'", "''") + "'" for f in files)
-            source = f"read_parquet([{listed}], union_by_name = true)"
-            on_night = f"cast({event_column} as date) >= date '{night.isoformat()}'"
-            staying = raw_dir / table / f"{initial_name}.tmp"
-            con.execute(
-                f"copy (select * from {source} where not coalesce({on_night}, false)) "
-                f"to '{staying}' (format parquet, compression zstd)"
+    for table, (event_column, _, _) in FLOOR_COLUMNS.items():
+        if not generated[table]:
+            raise BenchError(
+                f"raw table '{table}': no generated files in {raw_dir / table} to hold the "
+                f"night of {night} back from (generate the tier again)"
             )
-            con.execute(
-                f"copy (select * from {source} where {on_night}) "
-                f"to '{held}' (format parquet, compression zstd)"
-            )
-            rows[table] = int(
-                con.execute(f"select count(*) from read_parquet('{held}')").fetchone()[0]
-            )
-            for f in files:
-                f.unlink()
-            staying.rename(raw_dir / table / initial_name)
-    finally:
-        con.close()
+        schema = RAW_SCHEMAS[table]
+        held_parts = []
+        for path in generated[table]:
+            part = pq.read_table(path, schema=schema)
+            on_night = pc.greater_equal(
+                pc.cast(part.column(event_column), pa.date32()), pa.scalar(night, pa.date32())
+            ).fill_null(False)
+            held_parts.append(part.filter(on_night))
+            staying = raw_dir / table / f"{prefix}{path.name}.tmp"
+            write(part.filter(pc.invert(on_night)), staying)
+            path.unlink()
+            staying.rename(staying.with_suffix(""))
+        held = pa.concat_tables(held_parts)
+        write(held, held_dir / f"{table}.parquet")
+        rows[table] = held.num_rows
     marker.write_text(json.dumps({"night": night.isoformat(), "rows": rows}, indent=2) + "\n")
     return rows
 
