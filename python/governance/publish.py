@@ -104,8 +104,36 @@ def start_work_file(published: Path, incremental: bool) -> Path:
     wal_path(work).unlink(missing_ok=True)
     if incremental and published.exists():
         _assert_no_wal(published)
-        shutil.copyfile(published, work)
+        copy_file(published, work)
     return work
+
+
+COPY_CHUNK_BYTES = 1 << 30
+
+
+def copy_file(source: Path, target: Path) -> None:
+    """Copy ``source`` to ``target`` (replacing it) with ``os.copy_file_range``: on file systems
+    that share blocks between files (XFS, btrfs, bcachefs, OpenZFS 2.2) the kernel clones the
+    file in moments instead of copying every byte (the warehouse copy of a large nightly run
+    takes about half a minute on ext4, which copies). Where the call is missing or refused
+    (another file system, an older kernel), ``shutil.copyfile``."""
+    copy_range = getattr(os, "copy_file_range", None)
+    if copy_range is not None:
+        try:
+            with open(source, "rb") as src, open(target, "wb") as dst:
+                remaining = os.fstat(src.fileno()).st_size
+                while remaining > 0:
+                    copied = copy_range(
+                        src.fileno(), dst.fileno(), min(remaining, COPY_CHUNK_BYTES)
+                    )
+                    if copied <= 0:
+                        break
+                    remaining -= copied
+            if remaining == 0:
+                return
+        except OSError:
+            pass
+    shutil.copyfile(source, target)
 
 
 def discard(work: Path) -> None:

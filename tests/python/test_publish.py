@@ -18,6 +18,7 @@ from governance.publish import (
     PublishError,
     build_and_publish,
     build_lock,
+    copy_file,
     published_as_of,
     start_work_file,
     wal_path,
@@ -138,3 +139,31 @@ def test_governance_build_through_the_publish_path_keeps_the_last_good_file(publ
         build_published(tmp_path / "no-raw-here", published, quiet=True)
     assert published.read_bytes() == before
     assert list(published.parent.glob(".governance.duckdb.building-*")) == []
+
+
+def test_the_work_file_copy_is_byte_for_byte_in_chunks_or_through_the_fallback(
+    tmp_path, monkeypatch
+):
+    source, target = tmp_path / "source.bin", tmp_path / "target.bin"
+    payload = os.urandom(3 * 1024 + 17)
+    source.write_bytes(payload)
+    target.write_bytes(b"an older, longer file " * 1000)
+    # Several kernel calls: the chunk is smaller than the file.
+    monkeypatch.setattr("governance.publish.COPY_CHUNK_BYTES", 1024)
+    calls = []
+    if hasattr(os, "copy_file_range"):
+        real = os.copy_file_range
+        monkeypatch.setattr(os, "copy_file_range", lambda *a: calls.append(a[2]) or real(*a))
+    copy_file(source, target)
+    assert target.read_bytes() == payload
+    if hasattr(os, "copy_file_range"):
+        assert calls == [1024, 1024, 1024, 17]
+
+    # Refused by the file system: the plain copy does it.
+    def refused(*_args):
+        raise OSError(18, "Invalid cross-device link")
+
+    monkeypatch.setattr(os, "copy_file_range", refused, raising=False)
+    target.unlink()
+    copy_file(source, target)
+    assert target.read_bytes() == payload
