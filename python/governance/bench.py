@@ -260,7 +260,6 @@ def floor_pass(raw_dir: Path) -> dict[str, int]:
 
 HELD_NIGHT_DIR = "held_night"  # beside raw/: the held-back night's rows, one file per table
 HELD_NIGHT_FILE = "night.json"
-INITIAL_LOAD_PREFIX = "initial-load-"
 LEGACY_NIGHT_SUFFIX = "-bench-night.parquet"  # night files of earlier versions of the harness
 
 
@@ -289,10 +288,10 @@ def hold_back_last_night(raw_dir: Path, held_dir: Path, night: date) -> dict[str
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    from governance.simulator.feed import INITIAL_LOAD_PREFIX
     from governance.simulator.writer import RAW_SCHEMAS, write
 
     raw_dir, held_dir = Path(raw_dir), Path(held_dir)
-    marker = held_dir / HELD_NIGHT_FILE
     for legacy in raw_dir.glob(f"*/*{LEGACY_NIGHT_SUFFIX}"):
         legacy.unlink()
     remove_held_night(raw_dir, held_dir)
@@ -304,12 +303,11 @@ def hold_back_last_night(raw_dir: Path, held_dir: Path, night: date) -> dict[str
         )
         for table in FLOOR_COLUMNS
     }
-    if marker.is_file() and not any(generated.values()):
-        saved = json.loads(marker.read_text())
-        if saved.get("night") == night.isoformat():
-            return saved["rows"]
+    saved = _held_night(held_dir)
+    if saved and saved["night"] == night.isoformat() and not any(generated.values()):
+        return saved["rows"]
     held_dir.mkdir(parents=True, exist_ok=True)
-    marker.unlink(missing_ok=True)
+    (held_dir / HELD_NIGHT_FILE).unlink(missing_ok=True)
     prefix = f"{INITIAL_LOAD_PREFIX}{(night - timedelta(days=1)).isoformat()}-"
     rows: dict[str, int] = {}
     for table, (event_column, _, _) in FLOOR_COLUMNS.items():
@@ -333,14 +331,22 @@ def hold_back_last_night(raw_dir: Path, held_dir: Path, night: date) -> dict[str
         held = pa.concat_tables(held_parts)
         write(held, held_dir / f"{table}.parquet")
         rows[table] = held.num_rows
-    marker.write_text(json.dumps({"night": night.isoformat(), "rows": rows}, indent=2) + "\n")
+    (held_dir / HELD_NIGHT_FILE).write_text(
+        json.dumps({"night": night.isoformat(), "rows": rows}, indent=2) + "\n"
+    )
     return rows
+
+
+def _held_night(held_dir: Path) -> dict | None:
+    """The held-back night and its rows per table (``night.json``), or None when none is held."""
+    marker = Path(held_dir) / HELD_NIGHT_FILE
+    return json.loads(marker.read_text()) if marker.is_file() else None
 
 
 def deliver_held_night(raw_dir: Path, held_dir: Path) -> tuple[str, dict[str, int]]:
     """Deliver the held-back night: ``<table>/<night>.parquet`` in every raw table that has rows
     on it. The night and its rows per table."""
-    saved = json.loads((Path(held_dir) / HELD_NIGHT_FILE).read_text())
+    saved = _held_night(held_dir)
     for table, count in saved["rows"].items():
         if count:
             shutil.copyfile(
@@ -352,11 +358,10 @@ def deliver_held_night(raw_dir: Path, held_dir: Path) -> tuple[str, dict[str, in
 
 def remove_held_night(raw_dir: Path, held_dir: Path) -> int:
     """Take back the night an earlier run delivered; how many files there were."""
-    marker = Path(held_dir) / HELD_NIGHT_FILE
-    if not marker.is_file():
+    saved = _held_night(held_dir)
+    if saved is None:
         return 0
-    night = json.loads(marker.read_text())["night"]
-    files = sorted(Path(raw_dir).glob(f"*/{night}.parquet"))
+    files = sorted(Path(raw_dir).glob(f"*/{saved['night']}.parquet"))
     for path in files:
         path.unlink()
     return len(files)

@@ -212,14 +212,16 @@ def _fit(x: np.ndarray, y: np.ndarray, params: RiskParams, what: str):
     return _model(params).fit(x, y.astype(int)), len(rows)
 
 
-def _contributions(model, x: np.ndarray, reference: np.ndarray, batch_rows: int = 200_000):
-    """Score minus the score with one feature at a time set to its reference value.
+def _contributions(
+    model, x: np.ndarray, reference: np.ndarray, base: np.ndarray, batch_rows=200_000
+):
+    """Per row and feature: ``base`` (the rows' scores) minus the score with that feature set
+    to its reference value.
 
     Rows whose value already equals the reference contribute exactly zero and are skipped, so
     sparse count and indicator features cost little.
     """
     n, f = x.shape
-    base = model.predict_proba(x)[:, 1] if n else np.empty(0)
     out = np.zeros((n, f))
     for j in range(f):
         same = (x[:, j] == reference[j]) | (np.isnan(x[:, j]) & np.isnan(reference[j]))
@@ -229,7 +231,7 @@ def _contributions(model, x: np.ndarray, reference: np.ndarray, batch_rows: int 
             xr = x[r].copy()
             xr[:, j] = reference[j]
             out[r, j] = base[r] - model.predict_proba(xr)[:, 1]
-    return base, out
+    return out
 
 
 def _format_top(x: np.ndarray, contrib: np.ndarray, names: list[str], k: int) -> np.ndarray:
@@ -433,7 +435,8 @@ def _train(features: pd.DataFrame, p: RiskParams) -> TrainedRiskModel:
         else:
             warnings.append("out-of-time cohort has a single class: AUC / AP undefined")
         valid_rows = _sample_rows(np.flatnonzero(valid), p.importance_max_rows, p.random_state)
-        _, cv = _contributions(model, x[valid_rows], reference)
+        xs = x[valid_rows]
+        cv = _contributions(model, xs, reference, model.predict_proba(xs)[:, 1])
         imp = np.abs(cv).mean(axis=0)
         order = np.argsort(-imp, kind="stable")
         report["feature_importance"] = {names[i]: float(imp[i]) for i in order}
@@ -466,7 +469,7 @@ def _score(features: pd.DataFrame, trained: TrainedRiskModel, p: RiskParams) -> 
     score = trained.model.predict_proba(x)[:, 1] if len(df) else np.empty(0)
     explain = np.argsort(-score, kind="stable")[: p.explain_max_rows]
     explain = np.sort(explain)
-    _, contrib = _contributions(trained.model, x[explain], trained.reference)
+    contrib = _contributions(trained.model, x[explain], trained.reference, score[explain])
     top = np.full(len(df), None, dtype=object)
     top[explain] = _format_top(x[explain], contrib, names, p.top_k_features)
 

@@ -34,6 +34,7 @@ from .writer import RAW_SCHEMAS, RAW_TABLES
 
 FEED_DIR = "feed"
 STATE_FILE = "state.json"
+INITIAL_LOAD_PREFIX = "initial-load-"  # the files of a first delivery: initial-load-<night>...
 NIGHT_COLUMN = "_arrival_night"
 SEQ_COLUMN = "_version"
 
@@ -222,7 +223,7 @@ def generate_with_holdback(
             raw_dir,
             table_name,
             _latest_per_key(table_name, arrived),
-            f"initial-load-{initial_night.isoformat()}.parquet",
+            f"{INITIAL_LOAD_PREFIX}{initial_night.isoformat()}.parquet",
         )
     state = {
         "scale": scale,
