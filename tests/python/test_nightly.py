@@ -669,3 +669,43 @@ def test_a_delivered_raw_file_that_changed_or_went_missing_stops_the_night(night
     with pytest.raises(NightlyError, match=removed):
         night()
     assert sha256(published) == good
+
+
+def _registry(db: Path) -> pd.DataFrame:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            "select model_id, trained_because, warnings from main.seller_risk_models "
+            "order by model_id"
+        ).df()
+
+
+def test_a_registry_written_before_a_new_column_keeps_its_models(nights, tmp_path):
+    # The registry survives --full-refresh, so an upgrade that adds a column meets a table
+    # without it: the night must score with the model in force and add the column, the old
+    # models keeping null in it.
+    db = tmp_path / "governance.duckdb"
+    shutil.copy(nights["published"], db)
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table main.seller_risk_models drop column warnings")
+        (old_model,) = con.execute("select model_id from main.seller_risk_models").fetchone()
+    models = ["--select", "seller_risk_models", "seller_risk_scores"]
+
+    def run(*args: str) -> None:
+        done = run_dbt(["run", *models, *args], duckdb_path=db, target_path=tmp_path / "t")
+        assert done.returncode == 0, done.stdout[-3000:]
+
+    run()  # the model in force still serves: nothing trained
+    registry = _registry(db)
+    assert registry["model_id"].tolist() == [old_model]
+    assert registry["warnings"].isna().all()
+    run("--vars", "{risk_retrain_days: 0}")
+    registry = _registry(db).set_index("model_id")
+    assert len(registry) == 2 and pd.isna(registry.loc[old_model, "warnings"])
+    new = registry.drop(index=old_model).iloc[0]
+    assert new["trained_because"] == "risk_retrain_days is 0: a new model every build"
+    assert isinstance(json.loads(new["warnings"]), list)
+    with duckdb.connect(str(db), read_only=True) as con:
+        scored_by = con.execute(
+            "select distinct model_version from main.seller_risk_scores"
+        ).fetchall()
+    assert len(scored_by) == 1 and new.name.startswith(scored_by[0][0])

@@ -16,6 +16,7 @@ from governance.detection.risk_registry import (
     REGISTRY_COLUMNS,
     load_model,
     model_in_force,
+    no_new_model,
     registry_row,
     retrain_reason,
     training_fingerprint,
@@ -63,6 +64,17 @@ def test_a_stored_model_scores_later_data_as_the_model_it_was():
     assert scores["is_out_of_time"].all()
     assert set(scores["model_version"]) == {trained.model_version}
     assert len(scores) == 500
+
+
+def test_a_build_that_trains_nothing_writes_columns_typed_as_a_trained_row(trained):
+    # The types of an empty build's columns decide those of a column it appends to an older
+    # registry: they must be those of a trained row (an untyped column would become INTEGER).
+    row = registry_row(trained, "2026-06-30", "no model yet", INPUT_COLUMNS, FAST)
+    empty = no_new_model()
+    assert empty.empty and list(empty.columns) == list(REGISTRY_COLUMNS)
+    assert empty.dtypes.to_dict() == row.dtypes.to_dict()
+    assert str(row["trained_on"].dtype) == "date32[day][pyarrow]"
+    assert str(row["warnings"].dtype) == "string"
 
 
 def test_scoring_without_a_column_the_model_needs_names_it(trained):

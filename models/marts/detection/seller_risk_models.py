@@ -8,7 +8,7 @@ Kept through --full-refresh: the registry is the history of the models that scor
 from governance.detection.risk import RiskParams, train
 from governance.detection.risk_features import read_risk_feature_frame
 from governance.detection.risk_registry import (
-    METADATA_COLUMNS,
+    SELECTION_COLUMNS,
     model_in_force,
     no_new_model,
     registry_row,
@@ -18,14 +18,19 @@ from governance.frames import to_pandas
 
 
 def model(dbt, session):
-    dbt.config(materialized="incremental", unique_key="model_id", full_refresh=False)
+    dbt.config(
+        materialized="incremental",
+        unique_key="model_id",
+        full_refresh=False,
+        on_schema_change="append_new_columns",
+    )
     params = RiskParams.from_mapping(dbt.config.get("risk_params"))
     retrain_days = dbt.config.get("risk_retrain_days")
     as_of_date = to_pandas(dbt.ref("int_as_of_date"), ["as_of_date"])["as_of_date"].iloc[0]
     features = dbt.ref("seller_features")
     in_force = None
     if dbt.is_incremental:
-        registry = to_pandas(session.sql(f"select * from {dbt.this}"), list(METADATA_COLUMNS))
+        registry = to_pandas(session.sql(f"select * from {dbt.this}"), list(SELECTION_COLUMNS))
         in_force = model_in_force(registry, as_of_date)
     reason = retrain_reason(in_force, as_of_date, features.columns, params, retrain_days)
     if reason is None:

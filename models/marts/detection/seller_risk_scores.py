@@ -6,7 +6,7 @@ Thin adapter over governance.detection.risk.score. Features are the SQL-built se
 
 from governance.detection.risk import RiskParams, score
 from governance.detection.risk_features import read_risk_feature_frame
-from governance.detection.risk_registry import METADATA_COLUMNS, load_model, model_in_force
+from governance.detection.risk_registry import SELECTION_COLUMNS, load_model, model_in_force
 from governance.frames import to_pandas
 
 
@@ -15,7 +15,7 @@ def model(dbt, session):
     params = RiskParams.from_mapping(dbt.config.get("risk_params"))
     as_of_date = to_pandas(dbt.ref("int_as_of_date"), ["as_of_date"])["as_of_date"].iloc[0]
     registry = dbt.ref("seller_risk_models")
-    in_force = model_in_force(to_pandas(registry, list(METADATA_COLUMNS)), as_of_date)
+    in_force = model_in_force(to_pandas(registry, list(SELECTION_COLUMNS)), as_of_date)
     if in_force is None:
         raise ValueError(f"seller_risk_models has no model trained on or before {as_of_date}")
     stored = to_pandas(registry, ["model_pickle"], where=f"model_id = '{in_force['model_id']}'")

@@ -30,6 +30,7 @@ from datetime import date
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import sklearn
 
 from governance.detection.risk import RiskParams, TrainedRiskModel
@@ -82,6 +83,24 @@ METADATA_COLUMNS = (
     "warnings",
 )
 REGISTRY_COLUMNS = (*METADATA_COLUMNS, "model_pickle")
+# What choosing the model in force and deciding to retrain read. The registry outlives
+# rebuilds, so a table written by an earlier version may lack a column added since: builds read
+# only these columns, and a newly added column is appended (old models keep null in it).
+SELECTION_COLUMNS = (
+    "model_id",
+    "trained_on",
+    "training_fingerprint",
+    "sklearn_version",
+    "input_columns",
+)
+# Column types of the registry, the same whether or not a build trains (a build that trains
+# nothing writes no rows, yet the types of its columns decide those of a column it appends).
+REGISTRY_DTYPES: dict[str, Any] = {
+    **{column: "string" for column in REGISTRY_COLUMNS},
+    "trained_on": pd.ArrowDtype(pa.date32()),
+    "cutoff": "datetime64[us]",
+    **{c: "Int64" if c.startswith("n_") else "Float64" for c in REPORT_COLUMNS},
+}
 
 
 def training_fingerprint(params: RiskParams) -> str:
@@ -183,14 +202,12 @@ def registry_row(
     row["feature_importance"] = json.dumps(report.get("feature_importance", {}))
     row["warnings"] = json.dumps(report.get("warnings", []))
     row["model_pickle"] = base64.b64encode(pickle.dumps(trained)).decode("ascii")
-    frame = pd.DataFrame([row], columns=list(REGISTRY_COLUMNS))
-    # Typed even when null (an all-null object column would make a column of no type).
-    return frame.astype({c: "Int64" if c.startswith("n_") else "Float64" for c in REPORT_COLUMNS})
+    return pd.DataFrame([row], columns=list(REGISTRY_COLUMNS)).astype(REGISTRY_DTYPES)
 
 
 def no_new_model() -> pd.DataFrame:
-    """The registry rows of a build that trains nothing: none."""
-    return pd.DataFrame(columns=list(REGISTRY_COLUMNS))
+    """The registry rows of a build that trains nothing: none (typed as a trained row)."""
+    return pd.DataFrame(columns=list(REGISTRY_COLUMNS)).astype(REGISTRY_DTYPES)
 
 
 def load_model(model_pickle: str) -> TrainedRiskModel:
