@@ -16,7 +16,10 @@ One night, in order (each step logged as ``[nightly] ...``):
    tests include the quarantine-share limit and the raw-row reconciliation. An incremental night
    leaves out the tests on the raw sources (``source:marketplace``, warn-only diagnostics that
    re-read every raw file): the night's new files are checked row by row by the staging base
-   models' quarantine rules. Full builds and full refreshes run them.
+   models' quarantine rules. Full builds and full refreshes run them. After an incremental
+   build, changes staged that the facts did not re-process (a correction older than the
+   window) are reported (governance.reprocessing), night after night until a backfill from
+   their day or a full refresh.
 5. **Great Expectations** checkpoint (governance.quality.run_checkpoint) when available.
 6. **Publish**: CHECKPOINT, then an atomic ``os.replace`` of the published file
    (governance.publish).
@@ -40,6 +43,7 @@ import duckdb
 
 from governance import publish as pub
 from governance.contract import check_raw_dir
+from governance.reprocessing import still_pending, unprocessed_changes
 from governance.warehouse import (
     failed_nodes,
     keep_source_test_results,
@@ -90,6 +94,7 @@ class NightlyReport:
     quarantine: dict = field(default_factory=dict)
     freshness: list[SourceFreshness] = field(default_factory=list)
     quality: str = "skipped"
+    unprocessed_changes: list = field(default_factory=list)
     published_at: str | None = None
 
     def to_json(self) -> str:
@@ -244,6 +249,14 @@ def _quarantine_summary(work: Path) -> dict:
     return {"tables": summary, "as_of_date": str(as_of[0]) if as_of and as_of[0] else None}
 
 
+def _pending_changes(published: Path) -> list[dict]:
+    """The unprocessed changes the last published night reported (none without a report)."""
+    path = report_path(published)
+    if not published.exists() or not path.exists():
+        return []
+    return json.loads(path.read_text()).get("unprocessed_changes", [])
+
+
 def run_nightly(
     raw_dir: Path,
     published: Path,
@@ -305,6 +318,7 @@ def run_nightly(
         if night_date is None:
             night_date = latest_file_night(raw_dir)
         previous = pub.published_as_of(published)
+        previous_pending = _pending_changes(published)
         mode = "incremental"
         if full_refresh:
             mode = "full-refresh"
@@ -365,6 +379,8 @@ def run_nightly(
                 lap("freshness")
             step(f"dbt build ({mode}, lookback {lookback} days) into {work.name}")
             args = ["build", *common, *MODE_ARGS[mode]]
+            # dbt stamps the rows it writes with its start (processed_at, UTC): later than this.
+            build_since = datetime.now(UTC).replace(tzinfo=None)
             process = run_dbt(
                 [*args, *(dbt_args or [])],
                 raw_dir=raw_dir,
@@ -379,6 +395,18 @@ def run_nightly(
                 raise NightlyError(
                     "dbt build failed; the published warehouse is unchanged:\n" + detail
                 )
+            # Changes staged on this or earlier nights that the incremental facts have not
+            # re-processed (governance.reprocessing): reported every night until a backfill
+            # from their day or a full refresh takes them in.
+            left = still_pending(previous_pending, reprocess, mode == "full-refresh")
+            if mode == "incremental":
+                with duckdb.connect(str(work), read_only=True) as con:
+                    found = unprocessed_changes(con, build_since, report.night)
+                seen = {(u.table, u.night) for u in found}
+                left = [u for u in left if (u.table, u.night) not in seen] + found
+            report.unprocessed_changes = [asdict(u) for u in left]
+            for u in left:
+                step(f"warning: {u.message()}")
             lap("dbt_build")
             stats = run_stats(results)
             report.dbt = asdict(stats)

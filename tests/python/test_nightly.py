@@ -199,6 +199,8 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     assert list(second.step_seconds) == ["raw_check", "work_file", "dbt_build", "publish"]
     assert sum(first.step_seconds.values()) == pytest.approx(first.seconds, abs=0.5)
     assert max(second.step_seconds, key=second.step_seconds.get) == "dbt_build"
+    # Late events, corrections and orphans of night 2 all fall in the re-processed days.
+    assert first.unprocessed_changes == second.unprocessed_changes == []
     assert {f.table for f in first.freshness} >= {"orders", "listings", "enforcement_actions"}
     orders = next(f for f in first.freshness if f.table == "orders")
     assert orders.status_for_night == "pass" and orders.hours_behind_night < 1
@@ -709,3 +711,50 @@ def test_a_registry_written_before_a_new_column_keeps_its_models(nights, tmp_pat
             "select distinct model_version from main.seller_risk_scores"
         ).fetchall()
     assert len(scored_by) == 1 and new.name.startswith(scored_by[0][0])
+
+
+def _gmv(db: Path, order_id: str) -> float:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(
+            "select gmv_usd from main.fct_completed_orders where order_id = ?", [order_id]
+        ).fetchone()[0]
+
+
+def test_a_correction_older_than_the_window_is_reported_until_a_backfill_takes_it_in(
+    nights, tmp_path
+):
+    raw, published = tmp_path / "raw", tmp_path / "wh" / "governance.duckdb"
+    shutil.copytree(nights["root"] / "raw", raw)
+    published.parent.mkdir()
+    shutil.copy(nights["published"], published)
+    # The first completed order of the initial load, its amount restated tonight.
+    rows = pq.read_table(next((raw / "orders").glob("initial-load-*.parquet")))
+    rows = rows.filter(pc.equal(rows["order_status"], "completed"))
+    old = rows.take(pc.sort_indices(rows, [("ordered_at", "ascending")])[:1])
+    order_id, day = old["order_id"][0].as_py(), old["ordered_at"][0].as_py().date()
+    before = _gmv(published, order_id)
+    restated = _set(old, "gmv_usd", [before + 100.0])
+    pq.write_table(restated, raw / "orders" / f"{NIGHT}-restatement.parquet")
+    facts = ["+int_order_complaint_outcomes", "+int_listing_enforcement_outcomes"]
+    options = dict(
+        target_path=tmp_path / "target",
+        freshness=False,
+        quality=False,
+        dbt_args=["--select", *facts, "+fct_completed_orders", *NO_TESTS],
+    )
+    lines = []
+    night = run_nightly(raw, published, log=lines.append, **options)
+    assert night.unprocessed_changes == [
+        {"table": "orders", "records": 1, "earliest_day": str(day), "night": NIGHT}
+    ]
+    assert (
+        f"[nightly] warning: 1 orders record(s) changed on night {NIGHT} on days the "
+        f"incremental facts did not re-process (earliest {day}): the facts and metrics take "
+        f"them in after `governance backfill --from {day}` or "
+        "`governance nightly --full-refresh`"
+    ) in lines
+    assert _gmv(published, order_id) == before  # staged, not in the fact: said, not silent
+    # A backfill from that day takes it in, and the warning goes.
+    backfill = run_backfill(raw, published, str(day), log=lambda line: None, **options)
+    assert backfill.unprocessed_changes == []
+    assert _gmv(published, order_id) == pytest.approx(before + 100.0)

@@ -1,0 +1,155 @@
+"""Changes a night staged that its incremental facts did not re-process.
+
+An incremental night re-processes the record-level facts for the lookback window and the days
+recent events touch (macros/incremental.sql). Staging, though, takes every change into account
+whenever it arrives: a correction of an order placed months ago, an orphan whose parent arrives
+late, an appeal filed long after its action. Such a change reaches the facts, and the metrics,
+only on a backfill from its day or a full refresh. :func:`unprocessed_changes` finds them after
+the night's build, so the night says so instead of publishing stale figures in silence.
+
+A record "changed tonight" is a staging row the build wrote or re-ranked (its ``processed_at``
+is this build's start) and that is staged or superseded: a new version, an earlier version it
+replaced (its old values may still be in a fact) or an orphan whose parent arrived. A fact
+"re-processed" a day or an action when it holds rows of that day or action written by this
+build. Each check lists the changes whose fact rows were not re-written:
+
+* orders (completed, before the reporting cutoff): their order day in
+  ``int_order_complaint_outcomes``;
+* complaints: the days of the completed orders they count for (placed up to
+  ``complaint_window_days`` before the complaint);
+* listings: their creation day in ``int_listing_enforcement_outcomes``, and the days of their
+  completed orders (the order facts carry the listing's segment);
+* enforcement actions, and appeals through their action: ``int_enforcement_actions_resolved``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+import duckdb
+
+COMPLAINT_WINDOW_DAYS = 14  # macros/incremental.sql: complaint_window_days()
+
+
+def _changed(alias: str) -> str:
+    return f"{alias}.processed_at >= $since and {alias}.disposition in ('staged', 'superseded')"
+
+
+_CUTOFF = "(select max(cutoff_at) from intermediate.int_as_of_date)"
+_ORDER_DAYS = (
+    "(select distinct ordered_date from intermediate.int_order_complaint_outcomes "
+    "where processed_at >= $since)"
+)
+_LISTING_DAYS = (
+    "(select distinct created_date from intermediate.int_listing_enforcement_outcomes "
+    "where processed_at >= $since)"
+)
+_ACTIONS = (
+    "(select action_id from intermediate.int_enforcement_actions_resolved "
+    "where processed_at >= $since)"
+)
+
+# Per raw table: the changed records whose fact rows the night did not re-write, as
+# (record key, day the backfill must start from).
+CHECKS = {
+    "orders": f"""
+        select orders.order_id as record, cast(orders.ordered_at as date) as day
+        from staging.base_marketplace__orders as orders
+        where {_changed("orders")}
+          and orders.order_status = 'completed' and orders.ordered_at < {_CUTOFF}
+          and cast(orders.ordered_at as date) not in {_ORDER_DAYS}
+    """,
+    "complaints": f"""
+        select complaints.complaint_id as record, cast(orders.ordered_at as date) as day
+        from staging.base_marketplace__complaints as complaints
+        inner join staging.base_marketplace__orders as orders
+            on complaints.order_id = orders.order_id
+        where orders.disposition = 'staged' and {_changed("complaints")}
+          and complaints.created_at < {_CUTOFF}
+          and orders.order_status = 'completed'
+          and orders.ordered_at <= complaints.created_at
+          and complaints.created_at
+              <= orders.ordered_at + interval {COMPLAINT_WINDOW_DAYS} day
+          and cast(orders.ordered_at as date) not in {_ORDER_DAYS}
+    """,
+    "listings": f"""
+        with changed as (
+            select listings.listing_id, listings.created_at
+            from staging.base_marketplace__listings as listings
+            where {_changed("listings")} and listings.created_at < {_CUTOFF}
+        )
+        select listing_id as record, cast(created_at as date) as day
+        from changed
+        where cast(created_at as date) not in {_LISTING_DAYS}
+        union all
+        select changed.listing_id as record, cast(orders.ordered_at as date) as day
+        from changed
+        inner join staging.base_marketplace__orders as orders
+            on changed.listing_id = orders.listing_id
+        where orders.disposition = 'staged' and orders.order_status = 'completed' and orders.ordered_at < {_CUTOFF}
+          and cast(orders.ordered_at as date) not in {_ORDER_DAYS}
+    """,
+    "enforcement_actions": f"""
+        select actions.action_id as record, cast(actions.acted_at as date) as day
+        from staging.base_marketplace__enforcement_actions as actions
+        where {_changed("actions")}
+          and actions.acted_at < {_CUTOFF} and actions.action_id not in {_ACTIONS}
+    """,
+    "appeals": f"""
+        select appeals.appeal_id as record, cast(actions.acted_at as date) as day
+        from staging.base_marketplace__appeals as appeals
+        inner join staging.base_marketplace__enforcement_actions as actions
+            on appeals.action_id = actions.action_id
+        where actions.disposition = 'staged' and {_changed("appeals")}
+          and appeals.filed_at < {_CUTOFF} and actions.acted_at < {_CUTOFF}
+          and appeals.action_id not in {_ACTIONS}
+    """,
+}
+
+
+@dataclass(frozen=True)
+class UnprocessedChanges:
+    """Records of one raw table changed on ``night`` that the facts did not re-process."""
+
+    table: str
+    records: int
+    earliest_day: str  # YYYY-MM-DD: a backfill from this day takes them in
+    night: str | None
+
+    def message(self) -> str:
+        return (
+            f"{self.records:,} {self.table} record(s) changed on night {self.night} on days "
+            f"the incremental facts did not re-process (earliest {self.earliest_day}): the facts "
+            f"and metrics take them in after `governance backfill --from {self.earliest_day}` "
+            "or `governance nightly --full-refresh`"
+        )
+
+
+def unprocessed_changes(
+    con: duckdb.DuckDBPyConnection, since: datetime, night: str | None
+) -> list[UnprocessedChanges]:
+    """The changes staged by the build that started at ``since`` (UTC, naive) and not
+    re-processed by the incremental facts, per raw table (tables with none left out)."""
+    con.execute("set enable_progress_bar = false")
+    found = []
+    for table, query in CHECKS.items():
+        records, earliest = con.execute(
+            f"select count(distinct record), min(day) from ({query})", {"since": since}
+        ).fetchone()
+        if records:
+            found.append(UnprocessedChanges(table, records, earliest.isoformat(), night))
+    return found
+
+
+def still_pending(
+    earlier: list[dict], reprocessed_from: date | None, full_refresh: bool
+) -> list[UnprocessedChanges]:
+    """The changes earlier nights reported that this night does not take in: all of them,
+    but for a full refresh (none) or a backfill from on or before their earliest day."""
+    if full_refresh:
+        return []
+    kept = [UnprocessedChanges(**e) for e in earlier]
+    if reprocessed_from is None:
+        return kept
+    return [e for e in kept if date.fromisoformat(e.earliest_day) < reprocessed_from]
