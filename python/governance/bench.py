@@ -258,6 +258,40 @@ def floor_pass(raw_dir: Path) -> dict[str, int]:
     return rows
 
 
+RAW_LOAD_FILE = "raw_load.duckdb"  # beside raw/: the raw-load step's warehouse, removed after
+
+
+def raw_load_pass(raw_dir: Path) -> dict[str, int]:
+    """Copy every raw table, every column, unchanged into a new DuckDB file (one `create table
+    as select *` each, DuckDB's memory limit as the build's), then remove it; rows per table.
+
+    A reference for the full build, which writes typed, checked and deduplicated tables of the
+    same data: the floor reads a few columns, this reads and writes them all."""
+    import duckdb
+
+    db = Path(raw_dir).parent / RAW_LOAD_FILE
+    for path in (db, db.with_name(db.name + ".wal")):
+        path.unlink(missing_ok=True)
+    rows: dict[str, int] = {}
+    memory_limit = os.environ.get("GOVERNANCE_DUCKDB_MEMORY_LIMIT", "6GB")
+    con = duckdb.connect(str(db), config={"memory_limit": memory_limit})
+    try:
+        con.execute("set preserve_insertion_order = false")
+        for table in FLOOR_COLUMNS:
+            pattern = str(Path(raw_dir) / table / "*.parquet").replace("'", "''")
+            con.execute(
+                f"create table {table} as "
+                f"select * from read_parquet('{pattern}', union_by_name = true)"
+            )
+            rows[table] = con.execute(f"select count(*) from {table}").fetchone()[0]
+        con.execute("checkpoint")
+    finally:
+        con.close()
+        for path in (db, db.with_name(db.name + ".wal")):
+            path.unlink(missing_ok=True)
+    return rows
+
+
 HELD_NIGHT_DIR = "held_night"  # beside raw/: the held-back night's rows, one file per table
 HELD_NIGHT_FILE = "night.json"
 LEGACY_NIGHT_SUFFIX = "-bench-night.parquet"  # night files of earlier versions of the harness
@@ -377,6 +411,7 @@ def pandas_pass(raw_dir: Path) -> dict[str, int]:
 
 CHILD_STEPS: dict[str, Callable[[Path], dict[str, int]]] = {
     "floor": floor_pass,
+    "raw_load": raw_load_pass,
     "pandas": pandas_pass,
 }
 CHILD_RESULT_PREFIX = "BENCH-RESULT "
@@ -449,6 +484,7 @@ def ratios(result: dict) -> dict[str, float | None]:
 
     return {
         "full_build_over_floor": ratio("full_build_s", "floor_s"),
+        "full_build_over_raw_load": ratio("full_build_s", "raw_load_s"),
         "incremental_over_full_build": ratio("incremental_s", "full_build_s"),
         "pandas_over_full_build": ratio("pandas_s", "full_build_s"),
     }
@@ -633,6 +669,21 @@ def run_benchmark(config: BenchConfig, echo: Callable[[str], None] = print) -> d
 
     checkpoint()
 
+    # 2b. a reference: every raw table copied unchanged into DuckDB
+    echo("[bench] raw load: every raw table copied unchanged into a DuckDB file ...")
+    m = _step(
+        "raw load",
+        measure(
+            [python, "-m", "governance.bench", "--child", "raw_load", str(raw)],
+            env=env,
+            log_path=work / "logs" / "raw_load.log",
+            **limits,
+        ),
+    )
+    result.update(raw_load_s=round(m.seconds, 3), raw_load_peak_rss_mb=round(m.peak_rss_mb))
+
+    checkpoint()
+
     # 3. full dbt build on an empty warehouse (parsing the project measured apart)
     for path in (db, db.with_suffix(".duckdb.wal")):
         path.unlink(missing_ok=True)
@@ -791,6 +842,11 @@ def format_report(result: dict) -> str:
             result.get("floor_s"),
             result.get("floor_peak_rss_mb"),
         ),
+        (
+            "raw load (raw tables copied into DuckDB as is)",
+            result.get("raw_load_s"),
+            result.get("raw_load_peak_rss_mb"),
+        ),
         ("full dbt build", result.get("full_build_s"), result.get("full_build_peak_rss_mb")),
         ("incremental", result.get("incremental_s"), result.get("incremental_peak_rss_mb")),
         ("pandas baseline (3 metrics)", result.get("pandas_s"), result.get("pandas_peak_rss_mb")),
@@ -811,6 +867,7 @@ def format_report(result: dict) -> str:
     lines += [
         "",
         f"  full build / floor          {_fmt_ratio(r.get('full_build_over_floor'))}",
+        f"  full build / raw load       {_fmt_ratio(r.get('full_build_over_raw_load'))}",
         f"  incremental / full build    {_fmt_ratio(r.get('incremental_over_full_build'))}",
         f"  pandas / full build         {_fmt_ratio(r.get('pandas_over_full_build'))}",
     ]

@@ -56,13 +56,16 @@ def test_measure_stops_a_step_that_outgrows_the_memory_cap():
 
 def test_ratios_are_computed_from_the_measured_figures():
     figures = {"floor_s": 4.0, "full_build_s": 10.0, "incremental_s": 0.5, "pandas_s": 120.0}
+    figures["raw_load_s"] = 5.0
     assert bench.ratios(figures) == {
         "full_build_over_floor": 2.5,
+        "full_build_over_raw_load": 2.0,
         "incremental_over_full_build": 0.05,
         "pandas_over_full_build": 12.0,
     }
     assert bench.ratios({"floor_s": 0.0, "full_build_s": 10.0, "pandas_s": None}) == {
         "full_build_over_floor": None,
+        "full_build_over_raw_load": None,
         "incremental_over_full_build": None,
         "pandas_over_full_build": None,
     }
@@ -161,6 +164,13 @@ def test_floor_pass_reads_every_raw_table_and_counts_its_rows(built):
     assert rows["orders"] > 1000
 
 
+def test_raw_load_copies_every_raw_table_and_leaves_no_file(built, tmp_path):
+    raw = tmp_path / "raw"
+    shutil.copytree(built["raw"], raw)
+    assert bench.raw_load_pass(raw) == bench.floor_pass(raw)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["raw"]
+
+
 def test_the_last_night_is_held_back_from_the_full_build_and_delivered_for_the_nightly(
     built, tmp_path
 ):
@@ -245,8 +255,9 @@ def test_benchmark_run_writes_every_key_with_sane_values(built, tmp_path):
     assert written["incremental_night_rows"]["orders"] > 0
     assert written["generate_s"] is None and written["generate_reused"] is True
     assert written["incremental_s"] is None and written["incremental_kind"] == "skipped"
-    for key in ("floor_s", "full_build_s", "pandas_s"):
+    for key in ("floor_s", "raw_load_s", "full_build_s", "pandas_s"):
         assert written[key] > 0
+    assert not (work / bench.RAW_LOAD_FILE).exists()
     for key in ("full_build_peak_rss_mb", "pandas_peak_rss_mb"):
         assert 10 < written[key] < 64 * 1024
     assert written["pandas_status"] == "ok"
@@ -266,6 +277,9 @@ def test_benchmark_run_writes_every_key_with_sane_values(built, tmp_path):
     assert (
         f"full build / floor          {written['ratios']['full_build_over_floor']:,.2f}x" in report
     )
+    raw_load = written["ratios"]["full_build_over_raw_load"]
+    assert raw_load == round(written["full_build_s"] / written["raw_load_s"], 4)
+    assert f"full build / raw load       {raw_load:,.2f}x" in report
     assert "incremental run: skipped" in report
 
 
