@@ -431,6 +431,32 @@ def test_after_an_incremental_night_the_page_shows_the_last_full_builds_source_t
     assert flagged["failures"].tolist() == [12]
 
 
+def test_the_page_says_which_staged_changes_the_facts_have_not_taken_in(
+    built, tmp_path, monkeypatch
+):
+    db = tmp_path / "governance.duckdb"
+    shutil.copy(built["db"], db)
+    changes = [
+        {"table": "orders", "records": 3, "earliest_day": "2026-02-03", "night": "2026-06-28"},
+        {"table": "appeals", "records": 1, "earliest_day": "2026-01-20", "night": "2026-06-29"},
+    ]
+    report = {"night": "2026-06-29", "unprocessed_changes": changes}
+    (tmp_path / "governance.nightly.json").write_text(json.dumps(report))
+    monkeypatch.setenv("GOVERNANCE_DUCKDB_PATH", str(db))
+    at = _page("data_quality")
+    assert any(
+        "4 staged record(s) changed on days the incremental facts did not re-process" in w.value
+        and "`governance backfill --from 2026-01-20`" in w.value
+        for w in at.warning
+    )
+    shown = next(df.value for df in at.dataframe if "earliest_day" in df.value.columns)
+    assert shown.to_dict("records") == changes
+    # A night that left none: nothing said.
+    (tmp_path / "governance.nightly.json").write_text(json.dumps({"unprocessed_changes": []}))
+    at = _page("data_quality")
+    assert not any("did not re-process" in w.value for w in at.warning)
+
+
 def test_entry_app_renders_overview_with_warehouse_facts(published):
     at = AppTest.from_file(str(APP), default_timeout=60).run()
     assert not at.exception, [e.message for e in at.exception]

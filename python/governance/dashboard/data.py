@@ -524,6 +524,16 @@ def stored_source_tests(wh: Warehouse) -> dict | None:
         return None
 
 
+def nightly_report(wh: Warehouse) -> dict | None:
+    """The report of the last published night, kept beside the warehouse, if any."""
+    from governance.nightly import report_path
+
+    try:
+        return json.loads(report_path(Path(wh.path)).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def validation_summary(wh: Warehouse) -> dict | None:
     """The last `governance validate` result stored beside the warehouse, if any."""
     from governance.quality import read_validation_state

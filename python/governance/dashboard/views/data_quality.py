@@ -70,6 +70,26 @@ def _stored_source_tests(wh: data.Warehouse) -> None:
     st.dataframe(flagged, hide_index=True)
 
 
+def _unprocessed_changes(wh: data.Warehouse) -> None:
+    """Changes staged on days the incremental facts did not re-process (governance.reprocessing):
+    the facts and metrics miss them until a backfill from their day or a full refresh."""
+    report = data.nightly_report(wh)  # a small file, read each time
+    changes = pd.DataFrame(
+        (report or {}).get("unprocessed_changes") or [],
+        columns=["table", "records", "earliest_day", "night"],
+    )
+    if changes.empty:
+        return
+    first_day = changes["earliest_day"].min()
+    st.warning(
+        f"{int(changes['records'].sum()):,} staged record(s) changed on days the incremental "
+        "facts did not re-process: the facts and metrics miss them until "
+        f"`governance backfill --from {first_day}` or `governance nightly --full-refresh`.",
+        icon=":material/warning:",
+    )
+    st.dataframe(changes, hide_index=True)
+
+
 def _expectations(wh: data.Warehouse) -> None:
     st.subheader("Expectation suites (`governance validate`)", divider="gray")
     summary = ui.load(wh, "validation_summary")
@@ -175,6 +195,7 @@ def render() -> None:
         "expectation suites over the published tables, row counts and quarantined input.",
     )
     _dbt_tests(wh)
+    _unprocessed_changes(wh)
     _expectations(wh)
     _row_counts(wh)
     _quarantine(wh)
