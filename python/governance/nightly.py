@@ -12,9 +12,6 @@ One night, in order (each step logged as ``[nightly] ...``):
    refresh: first night, ``--full-refresh``, or a night earlier than the published one).
 3. **Source freshness** (``dbt source freshness``): reported, relative to the wall clock (dbt's
    own status) and to the night being built; it fails the night only with ``fail_on_stale``.
-   It reads only the raw files: started before the work file is made, it runs alongside the
-   copy and the build (target folder ``<target>/freshness``, a throwaway DuckDB file), and the
-   night waits for it once the build is done (step ``freshness``: the wait).
 4. **dbt build**: incremental facts re-process the lookback window (``lookback_days``); data
    tests include the quarantine-share limit and the raw-row reconciliation. An incremental night
    leaves out the tests on the raw sources (``source:marketplace``, warn-only diagnostics that
@@ -35,7 +32,6 @@ from __future__ import annotations
 import json
 import os
 import re
-import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -53,11 +49,9 @@ from governance.warehouse import (
     keep_source_test_results,
     run_dbt,
     run_stats,
-    start_dbt,
 )
 
 DEFAULT_LOOKBACK_DAYS = 3
-FRESHNESS_DIR = "freshness"  # in the target folder: the source freshness run's artefacts
 FILE_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 # dbt build arguments by mode (see step 4 above).
 MODE_ARGS = {
@@ -183,8 +177,8 @@ def precheck_raw(raw_dir: Path) -> RawPrecheck:
     return RawPrecheck(blocking, missing, warnings)
 
 
-def _freshness(freshness_target: Path, night: date | None) -> list[SourceFreshness]:
-    sources = freshness_target / "sources.json"
+def _freshness(target_path: Path, night: date | None) -> list[SourceFreshness]:
+    sources = target_path / "sources.json"
     if not sources.exists():
         return []
     out = []
@@ -253,13 +247,6 @@ def _quarantine_summary(work: Path) -> dict:
         r[0]: {"raw": r[1], "staged": r[2], "quarantined": r[3], "superseded": r[4]} for r in rows
     }
     return {"tables": summary, "as_of_date": str(as_of[0]) if as_of and as_of[0] else None}
-
-
-def _stop(process: subprocess.Popen | None) -> None:
-    """Stop a dbt process started alongside the build (the night failed)."""
-    if process is not None and process.poll() is None:
-        process.kill()
-        process.wait()
 
 
 def _pending_changes(published: Path) -> list[dict]:
@@ -360,50 +347,36 @@ def run_nightly(
         common = ["--vars", json.dumps(dbt_vars, sort_keys=True)]
         common += ["--log-path", str(target / "logs")]
 
-        # Source freshness reads only the raw files: it runs alongside the work-file copy and
-        # the build, in its own target folder and throwaway DuckDB file.
-        fresh_target = target / FRESHNESS_DIR
-        checking = None
-        if freshness:
-            step("dbt source freshness (alongside the build)")
-            checking = start_dbt(
-                ["source", "freshness", "--vars", json.dumps(dbt_vars, sort_keys=True)]
-                + ["--log-path", str(fresh_target / "logs")]
-                + ["--output", str(fresh_target / "sources.json")],
-                output=fresh_target / "dbt-output.txt",
-                raw_dir=raw_dir,
-                duckdb_path=fresh_target / "freshness.duckdb",
-                target_path=fresh_target,
-            )
-
-        def stale_sources(process: subprocess.Popen) -> list[str]:
-            """Wait for source freshness and report it; the sources that fail the night (only
-            with fail_on_stale)."""
-            process.wait()
-            report.freshness = _freshness(fresh_target, night_date)
-            if not report.freshness:
-                step("  freshness: dbt reported no result (see the dbt log)")
-            for f in report.freshness:
-                behind = (
-                    f"{f.hours_behind_night:.0f} h behind the night"
-                    if f.hours_behind_night is not None
-                    else "no night"
-                )
-                step(
-                    f"  freshness {f.table:<26} latest {f.max_loaded_at}  {behind}: "
-                    f"{f.status_for_night} (dbt, against the wall clock: {f.dbt_status})"
-                )
-            stale = [f.table for f in report.freshness if f.status_for_night == "error"]
-            return stale if fail_on_stale else []
-
-        try:
-            work = pub.start_work_file(published, incremental=mode == "incremental")
-        except BaseException:
-            _stop(checking)
-            raise
+        work = pub.start_work_file(published, incremental=mode == "incremental")
         lap("work_file")
         try:
             pub.fault_point("after-copy")
+            if freshness:
+                step("dbt source freshness")
+                run_dbt(
+                    ["source", "freshness", *common, "--output", str(target / "sources.json")],
+                    raw_dir=raw_dir,
+                    duckdb_path=work,
+                    target_path=target,
+                    quiet=True,
+                )
+                report.freshness = _freshness(target, night_date)
+                if not report.freshness:
+                    step("  freshness: dbt reported no result (see the dbt log)")
+                for f in report.freshness:
+                    behind = (
+                        f"{f.hours_behind_night:.0f} h behind the night"
+                        if f.hours_behind_night is not None
+                        else "no night"
+                    )
+                    step(
+                        f"  freshness {f.table:<26} latest {f.max_loaded_at}  {behind}: "
+                        f"{f.status_for_night} (dbt, against the wall clock: {f.dbt_status})"
+                    )
+                stale = [f.table for f in report.freshness if f.status_for_night == "error"]
+                if stale and fail_on_stale:
+                    raise NightlyError(f"stale sources for night {night_date}: {stale}")
+                lap("freshness")
             step(f"dbt build ({mode}, lookback {lookback} days) into {work.name}")
             args = ["build", *common, *MODE_ARGS[mode]]
             # dbt stamps the rows it writes with its start (processed_at, UTC): later than this.
@@ -419,12 +392,8 @@ def run_nightly(
             if process.returncode != 0:
                 failures = failed_nodes(results) if results.exists() else []
                 detail = "\n".join(f"  - {f}" for f in failures) or (process.stdout or "")[-4000:]
-                # A stale source asked to fail the night is the likelier cause: said first.
-                stale = stale_sources(checking) if checking is not None else []
-                checking = None
-                cause = f"stale sources for night {night_date}: {stale}; " if stale else ""
                 raise NightlyError(
-                    f"{cause}dbt build failed; the published warehouse is unchanged:\n" + detail
+                    "dbt build failed; the published warehouse is unchanged:\n" + detail
                 )
             # Changes staged on this or earlier nights that the incremental facts have not
             # re-processed (governance.reprocessing): reported every night until a backfill
@@ -439,11 +408,6 @@ def run_nightly(
             for u in left:
                 step(f"warning: {u.message()}")
             lap("dbt_build")
-            if checking is not None:
-                stale, checking = stale_sources(checking), None
-                if stale:
-                    raise NightlyError(f"stale sources for night {night_date}: {stale}")
-                lap("freshness")  # the wait for it once the build is done
             stats = run_stats(results)
             report.dbt = asdict(stats)
             step(
@@ -469,7 +433,6 @@ def run_nightly(
             keep_source_test_results(results, published, report.night or report.as_of_date)
             lap("publish")
         except BaseException:
-            _stop(checking)
             pub.discard(work)
             raise
         report.seconds = round(time.monotonic() - started, 1)

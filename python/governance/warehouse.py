@@ -44,19 +44,6 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
-def _dbt_invocation(
-    args: list[str], raw_dir: Path | None, duckdb_path: Path | None, target_path: Path | None
-) -> tuple[list[str], dict[str, str], Path]:
-    project = settings.project_dir()
-    env = dbt_env(raw_dir, duckdb_path)
-    Path(env[settings.DUCKDB_PATH_ENV]).parent.mkdir(parents=True, exist_ok=True)
-    command = [dbt_executable(), *args, "--project-dir", str(project)]
-    command += ["--profiles-dir", env["DBT_PROFILES_DIR"]]
-    if target_path is not None:
-        command += ["--target-path", str(target_path)]
-    return command, env, project
-
-
 def run_dbt(
     args: list[str],
     raw_dir: Path | None = None,
@@ -65,7 +52,13 @@ def run_dbt(
     quiet: bool = False,
 ) -> subprocess.CompletedProcess:
     """Run a dbt command in the project directory and return the finished process."""
-    command, env, project = _dbt_invocation(args, raw_dir, duckdb_path, target_path)
+    project = settings.project_dir()
+    env = dbt_env(raw_dir, duckdb_path)
+    Path(env[settings.DUCKDB_PATH_ENV]).parent.mkdir(parents=True, exist_ok=True)
+    command = [dbt_executable(), *args, "--project-dir", str(project)]
+    command += ["--profiles-dir", env["DBT_PROFILES_DIR"]]
+    if target_path is not None:
+        command += ["--target-path", str(target_path)]
     return subprocess.run(
         command,
         cwd=project,
@@ -74,23 +67,6 @@ def run_dbt(
         capture_output=quiet,
         check=False,
     )
-
-
-def start_dbt(
-    args: list[str],
-    output: Path,
-    raw_dir: Path | None = None,
-    duckdb_path: Path | None = None,
-    target_path: Path | None = None,
-) -> subprocess.Popen:
-    """Start a dbt command in the project directory without waiting for it; its output goes
-    to the file ``output``."""
-    command, env, project = _dbt_invocation(args, raw_dir, duckdb_path, target_path)
-    output.parent.mkdir(parents=True, exist_ok=True)
-    with output.open("w") as out:
-        return subprocess.Popen(
-            command, cwd=project, env=env, stdout=out, stderr=subprocess.STDOUT, text=True
-        )
 
 
 def build(
