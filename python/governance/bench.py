@@ -529,11 +529,11 @@ def incremental_breakdown(db: Path, target: Path) -> dict:
     (``incremental_step_seconds``, from ``<db>.nightly.json``) and its dbt nodes
     (``incremental_nodes``, as ``full_build_nodes``). Only what the run left behind."""
     out: dict = {}
-    from governance.nightly import report_path
+    from governance.nightly import read_report
 
-    report = report_path(db)
-    if report.exists():
-        out["incremental_step_seconds"] = json.loads(report.read_text()).get("step_seconds")
+    report = read_report(db)
+    if report is not None:
+        out["incremental_step_seconds"] = report.get("step_seconds")
     if (target / "run_results.json").exists():
         out["incremental_nodes"] = node_timings(target / "run_results.json")
     return out
@@ -615,6 +615,15 @@ def run_benchmark(config: BenchConfig, echo: Callable[[str], None] = print) -> d
     previous_path = config.results_dir / f"{config.tier}.json"
     previous = json.loads(previous_path.read_text()) if previous_path.exists() else None
 
+    def measure_child(step: str) -> Measurement:
+        # A step of this module run in its own process (CHILD_STEPS), logged to logs/<step>.log.
+        return measure(
+            [python, "-m", "governance.bench", "--child", step, str(raw)],
+            env=env,
+            log_path=work / "logs" / f"{step}.log",
+            **limits,
+        )
+
     def checkpoint() -> None:
         # Figures so far, so that a run stopped part-way still leaves what it measured.
         config.results_dir.mkdir(parents=True, exist_ok=True)
@@ -653,15 +662,7 @@ def run_benchmark(config: BenchConfig, echo: Callable[[str], None] = print) -> d
 
     # 2. the floor: read every raw table once
     echo("[bench] floor: one DuckDB pass over every raw table ...")
-    m = _step(
-        "floor",
-        measure(
-            [python, "-m", "governance.bench", "--child", "floor", str(raw)],
-            env=env,
-            log_path=work / "logs" / "floor.log",
-            **limits,
-        ),
-    )
+    m = _step("floor", measure_child("floor"))
     result["rows"] = _child_result(work / "logs" / "floor.log")
     result.update(floor_s=round(m.seconds, 3), floor_peak_rss_mb=round(m.peak_rss_mb))
     if result["generate_reused"]:
@@ -671,15 +672,7 @@ def run_benchmark(config: BenchConfig, echo: Callable[[str], None] = print) -> d
 
     # 2b. a reference: every raw table copied unchanged into DuckDB
     echo("[bench] raw load: every raw table copied unchanged into a DuckDB file ...")
-    m = _step(
-        "raw load",
-        measure(
-            [python, "-m", "governance.bench", "--child", "raw_load", str(raw)],
-            env=env,
-            log_path=work / "logs" / "raw_load.log",
-            **limits,
-        ),
-    )
+    m = _step("raw load", measure_child("raw_load"))
     result.update(raw_load_s=round(m.seconds, 3), raw_load_peak_rss_mb=round(m.peak_rss_mb))
 
     checkpoint()
@@ -771,12 +764,7 @@ def run_benchmark(config: BenchConfig, echo: Callable[[str], None] = print) -> d
         result.update(pandas_s=None, pandas_peak_rss_mb=None, pandas_status="skipped")
     else:
         echo("[bench] pandas baseline ...")
-        m = measure(
-            [python, "-m", "governance.bench", "--child", "pandas", str(raw)],
-            env=env,
-            log_path=work / "logs" / "pandas.log",
-            **limits,
-        )
+        m = measure_child("pandas")
         if m.ok:
             result.update(pandas_s=round(m.seconds, 3), pandas_status="ok")
         else:

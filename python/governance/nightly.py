@@ -107,6 +107,14 @@ def report_path(published: Path) -> Path:
     return published.with_name(f"{published.stem}.nightly.json")
 
 
+def read_report(published: Path) -> dict | None:
+    """The JSON report of the last night (a dict), or None when there is none readable."""
+    try:
+        return json.loads(report_path(published).read_text())
+    except (OSError, ValueError):
+        return None
+
+
 def parse_date(value: str | date | None, what: str) -> date | None:
     """A YYYY-MM-DD date or None; anything else is refused with a message naming `what`."""
     if value is None or value == "":
@@ -251,10 +259,8 @@ def _quarantine_summary(work: Path) -> dict:
 
 def _pending_changes(published: Path) -> list[dict]:
     """The unprocessed changes the last published night reported (none without a report)."""
-    path = report_path(published)
-    if not published.exists() or not path.exists():
-        return []
-    return json.loads(path.read_text()).get("unprocessed_changes", [])
+    report = read_report(published) if published.exists() else None
+    return (report or {}).get("unprocessed_changes", [])
 
 
 def run_nightly(

@@ -526,12 +526,9 @@ def stored_source_tests(wh: Warehouse) -> dict | None:
 
 def nightly_report(wh: Warehouse) -> dict | None:
     """The report of the last published night, kept beside the warehouse, if any."""
-    from governance.nightly import report_path
+    from governance.nightly import read_report
 
-    try:
-        return json.loads(report_path(Path(wh.path)).read_text())
-    except (OSError, ValueError):
-        return None
+    return read_report(Path(wh.path))
 
 
 def validation_summary(wh: Warehouse) -> dict | None:

@@ -67,7 +67,7 @@ REPORT_COLUMNS = (
     "n_final_train",
     "n_fit_rows",
 )
-# Everything but the model itself: what choosing and auditing a model needs.
+# Everything but the model itself: what auditing a model needs.
 METADATA_COLUMNS = (
     "model_id",
     "model_version",
