@@ -35,3 +35,22 @@ def to_pandas(
         f"cannot read a {type(relation).__name__} as pandas: expected a DuckDB relation, "
         "a Spark DataFrame or a pandas DataFrame"
     )
+
+
+def table_or_none(session, this):
+    """The table a dbt Python model builds (``dbt.this``) as it stands before this build, as a
+    relation of ``session``; None when it does not exist yet (first build, new warehouse).
+
+    ``session`` is the DuckDB connection (dbt-duckdb) or the Spark session (Spark adapters).
+    """
+    schema, name = this.schema, this.identifier
+    if hasattr(session, "catalog"):  # Spark session
+        if not session.catalog.tableExists(f"{schema}.{name}"):
+            return None
+        return session.table(f"{schema}.{name}")
+    ((found,),) = session.execute(
+        "select count(*) from information_schema.tables "
+        "where table_catalog = ? and table_schema = ? and table_name = ?",
+        [this.database, schema, name],
+    ).fetchall()
+    return session.sql(f"select * from {this}") if found else None

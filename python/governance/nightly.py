@@ -16,10 +16,12 @@ One night, in order (each step logged as ``[nightly] ...``):
    tests include the quarantine-share limit and the raw-row reconciliation. An incremental night
    leaves out the tests on the raw sources (``source:marketplace``, warn-only diagnostics that
    re-read every raw file): the night's new files are checked row by row by the staging base
-   models' quarantine rules. Full builds and full refreshes run them. After an incremental
-   build, changes staged that the facts did not re-process (a correction older than the
-   window) are reported (governance.reprocessing), night after night until a backfill from
-   their day or a full refresh.
+   models' quarantine rules. It also leaves out the dbt unit tests: they check the SQL on
+   hand-made rows, not the night's data, and the code does not change from night to night
+   (``make test`` and every full build run them). Full builds and full refreshes run both.
+   After an incremental build, changes staged that the facts did not re-process (a correction
+   older than the window) are reported (governance.reprocessing), night after night until a
+   backfill from their day or a full refresh.
 5. **Great Expectations** checkpoint (governance.quality.run_checkpoint) when available.
 6. **Publish**: CHECKPOINT, then an atomic ``os.replace`` of the published file
    (governance.publish).
@@ -56,7 +58,7 @@ FILE_DATE = re.compile(r"(\d{4}-\d{2}-\d{2})")
 # dbt build arguments by mode (see step 4 above).
 MODE_ARGS = {
     "full-refresh": ["--full-refresh"],
-    "incremental": ["--exclude", "source:marketplace"],
+    "incremental": ["--exclude", "source:marketplace", "resource_type:unit_test"],
 }
 
 # Contract violations that leave nothing to build: the night stops before dbt.

@@ -508,3 +508,91 @@ def test_a_lasting_shift_of_a_small_rate_is_found_from_the_run_of_days():
     assert flagged_days(with_runs) and min(flagged_days(with_runs)) in (41, 42)
     assert set(flagged_days(with_runs)) <= set(range(40, 45))
     assert set(with_runs.loc[with_runs["is_anomaly"], "direction"]) == {"up"}
+
+
+# --------------------------------------------------------------------------------------------
+# Resuming from an earlier output (nightly builds judge the days that changed)
+# --------------------------------------------------------------------------------------------
+
+
+def _segments(days: int) -> pd.DataFrame:
+    """Leaves of two regions, their marketplace total, a Gaussian metric, incidents (the one
+    on day 100 lasts long enough to be left out of later histories) and a late day of data."""
+    leaves = [
+        make_series(days, 900, 0.04, seed=71, region="SG", rates={100: 0.12, 101: 0.12}),
+        make_series(days, 700, 0.04, seed=72, region="MY", rates={104: 0.01, 118: 0.10}),
+        make_series(days, 60, 0.05, seed=73, region="TH"),
+    ]
+    total = (
+        pd.concat(leaves).groupby("metric_date", as_index=False)[["numerator", "denominator"]].sum()
+    )
+    total = total.assign(
+        metric_name="listing_violation_rate",
+        region="ALL",
+        category="ALL",
+        value=total["numerator"] / total["denominator"],
+        is_mature=True,
+    )
+    gaussian = make_series(days, 500, 0.02, seed=74, metric="mean_case_hours", region="ALL")
+    gaussian = gaussian.assign(value=gaussian["value"] * 300 + 10)
+    gaussian.loc[gaussian.index[110], "value"] = 40.0
+    return pd.concat([*leaves, total, gaussian], ignore_index=True)
+
+
+def test_a_resumed_scan_gives_exactly_the_full_scan():
+    data = _segments(130)
+    dates = pd.to_datetime(data["metric_date"])
+    full = detect_metric_anomalies(data)
+    assert full["is_anomaly"].sum() >= 3
+    # Night N judged the days up to day 111; night N+1 adds day 112-129 and restates day 105.
+    night = detect_metric_anomalies(data[dates <= pd.Timestamp(START) + pd.Timedelta(days=111)])
+    resumed = detect_metric_anomalies(data, previous=night)
+    pd.testing.assert_frame_equal(resumed, full)
+    restated = data.copy()
+    day_105 = (restated["region"] == "SG") & (dates == pd.Timestamp(START) + pd.Timedelta(105))
+    restated.loc[day_105, "numerator"] += 40
+    restated.loc[day_105, "value"] = restated.loc[day_105, "numerator"] / 900
+    pd.testing.assert_frame_equal(
+        detect_metric_anomalies(restated, previous=full), detect_metric_anomalies(restated)
+    )
+
+
+def test_rows_before_the_first_changed_day_are_kept_and_their_flags_shape_later_histories():
+    data = _segments(130)
+    dates = pd.to_datetime(data["metric_date"])
+    last_night = pd.Timestamp(START) + pd.Timedelta(days=119)
+    night = detect_metric_anomalies(data[dates <= last_night])
+    # Mark a quiet day of SG as flagged in the stored output: the resumed walk keeps the row as
+    # stored and leaves the day out of SG's later histories, as it would a real incident.
+    doctored = night.copy()
+    quiet = (doctored["region"] == "SG") & (
+        doctored["metric_date"] == _day(night, "SG", "fashion", 115)["metric_date"]
+    )
+    assert not doctored.loc[quiet, "is_anomaly"].any()
+    doctored.loc[quiet, ["is_anomaly", "expected_value"]] = [True, 0.5]
+    resumed = detect_metric_anomalies(data, previous=doctored)
+    full = detect_metric_anomalies(data)
+    assert _day(resumed, "SG", "fashion", 115)["expected_value"] == 0.5
+    assert (
+        _day(resumed, "SG", "fashion", 120)["history_excluded"]
+        == _day(full, "SG", "fashion", 120)["history_excluded"] + 1
+    )
+    # Another region's rows are judged as in the full scan.
+    assert _day(resumed, "MY", "fashion", 121)["expected_value"] == pytest.approx(
+        _day(full, "MY", "fashion", 121)["expected_value"], rel=1e-12
+    )
+
+
+def test_an_earlier_output_of_other_settings_is_not_reused():
+    data = _segments(130)
+    night = detect_metric_anomalies(data)
+    stale = night.assign(expected_value=0.5)
+    assert (detect_metric_anomalies(data, previous=stale)["expected_value"] == 0.5).all()
+    other = AnomalyParams(fdr_alpha=0.05)
+    rescored = detect_metric_anomalies(data, other, previous=stale)
+    pd.testing.assert_frame_equal(rescored, detect_metric_anomalies(data, other))
+    assert rescored["detector_fingerprint"].iloc[0] != night["detector_fingerprint"].iloc[0]
+    # An output written before the fingerprint existed is not reused either.
+    pd.testing.assert_frame_equal(
+        detect_metric_anomalies(data, previous=stale.drop(columns="detector_fingerprint")), night
+    )

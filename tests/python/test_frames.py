@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from governance.frames import to_pandas
+from governance.frames import table_or_none, to_pandas
 
 ROWS = pd.DataFrame(
     {"seller_id": ["s1", "s2", "s3"], "size": [3, 1, 5], "bad": [True, False, True]}
@@ -53,3 +53,23 @@ def test_spark_dataframe_is_filtered_and_selected_before_collecting():
 def test_anything_else_is_refused_with_its_type():
     with pytest.raises(TypeError, match="cannot read a list as pandas"):
         to_pandas([1, 2, 3])
+
+
+class This:
+    """What dbt hands a Python model as ``dbt.this``: the parts and the quoted name."""
+
+    def __init__(self, database: str, schema: str, identifier: str):
+        self.database, self.schema, self.identifier = database, schema, identifier
+
+    def __repr__(self) -> str:
+        return f'"{self.database}"."{self.schema}"."{self.identifier}"'
+
+
+def test_the_table_a_model_built_last_time_is_read_or_none_before_its_first_build(tmp_path):
+    con = duckdb.connect(str(tmp_path / "wh.duckdb"))
+    this = This("wh", "main", "metric_anomalies")
+    assert table_or_none(con, this) is None
+    con.execute("create table main.metric_anomalies as select 1 as day_count")
+    assert to_pandas(table_or_none(con, this)).to_dict("list") == {"day_count": [1]}
+    # Same name in another schema is another table.
+    assert table_or_none(con, This("wh", "staging", "metric_anomalies")) is None

@@ -2,19 +2,24 @@
 
 Thin adapter: the detector lives in governance.detection.anomaly (seasonal, robust,
 denominator-aware, Benjamini-Hochberg per day and segment level); thresholds come from dbt vars
-through the model config.
+through the model config. The table of the previous build is handed to the detector, which keeps
+its rows up to the first day whose metrics changed and judges the days from there (the same
+result as judging every day: a day depends only on earlier days).
 """
 
 import pandas as pd
 
 from governance.detection.anomaly import AnomalyParams, detect_metric_anomalies
-from governance.frames import to_pandas
+from governance.frames import table_or_none, to_pandas
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     params = AnomalyParams.from_mapping(dbt.config.get("anomaly_params"))
     metrics = to_pandas(dbt.ref("metrics_daily"), where="is_mature")
-    anomalies = detect_metric_anomalies(metrics, params)
+    previous = table_or_none(session, dbt.this)
+    if previous is not None:
+        previous = to_pandas(previous)
+    anomalies = detect_metric_anomalies(metrics, params, previous=previous)
     anomalies["metric_date"] = pd.to_datetime(anomalies["metric_date"]).dt.date
     return anomalies

@@ -80,13 +80,17 @@ window that includes the evaluated point) for comparison.
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import scipy
 from scipy import stats
 
 from governance.detection._params import params_from_mapping
@@ -716,6 +720,8 @@ def _scan_days(
     p: AnomalyParams,
     family: list[np.ndarray] | None = None,
     pool_group: np.ndarray | None = None,
+    resume_at: int = 0,
+    prior_flags: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Walk the calendar day by day, every series at once.
 
@@ -723,6 +729,12 @@ def _scan_days(
     across them, and the day's anomalies are marked so that later days leave them out of their
     history (unless flagged days would exceed ``max_excluded_share`` of the level window: the
     series has moved to a new level and the history follows it). Returns (series, day) arrays.
+
+    With ``resume_at`` > 0 the walk judges the days from ``resume_at`` on, taking the flags of
+    the days before it from ``prior_flags`` (series x day) instead of judging them again: a day
+    depends only on earlier days, so the result from ``resume_at`` on is the same as a walk from
+    the first day. The ``run_days - 1`` days before ``resume_at`` are forecast again (their
+    forecasts enter the run test), not flagged; their results are not meaningful.
     """
     d = p.season_days
     shape = (n_series, t_count)
@@ -738,6 +750,9 @@ def _scan_days(
     kp = np.pad(np.where(ok, k, 0.0), pad)
     np_ = np.pad(np.where(ok, n, 0.0), pad)
     flagged = np.zeros((n_series, t_count + d), dtype=bool)
+    if resume_at > 0 and prior_flags is not None:
+        flagged[:, d : d + resume_at] = prior_flags[:, :resume_at]
+    first_day = max(resume_at - (p.run_days - 1), 0) if resume_at > 0 else 0
     in_level = np.arange(d) >= d - p.window_days
     names = (
         "expected_value",
@@ -755,6 +770,8 @@ def _scan_days(
     out["is_anomaly"] = np.zeros(shape, dtype=bool)
     segments = [(0, n_rate, True), (n_rate, n_series, False)]
     for t in np.unique(day):
+        if t < first_day:
+            continue
         window = slice(t, t + d)
         excluded = flagged[:, window]
         if p.exclude_flagged and excluded.any():
@@ -793,7 +810,8 @@ def _scan_days(
         flag = (q <= p.fdr_alpha) & _is_material(delta, out["expected_value"][:, t], p)
         out["q_value"][:, t] = q
         out["is_anomaly"][:, t] = flag
-        flagged[:, t + d] = flag
+        if t >= resume_at:
+            flagged[:, t + d] = flag
     return out
 
 
@@ -802,8 +820,52 @@ def _scan_days(
 # --------------------------------------------------------------------------------------------
 
 
+def detector_fingerprint(params: AnomalyParams | None = None) -> str:
+    """A digest of what decides the flags besides the data: the detector's code, the settings
+    and the numeric libraries' versions. Rows scored under another fingerprint are never reused
+    (see ``previous`` in :func:`detect_metric_anomalies`)."""
+    digest = hashlib.sha256()
+    for module in (Path(__file__), Path(__file__).with_name("_stats.py")):
+        digest.update(module.read_bytes())
+    settings = asdict(params or AnomalyParams())
+    digest.update(json.dumps(settings, sort_keys=True, default=str).encode())
+    digest.update(f"numpy {np.__version__} scipy {scipy.__version__}".encode())
+    return digest.hexdigest()[:16]
+
+
+def _first_changed_date(
+    df: pd.DataFrame, previous: pd.DataFrame | None, fingerprint: str
+) -> tuple[bool, pd.Timestamp | None]:
+    """Whether ``previous`` (an earlier output) can be reused, and the earliest day whose
+    mature input rows differ from those it judged (a row added, removed or with another value,
+    numerator or denominator); None when none differs."""
+    needed = {*KEY_COLUMNS, "metric_date", "value", "numerator", "denominator", "is_anomaly"}
+    if previous is None or previous.empty or not needed <= set(previous.columns):
+        return False, None
+    if "detector_fingerprint" not in previous.columns:
+        return False, None
+    if not (previous["detector_fingerprint"] == fingerprint).all():
+        return False, None
+    compared = ["value", "numerator", "denominator"]
+    now = df[[*KEY_COLUMNS, "_date", *compared]]
+    before = previous[[*KEY_COLUMNS, *compared]].assign(
+        _date=pd.to_datetime(previous["metric_date"]).dt.normalize()
+    )
+    both = now.merge(before, on=[*KEY_COLUMNS, "_date"], how="outer", indicator=True)
+    differs = both["_merge"].to_numpy() != "both"
+    for column in compared:
+        a = both[f"{column}_x"].to_numpy(float)
+        b = both[f"{column}_y"].to_numpy(float)
+        differs |= ~((a == b) | (np.isnan(a) & np.isnan(b)))
+    if not differs.any():
+        return True, None
+    return True, both.loc[differs, "_date"].min()
+
+
 def detect_metric_anomalies(
-    metrics: pd.DataFrame, params: AnomalyParams | None = None
+    metrics: pd.DataFrame,
+    params: AnomalyParams | None = None,
+    previous: pd.DataFrame | None = None,
 ) -> pd.DataFrame:
     """Flag anomalous days in ``metrics_daily`` (see the module docstring for the method).
 
@@ -812,6 +874,11 @@ def detect_metric_anomalies(
             numerator, denominator`` and optionally ``value`` and ``is_mature``. Rows with
             ``is_mature`` false are neither judged nor used as history.
         params: tuning; defaults to :class:`AnomalyParams()`.
+        previous: optionally, the output of an earlier call (the table built last time). A
+            day is judged from earlier days only, so when ``previous`` carries the current
+            :func:`detector_fingerprint`, its rows before the first day whose input changed
+            are kept as they are and the walk resumes on that day: the result is the same as
+            without ``previous``, for the cost of the changed days (a night adds a few).
 
     Returns:
         One row per mature input row, sorted by ``metric_name, region, category, metric_date``:
@@ -819,10 +886,11 @@ def detect_metric_anomalies(
         expected_value, lower_bound, upper_bound, anomaly_score, p_value, q_value, is_anomaly,
         direction ('up' | 'down' | None), severity ('none' | 'low' | 'medium' | 'high' |
         'critical'), relative_change, history_days, history_excluded, seasonal_factor,
-        overdispersion, method``. ``overdispersion`` is rho for proportions and the residual
-        standard deviation for Gaussian series.
+        overdispersion, method, detector_fingerprint``. ``overdispersion`` is rho for
+        proportions and the residual standard deviation for Gaussian series.
     """
     p = params or AnomalyParams()
+    fingerprint = detector_fingerprint(p)
     df = _prepare(metrics)
     out_cols = [
         *KEY_COLUMNS,
@@ -845,9 +913,13 @@ def detect_metric_anomalies(
         "seasonal_factor",
         "overdispersion",
         "method",
+        "detector_fingerprint",
     ]
     if df.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in out_cols})
+    reusable, changed_from = _first_changed_date(df, previous, fingerprint)
+    if reusable and changed_from is None:
+        return _as_built(previous, out_cols)
 
     codes = df.groupby(KEY_COLUMNS, sort=True, dropna=False).ngroup().to_numpy()
     day, t_count = _day_index(df["_date"])
@@ -882,8 +954,36 @@ def detect_metric_anomalies(
     metric_code[local] = pd.factorize(df["metric_name"])[0]
     family = [np.flatnonzero(level == lv) for lv in np.unique(level)] if p.fdr_by_level else None
     pool_group = metric_code * 4 + level
+    resume_at, prior_flags = 0, None
+    if reusable:
+        resume_at = int((changed_from - df["_date"].min()).days)
+        old = (df["_date"] < changed_from).to_numpy()
+        if resume_at > 0 and old.any():
+            prior = df.loc[old, [*KEY_COLUMNS, "_date"]].merge(
+                previous[[*KEY_COLUMNS, "is_anomaly"]].assign(
+                    _date=pd.to_datetime(previous["metric_date"]).dt.normalize()
+                ),
+                on=[*KEY_COLUMNS, "_date"],
+                how="left",
+            )
+            prior_flags = np.zeros((n_series, t_count), dtype=bool)
+            prior_flags[local[old], day[old]] = prior["is_anomaly"].fillna(False).to_numpy(bool)
+        else:
+            reusable, resume_at = False, 0
     grid = _scan_days(
-        local, day, y_model, num, den, n_series, n_rate, t_count, p, family, pool_group
+        local,
+        day,
+        y_model,
+        num,
+        den,
+        n_series,
+        n_rate,
+        t_count,
+        p,
+        family,
+        pool_group,
+        resume_at=resume_at,
+        prior_flags=prior_flags,
     )
     results = {name: arr[local, day] for name, arr in grid.items()}
 
@@ -940,15 +1040,29 @@ def detect_metric_anomalies(
             "direction": direction,
             "severity": severity,
             "relative_change": rel,
-            "history_days": results["history_days"].astype(np.int64),
-            "history_excluded": results["history_excluded"].astype(np.int64),
+            # (null only on the days a resumed walk did not judge, replaced below)
+            "history_days": np.nan_to_num(results["history_days"]).astype(np.int64),
+            "history_excluded": np.nan_to_num(results["history_excluded"]).astype(np.int64),
             "seasonal_factor": results["seasonal_factor"],
             "overdispersion": results["overdispersion"],
             "method": np.where(is_rate_row, METHOD_RATE, METHOD_GAUSSIAN).astype(object),
+            "detector_fingerprint": fingerprint,
         }
     )
     order = np.lexsort((day, codes))
-    return out.iloc[order].reset_index(drop=True)
+    out = out.iloc[order].reset_index(drop=True)
+    if not reusable:
+        return out
+    judged = out[pd.to_datetime(out["metric_date"]).dt.normalize() >= changed_from]
+    kept = previous[pd.to_datetime(previous["metric_date"]).dt.normalize() < changed_from]
+    both = pd.concat([kept[out_cols].astype(judged.dtypes.to_dict()), judged], ignore_index=True)
+    return _as_built(both, out_cols)
+
+
+def _as_built(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
+    """``frame`` in the row order and column types :func:`detect_metric_anomalies` builds."""
+    frame = frame.sort_values([*KEY_COLUMNS, "metric_date"], kind="stable")
+    return pd.DataFrame({c: frame[c].to_numpy() for c in columns})
 
 
 def baseline_mean_3sd(

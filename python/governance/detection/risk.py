@@ -169,15 +169,18 @@ def _feature_matrix(df: pd.DataFrame, params: RiskParams) -> tuple[np.ndarray, l
         ]
     if not cols:
         raise ValueError("no numeric feature columns to train on")
-    x = np.column_stack(
-        [
-            pd.to_numeric(df[c].astype("Float64"), errors="coerce").to_numpy(
-                dtype=float, na_value=np.nan
-            )
-            for c in cols
-        ]
-    )
+    x = np.column_stack([_as_floats(df[c]) for c in cols])
     return x, cols
+
+
+def _as_floats(column: pd.Series) -> np.ndarray:
+    """A feature column as floats, nulls as NaN (numpy numbers and booleans directly, others
+    through pandas' nullable conversion)."""
+    if isinstance(column.dtype, np.dtype) and column.dtype.kind in "fiub":
+        return column.to_numpy(dtype=float)
+    return pd.to_numeric(column.astype("Float64"), errors="coerce").to_numpy(
+        dtype=float, na_value=np.nan
+    )
 
 
 def _model(params: RiskParams) -> HistGradientBoostingClassifier:
