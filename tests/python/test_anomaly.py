@@ -592,7 +592,9 @@ def test_an_earlier_output_of_other_settings_is_not_reused():
     rescored = detect_metric_anomalies(data, other, previous=stale)
     pd.testing.assert_frame_equal(rescored, detect_metric_anomalies(data, other))
     assert rescored["detector_fingerprint"].iloc[0] != night["detector_fingerprint"].iloc[0]
-    # An output written before the fingerprint existed is not reused either.
+    # Nor is an output written before the fingerprint existed, or one with a repeated row.
     pd.testing.assert_frame_equal(
         detect_metric_anomalies(data, previous=stale.drop(columns="detector_fingerprint")), night
     )
+    repeated = pd.concat([stale, stale.iloc[[0]]], ignore_index=True)
+    pd.testing.assert_frame_equal(detect_metric_anomalies(data, previous=repeated), night)

@@ -105,6 +105,30 @@ from governance.detection._stats import (
 )
 
 KEY_COLUMNS = ["metric_name", "region", "category"]
+# Columns of detect_metric_anomalies, in order.
+OUTPUT_COLUMNS = [
+    *KEY_COLUMNS,
+    "metric_date",
+    "value",
+    "numerator",
+    "denominator",
+    "expected_value",
+    "lower_bound",
+    "upper_bound",
+    "anomaly_score",
+    "p_value",
+    "q_value",
+    "is_anomaly",
+    "direction",
+    "severity",
+    "relative_change",
+    "history_days",
+    "history_excluded",
+    "seasonal_factor",
+    "overdispersion",
+    "method",
+    "detector_fingerprint",
+]
 SEVERITY_LABELS = ("none", "low", "medium", "high", "critical")
 METHOD_RATE = "seasonal_robust_betabinomial_v1"
 METHOD_GAUSSIAN = "seasonal_robust_gaussian_v1"
@@ -839,12 +863,11 @@ def _first_changed_date(
     """Whether ``previous`` (an earlier output) can be reused, and the earliest day whose
     mature input rows differ from those it judged (a row added, removed or with another value,
     numerator or denominator); None when none differs."""
-    needed = {*KEY_COLUMNS, "metric_date", "value", "numerator", "denominator", "is_anomaly"}
-    if previous is None or previous.empty or not needed <= set(previous.columns):
-        return False, None
-    if "detector_fingerprint" not in previous.columns:
+    if previous is None or previous.empty or not set(OUTPUT_COLUMNS) <= set(previous.columns):
         return False, None
     if not (previous["detector_fingerprint"] == fingerprint).all():
+        return False, None
+    if previous.duplicated([*KEY_COLUMNS, "metric_date"]).any():
         return False, None
     compared = ["value", "numerator", "denominator"]
     now = df[[*KEY_COLUMNS, "_date", *compared]]
@@ -892,29 +915,7 @@ def detect_metric_anomalies(
     p = params or AnomalyParams()
     fingerprint = detector_fingerprint(p)
     df = _prepare(metrics)
-    out_cols = [
-        *KEY_COLUMNS,
-        "metric_date",
-        "value",
-        "numerator",
-        "denominator",
-        "expected_value",
-        "lower_bound",
-        "upper_bound",
-        "anomaly_score",
-        "p_value",
-        "q_value",
-        "is_anomaly",
-        "direction",
-        "severity",
-        "relative_change",
-        "history_days",
-        "history_excluded",
-        "seasonal_factor",
-        "overdispersion",
-        "method",
-        "detector_fingerprint",
-    ]
+    out_cols = OUTPUT_COLUMNS
     if df.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in out_cols})
     reusable, changed_from = _first_changed_date(df, previous, fingerprint)
