@@ -21,7 +21,8 @@ One night, in order (each step logged as ``[nightly] ...``):
    (``make test`` and every full build run them). Full builds and full refreshes run both.
    After an incremental build, changes staged that the facts did not re-process (a correction
    older than the window) are reported (governance.reprocessing), night after night until a
-   backfill from their day or a full refresh.
+   backfill from their day or a full refresh; with ``backfill_changes`` a second incremental
+   build re-processes them from the earliest such day before publishing.
 5. **Great Expectations** checkpoint (governance.quality.run_checkpoint) when available.
 6. **Publish**: CHECKPOINT, then an atomic ``os.replace`` of the published file
    (governance.publish).
@@ -45,7 +46,7 @@ import duckdb
 
 from governance import publish as pub
 from governance.contract import check_raw_dir
-from governance.reprocessing import still_pending, unprocessed_changes
+from governance.reprocessing import UnprocessedChanges, still_pending, unprocessed_changes
 from governance.warehouse import (
     failed_nodes,
     keep_source_test_results,
@@ -97,6 +98,9 @@ class NightlyReport:
     freshness: list[SourceFreshness] = field(default_factory=list)
     quality: str = "skipped"
     unprocessed_changes: list = field(default_factory=list)
+    # With backfill_changes: the day the night's second build re-processed from, the changes it
+    # took in, and that build's dbt figures.
+    backfill: dict = field(default_factory=dict)
     published_at: str | None = None
 
     def to_json(self) -> str:
@@ -265,6 +269,25 @@ def _pending_changes(published: Path) -> list[dict]:
     return (report or {}).get("unprocessed_changes", [])
 
 
+def _build_failed(what: str, process, results: Path) -> NightlyError:
+    """The error of a failed dbt build: the failed nodes, else the end of dbt's output."""
+    failures = failed_nodes(results) if results.exists() else []
+    detail = "\n".join(f"  - {f}" for f in failures) or (process.stdout or "")[-4000:]
+    return NightlyError(f"{what}; the published warehouse is unchanged:\n" + detail)
+
+
+def _with_unprocessed(
+    earlier: list[UnprocessedChanges], work: Path, since: datetime, night: str | None
+) -> list[UnprocessedChanges]:
+    """``earlier`` (changes reported before and not taken in yet) with the changes the build
+    that started at ``since`` staged and the facts in ``work`` did not re-process; a new
+    finding replaces an earlier one of the same table and night."""
+    with duckdb.connect(str(work), read_only=True) as con:
+        found = unprocessed_changes(con, since, night)
+    seen = {(u.table, u.night) for u in found}
+    return [u for u in earlier if (u.table, u.night) not in seen] + found
+
+
 def run_nightly(
     raw_dir: Path,
     published: Path,
@@ -278,9 +301,16 @@ def run_nightly(
     dbt_args: list[str] | None = None,
     extra_vars: dict | None = None,
     target_path: Path | None = None,
+    backfill_changes: bool = False,
     log: Callable[[str], None] = print,
 ) -> NightlyReport:
-    """Builds one night into a work file and publishes it. Raises NightlyError on failure."""
+    """Builds one night into a work file and publishes it. Raises NightlyError on failure.
+
+    With ``backfill_changes``, changes the incremental facts did not re-process (this night's
+    and those earlier nights reported) are taken in before publishing: a second incremental
+    build re-processes every record from the earliest of their days (as ``governance backfill
+    --from`` that day would). It costs a build of that many days, on the nights that need it.
+    """
     started = time.monotonic()
     raw_dir, published = Path(raw_dir).resolve(), Path(published).resolve()
     night_date = parse_date(night, "--date")
@@ -352,8 +382,8 @@ def run_nightly(
         if pre.files_breaking_contract:
             dbt_vars["raw_files_breaking_contract"] = pre.files_breaking_contract
         dbt_vars.update(extra_vars or {})
-        common = ["--vars", json.dumps(dbt_vars, sort_keys=True)]
-        common += ["--log-path", str(target / "logs")]
+        log_path = ["--log-path", str(target / "logs")]
+        common = ["--vars", json.dumps(dbt_vars, sort_keys=True), *log_path]
 
         work = pub.start_work_file(published, incremental=mode == "incremental")
         lap("work_file")
@@ -398,30 +428,62 @@ def run_nightly(
             )
             results = target / "run_results.json"
             if process.returncode != 0:
-                failures = failed_nodes(results) if results.exists() else []
-                detail = "\n".join(f"  - {f}" for f in failures) or (process.stdout or "")[-4000:]
-                raise NightlyError(
-                    "dbt build failed; the published warehouse is unchanged:\n" + detail
-                )
+                raise _build_failed("dbt build failed", process, results)
             # Changes staged on this or earlier nights that the incremental facts have not
             # re-processed (governance.reprocessing): reported every night until a backfill
             # from their day or a full refresh takes them in.
             left = still_pending(previous_pending, reprocess, mode == "full-refresh")
             if mode == "incremental":
-                with duckdb.connect(str(work), read_only=True) as con:
-                    found = unprocessed_changes(con, build_since, report.night)
-                seen = {(u.table, u.night) for u in found}
-                left = [u for u in left if (u.table, u.night) not in seen] + found
-            report.unprocessed_changes = [asdict(u) for u in left]
-            for u in left:
-                step(f"warning: {u.message()}")
-            lap("dbt_build")
+                left = _with_unprocessed(left, work, build_since, report.night)
             stats = run_stats(results)
             report.dbt = asdict(stats)
             step(
                 f"dbt build passed: {stats.models} models, {stats.tests_passed} tests passed, "
                 f"{stats.tests_warned} warned, {stats.seconds:.1f}s"
             )
+            lap("dbt_build")
+            if left and backfill_changes:
+                first = min(date.fromisoformat(u.earliest_day) for u in left)
+                records = sum(u.records for u in left)
+                step(
+                    f"backfill of {records:,} changed record(s) the facts did not re-process: "
+                    f"dbt build re-processing from {first}"
+                )
+                backfill_vars = {**dbt_vars, "reprocess_from": first.isoformat()}
+                process = run_dbt(
+                    [
+                        "build",
+                        "--vars",
+                        json.dumps(backfill_vars, sort_keys=True),
+                        *log_path,
+                        *MODE_ARGS["incremental"],
+                        *(dbt_args or []),
+                    ],
+                    raw_dir=raw_dir,
+                    duckdb_path=work,
+                    target_path=target,
+                    quiet=True,
+                )
+                if process.returncode != 0:
+                    raise _build_failed(
+                        f"dbt build of the backfill from {first} failed", process, results
+                    )
+                backfill_stats = run_stats(results)
+                report.backfill = {
+                    "from": first.isoformat(),
+                    "changes": [asdict(u) for u in left],
+                    "dbt": asdict(backfill_stats),
+                }
+                left = still_pending([asdict(u) for u in left], first, False)
+                left = _with_unprocessed(left, work, build_since, report.night)
+                step(
+                    f"backfill passed: every record from {first} re-processed, "
+                    f"{backfill_stats.seconds:.1f}s"
+                )
+                lap("backfill")
+            report.unprocessed_changes = [asdict(u) for u in left]
+            for u in left:
+                step(f"warning: {u.message()}")
             pub.fault_point("after-dbt")
             if quality:
                 report.quality = _run_quality(work, published, target, step)

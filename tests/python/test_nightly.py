@@ -14,6 +14,7 @@ import signal
 import subprocess
 import sys
 import time
+from datetime import timedelta
 from pathlib import Path
 
 import duckdb
@@ -27,7 +28,7 @@ from nightly_support import base_tables, leaked_values, sha256, table_difference
 from governance.detection.risk import score
 from governance.detection.risk_features import risk_feature_frame
 from governance.detection.risk_registry import load_model
-from governance.nightly import NightlyError, run_backfill, run_nightly
+from governance.nightly import NightlyError, report_path, run_backfill, run_nightly
 from governance.publish import FAULT_ENV
 from governance.simulator.corrupt import _set
 from governance.simulator.feed import advance_day, generate_with_holdback
@@ -769,6 +770,49 @@ def test_a_correction_older_than_the_window_is_reported_until_a_backfill_takes_i
     backfill = run_backfill(raw, published, str(day), log=lambda line: None, **options)
     assert backfill.unprocessed_changes == []
     assert _gmv(published, order_id) == pytest.approx(before + 100.0)
+
+
+def test_asked_to_a_night_backfills_the_changes_its_facts_did_not_reprocess(nights, tmp_path):
+    raw, published = tmp_path / "raw", tmp_path / "wh" / "governance.duckdb"
+    shutil.copytree(nights["root"] / "raw", raw)
+    published.parent.mkdir()
+    shutil.copy(nights["published"], published)
+    # A completed order of the initial load restated tonight, and a pending change an earlier
+    # night reported (listings of a later day): the backfill starts from the earlier of them.
+    rows = pq.read_table(next((raw / "orders").glob("initial-load-*.parquet")))
+    rows = rows.filter(pc.equal(rows["order_status"], "completed"))
+    old = rows.take(pc.sort_indices(rows, [("ordered_at", "ascending")])[:1])
+    order_id, day = old["order_id"][0].as_py(), old["ordered_at"][0].as_py().date()
+    before = _gmv(published, order_id)
+    pq.write_table(
+        _set(old, "gmv_usd", [before + 100.0]), raw / "orders" / f"{NIGHT}-restatement.parquet"
+    )
+    earlier = {"table": "listings", "records": 2, "earliest_day": str(day + timedelta(days=5))}
+    earlier["night"] = FIRST_NIGHT
+    report = json.loads(report_path(nights["published"]).read_text())
+    report_path(published).write_text(json.dumps({**report, "unprocessed_changes": [earlier]}))
+    facts = ["+int_order_complaint_outcomes", "+int_listing_enforcement_outcomes"]
+    lines: list[str] = []
+    night = run_nightly(
+        raw,
+        published,
+        target_path=tmp_path / "target",
+        freshness=False,
+        quality=False,
+        dbt_args=["--select", *facts, "+fct_completed_orders", *NO_TESTS],
+        backfill_changes=True,
+        log=lines.append,
+    )
+    assert night.backfill["from"] == str(day)
+    assert [c["table"] for c in night.backfill["changes"]] == ["listings", "orders"]
+    assert night.unprocessed_changes == []
+    assert _gmv(published, order_id) == pytest.approx(before + 100.0)
+    assert (
+        "[nightly] backfill of 3 changed record(s) the facts did not re-process: dbt build "
+        f"re-processing from {day}"
+    ) in lines
+    assert not any("warning" in line for line in lines)
+    assert list(night.step_seconds)[-3:] == ["dbt_build", "backfill", "publish"]
 
 
 def test_a_stale_source_fails_the_night_it_was_asked_to_and_publishes_nothing(nights, tmp_path):

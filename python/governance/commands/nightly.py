@@ -17,6 +17,7 @@ def _options(args: argparse.Namespace) -> dict:
         "fail_on_stale": args.fail_on_stale,
         "quality": not args.skip_quality,
         "target_path": Path(args.target_path) if args.target_path else None,
+        "backfill_changes": args.backfill_changes,
     }
 
 
@@ -85,6 +86,13 @@ def _common(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--skip-quality", action="store_true", help="do not run the Great Expectations checkpoint"
+    )
+    p.add_argument(
+        "--backfill-changes",
+        action="store_true",
+        help="take in, before publishing, changes of records older than the days the "
+        "incremental facts re-process (a second build from the earliest such day) instead of "
+        "reporting them for a later backfill",
     )
     p.add_argument(
         "--target-path", default=None, help="dbt target folder (default <warehouse>-target/)"
