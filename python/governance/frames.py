@@ -44,10 +44,9 @@ def table_or_none(session, this):
     ``session`` is the DuckDB connection (dbt-duckdb) or the Spark session (Spark adapters).
     """
     schema, name = this.schema, this.identifier
-    if hasattr(session, "catalog"):  # Spark session
-        if not session.catalog.tableExists(f"{schema}.{name}"):
-            return None
-        return session.table(f"{schema}.{name}")
+    if hasattr(session, "catalog"):  # Spark session; the catalog part only where there is one
+        qualified = ".".join(part for part in (this.database, schema, name) if part)
+        return session.table(qualified) if session.catalog.tableExists(qualified) else None
     ((found,),) = session.execute(
         "select count(*) from information_schema.tables "
         "where table_catalog = ? and table_schema = ? and table_name = ?",

@@ -73,3 +73,27 @@ def test_the_table_a_model_built_last_time_is_read_or_none_before_its_first_buil
     assert to_pandas(table_or_none(con, this)).to_dict("list") == {"day_count": [1]}
     # Same name in another schema is another table.
     assert table_or_none(con, This("wh", "staging", "metric_anomalies")) is None
+
+
+class FakeSparkSession:
+    """The two calls of a Spark session that table_or_none makes."""
+
+    def __init__(self, tables: dict[str, pd.DataFrame]):
+        self.tables = tables
+        self.catalog = self
+
+    def tableExists(self, name: str) -> bool:  # noqa: N802 - pyspark's name
+        return name in self.tables
+
+    def table(self, name: str):
+        return FakeSparkFrame(self.tables[name], [])
+
+
+def test_on_spark_the_table_is_looked_up_by_its_catalog_schema_and_name():
+    session = FakeSparkSession({"governance.main.metric_anomalies": ROWS})
+    found = table_or_none(session, This("governance", "main", "metric_anomalies"))
+    assert to_pandas(found)["seller_id"].tolist() == ["s1", "s2", "s3"]
+    assert table_or_none(session, This("governance", "main", "syndicates")) is None
+    # dbt-spark has no catalog part: schema.name.
+    hive = FakeSparkSession({"main.metric_anomalies": ROWS})
+    assert table_or_none(hive, This(None, "main", "metric_anomalies")) is not None
