@@ -382,22 +382,25 @@ def run_nightly(
         if pre.files_breaking_contract:
             dbt_vars["raw_files_breaking_contract"] = pre.files_breaking_contract
         dbt_vars.update(extra_vars or {})
-        log_path = ["--log-path", str(target / "logs")]
-        common = ["--vars", json.dumps(dbt_vars, sort_keys=True), *log_path]
-
         work = pub.start_work_file(published, incremental=mode == "incremental")
         lap("work_file")
+
+        def dbt(command: list[str], variables: dict, extra: list[str]):
+            """A dbt command on the work file with these vars, quiet, logs under target."""
+            return run_dbt(
+                [*command, "--vars", json.dumps(variables, sort_keys=True)]
+                + ["--log-path", str(target / "logs"), *extra],
+                raw_dir=raw_dir,
+                duckdb_path=work,
+                target_path=target,
+                quiet=True,
+            )
+
         try:
             pub.fault_point("after-copy")
             if freshness:
                 step("dbt source freshness")
-                run_dbt(
-                    ["source", "freshness", *common, "--output", str(target / "sources.json")],
-                    raw_dir=raw_dir,
-                    duckdb_path=work,
-                    target_path=target,
-                    quiet=True,
-                )
+                dbt(["source", "freshness"], dbt_vars, ["--output", str(target / "sources.json")])
                 report.freshness = _freshness(target, night_date)
                 if not report.freshness:
                     step("  freshness: dbt reported no result (see the dbt log)")
@@ -416,16 +419,9 @@ def run_nightly(
                     raise NightlyError(f"stale sources for night {night_date}: {stale}")
                 lap("freshness")
             step(f"dbt build ({mode}, lookback {lookback} days) into {work.name}")
-            args = ["build", *common, *MODE_ARGS[mode]]
             # dbt stamps the rows it writes with its start (processed_at, UTC): later than this.
             build_since = datetime.now(UTC).replace(tzinfo=None)
-            process = run_dbt(
-                [*args, *(dbt_args or [])],
-                raw_dir=raw_dir,
-                duckdb_path=work,
-                target_path=target,
-                quiet=True,
-            )
+            process = dbt(["build"], dbt_vars, [*MODE_ARGS[mode], *(dbt_args or [])])
             results = target / "run_results.json"
             if process.returncode != 0:
                 raise _build_failed("dbt build failed", process, results)
@@ -449,20 +445,10 @@ def run_nightly(
                     f"backfill of {records:,} changed record(s) the facts did not re-process: "
                     f"dbt build re-processing from {first}"
                 )
-                backfill_vars = {**dbt_vars, "reprocess_from": first.isoformat()}
-                process = run_dbt(
-                    [
-                        "build",
-                        "--vars",
-                        json.dumps(backfill_vars, sort_keys=True),
-                        *log_path,
-                        *MODE_ARGS["incremental"],
-                        *(dbt_args or []),
-                    ],
-                    raw_dir=raw_dir,
-                    duckdb_path=work,
-                    target_path=target,
-                    quiet=True,
+                process = dbt(
+                    ["build"],
+                    {**dbt_vars, "reprocess_from": first.isoformat()},
+                    [*MODE_ARGS["incremental"], *(dbt_args or [])],
                 )
                 if process.returncode != 0:
                     raise _build_failed(
@@ -474,8 +460,9 @@ def run_nightly(
                     "changes": [asdict(u) for u in left],
                     "dbt": asdict(backfill_stats),
                 }
-                left = still_pending([asdict(u) for u in left], first, False)
-                left = _with_unprocessed(left, work, build_since, report.night)
+                # Every change reported so far dates from `first` on: only what the facts
+                # still did not re-process remains.
+                left = _with_unprocessed([], work, build_since, report.night)
                 step(
                     f"backfill passed: every record from {first} re-processed, "
                     f"{backfill_stats.seconds:.1f}s"

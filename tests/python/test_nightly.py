@@ -732,14 +732,15 @@ def _gmv(db: Path, order_id: str) -> float:
         ).fetchone()[0]
 
 
-def test_a_correction_older_than_the_window_is_reported_until_a_backfill_takes_it_in(
-    nights, tmp_path
-):
+def _restated_first_order(nights, tmp_path: Path):
+    """A copy of night 2's raw files and warehouse in which the first completed order of the
+    initial load has its amount restated tonight (+100), and the options of a night that
+    builds the record-level facts only. Returns (raw, published, order id, its day, its old
+    amount, options)."""
     raw, published = tmp_path / "raw", tmp_path / "wh" / "governance.duckdb"
     shutil.copytree(nights["root"] / "raw", raw)
     published.parent.mkdir()
     shutil.copy(nights["published"], published)
-    # The first completed order of the initial load, its amount restated tonight.
     rows = pq.read_table(next((raw / "orders").glob("initial-load-*.parquet")))
     rows = rows.filter(pc.equal(rows["order_status"], "completed"))
     old = rows.take(pc.sort_indices(rows, [("ordered_at", "ascending")])[:1])
@@ -754,6 +755,13 @@ def test_a_correction_older_than_the_window_is_reported_until_a_backfill_takes_i
         quality=False,
         dbt_args=["--select", *facts, "+fct_completed_orders", *NO_TESTS],
     )
+    return raw, published, order_id, day, before, options
+
+
+def test_a_correction_older_than_the_window_is_reported_until_a_backfill_takes_it_in(
+    nights, tmp_path
+):
+    raw, published, order_id, day, before, options = _restated_first_order(nights, tmp_path)
     lines = []
     night = run_nightly(raw, published, log=lines.append, **options)
     assert night.unprocessed_changes == [
@@ -773,36 +781,15 @@ def test_a_correction_older_than_the_window_is_reported_until_a_backfill_takes_i
 
 
 def test_asked_to_a_night_backfills_the_changes_its_facts_did_not_reprocess(nights, tmp_path):
-    raw, published = tmp_path / "raw", tmp_path / "wh" / "governance.duckdb"
-    shutil.copytree(nights["root"] / "raw", raw)
-    published.parent.mkdir()
-    shutil.copy(nights["published"], published)
-    # A completed order of the initial load restated tonight, and a pending change an earlier
-    # night reported (listings of a later day): the backfill starts from the earlier of them.
-    rows = pq.read_table(next((raw / "orders").glob("initial-load-*.parquet")))
-    rows = rows.filter(pc.equal(rows["order_status"], "completed"))
-    old = rows.take(pc.sort_indices(rows, [("ordered_at", "ascending")])[:1])
-    order_id, day = old["order_id"][0].as_py(), old["ordered_at"][0].as_py().date()
-    before = _gmv(published, order_id)
-    pq.write_table(
-        _set(old, "gmv_usd", [before + 100.0]), raw / "orders" / f"{NIGHT}-restatement.parquet"
-    )
+    raw, published, order_id, day, before, options = _restated_first_order(nights, tmp_path)
+    # Also a pending change an earlier night reported (listings of a later day): the backfill
+    # starts from the earlier of the two.
     earlier = {"table": "listings", "records": 2, "earliest_day": str(day + timedelta(days=5))}
     earlier["night"] = FIRST_NIGHT
     report = json.loads(report_path(nights["published"]).read_text())
     report_path(published).write_text(json.dumps({**report, "unprocessed_changes": [earlier]}))
-    facts = ["+int_order_complaint_outcomes", "+int_listing_enforcement_outcomes"]
     lines: list[str] = []
-    night = run_nightly(
-        raw,
-        published,
-        target_path=tmp_path / "target",
-        freshness=False,
-        quality=False,
-        dbt_args=["--select", *facts, "+fct_completed_orders", *NO_TESTS],
-        backfill_changes=True,
-        log=lines.append,
-    )
+    night = run_nightly(raw, published, backfill_changes=True, log=lines.append, **options)
     assert night.backfill["from"] == str(day)
     assert [c["table"] for c in night.backfill["changes"]] == ["listings", "orders"]
     assert night.unprocessed_changes == []

@@ -857,32 +857,34 @@ def detector_fingerprint(params: AnomalyParams | None = None) -> str:
     return digest.hexdigest()[:16]
 
 
-def _first_changed_date(
-    df: pd.DataFrame, previous: pd.DataFrame | None, fingerprint: str
-) -> tuple[bool, pd.Timestamp | None]:
-    """Whether ``previous`` (an earlier output) can be reused, and the earliest day whose
-    mature input rows differ from those it judged (a row added, removed or with another value,
-    numerator or denominator); None when none differs."""
+def _reusable(previous: pd.DataFrame | None, fingerprint: str) -> pd.DataFrame | None:
+    """``previous`` (an earlier output) with its day as ``_date`` when it can be reused: every
+    output column, the current fingerprint, one row per series and day. None otherwise."""
     if previous is None or previous.empty or not set(OUTPUT_COLUMNS) <= set(previous.columns):
-        return False, None
+        return None
     if not (previous["detector_fingerprint"] == fingerprint).all():
-        return False, None
+        return None
     if previous.duplicated([*KEY_COLUMNS, "metric_date"]).any():
-        return False, None
+        return None
+    return previous.assign(_date=pd.to_datetime(previous["metric_date"]).dt.normalize())
+
+
+def _first_changed_date(df: pd.DataFrame, previous: pd.DataFrame) -> pd.Timestamp | None:
+    """The earliest day whose mature input rows differ from those ``previous`` judged (a row
+    added, removed or with another value, numerator or denominator); None when none differs."""
     compared = ["value", "numerator", "denominator"]
-    now = df[[*KEY_COLUMNS, "_date", *compared]]
-    before = previous[[*KEY_COLUMNS, *compared]].assign(
-        _date=pd.to_datetime(previous["metric_date"]).dt.normalize()
+    both = df[[*KEY_COLUMNS, "_date", *compared]].merge(
+        previous[[*KEY_COLUMNS, "_date", *compared]],
+        on=[*KEY_COLUMNS, "_date"],
+        how="outer",
+        indicator=True,
     )
-    both = now.merge(before, on=[*KEY_COLUMNS, "_date"], how="outer", indicator=True)
     differs = both["_merge"].to_numpy() != "both"
     for column in compared:
         a = both[f"{column}_x"].to_numpy(float)
         b = both[f"{column}_y"].to_numpy(float)
         differs |= ~((a == b) | (np.isnan(a) & np.isnan(b)))
-    if not differs.any():
-        return True, None
-    return True, both.loc[differs, "_date"].min()
+    return both.loc[differs, "_date"].min() if differs.any() else None
 
 
 def detect_metric_anomalies(
@@ -918,9 +920,16 @@ def detect_metric_anomalies(
     out_cols = OUTPUT_COLUMNS
     if df.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in out_cols})
-    reusable, changed_from = _first_changed_date(df, previous, fingerprint)
-    if reusable and changed_from is None:
+    previous = _reusable(previous, fingerprint)
+    changed_from = None if previous is None else _first_changed_date(df, previous)
+    if previous is not None and changed_from is None:
         return _as_built(previous, out_cols)
+    # Resume the walk on the first changed day when earlier days are kept (else judge all).
+    kept_rows = (
+        np.zeros(len(df), dtype=bool)
+        if previous is None
+        else (df["_date"] < changed_from).to_numpy()
+    )
 
     codes = df.groupby(KEY_COLUMNS, sort=True, dropna=False).ngroup().to_numpy()
     day, t_count = _day_index(df["_date"])
@@ -956,21 +965,13 @@ def detect_metric_anomalies(
     family = [np.flatnonzero(level == lv) for lv in np.unique(level)] if p.fdr_by_level else None
     pool_group = metric_code * 4 + level
     resume_at, prior_flags = 0, None
-    if reusable:
+    if kept_rows.any():
         resume_at = int((changed_from - df["_date"].min()).days)
-        old = (df["_date"] < changed_from).to_numpy()
-        if resume_at > 0 and old.any():
-            prior = df.loc[old, [*KEY_COLUMNS, "_date"]].merge(
-                previous[[*KEY_COLUMNS, "is_anomaly"]].assign(
-                    _date=pd.to_datetime(previous["metric_date"]).dt.normalize()
-                ),
-                on=[*KEY_COLUMNS, "_date"],
-                how="left",
-            )
-            prior_flags = np.zeros((n_series, t_count), dtype=bool)
-            prior_flags[local[old], day[old]] = prior["is_anomaly"].fillna(False).to_numpy(bool)
-        else:
-            reusable, resume_at = False, 0
+        prior = df.loc[kept_rows, [*KEY_COLUMNS, "_date"]].merge(
+            previous[[*KEY_COLUMNS, "_date", "is_anomaly"]], on=[*KEY_COLUMNS, "_date"], how="left"
+        )
+        prior_flags = np.zeros((n_series, t_count), dtype=bool)
+        prior_flags[local[kept_rows], day[kept_rows]] = prior["is_anomaly"].to_numpy(bool)
     grid = _scan_days(
         local,
         day,
@@ -1052,11 +1053,11 @@ def detect_metric_anomalies(
     )
     order = np.lexsort((day, codes))
     out = out.iloc[order].reset_index(drop=True)
-    if not reusable:
+    if not kept_rows.any():
         return out
-    judged = out[pd.to_datetime(out["metric_date"]).dt.normalize() >= changed_from]
-    kept = previous[pd.to_datetime(previous["metric_date"]).dt.normalize() < changed_from]
-    both = pd.concat([kept[out_cols].astype(judged.dtypes.to_dict()), judged], ignore_index=True)
+    judged = out[~kept_rows[order]]
+    kept = previous.loc[previous["_date"] < changed_from, out_cols]
+    both = pd.concat([kept.astype(judged.dtypes.to_dict()), judged], ignore_index=True)
     return _as_built(both, out_cols)
 
 
