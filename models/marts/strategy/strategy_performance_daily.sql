@@ -2,7 +2,11 @@
     ending on the day). Each event counts on its own date: hits and time-to-hit on the hit day,
     flagged QA verdicts on the day of the hit they audited, random QA verdicts on the check day,
     actions, appeals and overturns on the action day. Windows are built by letting every event
-    count on each day of the windows it falls in, so distinct counts and medians are exact. -#}
+    count on each day of the windows it falls in, so medians and distinct seller counts are
+    exact. Distinct targets are counted from the days each target was hit: a hit day counts the
+    target on the days of the windows it falls in that an earlier hit day of the same target
+    does not already cover, so each target counts once per window without expanding every hit
+    into every window day. -#}
 
 {%- set windows = [1, 7, 28] -%}
 
@@ -101,7 +105,6 @@ hit_windows as (
     select
         hits.strategy_id,
         window_offsets.window_days,
-        hits.target_id,
         hits.is_enforced,
         hits.hours_to_hit,
         cast({{ dbt.dateadd('day', 'window_offsets.day_offset', 'hits.hit_date') }} as date) as metric_date
@@ -119,11 +122,125 @@ hit_figures as (
         window_days,
         count(*) as n_hits,
         sum(case when is_enforced then 1 else 0 end) as n_hits_enforced,
-        count(distinct target_id) as n_targets_hit,
         percentile_cont(0.5) within group (order by hours_to_hit) as median_hours_to_hit
 
     from hit_windows
     group by strategy_id, metric_date, window_days
+
+),
+
+target_hit_days as (
+
+    select distinct
+        strategy_id,
+        target_id,
+        hit_date
+
+    from hits
+    where target_id is not null
+
+),
+
+target_previous_hit_days as (
+
+    select
+        strategy_id,
+        target_id,
+        hit_date,
+        lag(hit_date) over (partition by strategy_id, target_id order by hit_date) as previous_hit_date
+
+    from target_hit_days
+
+),
+
+target_coverage as (
+
+    {#- A hit day counts its target in the windows ending on hit_date .. hit_date + window - 1;
+        the days up to previous_hit_date + window - 1 are already counted by the previous hit
+        day. Both ends as dates; the span ends the day before coverage_end_date. #}
+    select
+        target_previous_hit_days.strategy_id,
+        windows.window_days,
+        case
+            when
+                target_previous_hit_days.previous_hit_date is not null
+                and {{ dbt.datediff(
+                    'target_previous_hit_days.previous_hit_date',
+                    'target_previous_hit_days.hit_date',
+                    'day',
+                ) }} < windows.window_days
+                then cast({{ dbt.dateadd(
+                    'day', 'windows.window_days', 'target_previous_hit_days.previous_hit_date'
+                ) }} as date)
+            else target_previous_hit_days.hit_date
+        end as coverage_start_date,
+        cast({{ dbt.dateadd('day', 'windows.window_days', 'target_previous_hit_days.hit_date') }} as date)
+            as coverage_end_date
+
+    from target_previous_hit_days
+    cross join windows
+
+),
+
+target_count_changes as (
+
+    select
+        strategy_id,
+        window_days,
+        coverage_start_date as metric_date,
+        1 as change_in_targets
+
+    from target_coverage
+
+    union all
+
+    select
+        strategy_id,
+        window_days,
+        coverage_end_date as metric_date,
+        -1 as change_in_targets
+
+    from target_coverage
+
+    union all
+
+    {#- Every grid day, so that the running count below has a row for each. #}
+    select
+        strategy_id,
+        window_days,
+        metric_date,
+        0 as change_in_targets
+
+    from grid
+
+),
+
+target_count_days as (
+
+    select
+        strategy_id,
+        window_days,
+        metric_date,
+        sum(change_in_targets) as change_in_targets
+
+    from target_count_changes
+    group by strategy_id, window_days, metric_date
+
+),
+
+target_figures as (
+
+    select
+        strategy_id,
+        metric_date,
+        window_days,
+        sum(change_in_targets) over (
+            partition by strategy_id, window_days
+            order by metric_date
+            rows between unbounded preceding and current row
+        ) as n_targets_hit
+
+    from target_count_days
 
 ),
 
@@ -252,11 +369,13 @@ joined as (
         grid.metric_date,
         grid.window_days,
         hit_figures.median_hours_to_hit,
-        cast(coalesce(overturned_seller_figures.overturned_sellers_gmv_30d_usd, 0) as double)
+        {#- Rounded to the cent: a sum of floating-point amounts otherwise differs in its last
+            digits from one build to the next with the order the engine adds them in. #}
+        cast(coalesce(round(overturned_seller_figures.overturned_sellers_gmv_30d_usd, 2), 0) as double)
             as overturned_sellers_gmv_30d_usd,
         coalesce(hit_figures.n_hits, 0) as n_hits,
         coalesce(hit_figures.n_hits_enforced, 0) as n_hits_enforced,
-        coalesce(hit_figures.n_targets_hit, 0) as n_targets_hit,
+        coalesce(target_figures.n_targets_hit, 0) as n_targets_hit,
         coalesce(flagged_figures.n_flagged_checks, 0) as n_flagged_checks,
         coalesce(flagged_figures.n_flagged_confirmed, 0) as n_flagged_confirmed,
         coalesce(recall_figures.n_recall_checks, 0) as n_recall_checks,
@@ -272,6 +391,11 @@ joined as (
             grid.strategy_id = hit_figures.strategy_id
             and grid.metric_date = hit_figures.metric_date
             and grid.window_days = hit_figures.window_days
+    left join target_figures
+        on
+            grid.strategy_id = target_figures.strategy_id
+            and grid.metric_date = target_figures.metric_date
+            and grid.window_days = target_figures.window_days
     left join flagged_figures
         on
             grid.strategy_id = flagged_figures.strategy_id
