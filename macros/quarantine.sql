@@ -36,9 +36,10 @@
 {%- endmacro %}
 
 
-{#- The night this build ingests: var('ingest_date'), else the day the dbt run started. -#}
+{#- The night this build ingests: var('ingest_date'), else the environment variable
+    GOVERNANCE_INGEST_DATE (set by the nightly run), else the day the dbt run started. -#}
 {% macro ingest_date() -%}
-    {%- set night = validated_date_var('ingest_date') -%}
+    {%- set night = validated_date_var('ingest_date', 'GOVERNANCE_INGEST_DATE') -%}
     cast('{{ night or run_started_at.strftime("%Y-%m-%d") }}' as date)
 {%- endmacro %}
 

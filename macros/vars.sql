@@ -1,15 +1,23 @@
 {#- Validation of the dbt vars that reach SQL: a malformed value stops the run with a message
     naming the var, never reaches the database as text. -#}
 
-{% macro validated_date_var(name) -%}
-    {#- Returns the var as a 'YYYY-MM-DD' string, or none when it is empty. -#}
+{% macro validated_date_var(name, env_name=none) -%}
+    {#- Returns the var as a 'YYYY-MM-DD' string, or none when it is empty. With env_name, an
+        empty var falls back to that environment variable: the nightly run passes its dates that
+        way, because dbt re-parses only the models that read a changed environment variable but
+        the whole project when a --vars value changes. -#}
     {%- set value = var(name, '') -%}
+    {%- set origin = "dbt var '" ~ name ~ "'" -%}
+    {%- if env_name and (value is none or (value | string | trim) == '') -%}
+        {%- set value = env_var(env_name, '') -%}
+        {%- set origin = "environment variable " ~ env_name -%}
+    {%- endif -%}
     {%- if value is none or (value | string | trim) == '' -%}
         {{ return(none) }}
     {%- endif -%}
     {%- set text = value | string | trim -%}
     {%- if not modules.re.fullmatch('[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])', text) -%}
-        {{ exceptions.raise_compiler_error("dbt var '" ~ name ~ "' must be a date written YYYY-MM-DD, got '" ~ text ~ "'") }}
+        {{ exceptions.raise_compiler_error(origin ~ " must be a date written YYYY-MM-DD, got '" ~ text ~ "'") }}
     {%- endif -%}
     {{ return(text) }}
 {%- endmacro %}

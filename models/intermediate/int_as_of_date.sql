@@ -1,7 +1,7 @@
-{#- The reporting date of the build: var('as_of_date') when set, else the latest listing
-    creation date. Events after the end of this day are ignored by every metric, so a build
+{#- The reporting date of the build: var('as_of_date') when set, else the environment variable
+    GOVERNANCE_AS_OF_DATE (set by the nightly run), else the latest listing creation date. Events after the end of this day are ignored by every metric, so a build
     with an earlier as_of_date reproduces the metrics as they stood then. -#}
-{%- set as_of = validated_date_var('as_of_date') -%}
+{%- set as_of = validated_date_var('as_of_date', 'GOVERNANCE_AS_OF_DATE') -%}
 
 with
 

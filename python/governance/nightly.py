@@ -35,6 +35,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import subprocess
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -45,6 +46,7 @@ from pathlib import Path
 import duckdb
 
 from governance import publish as pub
+from governance import settings
 from governance.contract import check_raw_dir
 from governance.reprocessing import UnprocessedChanges, still_pending, unprocessed_changes
 from governance.warehouse import (
@@ -288,6 +290,41 @@ def _with_unprocessed(
     return [u for u in earlier if (u.table, u.night) not in seen] + found
 
 
+def night_dbt_vars(lookback: int) -> dict:
+    """The dbt vars every night passes (a backfill, quarantined files or ``extra_vars`` add
+    theirs); the same each night, so dbt keeps its parse from one night to the next."""
+    return {"lookback_days": lookback}
+
+
+def parse_as_after_night(
+    raw_dir: Path, published: Path, night: date, target_path: Path, env: dict[str, str]
+) -> subprocess.CompletedProcess:
+    """``dbt parse`` as a night of ``night`` leaves it in ``target_path`` (same vars, work file
+    and dates): what the next night finds there. ``env``: the environment the nights run in
+    (its raw folder and warehouse paths give way to these)."""
+    paths = (settings.RAW_DIR_ENV, settings.DUCKDB_PATH_ENV)
+    night_env = {k: v for k, v in env.items() if k not in paths} | night_dbt_env(night)
+    return run_dbt(
+        ["parse", "--vars", json.dumps(night_dbt_vars(DEFAULT_LOOKBACK_DAYS), sort_keys=True)]
+        + ["--log-path", str(Path(target_path) / "logs")],
+        raw_dir=Path(raw_dir).resolve(),
+        duckdb_path=pub.work_path(Path(published).resolve()),
+        target_path=Path(target_path).resolve(),
+        quiet=True,
+        env=night_env,
+    )
+
+
+def night_dbt_env(night: date | None) -> dict[str, str]:
+    """The night's dates for dbt, as environment variables rather than dbt vars: dbt re-parses
+    only the models that read a changed environment variable, but the whole project when a
+    ``--vars`` value changes, as the dates do every night. Empty when the night is unknown (the
+    models then take the latest listing day and the run date); a dbt var of the same name, such
+    as ``--var as_of_date=...`` in ``extra_vars``, still wins."""
+    day = night.isoformat() if night is not None else ""
+    return {settings.AS_OF_DATE_ENV: day, settings.INGEST_DATE_ENV: day}
+
+
 def run_nightly(
     raw_dir: Path,
     published: Path,
@@ -373,10 +410,8 @@ def run_nightly(
             contract_warnings=pre.warnings,
             quarantined_files=pre.files_breaking_contract,
         )
-        dbt_vars: dict = {"lookback_days": lookback}
-        if night_date is not None:
-            dbt_vars["as_of_date"] = night_date.isoformat()
-            dbt_vars["ingest_date"] = night_date.isoformat()
+        dbt_vars = night_dbt_vars(lookback)
+        night_env = night_dbt_env(night_date)
         if reprocess is not None:
             dbt_vars["reprocess_from"] = reprocess.isoformat()
         if pre.files_breaking_contract:
@@ -394,6 +429,7 @@ def run_nightly(
                 duckdb_path=work,
                 target_path=target,
                 quiet=True,
+                env=night_env,
             )
 
         try:

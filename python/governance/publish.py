@@ -49,8 +49,10 @@ def wal_path(database: Path) -> Path:
 
 
 def work_path(published: Path) -> Path:
-    """A fresh work file for one build, hidden, in the published file's directory."""
-    return published.with_name(f".{published.name}.building-{os.getpid()}")
+    """The work file of a build, hidden, in the published file's directory. Its name is the same
+    for every build (the build lock lets one build at a time use it): the path is part of dbt's
+    connection profile, and dbt re-parses the whole project when the profile changes."""
+    return published.with_name(f".{published.name}.building")
 
 
 @contextlib.contextmanager
@@ -82,7 +84,7 @@ def build_lock(published: Path) -> Iterator[None]:
 def remove_stale_work_files(published: Path) -> list[Path]:
     """Deletes the work files left by interrupted builds. Call under the build lock."""
     removed = []
-    for path in sorted(published.parent.glob(f".{published.name}.building-*")):
+    for path in sorted(published.parent.glob(f".{published.name}.building*")):
         path.unlink(missing_ok=True)
         removed.append(path)
     return removed

@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -50,10 +51,12 @@ def run_dbt(
     duckdb_path: Path | None = None,
     target_path: Path | None = None,
     quiet: bool = False,
+    env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run a dbt command in the project directory and return the finished process."""
+    """Run a dbt command in the project directory and return the finished process; ``env``
+    adds or replaces environment variables of the dbt process."""
     project = settings.project_dir()
-    env = dbt_env(raw_dir, duckdb_path)
+    env = {**dbt_env(raw_dir, duckdb_path), **(env or {})}
     Path(env[settings.DUCKDB_PATH_ENV]).parent.mkdir(parents=True, exist_ok=True)
     command = [dbt_executable(), *args, "--project-dir", str(project)]
     command += ["--profiles-dir", env["DBT_PROFILES_DIR"]]

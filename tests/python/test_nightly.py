@@ -25,6 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from nightly_support import base_tables, leaked_values, sha256, table_differences
 
+from governance import settings
 from governance.detection.risk import score
 from governance.detection.risk_features import risk_feature_frame
 from governance.detection.risk_registry import load_model
@@ -156,6 +157,8 @@ def nights(tmp_path_factory):
     _late_listing(root / "raw")
     # ...and corrected versions of orders and listings loaded on night 1.
     _corrections(root / "raw")
+    dbt_log = root / "target" / "logs" / "dbt.log"
+    night_1_log_end = dbt_log.stat().st_size
     stop, polls = root / "stop-reader", root / "reader.jsonl"
     reader = subprocess.Popen([sys.executable, "-c", READER, str(published), str(stop), str(polls)])
     try:
@@ -166,6 +169,9 @@ def nights(tmp_path_factory):
         stop.touch()
         reader.wait(timeout=60)
     second_tests = _tests_run(root / "target")
+    with dbt_log.open("rb") as log:
+        log.seek(night_1_log_end)
+        second_log = log.read().decode()
     incremental_sql = {
         step: (root / "target" / step / ORDERS_SQL).read_text() for step in ("compiled", "run")
     }
@@ -184,6 +190,7 @@ def nights(tmp_path_factory):
         "states": (first_state, _state(published)),
         "incremental_sql": incremental_sql,
         "tests_run": (first_tests, second_tests),
+        "second_dbt_log": second_log,
         "polls": [json.loads(line) for line in polls.read_text().splitlines()],
     }
 
@@ -246,6 +253,18 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     fact_first_day = min(first_day, first_maturing_day)
     assert "delete from" in fact_run
     assert f"where ordered_date >= cast('{fact_first_day:%Y-%m-%d}' as date)" in fact
+
+
+def test_a_night_re_parses_only_the_files_that_read_its_dates(nights):
+    # The night's dates reach dbt as environment variables and the work file keeps its name, so
+    # dbt keeps the previous night's parse and re-reads only the models that use the dates
+    # (int_as_of_date, the base models that stamp the ingest night), not the whole project.
+    log = nights["second_dbt_log"]
+    assert "Unable to do partial parsing" not in log
+    changed = [int(n) for n in re.findall(r"Partial parsing enabled: .* (\d+) files changed", log)]
+    models = settings.project_dir() / "models"
+    project_files = len(list(models.rglob("*.sql"))) + len(list(models.rglob("*.py")))
+    assert changed and 1 <= changed[0] <= project_files // 4, changed
 
 
 def test_incremental_nights_leave_the_raw_source_tests_and_unit_tests_to_full_builds(nights):
@@ -498,13 +517,13 @@ def test_killed_builds_leave_the_published_warehouse_untouched_and_a_rerun_is_id
     os.killpg(process.pid, signal.SIGKILL)
     process.wait(timeout=30)
     assert sha256(published) == good
-    assert list(published.parent.glob(".governance.duckdb.building-*")), "work files left behind"
+    assert list(published.parent.glob(".governance.duckdb.building*")), "work files left behind"
 
     before = root / "before-rerun.duckdb"
     before.write_bytes(published.read_bytes())
     rerun = _nightly(root, published, dbt_args=NO_TESTS)
     assert rerun.night == NIGHT and rerun.mode == "incremental"
-    assert not list(published.parent.glob(".governance.duckdb.building-*"))
+    assert not list(published.parent.glob(".governance.duckdb.building*"))
     assert table_differences(before, published) == []
 
 

@@ -60,7 +60,7 @@ def test_a_reader_keeps_its_file_and_new_readers_see_the_new_one(published):
     assert _read_in_new_process(published) == 2
     assert published_as_of(published).isoformat() == "2026-06-03"
     assert not wal_path(published).exists()
-    assert list(published.parent.glob(".governance.duckdb.building-*")) == []
+    assert list(published.parent.glob(".governance.duckdb.building*")) == []
 
 
 def test_a_failed_build_or_validation_publishes_nothing(published):
@@ -79,7 +79,7 @@ def test_a_failed_build_or_validation_publishes_nothing(published):
     with pytest.raises(RuntimeError, match="expectation failed"):
         build_and_publish(published, lambda work: _write(work, 4), validate=reject)
     assert published.read_bytes() == before
-    assert list(published.parent.glob(".governance.duckdb.building-*")) == []
+    assert list(published.parent.glob(".governance.duckdb.building*")) == []
 
 
 def test_an_incremental_build_starts_from_a_copy_of_the_published_file(published):
@@ -116,9 +116,9 @@ def test_a_build_killed_before_the_swap_leaves_the_last_good_warehouse(published
     assert done.returncode == -signal.SIGKILL
     assert published.read_bytes() == before
     assert _read_in_new_process(published) == 1
-    assert len(list(published.parent.glob(".governance.duckdb.building-*"))) == 1
+    assert len(list(published.parent.glob(".governance.duckdb.building*"))) == 1
     build_and_publish(published, lambda work: _write(work, 8))  # cleans up, then publishes
-    assert list(published.parent.glob(".governance.duckdb.building-*")) == []
+    assert list(published.parent.glob(".governance.duckdb.building*")) == []
     assert _read_in_new_process(published) == 8
 
 
@@ -138,7 +138,7 @@ def test_governance_build_through_the_publish_path_keeps_the_last_good_file(publ
     with pytest.raises(RawContractError, match="does not exist"):
         build_published(tmp_path / "no-raw-here", published, quiet=True)
     assert published.read_bytes() == before
-    assert list(published.parent.glob(".governance.duckdb.building-*")) == []
+    assert list(published.parent.glob(".governance.duckdb.building*")) == []
 
 
 def test_the_work_file_copy_is_byte_for_byte_in_chunks_or_through_the_fallback(

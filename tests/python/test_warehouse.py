@@ -11,6 +11,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from governance.baseline import north_star_baseline
+from governance.settings import AS_OF_DATE_ENV
 from governance.warehouse import run_dbt, run_stats
 
 Z = 1.959964
@@ -159,6 +160,33 @@ def test_malformed_as_of_date_var_is_refused_with_a_clear_message(built):
     )
     assert process.returncode != 0
     assert "dbt var 'as_of_date' must be a date written YYYY-MM-DD" in process.stdout
+
+
+def test_the_reporting_date_comes_from_the_var_else_the_environment(built, tmp_path):
+    def compile_as_of(variables: str, env: dict[str, str]) -> tuple[int, str]:
+        target = tmp_path / f"target-{len(list(tmp_path.iterdir()))}"
+        process = run_dbt(
+            ["compile", "--select", "int_as_of_date", "--vars", variables],
+            raw_dir=built["raw"],
+            duckdb_path=built["root"] / "compile.duckdb",
+            target_path=target,
+            quiet=True,
+            env=env,
+        )
+        compiled = list(target.rglob("compiled/**/int_as_of_date.sql"))
+        return process.returncode, compiled[0].read_text() if compiled else process.stdout
+
+    night = {AS_OF_DATE_ENV: "2026-05-31"}
+    code, sql = compile_as_of("{}", night)
+    assert code == 0 and "cast('2026-05-31' as date)" in sql
+    code, sql = compile_as_of("{as_of_date: '2026-04-30'}", night)
+    assert code == 0 and "cast('2026-04-30' as date)" in sql and "2026-05-31" not in sql
+    code, out = compile_as_of("{}", {AS_OF_DATE_ENV: "31/05/2026"})
+    assert code != 0
+    assert (
+        "environment variable GOVERNANCE_AS_OF_DATE must be a date written YYYY-MM-DD, "
+        "got '31/05/2026'" in out
+    )
 
 
 def test_every_model_and_column_is_documented(built):
