@@ -319,8 +319,8 @@ def night_dbt_env(night: date | None) -> dict[str, str]:
     """The night's dates for dbt, as environment variables rather than dbt vars: dbt re-parses
     only the models that read a changed environment variable, but the whole project when a
     ``--vars`` value changes, as the dates do every night. Empty when the night is unknown (the
-    models then take the latest listing day and the run date); a dbt var of the same name, such
-    as ``--var as_of_date=...`` in ``extra_vars``, still wins."""
+    models then take the latest listing day and the run date); a dbt var of the same name (in
+    ``extra_vars``, or ``--vars`` of a dbt command) still wins."""
     day = night.isoformat() if night is not None else ""
     return {settings.AS_OF_DATE_ENV: day, settings.INGEST_DATE_ENV: day}
 
