@@ -4,6 +4,8 @@ the published metrics against an independent pandas implementation and the Wilso
 from __future__ import annotations
 
 import math
+import re
+import shutil
 
 import duckdb
 import pandas as pd
@@ -187,6 +189,33 @@ def test_the_reporting_date_comes_from_the_var_else_the_environment(built, tmp_p
         "environment variable GOVERNANCE_AS_OF_DATE must be a date written YYYY-MM-DD, "
         "got '31/05/2026'" in out
     )
+
+
+def test_a_python_model_starts_with_the_engine_cache_emptied_and_the_limit_restored(
+    built, tmp_path
+):
+    # DuckDB's page cache is emptied (limit lowered) before a detection model builds its pandas
+    # frames, then the profile's limit is set back: here the one of GOVERNANCE_DUCKDB_MEMORY_LIMIT.
+    db = tmp_path / "governance.duckdb"
+    shutil.copyfile(built["db"], db)
+    process = run_dbt(
+        ["run", "--select", "seller_syndicates", "--log-path", str(tmp_path / "logs")],
+        raw_dir=built["raw"],
+        duckdb_path=db,
+        target_path=tmp_path / "target",
+        quiet=True,
+        env={"GOVERNANCE_DUCKDB_MEMORY_LIMIT": "3GB"},
+    )
+    assert process.returncode == 0, process.stdout[-2000:]
+    log = (tmp_path / "logs" / "dbt.log").read_text()
+    limits = re.findall(r"set memory_limit = '([^']+)'", log)
+    assert limits == ["1GB", "3GB"]
+    runs = log.index(
+        'Writing runtime python for node "model.marketplace_governance.seller_syndicates"'
+    )
+    assert log.index("set memory_limit = '3GB'") < runs
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute("select count(*) from main.seller_syndicates").fetchone()[0] > 0
 
 
 def test_every_model_and_column_is_documented(built):
