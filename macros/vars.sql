@@ -6,16 +6,15 @@
         empty var falls back to that environment variable: the nightly run passes its dates that
         way, because dbt re-parses only the models that read a changed environment variable but
         the whole project when a --vars value changes. -#}
-    {%- set value = var(name, '') -%}
+    {%- set text = (var(name, '') or '') | string | trim -%}
     {%- set origin = "dbt var '" ~ name ~ "'" -%}
-    {%- if env_name and (value is none or (value | string | trim) == '') -%}
-        {%- set value = env_var(env_name, '') -%}
+    {%- if env_name and text == '' -%}
+        {%- set text = env_var(env_name, '') | trim -%}
         {%- set origin = "environment variable " ~ env_name -%}
     {%- endif -%}
-    {%- if value is none or (value | string | trim) == '' -%}
+    {%- if text == '' -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set text = value | string | trim -%}
     {%- if not modules.re.fullmatch('[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|[12][0-9]|3[01])', text) -%}
         {{ exceptions.raise_compiler_error(origin ~ " must be a date written YYYY-MM-DD, got '" ~ text ~ "'") }}
     {%- endif -%}

@@ -296,6 +296,29 @@ def night_dbt_vars(lookback: int) -> dict:
     return {"lookback_days": lookback}
 
 
+def _night_dbt(
+    command: list[str],
+    variables: dict,
+    extra: list[str],
+    *,
+    raw_dir: Path,
+    work: Path,
+    target: Path,
+    env: dict[str, str],
+) -> subprocess.CompletedProcess:
+    """A dbt command as a night runs it: on the work file, with these vars, quiet, logs under
+    ``target``, the night's dates in ``env``."""
+    return run_dbt(
+        [*command, "--vars", json.dumps(variables, sort_keys=True)]
+        + ["--log-path", str(target / "logs"), *extra],
+        raw_dir=raw_dir,
+        duckdb_path=work,
+        target_path=target,
+        quiet=True,
+        env=env,
+    )
+
+
 def parse_as_after_night(
     raw_dir: Path, published: Path, night: date, target_path: Path, env: dict[str, str]
 ) -> subprocess.CompletedProcess:
@@ -303,15 +326,14 @@ def parse_as_after_night(
     and dates): what the next night finds there. ``env``: the environment the nights run in
     (its raw folder and warehouse paths give way to these)."""
     paths = (settings.RAW_DIR_ENV, settings.DUCKDB_PATH_ENV)
-    night_env = {k: v for k, v in env.items() if k not in paths} | night_dbt_env(night)
-    return run_dbt(
-        ["parse", "--vars", json.dumps(night_dbt_vars(DEFAULT_LOOKBACK_DAYS), sort_keys=True)]
-        + ["--log-path", str(Path(target_path) / "logs")],
+    return _night_dbt(
+        ["parse"],
+        night_dbt_vars(DEFAULT_LOOKBACK_DAYS),
+        [],
         raw_dir=Path(raw_dir).resolve(),
-        duckdb_path=pub.work_path(Path(published).resolve()),
-        target_path=Path(target_path).resolve(),
-        quiet=True,
-        env=night_env,
+        work=pub.work_path(Path(published).resolve()),
+        target=Path(target_path).resolve(),
+        env={k: v for k, v in env.items() if k not in paths} | night_dbt_env(night),
     )
 
 
@@ -421,15 +443,8 @@ def run_nightly(
         lap("work_file")
 
         def dbt(command: list[str], variables: dict, extra: list[str]):
-            """A dbt command on the work file with these vars, quiet, logs under target."""
-            return run_dbt(
-                [*command, "--vars", json.dumps(variables, sort_keys=True)]
-                + ["--log-path", str(target / "logs"), *extra],
-                raw_dir=raw_dir,
-                duckdb_path=work,
-                target_path=target,
-                quiet=True,
-                env=night_env,
+            return _night_dbt(
+                command, variables, extra, raw_dir=raw_dir, work=work, target=target, env=night_env
             )
 
         try:

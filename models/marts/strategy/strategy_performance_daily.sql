@@ -161,19 +161,15 @@ target_coverage as (
     select
         target_previous_hit_days.strategy_id,
         windows.window_days,
-        case
-            when
-                target_previous_hit_days.previous_hit_date is not null
-                and {{ dbt.datediff(
-                    'target_previous_hit_days.previous_hit_date',
-                    'target_previous_hit_days.hit_date',
-                    'day',
-                ) }} < windows.window_days
-                then cast({{ dbt.dateadd(
+        greatest(
+            target_previous_hit_days.hit_date,
+            coalesce(
+                cast({{ dbt.dateadd(
                     'day', 'windows.window_days', 'target_previous_hit_days.previous_hit_date'
-                ) }} as date)
-            else target_previous_hit_days.hit_date
-        end as coverage_start_date,
+                ) }} as date),
+                target_previous_hit_days.hit_date
+            )
+        ) as coverage_start_date,
         cast({{ dbt.dateadd('day', 'windows.window_days', 'target_previous_hit_days.hit_date') }} as date)
             as coverage_end_date
 
