@@ -157,7 +157,8 @@ def latest_versions(
         looked_up = codes[start : start + len(lookup)]
         positions.append(row_of_code[looked_up])  # code -1 (null) reads the extra slot
         start += len(lookup)
-    return frame[keep].reset_index(drop=True), positions
+    latest = frame if keep.all() else frame[keep].reset_index(drop=True)
+    return latest, positions
 
 
 # --------------------------------------------------------------------------- cohorts
@@ -198,8 +199,9 @@ def _mark(size: int, positions: np.ndarray) -> np.ndarray:
 
 
 @dataclass
-class Warehouse:
-    """The raw tables, latest versions only, with the row positions that join them."""
+class RawTables:
+    """The raw tables the metrics read, latest versions only, with the row positions that join
+    them."""
 
     sellers: pd.DataFrame
     listings: pd.DataFrame
@@ -213,7 +215,7 @@ class Warehouse:
     as_of: date
 
 
-def load(raw_dir: Path, as_of: date | None = None) -> Warehouse:
+def load(raw_dir: Path, as_of: date | None = None) -> RawTables:
     """Read the raw tables, keep the latest versions and join the keys (one factorize each)."""
     raw = {table: read_raw(raw_dir, table) for table in RAW_COLUMNS}
     appeals, _ = latest_versions(raw["appeals"], "appeal_id")
@@ -236,7 +238,7 @@ def load(raw_dir: Path, as_of: date | None = None) -> Warehouse:
     if as_of is None:
         env = os.environ.get(settings.AS_OF_DATE_ENV)
         as_of = date.fromisoformat(env) if env else listings["created_at"].max().date()
-    return Warehouse(
+    return RawTables(
         sellers=sellers,
         listings=listings,
         actions=actions,
@@ -270,13 +272,13 @@ class Segments:
     unknown_category: int
 
     @classmethod
-    def of(cls, w: Warehouse, d: Definitions) -> Segments:
-        seller_regions = _codes(w.sellers["region"], d.regions)
+    def of(cls, t: RawTables, d: Definitions) -> Segments:
+        seller_regions = _codes(t.sellers["region"], d.regions)
         return cls(
             seller_regions=seller_regions,
-            seller_categories=_codes(w.sellers["primary_category"], d.categories),
-            listing_regions=_take(seller_regions, w.positions["listing_seller"], len(d.regions)),
-            listing_categories=_codes(w.listings["category"], d.categories),
+            seller_categories=_codes(t.sellers["primary_category"], d.categories),
+            listing_regions=_take(seller_regions, t.positions["listing_seller"], len(d.regions)),
+            listing_categories=_codes(t.listings["category"], d.categories),
             unknown_region=len(d.regions),
             unknown_category=len(d.categories),
         )
@@ -294,65 +296,65 @@ class Segments:
         )
 
 
-def counted_actions(w: Warehouse) -> np.ndarray:
+def counted_actions(t: RawTables) -> np.ndarray:
     """Actions taken up to the reporting day and not overturned by an appeal decided by then
     (int_enforcement_actions_resolved)."""
-    appeals = w.appeals
+    appeals = t.appeals
     overturning = (
-        (appeals["filed_at"] < w.cutoff)
+        (appeals["filed_at"] < t.cutoff)
         & (appeals["outcome"] == "overturned")
-        & (appeals["resolved_at"] < w.cutoff)
+        & (appeals["resolved_at"] < t.cutoff)
     ).to_numpy()
-    action_rows = w.positions["appeal_action"][overturning]
-    overturned = _mark(len(w.actions), action_rows[action_rows >= 0])
-    return (w.actions["acted_at"] < w.cutoff).to_numpy() & ~overturned
+    action_rows = t.positions["appeal_action"][overturning]
+    overturned = _mark(len(t.actions), action_rows[action_rows >= 0])
+    return (t.actions["acted_at"] < t.cutoff).to_numpy() & ~overturned
 
 
 def _listing_cohort(
-    w: Warehouse, d: Definitions, s: Segments, metric_name: str, low_quality: bool
+    t: RawTables, d: Definitions, s: Segments, metric_name: str, low_quality: bool
 ) -> Cohort:
     """Listings by creation day, hit when a counted takedown or limit for a policy of the kind
     (`low_quality` or not) followed within the metric's window."""
-    actions = w.actions
+    actions = t.actions
     is_low_quality = actions["policy_code"].map(d.policy_is_low_quality).to_numpy(dtype=object)
-    listing_rows = w.positions["action_listing"]
+    listing_rows = t.positions["action_listing"]
     candidate = (
-        counted_actions(w)
+        counted_actions(t)
         & (actions["target_type"] == "listing").to_numpy()
         & actions["action_type"].isin(LISTING_ACTIONS).to_numpy()
         & (is_low_quality == low_quality)  # an unknown policy counts in neither metric
         & (listing_rows >= 0)
     )
-    created = w.listings["created_at"].to_numpy()
+    created = t.listings["created_at"].to_numpy()
     rows = listing_rows[candidate]
     hit = _within(created[rows], actions["acted_at"].to_numpy()[candidate], d.window(metric_name))
-    in_scope = (w.listings["created_at"] < w.cutoff).to_numpy()
+    in_scope = (t.listings["created_at"] < t.cutoff).to_numpy()
     return Cohort(
-        days=_epoch_days(w.listings["created_at"])[in_scope],
+        days=_epoch_days(t.listings["created_at"])[in_scope],
         regions=s.listing_regions[in_scope],
         categories=s.listing_categories[in_scope],
         hits=_mark(len(created), rows[hit])[in_scope],
     )
 
 
-def listing_violation_cohort(w: Warehouse, d: Definitions, s: Segments) -> Cohort:
+def listing_violation_cohort(t: RawTables, d: Definitions, s: Segments) -> Cohort:
     """listing_violation_rate: a takedown or limit for a violation (not a quality policy)."""
-    return _listing_cohort(w, d, s, "listing_violation_rate", low_quality=False)
+    return _listing_cohort(t, d, s, "listing_violation_rate", low_quality=False)
 
 
-def low_quality_listing_cohort(w: Warehouse, d: Definitions, s: Segments) -> Cohort:
+def low_quality_listing_cohort(t: RawTables, d: Definitions, s: Segments) -> Cohort:
     """low_quality_listing_rate: a takedown or limit for a listing-quality policy."""
-    return _listing_cohort(w, d, s, "low_quality_listing_rate", low_quality=True)
+    return _listing_cohort(t, d, s, "low_quality_listing_rate", low_quality=True)
 
 
-def seller_onboarding_cohort(w: Warehouse, d: Definitions, s: Segments) -> Cohort:
+def seller_onboarding_cohort(t: RawTables, d: Definitions, s: Segments) -> Cohort:
     """bad_seller_onboarding_rate: sellers by onboarding day, hit when a counted suspension or
     ban for a high or critical policy followed within the window."""
-    actions, sellers = w.actions, w.sellers
-    seller_rows = w.positions["action_seller"]
+    actions, sellers = t.actions, t.sellers
+    seller_rows = t.positions["action_seller"]
     severity = actions["policy_code"].map(d.policy_severity)
     candidate = (
-        counted_actions(w)
+        counted_actions(t)
         & (actions["target_type"] == "seller").to_numpy()
         & actions["action_type"].isin(SELLER_REMOVALS).to_numpy()
         & severity.isin(SERIOUS_SEVERITIES).to_numpy()
@@ -365,7 +367,7 @@ def seller_onboarding_cohort(w: Warehouse, d: Definitions, s: Segments) -> Cohor
         actions["acted_at"].to_numpy()[candidate],
         d.window("bad_seller_onboarding_rate"),
     )
-    in_scope = (sellers["onboarded_at"].notna() & (sellers["onboarded_at"] < w.cutoff)).to_numpy()
+    in_scope = (sellers["onboarded_at"].notna() & (sellers["onboarded_at"] < t.cutoff)).to_numpy()
     return Cohort(
         days=_epoch_days(sellers["onboarded_at"])[in_scope],
         regions=s.seller_regions[in_scope],
@@ -374,15 +376,15 @@ def seller_onboarding_cohort(w: Warehouse, d: Definitions, s: Segments) -> Cohor
     )
 
 
-def prevalence_cohort(w: Warehouse, d: Definitions, s: Segments) -> Cohort:
+def prevalence_cohort(t: RawTables, d: Definitions, s: Segments) -> Cohort:
     """violation_prevalence: random QA checks of listings by check day, hit when violating."""
-    checks = w.checks
+    checks = t.checks
     in_scope = (
         (checks["sample_type"] == "random")
         & (checks["target_type"] == "listing")
-        & (checks["checked_at"] < w.cutoff)
+        & (checks["checked_at"] < t.cutoff)
     ).to_numpy()
-    regions, categories = s.of_listings(w.positions["check_listing"][in_scope])
+    regions, categories = s.of_listings(t.positions["check_listing"][in_scope])
     return Cohort(
         days=_epoch_days(checks["checked_at"])[in_scope],
         regions=regions,
@@ -391,20 +393,20 @@ def prevalence_cohort(w: Warehouse, d: Definitions, s: Segments) -> Cohort:
     )
 
 
-def complaint_cohort(w: Warehouse, d: Definitions, s: Segments) -> Cohort:
+def complaint_cohort(t: RawTables, d: Definitions, s: Segments) -> Cohort:
     """complaint_rate: completed orders by order day, hit when a complaint about the order was
     filed within the window."""
-    orders, complaints = w.orders, w.complaints
-    order_rows = w.positions["complaint_order"]
-    filed = (complaints["created_at"] < w.cutoff).to_numpy() & (order_rows >= 0)
+    orders, complaints = t.orders, t.complaints
+    order_rows = t.positions["complaint_order"]
+    filed = (complaints["created_at"] < t.cutoff).to_numpy() & (order_rows >= 0)
     rows = order_rows[filed]
     ordered = orders["ordered_at"].to_numpy()
     created = complaints["created_at"].to_numpy()[filed]
     hit = _within(ordered[rows], created, d.window("complaint_rate"))
     in_scope = (
-        (orders["order_status"] == "completed") & (orders["ordered_at"] < w.cutoff)
+        (orders["order_status"] == "completed") & (orders["ordered_at"] < t.cutoff)
     ).to_numpy()
-    regions, categories = s.of_listings(w.positions["order_listing"][in_scope])
+    regions, categories = s.of_listings(t.positions["order_listing"][in_scope])
     return Cohort(
         days=_epoch_days(orders["ordered_at"])[in_scope],
         regions=regions,
@@ -413,16 +415,16 @@ def complaint_cohort(w: Warehouse, d: Definitions, s: Segments) -> Cohort:
     )
 
 
-def appeal_cohort(w: Warehouse, d: Definitions, s: Segments) -> Cohort:
+def appeal_cohort(t: RawTables, d: Definitions, s: Segments) -> Cohort:
     """appeal_overturn_rate: appeals by resolution day, hit when overturned; the segment of the
     appealed action's target (a listing's or a seller's)."""
-    appeals = w.appeals
-    in_scope = (appeals["resolved_at"].notna() & (appeals["resolved_at"] < w.cutoff)).to_numpy()
-    action_rows = w.positions["appeal_action"][in_scope]
-    target_type = _take(w.actions["target_type"].to_numpy(dtype=object), action_rows, None)
+    appeals = t.appeals
+    in_scope = (appeals["resolved_at"].notna() & (appeals["resolved_at"] < t.cutoff)).to_numpy()
+    action_rows = t.positions["appeal_action"][in_scope]
+    target_type = _take(t.actions["target_type"].to_numpy(dtype=object), action_rows, None)
     on_listing = target_type == "listing"
-    listing_rows = np.where(on_listing, _take(w.positions["action_listing"], action_rows, -1), -1)
-    seller_rows = np.where(~on_listing, _take(w.positions["action_seller"], action_rows, -1), -1)
+    listing_rows = np.where(on_listing, _take(t.positions["action_listing"], action_rows, -1), -1)
+    seller_rows = np.where(~on_listing, _take(t.positions["action_seller"], action_rows, -1), -1)
     listing_regions, listing_categories = s.of_listings(listing_rows)
     seller_regions, seller_categories = s.of_sellers(seller_rows)
     return Cohort(
@@ -435,7 +437,7 @@ def appeal_cohort(w: Warehouse, d: Definitions, s: Segments) -> Cohort:
 
 # The metrics the peer computes and how, in the glossary's order: a metric of the warehouse's
 # table that is not here stops the comparison (compare_with_warehouse).
-COHORTS: dict[str, Callable[[Warehouse, Definitions, Segments], Cohort]] = {
+COHORTS: dict[str, Callable[[RawTables, Definitions, Segments], Cohort]] = {
     "listing_violation_rate": listing_violation_cohort,
     "low_quality_listing_rate": low_quality_listing_cohort,
     "bad_seller_onboarding_rate": seller_onboarding_cohort,
@@ -485,12 +487,12 @@ def wilson_bounds(numerator: np.ndarray, denominator: np.ndarray, z: float):
     return np.where(empty, np.nan, lower), np.where(empty, np.nan, upper)
 
 
-def metric_rows(metric_name: str, cohort: Cohort, w: Warehouse, d: Definitions) -> pd.DataFrame:
+def metric_rows(metric_name: str, cohort: Cohort, t: RawTables, d: Definitions) -> pd.DataFrame:
     """The dense rows of one metric, from its first day to the reporting day."""
     if len(cohort.days) == 0:
         return pd.DataFrame(columns=COLUMNS)
     first_day = int(cohort.days.min())
-    last_day = int(np.datetime64(w.as_of, "D").astype(np.int64))
+    last_day = int(np.datetime64(t.as_of, "D").astype(np.int64))
     numerator, denominator = daily_cube(
         cohort, first_day, last_day, (len(d.regions), len(d.categories))
     )
@@ -513,7 +515,7 @@ def metric_rows(metric_name: str, cohort: Cohort, w: Warehouse, d: Definitions) 
             "ci_lower": lower,
             "ci_upper": upper,
             "is_mature": np.repeat(
-                metric_date + maturity <= np.datetime64(w.as_of, "D"), regions * categories
+                metric_date + maturity <= np.datetime64(t.as_of, "D"), regions * categories
             ),
         }
     )
@@ -527,10 +529,10 @@ def metrics_daily(
     GOVERNANCE_AS_OF_DATE, else the latest listing day) and every seed region and category
     with the ``ALL`` roll-ups, with the Wilson interval and maturity."""
     definitions = Definitions.of_project(project)
-    warehouse = load(raw_dir, as_of)
-    segments = Segments.of(warehouse, definitions)
+    tables = load(raw_dir, as_of)
+    segments = Segments.of(tables, definitions)
     frames = [
-        metric_rows(name, cohort_of(warehouse, definitions, segments), warehouse, definitions)
+        metric_rows(name, cohort_of(tables, definitions, segments), tables, definitions)
         for name, cohort_of in COHORTS.items()
     ]
     return pd.concat(frames, ignore_index=True)
