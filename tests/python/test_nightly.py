@@ -237,8 +237,8 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     assert "max(ordered_at)" not in model
     # The raw orders were read from night 2's files alone (the files of night 1 are loaded)...
     base = re.sub(r"\s+", " ", nights["incremental_sql"]["base_compiled"])
-    read = re.findall(r"filename in \(([^)]*)\)", base)
-    files = re.findall(r"'([^']*)'", read[0]) if len(read) == 1 else read
+    read = re.findall(r"read_parquet\( ?\[([^\]]*)\]", base)
+    files = [f for listed in read for f in re.findall(r"'([^']*)'", listed)]
     assert sorted(Path(f).name for f in files) == [
         f"{NIGHT}-corrections.parquet",
         f"{NIGHT}.parquet",
@@ -846,3 +846,76 @@ def test_a_stale_source_fails_the_night_it_was_asked_to_and_publishes_nothing(ni
         and line.endswith("error (dbt, against the wall clock: error)")
         for line in lines
     ), lines
+
+
+def test_a_failed_night_reports_its_own_error_not_the_last_runs(nights, tmp_path, monkeypatch):
+    # The target folder holds the artefacts of an earlier failed run: a failed node and stale
+    # freshness results. Tonight dbt fails before any node runs (a real target with no salt):
+    # the night reports dbt's own error and nothing of the earlier run.
+    target = tmp_path / "target"
+    target.mkdir()
+    stale_node = "model.marketplace_governance.a_node_of_an_earlier_run"
+    (target / "run_results.json").write_text(
+        json.dumps({"results": [{"unique_id": stale_node, "status": "error", "message": "old"}]})
+    )
+    (target / "sources.json").write_text(
+        json.dumps(
+            {
+                "results": [
+                    {
+                        "unique_id": "source.marketplace_governance.marketplace.stale_table",
+                        "max_loaded_at": "2020-01-01T00:00:00+00:00",
+                        "status": "error",
+                    }
+                ]
+            }
+        )
+    )
+    published = tmp_path / "wh" / "governance.duckdb"
+    published.parent.mkdir()
+    monkeypatch.setenv("GOVERNANCE_TARGET", "prod")
+    monkeypatch.delenv("GOVERNANCE_PII_SALT", raising=False)
+    lines: list[str] = []
+    with pytest.raises(NightlyError) as failure:
+        run_nightly(
+            nights["root"] / "raw",
+            published,
+            target_path=target,
+            quality=False,
+            dbt_args=["--select", "int_as_of_date"],
+            log=lines.append,
+        )
+    message = str(failure.value)
+    assert "GOVERNANCE_PII_SALT is not set" in message
+    assert "a_node_of_an_earlier_run" not in message and "\x1b[" not in message
+    assert not any("stale_table" in line for line in lines), lines
+    assert not published.exists()
+
+
+def test_a_killed_night_leaves_the_validation_baseline_as_it_was(nights, tmp_path):
+    from governance.quality import validation_state_path
+
+    published = tmp_path / "wh" / "governance.duckdb"
+    published.parent.mkdir()
+    shutil.copy(nights["published"], published)
+    state = validation_state_path(published)
+    state.write_text('{"baseline_row_counts": {"metrics_daily": 1}}\n')
+    script = (
+        "import sys; from pathlib import Path; from governance.nightly import run_nightly; "
+        "run_nightly(Path(sys.argv[1]), Path(sys.argv[2]), target_path=Path(sys.argv[3]), "
+        "freshness=False, quality=True, dbt_args=['--select', 'int_as_of_date'])"
+    )
+    command = [sys.executable, "-c", script, str(nights["root"] / "raw"), str(published)]
+    env = {**os.environ, FAULT_ENV: "after-validation"}
+    done = subprocess.run(
+        [*command, str(tmp_path / "target")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == -signal.SIGKILL, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Great Expectations checkpoint passed" in done.stdout
+    # The checkpoint ran on the unpublished work file: its row counts are no baseline.
+    assert state.read_text() == '{"baseline_row_counts": {"metrics_daily": 1}}\n'
+    # A night that publishes stores them.
+    done = subprocess.run([*command, str(tmp_path / "target")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    stored = json.loads(state.read_text())
+    assert stored["baseline_row_counts"]["metrics_daily"] > 1
