@@ -485,6 +485,19 @@ def test_readers_never_fail_and_never_see_a_partial_night(nights):
     assert len(polls) >= 20
 
 
+def _children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in found.read_text().split()] if found.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
 def test_killed_builds_leave_the_published_warehouse_untouched_and_a_rerun_is_identical(nights):
     root, published = nights["root"], nights["published"]
     good = sha256(published)
@@ -518,13 +531,34 @@ def test_killed_builds_leave_the_published_warehouse_untouched_and_a_rerun_is_id
     process.wait(timeout=30)
     assert sha256(published) == good
     assert list(published.parent.glob(".governance.duckdb.building*")), "work files left behind"
+    # Killed alone (the night's process, not its group): its dbt process dies with it instead
+    # of building on unguarded (it holds the build lock while it lives, test_publish.py).
+    offset = dbt_log.stat().st_size
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    children: list[int] = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not children:
+        with dbt_log.open("rb") as handle:
+            handle.seek(offset)
+            if b"OK created sql table model" in handle.read():
+                children = _children(process.pid)
+        time.sleep(0.2)
+    assert children, "no dbt process seen"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in children), "dbt outlived the night that started it"
+    assert sha256(published) == good
 
     before = root / "before-rerun.duckdb"
     before.write_bytes(published.read_bytes())
     rerun = _nightly(root, published, dbt_args=NO_TESTS)
     assert rerun.night == NIGHT and rerun.mode == "incremental"
     assert not list(published.parent.glob(".governance.duckdb.building*"))
-    assert table_differences(before, published) == []
+    # The same night again gives the same values, bit for bit (sums of doubles are rounded).
+    assert table_differences(before, published, exact=True) == []
 
 
 def test_no_raw_pii_value_in_any_table_or_log(nights):
