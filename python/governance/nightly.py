@@ -25,9 +25,13 @@ One night, in order (each step logged as ``[nightly] ...``):
    build re-processes them from the earliest such day before publishing.
 5. **Great Expectations** checkpoint (governance.quality.run_checkpoint) when available.
 6. **Publish**: CHECKPOINT, then an atomic ``os.replace`` of the published file
-   (governance.publish).
+   (governance.publish); then the state kept beside it: the validation baseline (row counts of
+   step 5), the raw-source test results and the night's report.
 
-Any failure (or a kill) before step 6 leaves the published warehouse as it was.
+Any failure (or a kill) before step 6 leaves the published warehouse, and the state beside it,
+as it was. The build lock is held by every dbt process of the night too (see governance.publish).
+A failed night reports only what its own dbt commands wrote (each command's results file is
+removed before it runs), else dbt's own error.
 """
 
 from __future__ import annotations
