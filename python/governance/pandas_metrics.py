@@ -130,11 +130,20 @@ def raw_files_in_version_order(folder: Path, ingest_night: date | None = None) -
     return sorted(files, key=lambda p: (_arrived_night(p, ingest_night), p.name))
 
 
+def _naive_utc(part: pa.Table) -> pa.Table:
+    """Time-zone-aware timestamp columns as naive UTC, as the contract reads naive ones."""
+    for index, column in enumerate(part.schema):
+        if pa.types.is_timestamp(column.type) and column.type.tz is not None:
+            naive = part.column(index).cast(pa.timestamp(column.type.unit))
+            part = part.set_column(index, column.name, naive)
+    return part
+
+
 def read_raw(raw_dir: Path, table: str) -> pd.DataFrame:
     """The columns the metrics need of one raw table, rows in version order."""
     key, columns = RAW_COLUMNS[table]
     parts = [
-        pq.read_table(path, columns=[key, *columns])
+        _naive_utc(pq.read_table(path, columns=[key, *columns]))
         for path in raw_files_in_version_order(Path(raw_dir) / table)
     ]
     return pa.concat_tables(parts, promote_options="default").to_pandas()

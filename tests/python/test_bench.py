@@ -5,10 +5,11 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import duckdb
 import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
@@ -495,3 +496,20 @@ def test_spark_runs_at_the_small_tiers_when_installed_and_says_why_not(monkeypat
     assert bench.spark_unavailable("large", ()) == "not run at this tier (runs at tiny, small)"
     monkeypatch.setattr(bench.importlib.util, "find_spec", lambda name: None)
     assert "the spark extra is not installed" in bench.spark_unavailable("small", ())
+
+
+def test_time_zone_aware_raw_timestamps_are_read_as_utc(tmp_path):
+    (tmp_path / "complaints").mkdir()
+    local = timezone(timedelta(hours=-2))
+    table = pa.table(
+        {
+            "complaint_id": ["C1"],
+            "order_id": ["O1"],
+            "created_at": pa.array(
+                [datetime(2026, 6, 1, 23, 30, tzinfo=local)], pa.timestamp("us", tz="-02:00")
+            ),
+        }
+    )
+    pq.write_table(table, tmp_path / "complaints" / "part-000.parquet")
+    read = pandas_metrics.read_raw(tmp_path, "complaints")
+    assert read["created_at"].tolist() == [pd.Timestamp("2026-06-02 01:30")]
