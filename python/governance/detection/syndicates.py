@@ -1,51 +1,75 @@
-"""Syndicate (seller ring) detection from shared identity signals.
+"""Syndicate (seller ring) detection from group evidence on the seller–identifier graph.
 
-Bad sellers operating as a ring re-use identifiers: devices, bank accounts, phone numbers,
-addresses, IP addresses. Innocent sharing exists too: a public IP or a co-working address used
-by hundreds of unrelated sellers, a family sharing one device. :func:`detect_syndicates` turns
-the seller-level identity-signal table into weighted seller-to-seller links and clusters them:
+Bad sellers operating as a ring re-use identifiers: devices, bank accounts, phone lines,
+warehouse addresses, IP addresses. Innocent sharing exists too: a public IP or a co-working
+address used by hundreds of unrelated sellers, a family sharing one device, a logistics agent's
+phone on many accounts. What sets a ring apart is not one shared value but the group: its
+members took up the values they share within a short span, while innocent sharers took them
+up independently of each other, over months. The detector works on the bipartite graph of
+sellers and the identity values they hold, in four stages that are each a table operation
+(the same stages can run distributed, one group at a time):
 
-1. **Value weights.** Values seen on a single seller are discarded first (before any string
-   is sorted). A value shared by ``s`` sellers gives every pair of them
-   ``signal_weight[type] * rarity(s)`` with ``rarity(s) = 1 / (1 + decay[type] * log2(s / 2))``
-   (1 for a value shared by exactly two sellers; IPs and addresses decay faster than devices,
-   bank accounts and phones). Default weights: bank account 1.0, device 0.7, phone 0.7,
-   address 0.4, IP 0.2. Values shared by more than the type's ``max_share`` sellers are hubs
-   and are dropped *before* any pair is generated, so a public IP with 500 sellers never
-   produces its 125k pairs. Strong identifiers (bank account, device, phone) have a higher hub
-   cut-off (300) than IPs and addresses (25): a bank account behind 200 new sellers is a ring
-   signature, an IP behind 200 sellers is a café.
-2. **Pair weights.** Weights are summed per seller pair over all shared values. Pairs that share
-   at least one value get small behavioural boosts: registered within
-   ``registration_window_days`` of each other, same region, same primary category.
-3. **Edges and chaining guard.** Pairs with weight ``>= edge_threshold`` (0.8) are edges
-   (optionally, with ``min_tie_types``, a pair that needs the boosts to get there must share
-   several signal types). Sellers are then pruned iteratively unless they keep
-   ``>= min_member_links`` edges or one edge of weight ``>= strong_edge_weight``; this stops
-   single incidental links (one shared device with a relative) from chaining unrelated sellers
-   into a ring.
-4. **Clusters.** Connected components (``scipy.sparse.csgraph``) of the pruned graph with at
-   least ``min_size`` members are syndicates. ``syndicate_id = id_prefix + smallest seller_id``,
-   stable under any reordering of the input.
+1. **Value evidence** (:func:`score_values`, vectorised over the links table). Time is read on
+   the marketplace's arrival clock: the empirical distribution of sellers' ``registered_at``
+   (``onboarded_at`` where missing; the links' first observations when sellers are not given),
+   so a position ``u`` in [0, 1] says which share of the marketplace's sellers had arrived by
+   then. A value held by ``k`` sellers whose positions span ``r`` has the range-test p-value
+   ``P(range of k independent uniform positions <= r) = k r^(k-1) - (k-1) r^k``: the chance
+   that ``k`` sellers acting independently, at the marketplace's pace, fall that close
+   together. It is computed twice, on the holders' first uses of the value and on their own
+   arrivals, and the larger p counts (a ring's accounts are opened and take up its identifiers
+   together; sellers who found the same café, co-working space or agent opened their accounts
+   independently, even when they took the value up in the same months). Multiplied by the
+   ``C(k, 2)`` seller pairs the value would join (a Bonferroni correction: the expected number
+   of innocent pairs a value joins by chance stays below ``value_alpha`` whatever its size, so
+   a public IP needs its hundreds of users to have arrived almost at once) it is the value's
+   pair-corrected p-value. A value *binds* its holders when that is at most ``value_alpha``;
+   its evidence is ``-log10`` of it, capped at ``evidence_cap``.
 
-Outputs: a seller-grain table (``seller_syndicates``) and a syndicate-grain table
-(``syndicates``) with a ``risk_score``:
+   Each value is also compared with the values of its own signal type in this marketplace: the
+   robust z-score of ``log k`` among the type's shared values (median and MAD, the mean
+   absolute deviation when the MAD is 0). A value beyond ``hub_z`` that does not bind is a
+   *hub* (public IPs, co-working addresses, agents' phones); such widely shared values must
+   also be concentrated within their own period of use (first use to last observation), so a
+   place that opened late and kept drawing users stays a hub. Where no holder of a value has a
+   first-observation time, the share count alone decides: every non-hub value binds, with
+   evidence 1.
+2. **Candidate groups** (:func:`candidate_groups`): connected components of the graph of
+   sellers and binding values (hubs and non-binding values removed first, so no value ever
+   produces pairs it cannot justify). Components with fewer than ``min_size`` sellers are
+   dropped.
+3. **Per-group communities** (:func:`cluster_group`, a pure function of one group's links, so
+   the result does not depend on how groups are batched). Sellers are joined by the summed
+   evidence of the values they share. Groups of at least ``2 * min_size`` sellers are split
+   with Leiden (igraph's implementation, modularity at ``resolution``, fixed seed); two parts are
+   merged back when the evidence between them is at least ``merge_share`` of the evidence that
+   holds an average member in the weaker part (so a chain of accounts, which modularity cuts
+   into segments, stays whole, while two rings touching through one weak tie stay apart).
+   Each community of at least ``min_size`` members is a syndicate when its members (each
+   member's earliest first use of a binding value, and its arrival) pass the same range test
+   at ``group_alpha``: a ring is a group of accounts that were opened and took up their
+   identifiers together. This is what finds stars and chains, whose members are tied two by
+   two by values that are weak evidence alone.
+4. **Summaries** (:func:`summarize_syndicates`): one row per seller and one per syndicate, with
+   the hashed identifiers that bind it, its shape (``dense``: one value held by every member;
+   ``star``: one member tied to all others, the others barely to each other; ``chain``: no
+   member tied to more than two others; ``partial_overlap``: members hold different subsets of
+   the ring's values), its adoption span and p-value, and the members not yet enforced.
+
+``syndicate_id = id_prefix + smallest member seller_id``, stable under any reordering of the
+input. The syndicate risk score:
 
     risk_score = 0.55 * bad_signal + 0.30 * link_signal + 0.15 * size_signal
 
 * ``bad_signal = min(1, 2 * share_confirmed_bad)`` (half the members confirmed bad saturates);
-* ``link_signal = 0.5 * link_density + 0.5 * min(1, mean_link_weight / (2 * edge_threshold))``;
+* ``link_signal = 0.5 * link_density + 0.5 * min(1, mean_link_weight / evidence_cap)``;
 * ``size_signal = min(1, log(size / 2) / log(20))`` (40 members saturate).
-
-:func:`naive_connected_components` is the baseline (components over every shared value,
-hubs included). :func:`pairwise_prf` and :func:`adjusted_rand` evaluate a clustering against
-known rings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,30 +79,11 @@ import pyarrow.compute as pc
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from governance.detection._params import coerce, params_from_mapping
-
-DEFAULT_SIGNAL_WEIGHTS: dict[str, float] = {
-    "bank_account": 1.0,
-    "device_id": 0.7,
-    "phone": 0.7,
-    "address": 0.4,
-    "ip_address": 0.2,
-}
-DEFAULT_RARITY_DECAY_BY_TYPE: dict[str, float] = {
-    "address": 0.5,
-    "ip_address": 0.5,
-}
-DEFAULT_MAX_SHARE_BY_TYPE: dict[str, int] = {
-    "bank_account": 300,
-    "device_id": 300,
-    "phone": 300,
-}
+from governance.detection._params import params_from_mapping
 
 # The seller columns the detection uses (all optional except seller_id).
 SELLER_ATTRIBUTE_COLUMNS = [
     "seller_id",
-    "region",
-    "primary_category",
     "registered_at",
     "onboarded_at",
     "is_confirmed_bad",
@@ -93,6 +98,7 @@ SELLER_SYNDICATE_COLUMNS = [
     "n_links",
     "link_weight",
     "tie_signal_types",
+    "n_binding_values",
 ]
 SYNDICATE_COLUMNS = [
     "syndicate_id",
@@ -109,87 +115,67 @@ SYNDICATE_COLUMNS = [
     "first_activity_at",
     "last_activity_at",
     "risk_score",
+    "shape",
+    "n_binding_values",
+    "binding_identifiers",
+    "adoption_span_days",
+    "adoption_p_value",
 ]
+# Columns of the value-evidence table (stage 1), one row per shared value.
+VALUE_COLUMNS = [
+    "signal_type",
+    "signal_value_hash",
+    "n_sellers",
+    "adoption_span_days",
+    "log10_adoption_p",
+    "log10_pair_p",
+    "share_z",
+    "is_hub",
+    "is_binding",
+    "evidence",
+]
+_DAY_NS = 86_400e9
+_LN10 = np.log(10.0)
 
 
 @dataclass(frozen=True)
 class SyndicateParams:
-    """Tuning of :func:`detect_syndicates`.
+    """Settings of :func:`detect_syndicates` (significance levels and robust-statistics cut-offs,
+    not weights fitted to one marketplace).
 
     Attributes:
-        signal_weights: weight of one exclusively shared value, per signal type.
-        default_signal_weight: weight of signal types missing from ``signal_weights``.
-        max_share: values shared by more sellers than this are hubs and ignored.
-        max_share_by_type: per-type override of ``max_share``.
-        rarity_decay: how fast a value's weight falls with the number of sellers sharing it.
-        rarity_decay_by_type: per-type override of ``rarity_decay`` (shared IPs and addresses
-            lose weight faster than shared devices, bank accounts and phones).
-        edge_threshold: minimum summed pair weight for a link.
-        min_tie_types: a pair whose shared values alone (without behavioural boosts) stay
-            below ``edge_threshold`` must share values of at least this many signal types
-            (1: off). 2 stops a single shared family device plus a close registration date
-            from making a tie, at the cost of missing rings whose pairs share one type only.
-        min_member_links: links a seller needs to stay in a cluster ...
-        strong_edge_weight: ... unless one of its links is at least this strong.
-        min_size: smallest cluster reported as a syndicate.
-        registration_window_days, registration_boost: boost for pairs registered close together.
-        same_region_boost, same_category_boost: boosts for pairs in the same region / primary
-            category. Boosts only apply to pairs that already share a value.
-        pair_batch: pairs generated per batch (memory bound).
+        value_alpha: a value binds its holders when its adoption p-value times the seller
+            pairs it joins is at most this.
+        group_alpha: a community is a syndicate when its members' adoption positions are this
+            unlikely (or less) under independent adoption.
+        hub_z: robust z-score of ``log(sellers sharing)`` within the value's signal type above
+            which a value that does not bind is a hub.
+        evidence_cap: cap of a value's evidence (``-log10`` of its pair-corrected p-value).
+        merge_share: Leiden parts are merged back when the evidence between them is at least
+            this share of the evidence per member inside the weaker part.
+        resolution: Leiden modularity resolution.
+        seed: Leiden seed (fixed: the same group always gives the same communities).
+        min_size: smallest community reported as a syndicate.
+        max_listed_values: binding identifiers listed per syndicate (the most shared first).
         id_prefix: prefix of syndicate ids.
     """
 
-    signal_weights: Mapping[str, float] = field(
-        default_factory=lambda: dict(DEFAULT_SIGNAL_WEIGHTS)
-    )
-    default_signal_weight: float = 0.3
-    max_share: int = 25
-    max_share_by_type: Mapping[str, int] = field(
-        default_factory=lambda: dict(DEFAULT_MAX_SHARE_BY_TYPE)
-    )
-    rarity_decay: float = 0.1
-    rarity_decay_by_type: Mapping[str, float] = field(
-        default_factory=lambda: dict(DEFAULT_RARITY_DECAY_BY_TYPE)
-    )
-    edge_threshold: float = 0.8
-    min_tie_types: int = 1
-    min_member_links: int = 2
-    strong_edge_weight: float = 1.5
+    value_alpha: float = 0.05
+    group_alpha: float = 0.001
+    hub_z: float = 3.5
+    evidence_cap: float = 12.0
+    merge_share: float = 0.5
+    resolution: float = 1.0
+    seed: int = 0
     min_size: int = 3
-    registration_window_days: float = 7.0
-    registration_boost: float = 0.25
-    same_region_boost: float = 0.05
-    same_category_boost: float = 0.05
-    pair_batch: int = 5_000_000
+    max_listed_values: int = 10
     id_prefix: str = "SYN-"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> SyndicateParams:
         """Build from a mapping such as dbt vars (values may be strings); unknown keys and
-        ``None`` values are ignored. Per-type mappings are merged into the defaults."""
-        defaults = cls()
-
-        def merged(name: str):
-            base = dict(getattr(defaults, name))
-            return lambda raw: {**base, **coerce(raw, base)}
-
-        return params_from_mapping(
-            cls,
-            values,
-            **{
-                name: merged(name)
-                for name in ("signal_weights", "max_share_by_type", "rarity_decay_by_type")
-            },
-        )
-
-    def weight_of(self, signal_type: str) -> float:
-        return float(self.signal_weights.get(signal_type, self.default_signal_weight))
-
-    def rarity_decay_of(self, signal_type: str) -> float:
-        return float(self.rarity_decay_by_type.get(signal_type, self.rarity_decay))
-
-    def max_share_of(self, signal_type: str) -> int:
-        return int(self.max_share_by_type.get(signal_type, self.max_share))
+        ``None`` values are ignored."""
+        return params_from_mapping(cls, values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,28 +183,15 @@ class SyndicateParams:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Encoded:
-    seller_ids: np.ndarray  # sorted unique seller ids (original values)
-    seller: np.ndarray  # seller code per (seller, value) link, deduplicated
-    value: np.ndarray  # value code per link
-    value_type: np.ndarray  # signal type code per value
-    type_names: list[str]
-    link_first: np.ndarray | None
-    link_last: np.ndarray | None
-
-
 def _is_text(col: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(col) and not pd.api.types.is_object_dtype(col)
 
 
-def _arrow_text(col: pd.Series, large: bool = False) -> pa.Array:
+def _arrow_text(col: pd.Series) -> pa.Array:
     arr = pa.array(col)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    if large and arr.type != pa.large_string():
-        arr = arr.cast(pa.large_string())
-    return arr
+    return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
 
 
 def _seller_index(links: pd.DataFrame, sellers: pd.DataFrame | None) -> np.ndarray:
@@ -228,11 +201,9 @@ def _seller_index(links: pd.DataFrame, sellers: pd.DataFrame | None) -> np.ndarr
         cols.append(sellers["seller_id"])
     if all(_is_text(c) for c in cols):
         # Arrow keeps millions of ids compact (no Python string objects while deduplicating).
-        ids = pc.unique(pa.chunked_array([_arrow_text(c, large=True) for c in cols]))
-        ids = ids.drop_null()
+        ids = pc.unique(pa.chunked_array([_arrow_text(c) for c in cols])).drop_null()
         return ids.take(pc.array_sort_indices(ids)).to_numpy(zero_copy_only=False)
-    parts = [c.dropna() for c in cols]
-    ids = pd.Index(pd.concat(parts, ignore_index=True).unique())
+    ids = pd.Index(pd.concat([c.dropna() for c in cols], ignore_index=True).unique())
     return ids.sort_values().to_numpy()
 
 
@@ -240,108 +211,9 @@ def _codes_in(col: pd.Series, sorted_values: np.ndarray) -> np.ndarray:
     """Position of each value of ``col`` in ``sorted_values`` (all present)."""
     if _is_text(col):
         values = pa.array(sorted_values, type=pa.large_string())
-        arr = _arrow_text(col, large=True)
-        return pc.index_in(arr, value_set=values).to_numpy(zero_copy_only=False).astype(np.int64)
+        found = pc.index_in(_arrow_text(col), value_set=values)
+        return found.to_numpy(zero_copy_only=False).astype(np.int64)
     return pd.Index(sorted_values).get_indexer(col).astype(np.int64)
-
-
-def _factorize_sorted(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of ``col`` in the order of its sorted distinct values (no nulls)."""
-    if _is_text(col):
-        enc = pc.dictionary_encode(_arrow_text(col))
-        order = pc.array_sort_indices(enc.dictionary).to_numpy()
-        rank = np.empty(len(order), dtype=np.int64)
-        rank[order] = np.arange(len(order))
-        codes = rank[enc.indices.to_numpy(zero_copy_only=False)]
-        return codes, enc.dictionary.take(pa.array(order)).to_numpy(zero_copy_only=False)
-    codes, uniques = pd.factorize(col.astype(str), sort=True)
-    return codes.astype(np.int64), np.asarray(uniques)
-
-
-def _shared_value_codes(values: pd.Series, types: np.ndarray) -> np.ndarray:
-    """Code of each row's (signal type, value) among values that occur on two or more rows,
-    numbered in sorted (type, value) order; -1 for values seen once (they link no one).
-
-    Values seen once are dropped before anything is sorted, so millions of personal
-    identifiers cost a hash pass only.
-    """
-    if _is_text(values):
-        enc = pc.dictionary_encode(_arrow_text(values))
-        raw = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        dictionary = enc.dictionary
-    else:
-        raw, uniques = pd.factorize(values.astype(str), sort=False)
-        dictionary = pa.array(np.asarray(uniques, dtype=object), type=pa.large_string())
-    key = raw * (int(types.max(initial=0)) + 1) + types
-    uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    repeated = np.flatnonzero(counts >= 2)
-    if repeated.size == 0:
-        return np.full(len(key), -1, dtype=np.int64)
-    text = dictionary.take(pa.array(uniq[repeated] // (int(types.max(initial=0)) + 1)))
-    order = np.lexsort(
-        (text.to_numpy(zero_copy_only=False), uniq[repeated] % (int(types.max(initial=0)) + 1))
-    )
-    code_of_key = np.full(len(uniq), -1, dtype=np.int64)
-    code_of_key[repeated[order]] = np.arange(len(order))
-    return code_of_key[inverse]
-
-
-def _encode(links: pd.DataFrame, seller_ids: np.ndarray) -> _Encoded:
-    required = {"seller_id", "signal_type", "signal_value_hash"}
-    missing = sorted(required - set(links.columns))
-    if missing:
-        raise ValueError(f"links is missing required columns: {missing}")
-    cols = [c for c in (*required, "first_observed_at", "last_observed_at") if c in links]
-    ok = (
-        links["seller_id"].notna()
-        & links["signal_type"].notna()
-        & links["signal_value_hash"].notna()
-    ).to_numpy()
-    lk = links[cols] if ok.all() else links.loc[ok, cols]
-    t_code, type_names = _factorize_sorted(lk["signal_type"])
-    value = _shared_value_codes(lk["signal_value_hash"], t_code)
-    shared = value >= 0
-    lk = lk.loc[shared]
-    value, t_code = value[shared], t_code[shared]
-    seller = _codes_in(lk["seller_id"], seller_ids)
-    n_values = int(value.max(initial=-1)) + 1
-    value_type = np.zeros(n_values, dtype=np.int64)
-    value_type[value] = t_code
-    # One link per (seller, value); keep the widest observation window.
-    pair = seller * max(n_values, 1) + value
-    order = np.argsort(pair, kind="stable")
-    pair_sorted = pair[order]
-    first_idx = np.r_[0, np.flatnonzero(np.diff(pair_sorted)) + 1] if len(pair_sorted) else []
-    first_idx = np.asarray(first_idx, dtype=np.int64)
-
-    def _reduce_time(col: str, how: str) -> np.ndarray | None:
-        if col not in lk.columns:
-            return None
-        t = _to_ns(lk[col], len(lk))[order]
-        if len(first_idx) == 0:
-            return np.array([])
-        filled = np.where(np.isnan(t), np.inf if how == "min" else -np.inf, t)
-        red = (np.minimum if how == "min" else np.maximum).reduceat(filled, first_idx)
-        return np.where(np.isfinite(red), red, np.nan)
-
-    return _Encoded(
-        seller_ids=seller_ids,
-        seller=seller[order][first_idx],
-        value=value[order][first_idx].astype(np.int64),
-        value_type=value_type,
-        type_names=[str(x) for x in type_names],
-        link_first=_reduce_time("first_observed_at", "min"),
-        link_last=_reduce_time("last_observed_at", "max"),
-    )
-
-
-def _seller_attributes(sellers: pd.DataFrame | None, seller_ids: np.ndarray) -> pd.DataFrame:
-    """Seller features aligned to ``seller_ids``; missing columns become nulls."""
-    base = pd.DataFrame(index=pd.Index(seller_ids, name="seller_id"))
-    if sellers is None or "seller_id" not in sellers.columns:
-        return base
-    s = sellers.drop_duplicates("seller_id", keep="first").set_index("seller_id")
-    return base.join(s, how="left")
 
 
 def _to_ns(series: pd.Series | None, n: int) -> np.ndarray:
@@ -355,14 +227,256 @@ def _to_ns(series: pd.Series | None, n: int) -> np.ndarray:
     return out
 
 
+def _seller_attributes(sellers: pd.DataFrame | None, seller_ids: np.ndarray) -> pd.DataFrame:
+    """Seller features aligned to ``seller_ids``; missing columns become nulls."""
+    base = pd.DataFrame(index=pd.Index(seller_ids, name="seller_id"))
+    if sellers is None or "seller_id" not in sellers.columns:
+        return base
+    s = sellers.drop_duplicates("seller_id", keep="first").set_index("seller_id")
+    return base.join(s, how="left")
+
+
+def log10_range_p(k: np.ndarray, span: np.ndarray) -> np.ndarray:
+    """``log10 P(range of k independent U(0, 1) draws <= span)``, i.e. of
+    ``k span^(k-1) - (k-1) span^k``, computed in logs (spans floored at 1e-300)."""
+    k = np.asarray(k, dtype=float)
+    r = np.clip(np.asarray(span, dtype=float), 1e-300, 1.0)
+    return ((k - 1.0) * np.log(r) + np.log(k - (k - 1.0) * r)) / _LN10
+
+
 # --------------------------------------------------------------------------------------------
-# Pairs
+# Stage 1: value evidence
 # --------------------------------------------------------------------------------------------
 
 
-def _pairs_in_groups(first: int, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All index pairs (i, j), i < j, inside consecutive groups of the given sizes that start
-    at position ``first`` of the underlying array."""
+@dataclass
+class ValueEvidence:
+    """Stage 1 output. Links are one row per (seller, value), values one row per shared value
+    (codes follow sorted ``(signal_type, signal_value_hash)``)."""
+
+    seller_ids: np.ndarray  # sorted seller ids; link seller codes index into it
+    link_seller: np.ndarray
+    link_value: np.ndarray
+    link_u: np.ndarray  # position of the link's first use on the arrival clock (NaN: unknown)
+    link_arrival_u: np.ndarray  # position of the seller's own arrival (NaN: unknown)
+    link_first_ns: np.ndarray  # first observation (float ns, NaN when unknown)
+    values: pd.DataFrame  # VALUE_COLUMNS
+
+    @property
+    def binding(self) -> np.ndarray:
+        return self.values["is_binding"].to_numpy(dtype=bool)
+
+    @property
+    def evidence(self) -> np.ndarray:
+        return self.values["evidence"].to_numpy(dtype=float)
+
+
+def _dedupe_links(links: pd.DataFrame) -> pd.DataFrame:
+    required = {"seller_id", "signal_type", "signal_value_hash"}
+    missing = sorted(required - set(links.columns))
+    if missing:
+        raise ValueError(f"links is missing required columns: {missing}")
+    cols = ["seller_id", "signal_type", "signal_value_hash"]
+    out = links[cols].copy()
+    out["first_ns"] = _to_ns(links.get("first_observed_at"), len(links))
+    out["last_ns"] = _to_ns(links.get("last_observed_at"), len(links))
+    out["last_ns"] = out["last_ns"].fillna(out["first_ns"])
+    out = out.dropna(subset=cols)
+    # One link per seller and value, with its earliest and latest observation.
+    return out.groupby(cols, sort=False, as_index=False, dropna=True).agg(
+        first_ns=("first_ns", "min"), last_ns=("last_ns", "max")
+    )
+
+
+def _registration_positions(
+    sellers: pd.DataFrame | None, seller_ids: np.ndarray
+) -> tuple[np.ndarray, np.ndarray]:
+    """The marketplace's arrival clock (sorted registration times, onboarding where
+    registration is missing) and each seller's position on it (NaN when unknown)."""
+    n = len(seller_ids)
+    if sellers is None or "seller_id" not in sellers.columns:
+        return np.empty(0), np.full(n, np.nan)
+    reg = _to_ns(sellers.get("registered_at"), len(sellers))
+    onb = _to_ns(sellers.get("onboarded_at"), len(sellers))
+    arrival = np.where(np.isnan(reg), onb, reg)
+    clock = np.sort(arrival[~np.isnan(arrival)])
+    code = _codes_in(sellers["seller_id"].reset_index(drop=True), seller_ids)
+    position = np.full(n, np.nan)
+    ok = code >= 0
+    position[code[ok]] = _positions(clock, arrival[ok])
+    return clock, position
+
+
+def _positions(clock: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Mid-rank empirical CDF of times ``t`` on ``clock`` (NaN stays NaN)."""
+    if clock.size == 0:
+        return np.full(len(t), np.nan)
+    lo = np.searchsorted(clock, t, side="left")
+    hi = np.searchsorted(clock, t, side="right")
+    return np.where(np.isnan(t), np.nan, (lo + hi) / (2.0 * clock.size))
+
+
+def _concentration(
+    k: np.ndarray, key: np.ndarray, first_u: np.ndarray, arrival_u: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per ``key`` (0..len(k)-1): the range-test log10 p-value of the holders' first uses and
+    of their arrivals on the marketplace, the larger of the two (both must be concentrated: a
+    ring's accounts are opened and take up its identifiers together, while sellers who found
+    the same café or co-working space opened their accounts independently), and the number of
+    holders with a time."""
+    n_keys = len(k)
+
+    def test(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        series = pd.Series(u).groupby(key)
+        lo = series.min().reindex(range(n_keys)).to_numpy()
+        hi = series.max().reindex(range(n_keys)).to_numpy()
+        known = series.count().reindex(range(n_keys), fill_value=0).to_numpy()
+        log_p = log10_range_p(np.maximum(known, 2), np.nan_to_num(hi - lo, nan=1.0))
+        return np.where(known >= 2, log_p, 0.0), known
+
+    log_first, known = test(first_u)
+    log_arrival, known_arrival = test(arrival_u)
+    log_p = np.where(known_arrival >= 2, np.maximum(log_first, log_arrival), log_first)
+    return log_p, known, log_first
+
+
+def _share_z(n_sellers: np.ndarray, type_code: np.ndarray) -> np.ndarray:
+    """Robust z-score of log(n_sellers) within each signal type: distance from the type's
+    median in units of its scaled MAD, floored at the scaled smallest non-zero deviation (share
+    counts are integers: when most values of a type are shared by exactly two sellers the MAD
+    is 0, and the next possible count sets the scale); 0 when all are shared alike."""
+    x = np.log(n_sellers.astype(float))
+    frame = pd.DataFrame({"t": type_code, "x": x})
+    med = frame.groupby("t")["x"].transform("median").to_numpy()
+    frame["d"] = np.abs(x - med)
+    mad = frame.groupby("t")["d"].transform("median").to_numpy()
+    frame["positive"] = frame["d"].where(frame["d"] > 0)
+    smallest = frame.groupby("t")["positive"].transform("min").fillna(0.0).to_numpy()
+    scale = 1.4826 * np.maximum(mad, smallest)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(scale > 0, (x - med) / scale, 0.0)
+
+
+def score_values(
+    links: pd.DataFrame,
+    sellers: pd.DataFrame | None = None,
+    params: SyndicateParams | None = None,
+    seller_ids: np.ndarray | None = None,
+) -> ValueEvidence:
+    """Stage 1: the evidence of every value shared by two or more sellers.
+
+    Args:
+        links: one row per ``seller_id, signal_type, signal_value_hash`` (optionally
+            ``first_observed_at``); duplicates are merged, values held by one seller dropped.
+        sellers: optional seller table; ``registered_at`` (else ``onboarded_at``) gives the
+            marketplace's arrival clock for adoption positions.
+        params: settings.
+        seller_ids: sorted seller ids to code sellers by (default: those of ``links`` and
+            ``sellers``).
+    """
+    p = params or SyndicateParams()
+    lk = _dedupe_links(links)
+    if seller_ids is None:
+        seller_ids = _seller_index(lk, sellers)
+    # Values held by two or more sellers, numbered in sorted (type, hash) order.
+    key = ["signal_type", "signal_value_hash"]
+    held = lk.groupby(key, sort=True, as_index=False).size()
+    held = held[held["size"] >= 2].reset_index(drop=True)
+    lk = lk.merge(held[key].reset_index(names="value"), on=key, how="inner")
+    lk = lk.sort_values(["value", "seller_id"], kind="stable").reset_index(drop=True)
+
+    value = lk["value"].to_numpy(dtype=np.int64)
+    link_seller = _codes_in(lk["seller_id"], seller_ids)
+    first_ns = lk["first_ns"].to_numpy(dtype=float)
+    clock, arrival_u = _registration_positions(sellers, seller_ids)
+    if clock.size < 2:
+        clock = np.sort(first_ns[~np.isnan(first_ns)])
+    u = _positions(clock, first_ns)
+    u_last = _positions(clock, lk["last_ns"].to_numpy(dtype=float))
+    n_values = len(held)
+    k = held["size"].to_numpy(dtype=np.int64)
+
+    def per_value(x: np.ndarray, how: str) -> np.ndarray:
+        return pd.Series(x).groupby(value).agg(how).reindex(range(n_values)).to_numpy()
+
+    span_days = (per_value(first_ns, "max") - per_value(first_ns, "min")) / _DAY_NS
+    log_p, timed, _ = _concentration(k, value, u, arrival_u[link_seller])
+    has_time = timed >= 2
+    kt = np.maximum(timed, 2)
+    log_pairs = np.log10(kt * (kt - 1) / 2.0)
+    # Values shared far more widely than their type usually is must also be concentrated
+    # within their own period of use (first use to last observation): a place that opened
+    # late and kept drawing users is a hub, not a ring.
+    u_min, u_max, use_end = per_value(u, "min"), per_value(u, "max"), per_value(u_last, "max")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        within_use = (u_max - u_min) / np.maximum(use_end - u_min, u_max - u_min)
+    log_p_use = np.where(has_time, log10_range_p(kt, np.nan_to_num(within_use, nan=1.0)), 0.0)
+    type_code = pd.factorize(held["signal_type"], sort=True)[0]
+    z = _share_z(k, type_code)
+    widely_shared = z > p.hub_z
+    log_pair_p = np.minimum(
+        np.where(widely_shared, np.maximum(log_p, log_p_use), log_p) + log_pairs, 0.0
+    )
+    binding = np.where(has_time, log_pair_p <= np.log10(p.value_alpha), ~widely_shared)
+    is_hub = widely_shared & ~binding
+    evidence = np.where(has_time, np.clip(-log_pair_p, 0.0, p.evidence_cap), 1.0)
+    values = pd.DataFrame(
+        {
+            "signal_type": held["signal_type"].to_numpy(dtype=object),
+            "signal_value_hash": held["signal_value_hash"].to_numpy(dtype=object),
+            "n_sellers": k,
+            "adoption_span_days": np.where(has_time, span_days, np.nan),
+            "log10_adoption_p": np.where(has_time, log_p, np.nan),
+            "log10_pair_p": np.where(has_time, log_pair_p, np.nan),
+            "share_z": z,
+            "is_hub": is_hub,
+            "is_binding": binding,
+            "evidence": np.where(binding, evidence, 0.0),
+        }
+    )
+    return ValueEvidence(
+        seller_ids=seller_ids,
+        link_seller=link_seller,
+        link_value=value,
+        link_u=u,
+        link_arrival_u=arrival_u[link_seller],
+        link_first_ns=first_ns,
+        values=values,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Stage 2: candidate groups
+# --------------------------------------------------------------------------------------------
+
+
+def candidate_groups(ev: ValueEvidence, min_size: int) -> np.ndarray:
+    """Stage 2: group of each seller (the smallest seller code of its connected component in
+    the graph of sellers and binding values; -1 outside groups of ``min_size`` or more)."""
+    n = len(ev.seller_ids)
+    sel = ev.binding[ev.link_value]
+    s, v = ev.link_seller[sel], ev.link_value[sel]
+    n_values = len(ev.values)
+    graph = sparse.coo_matrix(
+        (np.ones(len(s)), (s, n + v)), shape=(n + n_values, n + n_values)
+    ).tocsr()
+    _, comp = csgraph.connected_components(graph, directed=False)
+    comp = comp[:n]
+    linked = np.zeros(n, dtype=bool)
+    linked[s] = True
+    first = np.full(comp.max(initial=0) + 1, n, dtype=np.int64)
+    np.minimum.at(first, comp, np.arange(n))
+    size = np.bincount(comp[linked], minlength=len(first))
+    return np.where(linked & (size[comp] >= min_size), first[comp], -1)
+
+
+# --------------------------------------------------------------------------------------------
+# Stage 3: per-group communities
+# --------------------------------------------------------------------------------------------
+
+
+def _pairs_in_groups(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All index pairs (i, j), i < j, inside consecutive runs of the given sizes."""
     sizes = sizes.astype(np.int64)
     total = int(sizes.sum())
     if total == 0:
@@ -375,69 +489,170 @@ def _pairs_in_groups(first: int, sizes: np.ndarray) -> tuple[np.ndarray, np.ndar
     step = np.arange(left.size, dtype=np.int64) - np.repeat(
         np.cumsum(partners) - partners, partners
     )
-    return first + left, first + left + step + 1
+    return left, left + step + 1
 
 
-def _reduce_pairs(
-    key: np.ndarray, weight: np.ndarray, bits: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if key.size == 0:
-        return key, weight, bits
+def pair_rows(seller: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair of holders of each value: ``(a, b, row)`` with seller codes ``a < b`` and the
+    row of the pair's value in the inputs (``seller`` / ``value`` are per link).
+
+    Quadratic in the holders of each value only: callers pass binding values (hubs never bind).
+    """
+    order = np.lexsort((seller, value))
+    s, v = seller[order], value[order]
+    left, right = _pairs_in_groups(np.diff(np.r_[_run_starts(v), v.size]))
+    a, b = s[left], s[right]
+    return np.minimum(a, b), np.maximum(a, b), order[left]
+
+
+def reduce_pairs(
+    a: np.ndarray, b: np.ndarray, n_sellers: int, **columns: tuple[np.ndarray, str]
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Distinct pairs ``(a, b)`` with each ``column=(values, how)`` reduced per pair
+    (``how``: ``sum`` or ``or``)."""
+    key = a * n_sellers + b
     order = np.argsort(key, kind="stable")
-    key, weight, bits = key[order], weight[order], bits[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
-    return key[starts], np.add.reduceat(weight, starts), np.bitwise_or.reduceat(bits, starts)
+    key = key[order]
+    first = _run_starts(key)
+    out = {}
+    for name, (values, how) in columns.items():
+        ufunc = np.add if how == "sum" else np.bitwise_or
+        out[name] = ufunc.reduceat(values[order], first) if first.size else values[:0]
+    return key[first] // n_sellers, key[first] % n_sellers, out
 
 
-def _pair_weights(enc: _Encoded, p: SyndicateParams):
-    """Summed pair weights (seller a < seller b) over shared non-hub values."""
-    n_values = len(enc.value_type)
-    share = np.bincount(enc.value, minlength=n_values)
-    type_weight = np.array([p.weight_of(t) for t in enc.type_names])
-    type_cap = np.array([p.max_share_of(t) for t in enc.type_names])
-    type_decay = np.array([p.rarity_decay_of(t) for t in enc.type_names])
-    usable = (share >= 2) & (share <= type_cap[enc.value_type])
-    with np.errstate(divide="ignore"):
-        decay = type_decay[enc.value_type]
-        rarity = 1.0 / (1.0 + decay * np.log2(np.maximum(share, 2) / 2.0))
-    value_weight = np.where(usable, type_weight[enc.value_type] * rarity, 0.0)
+def _leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, p: SyndicateParams):
+    """Leiden communities (modularity at ``p.resolution``, iterated until stable) of one
+    group's seller graph, with igraph's own Leiden and a generator seeded for this call only,
+    so the same group always gives the same communities."""
+    import random
 
-    sel = usable[enc.value]
-    v = enc.value[sel]
-    s = enc.seller[sel]
-    order = np.lexsort((s, v))
-    v, s = v[order], s[order]
-    if v.size == 0:
-        e = np.empty(0, np.int64)
-        return e, e, np.empty(0), e, usable
-    starts = np.r_[0, np.flatnonzero(np.diff(v)) + 1]
-    sizes = np.diff(np.r_[starts, v.size])
-    group_value = v[starts]
-    n_pairs = sizes * (sizes - 1) // 2
-    cum = np.cumsum(n_pairs)
-    n_sellers = len(enc.seller_ids)
-    keys, weights, bits = [], [], []
-    g0 = 0
-    while g0 < len(starts):
-        base = cum[g0 - 1] if g0 > 0 else 0
-        g1 = int(np.searchsorted(cum, base + p.pair_batch, side="right"))
-        g1 = max(g1, g0 + 1)
-        gz = sizes[g0:g1]
-        left, right = _pairs_in_groups(int(starts[g0]), gz)
-        gv = np.repeat(group_value[g0:g1], gz * (gz - 1) // 2)
-        a, b = s[left], s[right]
-        key = np.minimum(a, b) * n_sellers + np.maximum(a, b)
-        w = value_weight[gv]
-        bit = np.left_shift(np.int64(1), enc.value_type[gv].astype(np.int64))
-        k_, w_, b_ = _reduce_pairs(key, w, bit)
-        keys.append(k_)
-        weights.append(w_)
-        bits.append(b_)
-        g0 = g1
-    key, weight, bit = _reduce_pairs(
-        np.concatenate(keys), np.concatenate(weights), np.concatenate(bits)
+    import igraph as ig
+
+    graph = ig.Graph(n=n, edges=np.column_stack([a, b]).tolist(), directed=False)
+    ig.set_random_number_generator(random.Random(p.seed))
+    try:
+        parts = graph.community_leiden(
+            objective_function="modularity",
+            weights=w.tolist(),
+            resolution=p.resolution,
+            n_iterations=-1,
+        )
+    finally:
+        ig.set_random_number_generator(random)
+    return np.asarray(parts.membership, dtype=np.int64)
+
+
+def _merge_back(
+    part: np.ndarray, a: np.ndarray, b: np.ndarray, w: np.ndarray, share: float
+) -> np.ndarray:
+    """Merge Leiden parts whose mutual evidence is at least ``share`` of the evidence per
+    member inside the weaker of the two (union-find, strongest ties first)."""
+    n_parts = int(part.max()) + 1
+    size = np.bincount(part, minlength=n_parts)
+    inside = part[a] == part[b]
+    per_member = np.bincount(part[a[inside]], weights=w[inside], minlength=n_parts) / size
+    pa_, pb_ = np.minimum(part[a], part[b])[~inside], np.maximum(part[a], part[b])[~inside]
+    between = pd.Series(w[~inside]).groupby([pa_, pb_]).sum()
+    parent = np.arange(n_parts)
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    ranked = sorted(between.items(), key=lambda kv: (-kv[1], kv[0]))
+    for (i, j), weight in ranked:
+        if weight >= share * min(per_member[i], per_member[j]):
+            ri, rj = root(int(i)), root(int(j))
+            if ri != rj:
+                parent[max(ri, rj)] = min(ri, rj)
+    return np.array([root(int(x)) for x in part], dtype=np.int64)
+
+
+def cluster_group(group: pd.DataFrame, params: SyndicateParams | None = None) -> pd.DataFrame:
+    """Stage 3: the syndicates inside one candidate group. A pure function of the group.
+
+    Args:
+        group: the group's binding links: ``seller_id, value`` (any sortable value key),
+            ``evidence`` (the value's), ``u`` (position of the first use on the marketplace's
+            arrival clock) and ``arrival_u`` (the seller's own arrival); NaN when unknown.
+        params: settings.
+
+    Returns:
+        One row per seller of the group, sorted by ``seller_id``: ``seller_id``,
+        ``community`` (the smallest seller id of the seller's community) and ``is_syndicate``
+        (community of ``min_size`` or more whose adoption test passes), ``log10_adoption_p``
+        (the community's; NaN when no member has a time).
+    """
+    p = params or SyndicateParams()
+    ids, seller = np.unique(group["seller_id"].to_numpy(), return_inverse=True)
+    _, value = np.unique(group["value"].to_numpy(), return_inverse=True)
+    n = len(ids)
+    a, b, row = pair_rows(seller, value)
+    a, b, red = reduce_pairs(a, b, n, w=(group["evidence"].to_numpy(dtype=float)[row], "sum"))
+    w = red["w"]
+    part = np.zeros(n, dtype=np.int64)
+    if n >= 2 * p.min_size and len(a):
+        part = _merge_back(_leiden(n, a, b, w, p), a, b, w, p.merge_share)
+    # Community label: its smallest member (ids are sorted, so the smallest code).
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, part, np.arange(n))
+    label = first[part]
+    size = np.bincount(label, minlength=n)
+
+    log_p = _community_log_p(
+        label, n, seller, group["u"].to_numpy(dtype=float), group["arrival_u"].to_numpy(dtype=float)
     )
-    return key // n_sellers, key % n_sellers, weight, bit, usable
+    passes = np.isnan(log_p) | (log_p <= np.log10(p.group_alpha))
+    return pd.DataFrame(
+        {
+            "seller_id": ids,
+            "community": ids[label],
+            "is_syndicate": (size[label] >= p.min_size) & passes[label],
+            "log10_adoption_p": log_p[label],
+        }
+    )
+
+
+def _community_log_p(
+    label: np.ndarray, n_labels: int, seller: np.ndarray, u: np.ndarray, arrival_u: np.ndarray
+) -> np.ndarray:
+    """log10 adoption p-value of each community ``0..n_labels-1`` from its members' earliest
+    first use of a binding value and their arrivals (``label`` per seller code, -1 outside;
+    ``seller``, ``u``, ``arrival_u`` per link); NaN when fewer than two members have a time."""
+    n = len(label)
+    member_u = np.full(n, np.inf)
+    np.minimum.at(member_u, seller, np.nan_to_num(u, nan=np.inf))
+    member_arrival = np.full(n, np.nan)
+    member_arrival[seller] = arrival_u
+    inside = label >= 0
+    size = np.bincount(label[inside], minlength=n_labels)
+    log_p, known, _ = _concentration(
+        size,
+        label[inside],
+        np.where(np.isfinite(member_u), member_u, np.nan)[inside],
+        member_arrival[inside],
+    )
+    return np.where(known >= 2, log_p, np.nan)
+
+
+def cluster_groups(rows: pd.DataFrame, params: SyndicateParams | None = None) -> pd.DataFrame:
+    """Stage 3 over many groups: :func:`cluster_group` applied to each ``group`` of ``rows``
+    (columns ``group`` plus those of :func:`cluster_group`), concatenated."""
+    cols = ["seller_id", "value", "evidence", "u", "arrival_u"]
+    parts = [cluster_group(g[cols], params) for _, g in rows.groupby("group", sort=True)]
+    if not parts:
+        return pd.DataFrame(
+            {
+                "seller_id": pd.Series(dtype=object),
+                "community": pd.Series(dtype=object),
+                "is_syndicate": pd.Series(dtype=bool),
+                "log10_adoption_p": pd.Series(dtype=float),
+            }
+        )
+    return pd.concat(parts, ignore_index=True)
 
 
 # --------------------------------------------------------------------------------------------
@@ -445,128 +660,59 @@ def _pair_weights(enc: _Encoded, p: SyndicateParams):
 # --------------------------------------------------------------------------------------------
 
 
-def _strong_pairs(enc: _Encoded, attrs: pd.DataFrame, p: SyndicateParams):
-    """Seller pairs (a < b) whose boosted weight makes an edge, with that weight, the signal
-    types they share (bit set) and the usable (non-hub, shared) values."""
-    n = len(enc.seller_ids)
-    a, b, w, bits, usable = _pair_weights(enc, p)
-    signal_w = w.copy()
-
-    # Behavioural boosts for pairs that already share something.
-    if len(a):
-        reg = _to_ns(attrs.get("registered_at", attrs.get("onboarded_at")), n)
-        window = p.registration_window_days * 86_400e9
-        close = np.abs(reg[a] - reg[b]) <= window
-        w = w + p.registration_boost * np.nan_to_num(close)
-        for col, boost in (
-            ("region", p.same_region_boost),
-            ("primary_category", p.same_category_boost),
-        ):
-            if col in attrs.columns and boost:
-                codes = pd.factorize(attrs[col])[0]
-                w = w + boost * ((codes[a] == codes[b]) & (codes[a] >= 0))
-
-    n_types = np.zeros(len(a), dtype=np.int64)
-    for i in range(len(enc.type_names)):
-        n_types += (bits >> i) & 1
-    strong = (w >= p.edge_threshold) & (
-        (signal_w >= p.edge_threshold) | (n_types >= p.min_tie_types)
-    )
-    a, b, w, bits = a[strong], b[strong], w[strong], bits[strong]
-    return a, b, w, bits, usable
-
-
 def detect_syndicates(
     links: pd.DataFrame,
     sellers: pd.DataFrame | None = None,
     params: SyndicateParams | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cluster sellers into syndicates from shared identity signals.
+    """Cluster sellers into syndicates from shared identity signals (stages 1-4).
 
     Args:
         links: one row per ``seller_id, signal_type, signal_value_hash`` (optionally
-            ``n_observations, first_observed_at, last_observed_at``). Duplicate rows are merged.
+            ``first_observed_at``). Duplicate rows are merged.
         sellers: seller features; used columns (all optional except ``seller_id``):
-            ``region, primary_category, registered_at, onboarded_at, is_confirmed_bad,
-            is_enforced, first_activity_at, last_activity_at``.
-        params: tuning; defaults to :class:`SyndicateParams()`.
+            ``registered_at, onboarded_at, is_confirmed_bad, is_enforced, first_activity_at,
+            last_activity_at``.
+        params: settings; defaults to :class:`SyndicateParams()`.
 
     Returns:
         ``(seller_syndicates, syndicates)``.
 
         ``seller_syndicates``: one row per seller in ``links`` or ``sellers``, sorted by
         ``seller_id``: ``seller_id, syndicate_id`` (null when in none),
-        ``membership_strength`` (0-1: the seller's summed link weight inside its syndicate
-        divided by the largest such sum among the members; null outside syndicates),
-        ``n_links`` (links to fellow members), ``link_weight`` (their summed weight),
-        ``tie_signal_types`` (sorted, comma-separated signal types of those links).
+        ``membership_strength`` (0-1: the seller's summed evidence to fellow members divided
+        by the largest such sum among the members; null outside syndicates), ``n_links``
+        (fellow members it shares a binding value with), ``link_weight`` (their summed
+        evidence), ``tie_signal_types`` (sorted, comma-separated signal types of those ties),
+        ``n_binding_values`` (binding values it shares with fellow members).
 
-        ``syndicates``: one row per syndicate, sorted by ``risk_score`` descending then id:
-        ``syndicate_id, size, n_confirmed_bad, share_confirmed_bad, n_enforced,
-        n_unenforced_members, unenforced_member_ids`` (comma-separated, strongest members
-        first), ``shared_signal_summary`` (e.g. ``'bank_account:2, device_id:1'``: distinct
-        non-hub values of each type shared by two or more members), ``n_links,
-        link_density, mean_link_weight, first_activity_at, last_activity_at, risk_score``.
+        ``syndicates``: one row per syndicate, sorted by ``risk_score`` descending then id
+        (see :data:`SYNDICATE_COLUMNS` and :func:`summarize_syndicates`).
     """
     p = params or SyndicateParams()
     seller_ids = _seller_index(links, sellers)
-    n = len(seller_ids)
-    enc = _encode(links, seller_ids)
-    attrs = _seller_attributes(sellers, seller_ids)
-    a, b, w, bits, usable = _strong_pairs(enc, attrs, p)
-
-    # Chaining guard: iteratively drop sellers with too little support.
-    alive = np.ones(len(a), dtype=bool)
-    for _ in range(100):
-        deg = np.bincount(a[alive], minlength=n) + np.bincount(b[alive], minlength=n)
-        max_w = np.zeros(n)
-        np.maximum.at(max_w, a[alive], w[alive])
-        np.maximum.at(max_w, b[alive], w[alive])
-        ok_node = (deg >= p.min_member_links) | (max_w >= p.strong_edge_weight)
-        new_alive = alive & ok_node[a] & ok_node[b]
-        if new_alive.sum() == alive.sum():
-            break
-        alive = new_alive
-    a, b, w, bits = a[alive], b[alive], w[alive], bits[alive]
-
-    graph = sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)).tocsr()
-    _, comp = csgraph.connected_components(graph, directed=False)
-    comp_size = np.bincount(comp, minlength=n)
-    in_syn = comp_size[comp] >= p.min_size
-
-    # Syndicate id: prefix + smallest seller id (seller codes follow sorted ids).
-    first_member = np.full(comp.max(initial=0) + 1, n, dtype=np.int64)
-    np.minimum.at(first_member, comp, np.arange(n))
-    syn_of = np.where(in_syn, first_member[comp], -1)
-    syn_ids = np.array([f"{p.id_prefix}{x}" for x in seller_ids], dtype=object)
-
-    # Per-seller link statistics inside the syndicate.
-    link_weight = np.bincount(a, weights=w, minlength=n) + np.bincount(b, weights=w, minlength=n)
-    n_links = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
-    seller_bits = np.zeros(n, dtype=np.int64)
-    np.bitwise_or.at(seller_bits, a, bits)
-    np.bitwise_or.at(seller_bits, b, bits)
-    max_in_syn = np.zeros(n)
-    np.maximum.at(max_in_syn, np.where(in_syn, syn_of, 0), np.where(in_syn, link_weight, 0.0))
-    strength = np.where(
-        in_syn, link_weight / np.where(in_syn, max_in_syn[syn_of.clip(0)], 1.0), np.nan
-    )
-    bit_labels = _bit_labels(seller_bits, enc.type_names)
-
-    seller_syndicates = pd.DataFrame(
+    ev = score_values(links, sellers, p, seller_ids)
+    group = candidate_groups(ev, p.min_size)
+    sel = ev.binding[ev.link_value] & (group[ev.link_seller] >= 0)
+    rows = pd.DataFrame(
         {
-            "seller_id": seller_ids,
-            "syndicate_id": np.where(in_syn, syn_ids[syn_of.clip(0)], None),
-            "membership_strength": strength,
-            "n_links": np.where(in_syn, n_links, 0).astype(np.int64),
-            "link_weight": np.where(in_syn, link_weight, 0.0),
-            "tie_signal_types": np.where(in_syn, bit_labels, None),
+            "group": group[ev.link_seller[sel]],
+            "seller_id": ev.link_seller[sel],
+            "value": ev.link_value[sel],
+            "evidence": ev.evidence[ev.link_value[sel]],
+            "u": ev.link_u[sel],
+            "arrival_u": ev.link_arrival_u[sel],
         }
     )
-    syndicates = _syndicate_table(
-        enc, attrs, seller_ids, syn_of, in_syn, strength, a, b, w, usable, syn_ids, p
+    clusters = cluster_groups(rows, p)
+    clusters = clusters[clusters["is_syndicate"]]
+    n = len(seller_ids)
+    syn_of = np.full(n, -1, dtype=np.int64)
+    syn_of[clusters["seller_id"].to_numpy(dtype=np.int64)] = clusters["community"].to_numpy(
+        dtype=np.int64
     )
-    return seller_syndicates, syndicates
+    attrs = _seller_attributes(sellers, seller_ids)
+    return _tables(ev, attrs, syn_of, p)
 
 
 def summarize_syndicates(
@@ -576,152 +722,237 @@ def summarize_syndicates(
     params: SyndicateParams | None = None,
 ) -> pd.DataFrame:
     """The ``syndicates`` table of :func:`detect_syndicates`, from its ``seller_syndicates``
-    output and the same ``links``, ``sellers`` and ``params``, without clustering again.
-
-    Only the values some member holds are scored (with every seller holding them, so rarity and
-    hub caps are those of the clustering); the edges kept are the strong pairs of members of the
-    same syndicate, which are exactly the links the clustering kept inside syndicates (a member
-    keeps its support to the end of the chaining guard, so none of its strong links is pruned).
+    output and the same ``links``, ``sellers`` and ``params``, without clustering again (the
+    value evidence, a linear pass, is recomputed).
 
     Args:
         links, sellers, params: as given to :func:`detect_syndicates`.
-        seller_syndicates: its seller-level output; used columns ``seller_id, syndicate_id,
-            membership_strength`` (sellers outside syndicates may be left out).
+        seller_syndicates: its seller-level output; used columns ``seller_id, syndicate_id``
+            (sellers outside syndicates may be left out).
     """
     p = params or SyndicateParams()
-    required = {"seller_id", "syndicate_id", "membership_strength"}
+    required = {"seller_id", "syndicate_id"}
     missing = sorted(required - set(seller_syndicates.columns))
     if missing:
         raise ValueError(f"seller_syndicates is missing required columns: {missing}")
     members = seller_syndicates.loc[seller_syndicates["syndicate_id"].notna(), list(required)]
     if members.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in SYNDICATE_COLUMNS})
-    value_key = ["signal_type", "signal_value_hash"]
-    held = links.loc[links["seller_id"].isin(members["seller_id"]), value_key].drop_duplicates()
-    scored = links.merge(held, on=value_key, how="inner")
-    if sellers is not None and "seller_id" in sellers.columns:
-        # Only the holders of those values matter (pair boosts, member attributes).
-        sellers = sellers[sellers["seller_id"].isin(scored["seller_id"])]
-
-    seller_ids = _seller_index(scored, sellers)
-    n = len(seller_ids)
-    enc = _encode(scored, seller_ids)
-    attrs = _seller_attributes(sellers, seller_ids)
-    a, b, w, _, usable = _strong_pairs(enc, attrs, p)
-
+        return _empty(SYNDICATE_COLUMNS)
+    seller_ids = _seller_index(links, sellers)
     code = pd.Index(seller_ids).get_indexer(members["seller_id"].astype(object)).astype(np.int64)
     if (code < 0).any():
         unknown = members["seller_id"][code < 0].head(3).tolist()
         raise ValueError(f"seller_syndicates has members absent from links and sellers: {unknown}")
-    # A syndicate's code is its smallest member's (ids are the prefix and that seller's id).
+    ev = score_values(links, sellers, p, seller_ids)
     first = pd.Series(code).groupby(members["syndicate_id"].to_numpy()).transform("min")
-    syn_of = np.full(n, -1, dtype=np.int64)
+    syn_of = np.full(len(seller_ids), -1, dtype=np.int64)
     syn_of[code] = first.to_numpy()
-    in_syn = syn_of >= 0
-    strength = np.full(n, np.nan)
-    strength[code] = members["membership_strength"].to_numpy(dtype=float)
-    inside = in_syn[a] & (syn_of[a] == syn_of[b])
-    syn_ids = np.array([f"{p.id_prefix}{x}" for x in seller_ids], dtype=object)
-    return _syndicate_table(
-        enc,
-        attrs,
-        seller_ids,
-        syn_of,
-        in_syn,
-        strength,
-        a[inside],
-        b[inside],
-        w[inside],
-        usable,
-        syn_ids,
-        p,
-    )
+    return _tables(ev, _seller_attributes(sellers, seller_ids), syn_of, p)[1]
+
+
+# --------------------------------------------------------------------------------------------
+# Stage 4: summaries
+# --------------------------------------------------------------------------------------------
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+@dataclass
+class _Inside:
+    """Binding links and seller pairs inside syndicates (codes are seller codes)."""
+
+    seller: np.ndarray
+    value: np.ndarray
+    syn: np.ndarray  # syndicate code (smallest member) per link
+    a: np.ndarray
+    b: np.ndarray
+    w: np.ndarray  # summed evidence of the values each pair shares
+    type_bits: np.ndarray  # bit set of the signal types each pair shares
+
+
+def _inside(ev: ValueEvidence, syn_of: np.ndarray) -> _Inside:
+    n = len(ev.seller_ids)
+    syn = syn_of[ev.link_seller]
+    sel = (syn >= 0) & ev.binding[ev.link_value]
+    s, v, g = ev.link_seller[sel], ev.link_value[sel], syn[sel]
+    # Values held by two or more members of the same syndicate; a value split across
+    # syndicates pairs members of the same syndicate only.
+    n_values = max(len(ev.values), 1)
+    g_value = g * n_values + v
+    shared = pd.Series(g_value).groupby(g_value).transform("size").to_numpy() >= 2
+    s, v, g, g_value = s[shared], v[shared], g[shared], g_value[shared]
+    a, b, row = pair_rows(s, g_value)
+    type_code = pd.factorize(ev.values["signal_type"], sort=True)[0]
+    bits = np.left_shift(np.int64(1), type_code[v[row]].astype(np.int64))
+    a, b, red = reduce_pairs(a, b, n, w=(ev.evidence[v[row]], "sum"), bits=(bits, "or"))
+    return _Inside(s, v, g, a, b, red["w"], red["bits"])
+
+
+def _run_starts(sorted_key: np.ndarray) -> np.ndarray:
+    if sorted_key.size == 0:
+        return np.empty(0, np.int64)
+    return np.r_[0, np.flatnonzero(np.diff(sorted_key)) + 1]
 
 
 def _bit_labels(bits: np.ndarray, type_names: list[str]) -> np.ndarray:
     uniq, inv = np.unique(bits, return_inverse=True)
-    names = sorted(range(len(type_names)), key=lambda i: type_names[i])
     labels = []
     for u in uniq:
-        labels.append(",".join(type_names[i] for i in names if (int(u) >> i) & 1) or None)
+        labels.append(",".join(t for i, t in enumerate(type_names) if (int(u) >> i) & 1) or None)
     return np.array(labels, dtype=object)[inv]
 
 
-def _syndicate_table(
-    enc, attrs, seller_ids, syn_of, in_syn, strength, a, b, w, usable, syn_ids, p: SyndicateParams
-) -> pd.DataFrame:
-    members = np.flatnonzero(in_syn)
+def _tables(ev: ValueEvidence, attrs: pd.DataFrame, syn_of: np.ndarray, p: SyndicateParams):
+    n = len(ev.seller_ids)
+    ins = _inside(ev, syn_of)
+    in_syn = syn_of >= 0
+    link_weight = np.bincount(ins.a, weights=ins.w, minlength=n) + np.bincount(
+        ins.b, weights=ins.w, minlength=n
+    )
+    n_links = np.bincount(ins.a, minlength=n) + np.bincount(ins.b, minlength=n)
+    seller_bits = np.zeros(n, dtype=np.int64)
+    np.bitwise_or.at(seller_bits, ins.a, ins.type_bits)
+    np.bitwise_or.at(seller_bits, ins.b, ins.type_bits)
+    max_in_syn = np.zeros(n)
+    np.maximum.at(max_in_syn, np.where(in_syn, syn_of, 0), np.where(in_syn, link_weight, 0.0))
+    denominator = np.where(in_syn, max_in_syn[syn_of.clip(0)], 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        strength = np.where(
+            in_syn, np.where(denominator > 0, link_weight / denominator, 1.0), np.nan
+        )
+    type_names = sorted(ev.values["signal_type"].unique().tolist())
+    syn_ids = np.array([f"{p.id_prefix}{x}" for x in ev.seller_ids], dtype=object)
+    seller_syndicates = pd.DataFrame(
+        {
+            "seller_id": ev.seller_ids,
+            "syndicate_id": np.where(in_syn, syn_ids[syn_of.clip(0)], None),
+            "membership_strength": strength,
+            "n_links": np.where(in_syn, n_links, 0).astype(np.int64),
+            "link_weight": np.where(in_syn, link_weight, 0.0),
+            "tie_signal_types": np.where(in_syn, _bit_labels(seller_bits, type_names), None),
+            "n_binding_values": np.bincount(ins.seller, minlength=n).astype(np.int64),
+        }
+    )
+    syndicates = _syndicate_table(ev, attrs, syn_of, strength, ins, syn_ids, p)
+    return seller_syndicates, syndicates
+
+
+def _shapes(ins: _Inside, syn_codes: np.ndarray, size: np.ndarray, n: int) -> np.ndarray:
+    """Shape of each syndicate from its graph (see the module docstring)."""
+    k = len(syn_codes)
+    loc_of = np.full(n, -1, dtype=np.int64)
+    loc_of[syn_codes] = np.arange(k)
+    # dense: one value held by every member.
+    holders = pd.DataFrame({"g": loc_of[ins.syn], "v": ins.value}).groupby(["g", "v"]).size()
+    widest = holders.groupby(level="g").max().reindex(range(k), fill_value=0).to_numpy()
+    # degrees of members within their syndicate
+    degree = np.bincount(ins.a, minlength=n) + np.bincount(ins.b, minlength=n)
+    member_syn = np.full(n, -1, dtype=np.int64)
+    member_syn[ins.seller] = loc_of[ins.syn]
+    g_edge = member_syn[ins.a] if len(ins.a) else np.empty(0, np.int64)
+    n_edges = np.bincount(g_edge, minlength=k)
+    members = np.flatnonzero(member_syn >= 0)
+    max_deg = np.zeros(k, dtype=np.int64)
+    np.maximum.at(max_deg, member_syn[members], degree[members])
+    # star: a centre tied to all others, the others tied to less than half their pairs
+    rest_edges = n_edges - max_deg
+    rest_pairs = np.maximum((size - 1) * (size - 2) / 2.0, 1.0)
+    shape = np.full(k, "partial_overlap", dtype=object)
+    shape[max_deg <= 2] = "chain"
+    star = (max_deg == size - 1) & (rest_edges < 0.5 * rest_pairs)
+    shape[star] = "star"
+    shape[widest >= size] = "dense"
+    return shape
+
+
+def _syndicate_table(ev, attrs, syn_of, strength, ins: _Inside, syn_ids, p: SyndicateParams):
+    members = np.flatnonzero(syn_of >= 0)
     if members.size == 0:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in SYNDICATE_COLUMNS})
-    n = len(seller_ids)
+        return _empty(SYNDICATE_COLUMNS)
+    n = len(ev.seller_ids)
     syn_codes, syn_local = np.unique(syn_of[members], return_inverse=True)
     k = len(syn_codes)
     size = np.bincount(syn_local, minlength=k)
+    loc_of = np.full(n, -1, dtype=np.int64)
+    loc_of[syn_codes] = np.arange(k)
 
     def _flag(col: str) -> np.ndarray:
         if col not in attrs.columns:
             return np.zeros(n, dtype=bool)
         return attrs[col].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
-    bad = _flag("is_confirmed_bad")
-    enforced = _flag("is_enforced")
+    bad, enforced = _flag("is_confirmed_bad"), _flag("is_enforced")
     n_bad = np.bincount(syn_local, weights=bad[members], minlength=k).astype(np.int64)
     n_enf = np.bincount(syn_local, weights=enforced[members], minlength=k).astype(np.int64)
 
-    # Links inside each syndicate (every kept link joins two members of the same component).
-    edge_syn = syn_of[a]
-    inside = (edge_syn >= 0) & (edge_syn == syn_of[b])
-    loc_of = np.full(n, -1, dtype=np.int64)
-    loc_of[syn_codes] = np.arange(k)
-    e_loc = loc_of[edge_syn[inside]]
+    e_loc = loc_of[syn_of[ins.a]] if len(ins.a) else np.empty(0, np.int64)
     n_edges = np.bincount(e_loc, minlength=k)
-    sum_w = np.bincount(e_loc, weights=w[inside], minlength=k)
+    sum_w = np.bincount(e_loc, weights=ins.w, minlength=k)
     density = n_edges / (size * (size - 1) / 2.0)
     mean_w = np.where(n_edges > 0, sum_w / np.maximum(n_edges, 1), 0.0)
 
-    # Shared values among members, per type.
-    seller_syn_loc = np.full(n, -1, dtype=np.int64)
-    seller_syn_loc[members] = syn_local
-    link_syn = seller_syn_loc[enc.seller]
-    sel = (link_syn >= 0) & usable[enc.value]
-    vs = pd.DataFrame({"syn": link_syn[sel], "value": enc.value[sel]})
-    vcount = vs.groupby(["syn", "value"], sort=True).size()
-    shared = vcount[vcount >= 2].reset_index()[["syn", "value"]]
-    shared["type"] = np.asarray(enc.type_names, dtype=object)[enc.value_type[shared["value"]]]
-    per_type = shared.groupby(["syn", "type"], sort=True).size().rename("n").reset_index()
-    per_type = per_type.sort_values(["syn", "n", "type"], ascending=[True, False, True])
+    # Binding values shared by two or more members: per type counts and the listed hashes.
+    vals = pd.DataFrame({"g": loc_of[ins.syn], "v": ins.value}).groupby(["g", "v"]).size()
+    vals = vals.rename("holders").reset_index()
+    vals["type"] = ev.values["signal_type"].to_numpy(dtype=object)[vals["v"]]
+    vals["hash"] = ev.values["signal_value_hash"].to_numpy(dtype=object)[vals["v"]]
+    per_type = vals.groupby(["g", "type"], sort=True).size().rename("n").reset_index()
+    per_type = per_type.sort_values(["g", "n", "type"], ascending=[True, False, True])
     summary = (
-        (per_type["type"] + ":" + per_type["n"].astype(str)).groupby(per_type["syn"]).agg(", ".join)
+        (per_type["type"] + ":" + per_type["n"].astype(str)).groupby(per_type["g"]).agg(", ".join)
     )
-    summary_arr = summary.reindex(range(k)).to_numpy(dtype=object)
+    vals = vals.sort_values(["g", "holders", "type", "hash"], ascending=[True, False, True, True])
+    vals["rank"] = vals.groupby("g").cumcount()
+    listed = vals[vals["rank"] < p.max_listed_values]
+    text = (
+        listed["type"]
+        + ":"
+        + listed["hash"].astype(str)
+        + " ("
+        + listed["holders"].astype(str)
+        + ")"
+    )
+    identifiers = text.groupby(listed["g"]).agg("; ".join).reindex(range(k))
+    n_vals = vals.groupby("g").size().reindex(range(k), fill_value=0).to_numpy()
+    more = n_vals - np.minimum(n_vals, p.max_listed_values)
+    identifiers = np.where(
+        more > 0, identifiers.fillna("") + "; +" + more.astype(str) + " more", identifiers
+    )
 
-    # Activity window: seller columns first, signal observations as a fallback.
+    # Adoption: members' earliest first use of a binding value they share.
+    first_use = pd.Series(ev.link_first_ns[_link_rows(ev, ins)]).groupby(ins.seller).min()
+    member_first = np.full(n, np.nan)
+    member_first[first_use.index.to_numpy()] = first_use.to_numpy()
+    g_first = pd.Series(member_first[members]).groupby(syn_local)
+    span_days = ((g_first.max() - g_first.min()) / _DAY_NS).reindex(range(k)).to_numpy()
+    rows = _link_rows(ev, ins)
+    label = np.full(n, -1, dtype=np.int64)
+    label[members] = syn_local
+    log_p = _community_log_p(label, k, ins.seller, ev.link_u[rows], ev.link_arrival_u[rows])
+    adoption_p = 10.0**log_p
+
+    # Activity window: seller columns first, first observations as a fallback.
     first = _to_ns(attrs.get("first_activity_at"), n)
     for alt in ("registered_at", "onboarded_at"):
         first = np.where(np.isnan(first), _to_ns(attrs.get(alt), n), first)
+    first = np.where(np.isnan(first), member_first, first)
     last = _to_ns(attrs.get("last_activity_at"), n)
-    if enc.link_first is not None:
-        lf = np.full(n, np.inf)
-        np.minimum.at(lf, enc.seller, np.where(np.isnan(enc.link_first), np.inf, enc.link_first))
-        first = np.where(np.isnan(first), np.where(np.isfinite(lf), lf, np.nan), first)
-    if enc.link_last is not None:
-        ll = np.full(n, -np.inf)
-        np.maximum.at(ll, enc.seller, np.where(np.isnan(enc.link_last), -np.inf, enc.link_last))
-        last = np.where(np.isnan(last), np.where(np.isfinite(ll), ll, np.nan), last)
+    last = np.where(np.isnan(last), member_first, last)
     syn_first = pd.Series(first[members]).groupby(syn_local).min().reindex(range(k))
     syn_last = pd.Series(last[members]).groupby(syn_local).max().reindex(range(k))
 
     # Actionable list: unenforced members, strongest first.
     um = members[~enforced[members]]
-    um_df = pd.DataFrame(
-        {"syn": seller_syn_loc[um], "strength": strength[um], "code": um}
-    ).sort_values(["syn", "strength", "code"], ascending=[True, False, True])
-    um_df["sid"] = seller_ids[um_df["code"].to_numpy()].astype(str)
+    um_df = pd.DataFrame({"syn": loc_of[syn_of[um]], "strength": strength[um], "code": um})
+    um_df = um_df.sort_values(["syn", "strength", "code"], ascending=[True, False, True])
+    um_df["sid"] = ev.seller_ids[um_df["code"].to_numpy()].astype(str)
     unenforced = um_df.groupby("syn", sort=True)["sid"].agg(",".join).reindex(range(k))
 
     share_bad = n_bad / size
     bad_signal = np.minimum(1.0, 2.0 * share_bad)
-    link_signal = 0.5 * density + 0.5 * np.minimum(1.0, mean_w / (2.0 * p.edge_threshold))
+    link_signal = 0.5 * density + 0.5 * np.minimum(1.0, mean_w / p.evidence_cap)
     size_signal = np.clip(np.log(size / 2.0) / np.log(20.0), 0.0, 1.0)
     risk = np.clip(0.55 * bad_signal + 0.30 * link_signal + 0.15 * size_signal, 0.0, 1.0)
 
@@ -734,102 +965,28 @@ def _syndicate_table(
             "n_enforced": n_enf,
             "n_unenforced_members": (size - n_enf).astype(np.int64),
             "unenforced_member_ids": unenforced.to_numpy(dtype=object),
-            "shared_signal_summary": summary_arr,
+            "shared_signal_summary": summary.reindex(range(k)).to_numpy(dtype=object),
             "n_links": n_edges.astype(np.int64),
             "link_density": density,
             "mean_link_weight": mean_w,
             "first_activity_at": pd.to_datetime(syn_first.to_numpy(), unit="ns"),
             "last_activity_at": pd.to_datetime(syn_last.to_numpy(), unit="ns"),
             "risk_score": risk,
+            "shape": _shapes(ins, syn_codes, size, n),
+            "n_binding_values": n_vals.astype(np.int64),
+            "binding_identifiers": np.asarray(identifiers, dtype=object),
+            "adoption_span_days": span_days,
+            "adoption_p_value": adoption_p,
         }
     )
     out = out.sort_values(["risk_score", "syndicate_id"], ascending=[False, True], kind="stable")
     return out.reset_index(drop=True)
 
 
-def naive_connected_components(links: pd.DataFrame, id_prefix: str = "CC-") -> pd.DataFrame:
-    """Baseline clustering: connected components over every shared value, hubs included.
-
-    Returns ``seller_id, cluster_id, cluster_size`` for every seller in ``links`` (singletons
-    get their own cluster); ``cluster_id = id_prefix + smallest seller_id``.
-    """
-    seller_ids = _seller_index(links, None)
-    enc = _encode(links, seller_ids)
-    n = len(seller_ids)
-    n_values = len(enc.value_type)
-    graph = sparse.coo_matrix(
-        (np.ones(len(enc.seller)), (enc.seller, n + enc.value)), shape=(n + n_values,) * 2
-    ).tocsr()
-    _, comp = csgraph.connected_components(graph, directed=False)
-    comp = comp[:n]
-    first_member = np.full(comp.max(initial=0) + 1, n, dtype=np.int64)
-    np.minimum.at(first_member, comp, np.arange(n))
-    ids = np.array([f"{id_prefix}{x}" for x in seller_ids], dtype=object)
-    return pd.DataFrame(
-        {
-            "seller_id": seller_ids,
-            "cluster_id": ids[first_member[comp]],
-            "cluster_size": np.bincount(comp)[comp].astype(np.int64),
-        }
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Evaluation
-# --------------------------------------------------------------------------------------------
-
-
-def _aligned_labels(pred: pd.Series, truth: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer labels over the union of sellers; null labels become singleton clusters."""
-    index = pred.index.union(truth.index)
-    pr = pred[~pred.index.duplicated()].reindex(index)
-    tr = truth[~truth.index.duplicated()].reindex(index)
-    out = []
-    for s in (pr, tr):
-        codes = pd.factorize(s, use_na_sentinel=True)[0].astype(np.int64)
-        na = codes < 0
-        codes[na] = codes.max(initial=-1) + 1 + np.arange(int(na.sum()))
-        out.append(codes)
-    return out[0], out[1]
-
-
-def _pairs(counts: np.ndarray) -> int:
-    c = counts.astype(np.int64)
-    return int((c * (c - 1) // 2).sum())
-
-
-def pairwise_prf(pred: pd.Series, truth: pd.Series) -> dict[str, float]:
-    """Pairwise precision, recall and F1 of a clustering against known rings.
-
-    ``pred`` and ``truth`` map seller_id (index) to a cluster / ring label; null labels and
-    sellers missing from one side are singletons. A pair of sellers is predicted positive when
-    both are in the same predicted cluster, truly positive when in the same ring. Counted from
-    the contingency table (``sum C(n_ij, 2)``), never by listing pairs. With no predicted
-    (true) pairs, precision (recall) is 1.0 by convention.
-
-    Returns ``precision, recall, f1, tp_pairs, pred_pairs, true_pairs``.
-    """
-    pl, tl = _aligned_labels(pred, truth)
-    pred_pairs = _pairs(np.bincount(pl))
-    true_pairs = _pairs(np.bincount(tl))
-    joint = pl * (tl.max(initial=0) + 1) + tl
-    tp = _pairs(np.unique(joint, return_counts=True)[1])
-    precision = tp / pred_pairs if pred_pairs else 1.0
-    recall = tp / true_pairs if true_pairs else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": float(precision),
-        "recall": float(recall),
-        "f1": float(f1),
-        "tp_pairs": tp,
-        "pred_pairs": pred_pairs,
-        "true_pairs": true_pairs,
-    }
-
-
-def adjusted_rand(pred: pd.Series, truth: pd.Series) -> float:
-    """Adjusted Rand index over the union of sellers (null labels are singletons)."""
-    from sklearn.metrics import adjusted_rand_score
-
-    pl, tl = _aligned_labels(pred, truth)
-    return float(adjusted_rand_score(tl, pl))
+def _link_rows(ev: ValueEvidence, ins: _Inside) -> np.ndarray:
+    """Row of each inside link (seller, value) in the evidence's link arrays."""
+    n_values = max(len(ev.values), 1)
+    key = ev.link_seller * n_values + ev.link_value
+    order = np.argsort(key, kind="stable")
+    pos = np.searchsorted(key[order], ins.seller * n_values + ins.value)
+    return order[pos]

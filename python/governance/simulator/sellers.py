@@ -1,4 +1,5 @@
-"""Sellers, fraud rings, innocent shared-signal hubs and seller-level enforcement plans."""
+"""Sellers, fraud rings of several shapes, innocent shared-signal hubs and seller-level
+enforcement plans."""
 
 from __future__ import annotations
 
@@ -12,6 +13,32 @@ from .strategies import Strategy
 from .util import rng_for, sample_from_weights
 
 RING_SHARED_TYPE_P = np.array([0.9, 0.5, 0.7, 0.5, 0.4])  # device, ip, bank, address, phone
+DEVICE, IP, BANK, ADDRESS, PHONE = range(5)  # signal type codes (config.SIGNAL_TYPES)
+
+# How rings share identifiers (truth `rings.shape`):
+# dense           one value of a type held by every member (plus values held by subsets);
+# star            a controller account shares a different device / phone / bank account with
+#                 each other member, who share nothing among themselves;
+# partial_overlap each member holds two of the ring's device, bank account and warehouse
+#                 address, so no value is common to all;
+# rotation_chain  each new account reuses the previous account's device, and about half of the
+#                 neighbouring accounts also share a phone line;
+# weak_ties       the members share only one phone line and one warehouse address.
+RING_SHAPES = ("dense", "star", "partial_overlap", "rotation_chain", "weak_ties")
+RING_SHAPE_WEIGHTS = np.array([0.2, 0.2, 0.2, 0.2, 0.2])
+RING_TOUCHES_HUB_P = 0.3  # rings whose members also use a public IP hub
+RING_VALUE_SLOTS = 64  # value codes per ring (a star or chain of 40 needs 40)
+# Innocent sharing beyond public IPs, co-working addresses and family devices, at several
+# strengths: families that also share a home address (and a home IP), co-working spaces whose
+# members also share the office IP, logistics agents whose phone (and pickup address) is on
+# every account they run.
+FAMILY_ADDRESS_P, FAMILY_IP_P = 0.4, 0.25
+COWORKING_IP_P = 0.5
+AGENT_SELLERS_PER_AGENT = 2_500  # one agent per this many sellers (at least two)
+AGENT_SIZE = (8, 120)
+AGENT_ADDRESS_P = 0.5
+# Innocent value codes (per signal type, added to the hub offset of signals.py).
+FAMILY_CODE, COWORKING_IP_CODE, AGENT_CODE = 100_000, 300_000, 400_000
 
 
 @dataclass
@@ -37,6 +64,12 @@ class SellerData:
     # (kind, signal_type, value_code, member seller indices)
     hubs: list[tuple[str, int, int, np.ndarray]] = field(default_factory=list)
     family_groups: list[np.ndarray] = field(default_factory=list)
+    ring_shape: np.ndarray | None = None  # index into RING_SHAPES per ring
+    ring_hub: np.ndarray | None = None  # public-IP hub a ring's members also use, -1 if none
+    # Further innocent sharing: (kind, signal_type, hub value code, members, adopted_at_signup)
+    # where adopted_at_signup says whether members first use the value when they register
+    # (families, agents) or at some point of their activity (office IPs).
+    innocent: list[tuple[str, int, int, np.ndarray, bool]] = field(default_factory=list)
     events: dict | None = None  # seller-level hits/actions
     qa: dict | None = None  # random seller QA checks
 
@@ -185,11 +218,50 @@ def build_sellers(
         ring_values=ring_values,
         ring_is_attack=ring_is_attack,
     )
-    _build_hubs(sd, cfg, rng)
+    _build_hubs(sd, cfg, rng, rng_for(seed, "families"))
+    _build_ring_shapes(sd, seed)
+    _build_innocent_sharing(sd, cfg, seed)
     return sd
 
 
-def _build_hubs(sd: SellerData, cfg: C.ScaleConfig, rng) -> None:
+def _build_ring_shapes(sd: SellerData, seed: int) -> None:
+    """Each ring's shape and whether its members also use a public IP hub (own random stream,
+    so the rest of the marketplace is drawn as before)."""
+    rng = rng_for(seed, "ring_shapes")
+    n_r = len(sd.ring_size)
+    sd.ring_shape = sample_from_weights(rng, RING_SHAPE_WEIGHTS, n_r).astype(np.int8)
+    sd.ring_shape[sd.ring_is_attack] = RING_SHAPES.index("dense")
+    public = [i for i, h in enumerate(sd.hubs) if h[0] == "public_ip"]
+    touches = (rng.random(n_r) < RING_TOUCHES_HUB_P) & bool(public)
+    pick = rng.integers(0, max(len(public), 1), n_r)
+    sd.ring_hub = np.where(touches, np.asarray(public or [0])[pick], -1).astype(np.int32)
+    for r in np.flatnonzero(sd.ring_shape == RING_SHAPES.index("dense")):
+        sd.ring_values[r][0] = 1  # the first shared type has one value, held by every member
+
+
+def _build_innocent_sharing(sd: SellerData, cfg: C.ScaleConfig, seed: int) -> None:
+    rng = rng_for(seed, "innocent_sharing")
+    for g, grp in enumerate(sd.family_groups):
+        if rng.random() < FAMILY_ADDRESS_P:
+            sd.innocent.append(("family_address", ADDRESS, FAMILY_CODE + g, grp, True))
+            if rng.random() < FAMILY_IP_P / FAMILY_ADDRESS_P:
+                sd.innocent.append(("family_ip", IP, FAMILY_CODE + g, grp, True))
+    coworking = [h for h in sd.hubs if h[0] == "coworking_address"]
+    for h, (_, _, _, members) in enumerate(coworking):
+        if rng.random() < COWORKING_IP_P:
+            sd.innocent.append(("coworking_ip", IP, COWORKING_IP_CODE + h, members, False))
+    good = ~sd.is_bad
+    for a in range(max(2, sd.n // AGENT_SELLERS_PER_AGENT)):
+        r = sample_from_weights(rng, C.REGION_WEIGHTS, 1)[0]
+        pool = np.flatnonzero(good & (sd.region == r))
+        k = min(int(rng.integers(AGENT_SIZE[0], AGENT_SIZE[1] + 1)), len(pool))
+        members = np.sort(rng.choice(pool, size=k, replace=False))
+        sd.innocent.append(("agent_phone", PHONE, AGENT_CODE + a, members, True))
+        if rng.random() < AGENT_ADDRESS_P:
+            sd.innocent.append(("agent_address", ADDRESS, AGENT_CODE + a, members, True))
+
+
+def _build_hubs(sd: SellerData, cfg: C.ScaleConfig, rng, rng_families) -> None:
     """Innocent sharing: public IPs, co-working addresses and family devices."""
     good = ~sd.is_bad
     code = 0
@@ -207,10 +279,12 @@ def _build_hubs(sd: SellerData, cfg: C.ScaleConfig, rng) -> None:
         members = np.sort(rng.choice(pool, size=k, replace=False))
         sd.hubs.append(("coworking_address", 3, code, members))
         code += 1
-    # families: 2-3 good sellers of the same region sharing one device
+    # families: 2-3 good sellers of the same region sharing one device, who opened their
+    # accounts independently of each other (members drawn in random order within a region)
     n_fam = max(1, int(0.012 * sd.n))
     cand = np.flatnonzero(good)
     chosen = np.sort(rng.choice(cand, size=min(n_fam, len(cand)), replace=False))
+    chosen = rng_families.permutation(chosen)
     chosen = chosen[np.argsort(sd.region[chosen], kind="stable")]
     i = 0
     while i + 1 < len(chosen):

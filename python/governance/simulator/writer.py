@@ -168,6 +168,8 @@ TRUTH_SCHEMAS: dict[str, pa.Schema] = {
             ("first_registered_at", TS),
             ("last_registered_at", TS),
             ("is_attack_ring", B),
+            ("shape", S),
+            ("touches_hub", B),
         ]
     ),
     "hubs": pa.schema(
@@ -177,6 +179,15 @@ TRUTH_SCHEMAS: dict[str, pa.Schema] = {
             ("hub_kind", S),
             ("n_sellers", I),
             ("region", S),
+        ]
+    ),
+    # One row per seller holding an innocently shared value (hub_kind as in `hubs`).
+    "innocent_sharing": pa.schema(
+        [
+            ("signal_type", S),
+            ("signal_value", S),
+            ("hub_kind", S),
+            ("seller_id", S),
         ]
     ),
     "incidents": pa.schema(
