@@ -39,7 +39,7 @@ def _aligned_labels(pred: pd.Series, truth: pd.Series) -> tuple[np.ndarray, np.n
     return out[0], out[1]
 
 
-def _prf(tp: int, pred_pairs: int, true_pairs: int) -> dict[str, float]:
+def prf_from_pairs(tp: int, pred_pairs: int, true_pairs: int) -> dict[str, float]:
     precision = tp / pred_pairs if pred_pairs else 1.0
     recall = tp / true_pairs if true_pairs else 1.0
     f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
@@ -64,7 +64,7 @@ def pairwise_prf(pred: pd.Series, truth: pd.Series) -> dict[str, float]:
     pl, tl = _aligned_labels(pred, truth)
     matrix = pair_confusion_matrix(tl, pl) // 2  # ordered pairs -> unordered
     tp, fp, fn = int(matrix[1, 1]), int(matrix[0, 1]), int(matrix[1, 0])
-    return _prf(tp, tp + fp, tp + fn)
+    return prf_from_pairs(tp, tp + fp, tp + fn)
 
 
 def adjusted_rand(pred: pd.Series, truth: pd.Series) -> float:
@@ -101,7 +101,7 @@ def score_by_shape(pred: pd.Series, truth: pd.Series, shape_of_ring: pd.Series) 
         tp = _pairs(touched[touched["shape"] == shape].groupby(["pred", "truth"]).size())
         universe = frame[mine | frame["pred"].isin(detected)]
         ari_truth = universe["truth"].where(universe["shape"] == shape)
-        scores = _prf(tp, pred_pairs, true_pairs)
+        scores = prf_from_pairs(tp, pred_pairs, true_pairs)
         scores["adjusted_rand"] = adjusted_rand(universe["pred"], ari_truth)
         scores["rings"] = int(frame.loc[mine, "truth"].nunique())
         scores["sellers"] = int(mine.sum())
