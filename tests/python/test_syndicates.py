@@ -114,7 +114,10 @@ def detected():
     return g, rings, links, sellers, detect_syndicates(links, sellers)
 
 
-@pytest.mark.parametrize("shape", ["dense", "star", "partial_overlap", "rotation_chain", "weak_ties"])
+SHAPES = ["dense", "star", "partial_overlap", "rotation_chain", "weak_ties"]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
 def test_each_ring_shape_is_recovered_whole_and_alone(detected, shape):
     _, rings, _, _, (seller_syn, _) = detected
     ring = rings[shape]
@@ -247,9 +250,7 @@ def test_the_per_group_step_gives_the_same_result_however_groups_are_batched(det
     shuffled = rows.sample(frac=1.0, random_state=3)
     halves = [shuffled.iloc[: len(shuffled) // 2], shuffled.iloc[len(shuffled) // 2 :]]
     groups = [set(h["group"]) for h in halves]
-    batches = pd.concat(
-        [cluster_groups(rows[rows["group"].isin(ids)]) for ids in groups if ids]
-    )
+    batches = pd.concat([cluster_groups(rows[rows["group"].isin(ids)]) for ids in groups if ids])
     for other in (one_by_one, batches):
         other = other.drop_duplicates("seller_id").sort_values("seller_id")
         pd.testing.assert_frame_equal(together, other.reset_index(drop=True))

@@ -327,11 +327,13 @@ def _concentration(
     n_keys = len(k)
 
     def test(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        series = pd.Series(u).groupby(key)
-        lo = series.min().reindex(range(n_keys)).to_numpy()
-        hi = series.max().reindex(range(n_keys)).to_numpy()
-        known = series.count().reindex(range(n_keys), fill_value=0).to_numpy()
-        log_p = log10_range_p(np.maximum(known, 2), np.nan_to_num(hi - lo, nan=1.0))
+        ok = ~np.isnan(u)
+        lo, hi = np.full(n_keys, np.inf), np.full(n_keys, -np.inf)
+        np.minimum.at(lo, key[ok], u[ok])
+        np.maximum.at(hi, key[ok], u[ok])
+        known = np.bincount(key[ok], minlength=n_keys)
+        span = np.where(known > 0, hi - lo, 1.0)
+        log_p = log10_range_p(np.maximum(known, 2), span)
         return np.where(known >= 2, log_p, 0.0), known
 
     log_first, known = test(first_u)
@@ -553,7 +555,8 @@ def _merge_back(
     inside = part[a] == part[b]
     per_member = np.bincount(part[a[inside]], weights=w[inside], minlength=n_parts) / size
     pa_, pb_ = np.minimum(part[a], part[b])[~inside], np.maximum(part[a], part[b])[~inside]
-    between = pd.Series(w[~inside]).groupby([pa_, pb_]).sum()
+    keys, where = np.unique(pa_ * n_parts + pb_, return_inverse=True)
+    between = np.bincount(where, weights=w[~inside], minlength=len(keys))
     parent = np.arange(n_parts)
 
     def root(x: int) -> int:
@@ -562,8 +565,8 @@ def _merge_back(
             x = parent[x]
         return x
 
-    ranked = sorted(between.items(), key=lambda kv: (-kv[1], kv[0]))
-    for (i, j), weight in ranked:
+    for rank in np.lexsort((keys, -between)):
+        i, j, weight = keys[rank] // n_parts, keys[rank] % n_parts, between[rank]
         if weight >= share * min(per_member[i], per_member[j]):
             ri, rj = root(int(i)), root(int(j))
             if ri != rj:
@@ -586,12 +589,24 @@ def cluster_group(group: pd.DataFrame, params: SyndicateParams | None = None) ->
         (community of ``min_size`` or more whose adoption test passes), ``log10_adoption_p``
         (the community's; NaN when no member has a time).
     """
-    p = params or SyndicateParams()
-    ids, seller = np.unique(group["seller_id"].to_numpy(), return_inverse=True)
-    _, value = np.unique(group["value"].to_numpy(), return_inverse=True)
+    columns = [group[c].to_numpy() for c in ("seller_id", "value", "evidence", "u", "arrival_u")]
+    return pd.DataFrame(_cluster_arrays(*columns, params or SyndicateParams()))
+
+
+def _cluster_arrays(
+    seller_id: np.ndarray,
+    value_id: np.ndarray,
+    evidence: np.ndarray,
+    u: np.ndarray,
+    arrival_u: np.ndarray,
+    p: SyndicateParams,
+) -> dict[str, np.ndarray]:
+    """:func:`cluster_group` on plain arrays (the group's links), returning its columns."""
+    ids, seller = np.unique(seller_id, return_inverse=True)
+    _, value = np.unique(value_id, return_inverse=True)
     n = len(ids)
     a, b, row = pair_rows(seller, value)
-    a, b, red = reduce_pairs(a, b, n, w=(group["evidence"].to_numpy(dtype=float)[row], "sum"))
+    a, b, red = reduce_pairs(a, b, n, w=(evidence.astype(float)[row], "sum"))
     w = red["w"]
     part = np.zeros(n, dtype=np.int64)
     if n >= 2 * p.min_size and len(a):
@@ -601,19 +616,14 @@ def cluster_group(group: pd.DataFrame, params: SyndicateParams | None = None) ->
     np.minimum.at(first, part, np.arange(n))
     label = first[part]
     size = np.bincount(label, minlength=n)
-
-    log_p = _community_log_p(
-        label, n, seller, group["u"].to_numpy(dtype=float), group["arrival_u"].to_numpy(dtype=float)
-    )
+    log_p = _community_log_p(label, n, seller, u.astype(float), arrival_u.astype(float))
     passes = np.isnan(log_p) | (log_p <= np.log10(p.group_alpha))
-    return pd.DataFrame(
-        {
-            "seller_id": ids,
-            "community": ids[label],
-            "is_syndicate": (size[label] >= p.min_size) & passes[label],
-            "log10_adoption_p": log_p[label],
-        }
-    )
+    return {
+        "seller_id": ids,
+        "community": ids[label],
+        "is_syndicate": (size[label] >= p.min_size) & passes[label],
+        "log10_adoption_p": log_p[label],
+    }
 
 
 def _community_log_p(
@@ -642,7 +652,15 @@ def cluster_groups(rows: pd.DataFrame, params: SyndicateParams | None = None) ->
     """Stage 3 over many groups: :func:`cluster_group` applied to each ``group`` of ``rows``
     (columns ``group`` plus those of :func:`cluster_group`), concatenated."""
     cols = ["seller_id", "value", "evidence", "u", "arrival_u"]
-    parts = [cluster_group(g[cols], params) for _, g in rows.groupby("group", sort=True)]
+    rows = rows.sort_values("group", kind="stable")
+    group = rows["group"].to_numpy()
+    bounds = np.r_[_run_starts(group), len(group)]
+    arrays = [rows[c].to_numpy() for c in cols]
+    p = params or SyndicateParams()
+    parts = [
+        _cluster_arrays(*(x[i:j] for x in arrays), p)
+        for i, j in zip(bounds[:-1], bounds[1:], strict=True)
+    ]
     if not parts:
         return pd.DataFrame(
             {
@@ -652,7 +670,7 @@ def cluster_groups(rows: pd.DataFrame, params: SyndicateParams | None = None) ->
                 "log10_adoption_p": pd.Series(dtype=float),
             }
         )
-    return pd.concat(parts, ignore_index=True)
+    return pd.DataFrame({c: np.concatenate([part[c] for part in parts]) for c in parts[0]})
 
 
 # --------------------------------------------------------------------------------------------
