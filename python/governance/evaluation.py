@@ -5,7 +5,8 @@ Reads the built warehouse (published tables only) and a ground-truth folder and 
 * anomalies — precision, recall and F1 of `metric_anomalies` on the planted incidents, and of
   the usual mean ± 3 sd test on the same series;
 * syndicates — pairwise precision, recall, F1 and adjusted Rand index of `seller_syndicates`
-  against the planted rings, overall and per ring shape, the share of innocent sharing pairs
+  against the planted rings, overall, per ring shape and per strength bucket (adoption
+  spread, size, missing values, public hub), the share of innocent sharing pairs
   joined into a syndicate, and naive connected components over every shared signal
   (conventions in `governance.syndicate_evaluation`);
 * risk — ROC AUC, average precision and precision at the top 1% / 5% of `seller_risk_scores`
@@ -49,6 +50,7 @@ from governance.syndicate_evaluation import (
     innocent_join_share,
     naive_connected_components,
     pairwise_prf,
+    ring_strengths,
     score_by_shape,
 )
 
@@ -241,6 +243,11 @@ def evaluate_syndicates(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict
     rings = pd.read_parquet(truth_dir / "rings.parquet")
     if "shape" in rings.columns:
         out["by_shape"] = score_by_shape(predicted, truth, rings.set_index("ring_id")["shape"])
+    strengths = ring_strengths(rings)
+    if strengths:
+        out["by_strength"] = {
+            name: score_by_shape(predicted, truth, labels) for name, labels in strengths.items()
+        }
     sharing = truth_dir / "innocent_sharing.parquet"
     if sharing.exists():
         out["innocent_pairs"] = innocent_join_share(predicted, truth, pd.read_parquet(sharing))
@@ -312,6 +319,16 @@ def _syndicate_lines(s: dict) -> list[str]:
             f"  {name:<30}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>8.3f}"
             f"{m['adjusted_rand']:>8.3f}"
         )
+    for name, buckets in s.get("by_strength", {}).items():
+        if name == "shape_by_spread":
+            continue
+        lines.append(f"  by {name.replace('_', ' ')}:")
+        for bucket, m in buckets.items():
+            lines.append(
+                f"    {bucket} ({m['rings']} rings)".ljust(32)
+                + f"{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>8.3f}"
+                f"{m['adjusted_rand']:>8.3f}"
+            )
     innocent = s.get("innocent_pairs")
     if innocent:
         lines.append("  innocent sharing pairs joined into a syndicate:")

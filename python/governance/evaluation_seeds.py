@@ -6,7 +6,8 @@ the demo warehouse) and runs :func:`governance.evaluation.evaluate` on it. The p
 are kept whole; :func:`aggregate` adds, for every number of the reports (anomalies,
 syndicates, risk, whatever sections they hold), its mean, minimum and maximum over the seeds,
 and pools the syndicate pair counts over the seeds (pairwise precision / recall / F1 of all
-seeds' pairs together, overall and per ring shape, and the innocent pairs joined).
+seeds' pairs together, overall, per ring shape and per strength bucket, and the innocent pairs
+joined).
 """
 
 from __future__ import annotations
@@ -44,11 +45,16 @@ def _pooled_pairs(reports: list[dict]) -> dict:
             sum(r["true_pairs"] for r in rows),
         )
 
+    def pool_labels(tables: list[dict]) -> dict:
+        labels = sorted({label for t in tables for label in t})
+        return {label: pool([t[label] for t in tables if label in t]) for label in labels}
+
     pooled["detector"] = pool([s["detector"] for s in syndicates])
-    shapes = sorted({shape for s in syndicates for shape in s.get("by_shape", {})})
-    pooled["by_shape"] = {
-        shape: pool([s["by_shape"][shape] for s in syndicates if shape in s.get("by_shape", {})])
-        for shape in shapes
+    pooled["by_shape"] = pool_labels([s.get("by_shape", {}) for s in syndicates])
+    dimensions = sorted({d for s in syndicates for d in s.get("by_strength", {})})
+    pooled["by_strength"] = {
+        d: pool_labels([s.get("by_strength", {}).get(d, {}) for s in syndicates])
+        for d in dimensions
     }
     kinds = sorted({k for s in syndicates for k in s.get("innocent_pairs", {})})
     innocent = {}
@@ -113,10 +119,21 @@ def format_seeds_report(result: dict) -> str:
     if pooled:
         seeds = ", ".join(map(str, result["seeds"]))
         lines.append(f"=== syndicates, pairs pooled over seeds {seeds} ===")
-        lines.append(f"  {'ring shape':<30}{'precision':>10}{'recall':>10}{'F1':>8}")
+        lines.append(
+            f"  {'ring shape / strength':<30}{'precision':>10}{'recall':>10}{'F1':>8}{'pairs':>10}"
+        )
         rows = [("all rings", pooled["detector"]), *pooled["by_shape"].items()]
+        for name, buckets in pooled.get("by_strength", {}).items():
+            rows.append((f"by {name.replace('_', ' ')}:", None))
+            rows += [(f"  {bucket}", m) for bucket, m in buckets.items()]
         for name, m in rows:
-            lines.append(f"  {name:<30}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>8.3f}")
+            if m is None:
+                lines.append(f"  {name}")
+                continue
+            lines.append(
+                f"  {name:<30}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>8.3f}"
+                f"{m['true_pairs']:>10}"
+            )
         lines.append("  innocent sharing pairs joined into a syndicate:")
         for kind, m in pooled["innocent_pairs"].items():
             lines.append(f"    {kind:<28}{m['joined']:>8} of {m['pairs']:<8} {m['share']:.4f}")

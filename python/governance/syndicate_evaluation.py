@@ -1,14 +1,17 @@
 """Scoring syndicate detection against planted rings: pairwise precision / recall / F1 and the
 adjusted Rand index, overall and per ring shape, the share of innocent sharing pairs joined into
-a syndicate, and the naive baseline (connected components over every shared value).
+a syndicate, and the naive baseline (connected components over every shared value); the same
+figures per strength bucket of the planted rings (adoption spread, size, missing values, public
+hub) and per ring shape crossed with adoption spread.
 
 Conventions (so the figures can be reproduced):
 
 * A pair of sellers is *predicted* when both are in the same syndicate, *true* when both are in
   the same planted ring. Sellers without a label are singletons. Counted from contingency
   tables, never by listing pairs (``sklearn.metrics.pair_confusion_matrix``).
-* Per ring shape, the true pairs are those inside rings of that shape; the predicted pairs are
-  those with at least one member of such a ring; precision is the share of those that are true.
+* Per ring shape (or strength bucket), the true pairs are those inside rings of that shape;
+  the predicted pairs are those with at least one member of such a ring; precision is the
+  share of those that are true.
   The ARI of a shape is computed over the members of its rings and the sellers detected in the
   same syndicates as them (other sellers' ring labels count as singletons there).
 * An *innocent pair* is a pair of sellers that share an innocently shared value (family device,
@@ -78,13 +81,43 @@ def _pairs(counts: pd.Series | np.ndarray) -> int:
     return int((c * (c - 1) // 2).sum())
 
 
+# Strength buckets of the planted rings (truth `rings` columns): upper bounds and labels.
+STRENGTH_BUCKETS: dict[str, tuple[str, list[float], list[str]]] = {
+    "adoption_spread": (
+        "adoption_spread_days",
+        [7.0, 30.0, 90.0],
+        ["<= 7 days", "8-30 days", "31-90 days", "> 90 days"],
+    ),
+    "size": ("size", [5.0, 15.0], ["3-5", "6-15", "16-40"]),
+    "missing_values": ("missing_share", [0.0, 0.15], ["none", "<= 15%", "> 15%"]),
+}
+
+
+def ring_strengths(rings: pd.DataFrame) -> dict[str, pd.Series]:
+    """Each planted ring's bucket per strength dimension (ring id -> label): adoption spread,
+    size, share of missing values, whether it touches a public hub, and ring shape crossed
+    with adoption spread. Dimensions whose columns the truth lacks are left out."""
+    rings = rings.set_index("ring_id")
+    out: dict[str, pd.Series] = {}
+    for name, (column, bounds, labels) in STRENGTH_BUCKETS.items():
+        if column in rings.columns:
+            edges = [-np.inf, *bounds, np.inf]
+            out[name] = pd.cut(rings[column], edges, labels=labels).astype(str)
+    if "touches_hub" in rings.columns:
+        out["touches_hub"] = rings["touches_hub"].map({True: "touches a hub", False: "no hub"})
+    if "shape" in rings.columns and "adoption_spread" in out:
+        out["shape_by_spread"] = rings["shape"] + " | " + out["adoption_spread"]
+    return out
+
+
 def score_by_shape(pred: pd.Series, truth: pd.Series, shape_of_ring: pd.Series) -> dict:
-    """Pairwise precision / recall / F1 and ARI per ring shape (see the module docstring).
+    """Pairwise precision / recall / F1 and ARI per ring shape (see the module docstring), or
+    per any other label of the rings (a strength bucket: :func:`ring_strengths`).
 
     Args:
         pred: seller_id -> syndicate id (null outside syndicates).
         truth: seller_id -> ring id (null outside rings).
-        shape_of_ring: ring id -> shape.
+        shape_of_ring: ring id -> shape (or another label).
     """
     frame = pd.DataFrame({"pred": pred, "truth": truth})
     frame["shape"] = frame["truth"].map(shape_of_ring)

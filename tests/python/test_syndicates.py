@@ -8,11 +8,14 @@ import pytest
 
 from governance.detection import SyndicateParams, detect_syndicates, summarize_syndicates
 from governance.detection.syndicates import (
+    GROUP_COLUMNS,
     SELLER_SYNDICATE_COLUMNS,
     SYNDICATE_COLUMNS,
     cluster_group,
     cluster_groups,
+    group_rows,
     log10_range_p,
+    log10_window_lr,
     score_values,
 )
 
@@ -70,8 +73,9 @@ def members(seller_syndicates: pd.DataFrame) -> dict[str, list[str]]:
 
 
 def shaped_marketplace(seed: int = 0) -> tuple[Graph, dict[str, list[str]]]:
-    """One ring of each shape, and innocent sharing: a public IP the dense ring also uses, a
-    co-working address with its office IP, a logistics agent's phone, families."""
+    """Rings of every shape and of weak strengths, and innocent sharing: a public IP the dense
+    ring also uses, a co-working address with its office IP, a logistics agent's phone,
+    families (one of which opened its accounts together)."""
     g = Graph(seed=seed)
     rings = {}
     dense = rings["dense"] = g.ring("D", 8, 40)
@@ -86,15 +90,21 @@ def shaped_marketplace(seed: int = 0) -> tuple[Graph, dict[str, list[str]]]:
         for t in subsets[j % 3]:
             g.share([s], t, f"partial-{t}")
     chain = rings["rotation_chain"] = g.ring("C", 20, 200, span=40.0)
-    for j, s in enumerate(chain):
-        g.share([s], "device_id", f"chain-dev-{j}")
-        if j:
-            g.share([s], "device_id", f"chain-dev-{j - 1}")
-        if j % 2:
-            g.share([chain[j - 1], s], "phone", f"chain-phone-{j}")
+    _rotation_chain(g, chain, "chain", phones_every=2)
     weak = rings["weak_ties"] = g.ring("W", 5, 300)
     g.share(weak, "phone", "weak-phone")
     g.share(weak, "address", "weak-address")
+    # weak strengths: a chain opened over seven months, a weak-tie ring over three months, and
+    # a ring whose first and last accounts, seven months apart, share a bank account
+    slow_chain = rings["slow_chain"] = _sequential(g, "K", [10, 45, 70, 110, 150, 190, 230])
+    _rotation_chain(g, slow_chain, "slow-chain", phones_every=3)
+    slow_weak = rings["slow_weak_ties"] = g.ring("V", 6, 150, span=90.0)
+    g.share(slow_weak, "phone", "slow-weak-phone")
+    g.share(slow_weak, "address", "slow-weak-address")
+    far = rings["far_bank"] = _sequential(g, "B", [60, 95, 130, 170, 270])
+    for j in range(1, len(far)):
+        g.share(far[j - 1 : j + 1], "phone", f"far-phone-{j}")
+    g.share([far[0], far[-1]], "bank_account", "far-bank")
     # innocent sharing
     g.share(g.good[:250] + dense, "ip_address", "public-cafe", at_signup=False)
     g.share(g.good[250:280], "address", "coworking", at_signup=False)
@@ -104,7 +114,27 @@ def shaped_marketplace(seed: int = 0) -> tuple[Graph, dict[str, list[str]]]:
         family = g.good[300 + 3 * f : 303 + 3 * f]
         g.share(family, "device_id", f"family-{f}")
         g.share(family[: 2 + f % 2], "ip_address", f"family-home-{f}")
+        if f % 3 == 0:
+            g.share(family, "address", f"family-address-{f}")
+    together = [g.seller(f"G9{i:02d}", 222.0 + 0.1 * i) for i in range(3)]
+    g.good += together
+    for t, value in (("device_id", "device"), ("address", "home"), ("ip_address", "home-ip")):
+        g.share(together, t, f"together-{value}")
     return g, rings
+
+
+def _sequential(g: Graph, prefix: str, days: list[float]) -> list[str]:
+    return [g.seller(f"{prefix}{i:02d}", d) for i, d in enumerate(days)]
+
+
+def _rotation_chain(g: Graph, chain: list[str], name: str, phones_every: int) -> None:
+    """Each account reuses the previous one's device; some neighbours share a phone line."""
+    for j, s in enumerate(chain):
+        g.share([s], "device_id", f"{name}-dev-{j}")
+        if j:
+            g.share([s], "device_id", f"{name}-dev-{j - 1}")
+        if j % phones_every == 1:
+            g.share([chain[j - 1], s], "phone", f"{name}-phone-{j}")
 
 
 @pytest.fixture(scope="module")
@@ -114,14 +144,23 @@ def detected():
     return g, rings, links, sellers, detect_syndicates(links, sellers)
 
 
-SHAPES = ["dense", "star", "partial_overlap", "rotation_chain", "weak_ties"]
+RINGS = [
+    "dense",
+    "star",
+    "partial_overlap",
+    "rotation_chain",
+    "weak_ties",
+    "slow_chain",
+    "slow_weak_ties",
+    "far_bank",
+]
 
 
-@pytest.mark.parametrize("shape", SHAPES)
-def test_each_ring_shape_is_recovered_whole_and_alone(detected, shape):
+@pytest.mark.parametrize("ring", RINGS)
+def test_each_ring_shape_and_strength_is_recovered_whole_and_alone(detected, ring):
     _, rings, _, _, (seller_syn, _) = detected
-    ring = rings[shape]
-    assert members(seller_syn)[f"SYN-{ring[0]}"] == ring
+    members_ = rings[ring]
+    assert members(seller_syn)[f"SYN-{members_[0]}"] == members_
 
 
 def test_innocent_sharing_links_nobody(detected):
@@ -129,6 +168,11 @@ def test_innocent_sharing_links_nobody(detected):
     assert len(syn) == len(rings)
     good = seller_syn[seller_syn["seller_id"].isin(g.good)]
     assert good["syndicate_id"].isna().all()
+    # The family that opened its accounts together shares a device, a home address and its
+    # IP, all close together: strong evidence, but a household (types households share here).
+    assert (
+        seller_syn.set_index("seller_id").loc[["G900", "G901", "G902"], "syndicate_id"].isna().all()
+    )
 
 
 def test_shapes_explanations_and_actionable_members(detected):
@@ -141,6 +185,9 @@ def test_shapes_explanations_and_actionable_members(detected):
         "partial_overlap": "partial_overlap",
         "rotation_chain": "chain",
         "weak_ties": "dense",
+        "slow_chain": "chain",
+        "slow_weak_ties": "dense",
+        "far_bank": "chain",
     }
     dense = by_id.loc["SYN-D00"]
     assert dense["binding_identifiers"] == "bank_account:h:bank-D (8); device_id:h:dev-D1 (4)"
@@ -148,6 +195,7 @@ def test_shapes_explanations_and_actionable_members(detected):
     assert dense["n_binding_values"] == 2
     assert dense["adoption_span_days"] == pytest.approx(3.0)
     assert dense["adoption_p_value"] < 1e-9
+    assert dense["evidence"] >= SyndicateParams().group_log_odds
     assert dense["n_enforced"] == 1
     assert "D01" not in dense["unenforced_member_ids"].split(",")
     assert len(dense["unenforced_member_ids"].split(",")) == 7
@@ -168,22 +216,62 @@ def test_shapes_explanations_and_actionable_members(detected):
     assert list(syn.columns) == SYNDICATE_COLUMNS
 
 
-def test_hubs_are_recognised_from_the_marketplaces_own_share_counts(detected):
+def test_hubs_are_recognised_from_the_marketplaces_own_statistics(detected):
     _, _, links, sellers, _ = detected
     values = score_values(links, sellers).values.set_index("signal_value_hash")
-    assert values.loc["h:public-cafe", "is_hub"]
-    assert not values.loc["h:public-cafe", "is_binding"]
+    # Values of the type and share count of the café, the co-working space and the agent are
+    # all innocent here: hubs, whatever their own timing.
+    for hub in ("h:public-cafe", "h:coworking", "h:coworking-wifi", "h:agent"):
+        assert values.loc[hub, "is_hub"] and not values.loc[hub, "is_binding"], hub
+        assert values.loc[hub, "type_log_odds"] < SyndicateParams().value_log_odds, hub
     assert not values.loc["h:bank-D", "is_hub"]
     assert values.loc["h:bank-D", "is_binding"]
-    # Without first-use times the share counts alone decide: the café (258 sellers among IP
-    # values shared by a few) is a hub, the ring's bank account is not.
+    # Without any time the share counts alone decide: the café (258 sellers among IP values
+    # shared by a few) is a hub, the ring's bank account binds, no value has evidence.
     untimed = links.drop(columns=["first_observed_at", "last_observed_at"])
     values = score_values(untimed, None).values.set_index("signal_value_hash")
     assert values.loc["h:public-cafe", "is_hub"]
     assert values.loc["h:bank-D", "is_binding"]
+    assert (values["evidence"] == 0).all()
     seller_syn, _ = detect_syndicates(untimed, None)
-    assert sorted(members(seller_syn)["SYN-D00"])[:8] == [f"D{i:02d}" for i in range(8)]
     assert seller_syn.loc[seller_syn["seller_id"] == "G000", "syndicate_id"].isna().all()
+
+
+def test_type_statistics_carry_weight_without_close_arrivals():
+    """Where shared bank accounts are ring accounts and shared devices mostly family devices,
+    a bank account shared by two sellers registered seven months apart is stronger evidence
+    than a device shared by two sellers registered as far apart."""
+    g = Graph()
+    for f in range(40):  # families: devices shared at independent times
+        g.share(g.good[2 * f : 2 * f + 2], "device_id", f"family-{f}")
+    for r in range(12):  # rings: bank accounts shared by accounts opened together
+        pair = [g.seller(f"R{r:02d}{i}", 20.0 + 25 * r + 0.2 * i) for i in range(2)]
+        g.share(pair, "bank_account", f"ring-bank-{r}")
+    far_bank = [g.seller("X1", 40.0), g.seller("X2", 250.0)]
+    g.share(far_bank, "bank_account", "far-bank")
+    far_device = [g.seller("Y1", 41.0), g.seller("Y2", 251.0)]
+    g.share(far_device, "device_id", "far-device")
+    values = score_values(g.links(), g.sellers()).values.set_index("signal_value_hash")
+    bank, device = values.loc["h:far-bank"], values.loc["h:far-device"]
+    assert bank["log10_adoption_p"] == pytest.approx(device["log10_adoption_p"], abs=0.05)
+    assert bank["type_log_odds"] > 0 > device["type_log_odds"]
+    assert bank["evidence"] > device["evidence"] + 1.0
+    assert bank["is_binding"]
+
+
+def test_a_family_opened_together_is_a_household_a_trio_sharing_a_bank_account_is_not():
+    g = Graph()
+    for f in range(30):  # families: a device, some also a home address
+        family = g.good[3 * f : 3 * f + 3]
+        g.share(family, "device_id", f"family-{f}")
+        if f % 2:
+            g.share(family, "address", f"family-home-{f}")
+    family = [g.seller(f"F{i}", 100.0 + 0.1 * i) for i in range(3)]
+    g.share(family, "device_id", "together-device")
+    g.share(family, "address", "together-home")
+    trio = [g.seller(f"T{i}", 200.0 + 0.1 * i) for i in range(3)]
+    g.share(trio, "bank_account", "trio-bank")
+    assert members(detect_syndicates(g.links(), g.sellers())[0]) == {"SYN-T0": trio}
 
 
 def test_a_place_that_opened_late_and_kept_drawing_users_is_not_a_ring():
@@ -193,16 +281,6 @@ def test_a_place_that_opened_late_and_kept_drawing_users_is_not_a_ring():
         g.rows.append((s, "ip_address", "h:new-cafe", T0 + pd.Timedelta(days=day)))
     seller_syn, syn = detect_syndicates(g.links(), g.sellers())
     assert syn.empty
-
-
-def test_a_family_registered_apart_is_not_a_ring_but_three_accounts_opened_together_are():
-    g = Graph()
-    family = [g.seller("F1", 10.0), g.seller("F2", 150.0), g.seller("F3", 300.0)]
-    g.share(family, "device_id", "family-device")
-    g.share(family, "address", "family-home")
-    trio = [g.seller("T1", 100.0), g.seller("T2", 100.5), g.seller("T3", 101.0)]
-    g.share(trio, "device_id", "farm-device")
-    assert members(detect_syndicates(g.links(), g.sellers())[0]) == {"SYN-T1": trio}
 
 
 def test_two_rings_touching_through_a_weak_tie_stay_apart_and_a_long_chain_stays_whole():
@@ -220,39 +298,24 @@ def test_two_rings_touching_through_a_weak_tie_stay_apart_and_a_long_chain_stays
     assert found == {"SYN-A00": a, "SYN-B00": b, "SYN-C00": chain}
 
 
-def _group_rows(detected) -> pd.DataFrame:
-    """The binding links of every candidate group of the fixture, as stage 3 receives them."""
-    from governance.detection.syndicates import candidate_groups
-
-    _, _, links, sellers, _ = detected
-    ev = score_values(links, sellers)
-    group = candidate_groups(ev, 3)
-    sel = ev.binding[ev.link_value] & (group[ev.link_seller] >= 0)
-    return pd.DataFrame(
-        {
-            "group": group[ev.link_seller[sel]],
-            "seller_id": ev.seller_ids[ev.link_seller[sel]],
-            "value": ev.values["signal_value_hash"].to_numpy()[ev.link_value[sel]],
-            "evidence": ev.evidence[ev.link_value[sel]],
-            "u": ev.link_u[sel],
-            "arrival_u": ev.link_arrival_u[sel],
-        }
-    )
-
-
 def test_the_per_group_step_gives_the_same_result_however_groups_are_batched(detected):
-    rows = _group_rows(detected)
-    assert rows["group"].nunique() == 5
-    together = cluster_groups(rows).sort_values("seller_id").reset_index(drop=True)
+    _, rings, links, sellers, (seller_syn, _) = detected
+    rows = group_rows(score_values(links, sellers))
+    assert set(GROUP_COLUMNS) < set(rows.columns)
+    together = cluster_groups(rows)
+    # the same syndicates as the detection
+    found = together[together["is_syndicate"]].groupby("community")["seller_id"].agg(sorted)
+    found.index = "SYN-" + found.index
+    assert found.to_dict() == members(seller_syn)
     one_by_one = pd.concat(
         [cluster_group(g.drop(columns="group")) for _, g in rows.groupby("group")]
-    )
+    ).sort_values("seller_id")
     shuffled = rows.sample(frac=1.0, random_state=3)
-    halves = [shuffled.iloc[: len(shuffled) // 2], shuffled.iloc[len(shuffled) // 2 :]]
-    groups = [set(h["group"]) for h in halves]
-    batches = pd.concat([cluster_groups(rows[rows["group"].isin(ids)]) for ids in groups if ids])
+    groups = shuffled["group"].drop_duplicates().to_numpy()
+    batches = pd.concat(
+        [cluster_groups(rows[rows["group"].isin(groups[k::3])]) for k in range(3)]
+    ).sort_values("seller_id")
     for other in (one_by_one, batches):
-        other = other.drop_duplicates("seller_id").sort_values("seller_id")
         pd.testing.assert_frame_equal(together, other.reset_index(drop=True))
 
 
@@ -283,25 +346,46 @@ def test_range_test_p_values():
     assert 10 ** log10_range_p(np.array([5]), np.array([1.0]))[0] == pytest.approx(1.0)
 
 
+def _lr(k: int, r: float, resolution: float = 1e-4) -> float:
+    return 10 ** log10_window_lr(np.array([k]), np.array([r]), resolution)[0]
+
+
+def test_window_likelihood_ratio():
+    lr = _lr
+    # k = 2: (1 - r) / (2 r ln(1 / resolution)); two accounts 0.44 of the clock apart are
+    # about 14 times likelier independent than a ring's.
+    assert lr(2, 0.44) == pytest.approx(0.56 / (2 * 0.44 * np.log(1e4)))
+    assert lr(2, 0.44) < 0.1
+    # Close arrivals: about 1 / ((k - 1) L p); holders spread over the whole clock: near 0.
+    p = 10 ** log10_range_p(np.array([8]), np.array([1e-3]))[0]
+    assert lr(8, 1e-3) == pytest.approx(1 / (7 * np.log(1e4) * p), rel=1e-3)
+    assert lr(300, 0.99) < 1e-2
+    assert lr(14, 0.9) < 0.1 < lr(14, 0.7) < lr(14, 0.5) < lr(14, 0.1)
+
+
 def test_min_size_and_missing_columns():
-    links = pd.DataFrame(
-        {"seller_id": ["P1", "P2"], "signal_type": "bank_account", "signal_value_hash": "h:x"}
-    )
-    seller_syn, syn = detect_syndicates(links, None)
+    g = Graph()
+    for f in range(30):
+        g.share(g.good[3 * f : 3 * f + 3], "device_id", f"family-{f}")
+    pair = [g.seller("P1", 100.0), g.seller("P2", 100.1)]
+    g.share(pair, "bank_account", "pair-bank")
+    g.share(pair, "phone", "pair-phone")
+    seller_syn, syn = detect_syndicates(g.links(), g.sellers())
     assert seller_syn["syndicate_id"].isna().all()
     assert syn.empty
-    seller_syn, syn = detect_syndicates(links, None, SyndicateParams(min_size=2))
-    assert seller_syn["syndicate_id"].tolist() == ["SYN-P1", "SYN-P1"]
+    seller_syn, syn = detect_syndicates(g.links(), g.sellers(), SyndicateParams(min_size=2))
+    assert members(seller_syn) == {"SYN-P1": pair}
     assert syn.loc[0, "unenforced_member_ids"] == "P1,P2"
+    links = g.links()
     with pytest.raises(ValueError, match=r"links is missing required columns: \['signal_type'\]"):
         detect_syndicates(links.drop(columns="signal_type"))
 
 
 def test_params_from_dbt_vars():
     params = SyndicateParams.from_mapping(
-        {"value_alpha": "0.01", "min_size": "4", "hub_z": 3, "unknown": 1}
+        {"group_log_odds": "2", "min_size": "4", "hub_z": 3, "unknown": 1}
     )
-    assert params.value_alpha == 0.01
+    assert params.group_log_odds == 2.0
     assert params.min_size == 4
     assert params.hub_z == 3.0
-    assert params.group_alpha == SyndicateParams().group_alpha
+    assert params.value_log_odds == SyndicateParams().value_log_odds

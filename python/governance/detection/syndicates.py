@@ -3,58 +3,77 @@
 Bad sellers operating as a ring re-use identifiers: devices, bank accounts, phone lines,
 warehouse addresses, IP addresses. Innocent sharing exists too: a public IP or a co-working
 address used by hundreds of unrelated sellers, a family sharing one device, a logistics agent's
-phone on many accounts. What sets a ring apart is not one shared value but the group: its
-members took up the values they share within a short span, while innocent sharers took them
-up independently of each other, over months. The detector works on the bipartite graph of
-sellers and the identity values they hold, in four stages that are each a table operation
-(the same stages can run distributed, one group at a time):
+phone on many accounts. No single rule separates them, so the detector weighs evidence in
+log10 odds (ring against innocent sharing), estimated from the marketplace itself, from three
+sources:
 
-1. **Value evidence** (:func:`score_values`, vectorised over the links table). Time is read on
-   the marketplace's arrival clock: the empirical distribution of sellers' ``registered_at``
-   (``onboarded_at`` where missing; the links' first observations when sellers are not given),
-   so a position ``u`` in [0, 1] says which share of the marketplace's sellers had arrived by
-   then. A value held by ``k`` sellers whose positions span ``r`` has the range-test p-value
-   ``P(range of k independent uniform positions <= r) = k r^(k-1) - (k-1) r^k``: the chance
-   that ``k`` sellers acting independently, at the marketplace's pace, fall that close
-   together. It is computed twice, on the holders' first uses of the value and on their own
-   arrivals, and the larger p counts (a ring's accounts are opened and take up its identifiers
-   together; sellers who found the same café, co-working space or agent opened their accounts
-   independently, even when they took the value up in the same months). Multiplied by the
-   ``C(k, 2)`` seller pairs the value would join (a Bonferroni correction: the expected number
-   of innocent pairs a value joins by chance stays below ``value_alpha`` whatever its size, so
-   a public IP needs its hundreds of users to have arrived almost at once) it is the value's
-   pair-corrected p-value. A value *binds* its holders when that is at most ``value_alpha``;
-   its evidence is ``-log10`` of it, capped at ``evidence_cap``.
+* **the value's type and how widely it is shared**, compared with how values of that type and
+  share count are shared in this marketplace (a bank account shared by two sellers where
+  shared bank accounts are nearly always ring accounts; an IP shared by 300 where IPs that
+  widely shared are public places);
+* **when its holders arrived**: independent sellers open their accounts at the marketplace's
+  own pace, a ring's members often (not always) within days or weeks;
+* **the group's structure**: members tied to the others through several separate values (a
+  star's centre, the links of a rotation chain), which independent sellers rarely are.
 
-   Each value is also compared with the values of its own signal type in this marketplace: the
-   robust z-score of ``log k`` among the type's shared values (median and MAD, the mean
-   absolute deviation when the MAD is 0). A value beyond ``hub_z`` that does not bind is a
-   *hub* (public IPs, co-working addresses, agents' phones); such widely shared values must
-   also be concentrated within their own period of use (first use to last observation), so a
-   place that opened late and kept drawing users stays a hub. Where no holder of a value has a
-   first-observation time, the share count alone decides: every non-hub value binds, with
-   evidence 1.
+Four stages; the first two are table operations and the third a pure function of one
+candidate group (the same result however groups are batched), so all can run distributed:
+
+1. **Value evidence** (:func:`score_values`). Time is read on the marketplace's arrival clock,
+   the empirical distribution of sellers' ``registered_at`` (``onboarded_at`` where missing;
+   the links' first observations when sellers are not given): a position ``u`` in [0, 1] is
+   the share of the marketplace's sellers arrived by then. The ``k`` holders of a value span
+   ``r`` on it. Under independent arrival the range test gives
+   ``p = k r^(k-1) - (k-1) r^k``; under a ring whose members arrive within a window of unknown
+   length (log-uniform from one arrival, ``1/N``, to the whole clock) the likelihood ratio of
+   the two is ``LR = (1 - p) r^(1-k) / (k (k-1) ln(N) (1 - r))`` (:func:`log10_window_lr`):
+   large for close arrivals, near 0 for holders spread over the whole clock. The values of one
+   signal type and share class (2-3, 4-7, 8-15, ... holders; a *cell*) are a mixture of ring
+   and innocent values; each cell's innocent share ``pi0`` is fitted by EM on its values'
+   likelihood ratios, shrunk towards the share class over all types and that towards 1 by
+   ``prior_values`` pseudo-values. A value's **evidence** is its cell's prior log-odds,
+   ``log10((1 - pi0) / pi0)`` (the *type log-odds*, which carries weight whatever the value's
+   own timing), plus ``log10 LR``, capped at ``±evidence_cap``. A value **binds** (may tie a
+   group) when its evidence exceeds ``value_log_odds``; a value shared far more widely than
+   its type usually is (robust z-score of ``log k`` within its type above ``hub_z``) binds only
+   with evidence of ``group_log_odds`` or more. A value that does not bind is a **hub** when it
+   is that widely shared or its cell's type log-odds are ``value_log_odds`` or less (public IPs,
+   agents' phones). The **tie rate** is the share of the marketplace's sellers holding a
+   binding value, summed over types: the chance that a seller holds one by coincidence. With
+   no time at all every value's evidence is 0: hubs never bind, every other value does.
 2. **Candidate groups** (:func:`candidate_groups`): connected components of the graph of
-   sellers and binding values (hubs and non-binding values removed first, so no value ever
-   produces pairs it cannot justify). Components with fewer than ``min_size`` sellers are
-   dropped.
-3. **Per-group communities** (:func:`cluster_group`, a pure function of one group's links, so
-   the result does not depend on how groups are batched). Sellers are joined by the summed
-   evidence of the values they share. Groups of at least ``2 * min_size`` sellers are split
-   with Leiden (igraph's implementation, modularity at ``resolution``, fixed seed); two parts are
-   merged back when the evidence between them is at least ``merge_share`` of the evidence that
-   holds an average member in the weaker part (so a chain of accounts, which modularity cuts
-   into segments, stays whole, while two rings touching through one weak tie stay apart).
-   Each community of at least ``min_size`` members is a syndicate when its members (each
-   member's earliest first use of a binding value, and its arrival) pass the same range test
-   at ``group_alpha``: a ring is a group of accounts that were opened and took up their
-   identifiers together. This is what finds stars and chains, whose members are tied two by
-   two by values that are weak evidence alone.
+   sellers and binding values (hubs and values that do not bind are removed first, so no value
+   produces pairs it cannot justify); components smaller than ``min_size`` are dropped. From the
+   same components, :func:`household_types`: the signal types households share here, those a
+   value of which ties at least ``household_type_share`` of the *single-tie groups* of at most
+   ``household_size`` sellers (components in which one value is held by every member).
+3. **Communities and the group decision** (:func:`cluster_group`, :func:`cluster_groups`).
+   Groups of ``leiden_min_size`` sellers or more are split with Leiden (igraph's
+   implementation, modularity at ``resolution``, fixed seed) on pair weights (the summed
+   ``evidence - value_log_odds`` of the values two sellers share); two parts are merged back
+   when the weight between them is at least ``merge_share`` of the weight per member inside
+   the weaker part (a chain, which modularity cuts into segments, stays whole; rings touching
+   through one tie stay apart). Smaller groups are one community each, handled in bulk with
+   array operations. A community's **evidence** is
+
+       sum of max(evidence, 0) over the values two or more members share
+       + structure: log10 Bayes factor (floored at 0) of X separate extra ties (a member tied
+         through d > 1 values whose holder sets are not nested counts d - 1), a ring's X taken
+         as any of 0..size alike, independent sellers' as Poisson(size * tie rate)
+
+   (values whose evidence favours innocence add nothing: they tie the group, their evidence is
+   why they do not bind alone). A community is a syndicate when it has ``min_size`` members or
+   more, its evidence is ``group_log_odds`` or more, and it is not a **household**: at most
+   ``household_size`` members, a shared value held by all of them, and every shared value of a
+   household type (a family sharing a device, a home address and IP, however close together
+   its accounts were opened; a ring of that size tied only by such values cannot be told from
+   it and is not reported either).
 4. **Summaries** (:func:`summarize_syndicates`): one row per seller and one per syndicate, with
    the hashed identifiers that bind it, its shape (``dense``: one value held by every member;
    ``star``: one member tied to all others, the others barely to each other; ``chain``: no
    member tied to more than two others; ``partial_overlap``: members hold different subsets of
-   the ring's values), its adoption span and p-value, and the members not yet enforced.
+   the ring's values), its adoption span and p-value (range test of the members' arrivals),
+   its evidence, and the members not yet enforced.
 
 ``syndicate_id = id_prefix + smallest member seller_id``, stable under any reordering of the
 input. The syndicate risk score:
@@ -120,6 +139,7 @@ SYNDICATE_COLUMNS = [
     "binding_identifiers",
     "adoption_span_days",
     "adoption_p_value",
+    "evidence",
 ]
 # Columns of the value-evidence table (stage 1), one row per shared value.
 VALUE_COLUMNS = [
@@ -128,11 +148,21 @@ VALUE_COLUMNS = [
     "n_sellers",
     "adoption_span_days",
     "log10_adoption_p",
-    "log10_pair_p",
+    "type_log_odds",
+    "evidence",
     "share_z",
+    "type_surprise",
     "is_hub",
     "is_binding",
+]
+# Columns of the stage 3 input (one row per binding link of a candidate group).
+GROUP_COLUMNS = [
+    "seller_id",
+    "value",
     "evidence",
+    "household_type",
+    "tie_rate",
+    "position",
 ]
 _DAY_NS = 86_400e9
 _LN10 = np.log(10.0)
@@ -140,19 +170,25 @@ _LN10 = np.log(10.0)
 
 @dataclass(frozen=True)
 class SyndicateParams:
-    """Settings of :func:`detect_syndicates` (significance levels and robust-statistics cut-offs,
-    not weights fitted to one marketplace).
+    """Settings of :func:`detect_syndicates`: evidence thresholds in log10 odds, estimation
+    settings and robust cut-offs, the same for every marketplace (not weights fitted to one).
 
     Attributes:
-        value_alpha: a value binds its holders when its adoption p-value times the seller
-            pairs it joins is at most this.
-        group_alpha: a community is a syndicate when its members' adoption positions are this
-            unlikely (or less) under independent adoption.
+        value_log_odds: a value binds (may tie a group) when its evidence exceeds this (-1.5:
+            unless innocent sharing is about 30 times likelier).
+        group_log_odds: a community is a syndicate when its evidence reaches this (1: ten to
+            one); a widely shared value needs this much on its own to bind.
+        household_size: largest household (family) size.
+        household_type_share: a signal type is one households share when a value of it ties
+            at least this share of the marketplace's single-tie groups of household size.
+        prior_values: pseudo-values with which a cell's innocent share is shrunk towards its
+            share class's, and that towards 1.
         hub_z: robust z-score of ``log(sellers sharing)`` within the value's signal type above
-            which a value that does not bind is a hub.
-        evidence_cap: cap of a value's evidence (``-log10`` of its pair-corrected p-value).
-        merge_share: Leiden parts are merged back when the evidence between them is at least
-            this share of the evidence per member inside the weaker part.
+            which a value is widely shared.
+        evidence_cap: cap of the absolute log10 odds of a value.
+        leiden_min_size: groups of at least this many sellers are split with Leiden.
+        merge_share: Leiden parts are merged back when the weight between them is at least
+            this share of the weight per member inside the weaker part.
         resolution: Leiden modularity resolution.
         seed: Leiden seed (fixed: the same group always gives the same communities).
         min_size: smallest community reported as a syndicate.
@@ -160,11 +196,15 @@ class SyndicateParams:
         id_prefix: prefix of syndicate ids.
     """
 
-    value_alpha: float = 0.05
-    group_alpha: float = 0.001
+    value_log_odds: float = -1.5
+    group_log_odds: float = 1.0
+    household_size: int = 4
+    household_type_share: float = 0.1
+    prior_values: float = 4.0
     hub_z: float = 3.5
     evidence_cap: float = 12.0
-    merge_share: float = 0.5
+    leiden_min_size: int = 6
+    merge_share: float = 0.25
     resolution: float = 1.0
     seed: int = 0
     min_size: int = 3
@@ -194,26 +234,68 @@ def _arrow_text(col: pd.Series) -> pa.Array:
     return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
 
 
-def _seller_index(links: pd.DataFrame, sellers: pd.DataFrame | None) -> np.ndarray:
-    """Sorted unique seller ids of both inputs (the seller codes used throughout)."""
-    cols = [links["seller_id"]]
-    if sellers is not None and "seller_id" in sellers.columns:
-        cols.append(sellers["seller_id"])
-    if all(_is_text(c) for c in cols):
-        # Arrow keeps millions of ids compact (no Python string objects while deduplicating).
-        ids = pc.unique(pa.chunked_array([_arrow_text(c) for c in cols])).drop_null()
-        return ids.take(pc.array_sort_indices(ids)).to_numpy(zero_copy_only=False)
-    ids = pd.Index(pd.concat([c.dropna() for c in cols], ignore_index=True).unique())
-    return ids.sort_values().to_numpy()
+@dataclass
+class SellerIndex:
+    """Sellers coded once: sorted unique seller ids, and the code of each row of the links and
+    of the seller table (-1 for a null id, or a seller left out of ``ids``)."""
 
+    ids: np.ndarray
+    link_code: np.ndarray
+    seller_code: np.ndarray | None  # None without a seller table
+    n_sellers: int  # sellers in the marketplace (links and seller table), coded or not
 
-def _codes_in(col: pd.Series, sorted_values: np.ndarray) -> np.ndarray:
-    """Position of each value of ``col`` in ``sorted_values`` (all present)."""
-    if _is_text(col):
-        values = pa.array(sorted_values, type=pa.large_string())
-        found = pc.index_in(_arrow_text(col), value_set=values)
-        return found.to_numpy(zero_copy_only=False).astype(np.int64)
-    return pd.Index(sorted_values).get_indexer(col).astype(np.int64)
+    @classmethod
+    def of(
+        cls, links: pd.DataFrame, sellers: pd.DataFrame | None, linked_only: bool = False
+    ) -> SellerIndex:
+        """Code the sellers of ``links`` and ``sellers``; with ``linked_only``, only those
+        of ``links`` get a code (the summaries of given syndicates need no others)."""
+        cols = [links["seller_id"].reset_index(drop=True)]
+        if sellers is not None and "seller_id" in sellers.columns:
+            cols.append(sellers["seller_id"].reset_index(drop=True))
+        if not all(_is_text(c) for c in cols):
+            joined = pd.concat(cols, ignore_index=True)
+            codes, uniques = pd.factorize(joined, sort=True)
+            n_links = len(cols[0])
+            seller_code = codes[n_links:] if len(cols) > 1 else None
+            ids = np.asarray(uniques, dtype=object)
+            return cls(ids, codes[:n_links], seller_code, len(ids))
+        # Arrow keeps millions of ids compact: one hash pass, one sort of the distinct ids.
+        texts = [_arrow_text(c) for c in cols]
+        n_sellers = None
+        rows = [np.arange(len(t)) for t in texts]
+        if linked_only and len(texts) > 1:
+            n_sellers = pc.count_distinct(pa.chunked_array(texts)).as_py()
+            keep = pc.is_in(texts[1], value_set=pc.unique(texts[0]))
+            rows[1] = np.flatnonzero(keep.to_numpy(zero_copy_only=False))
+            texts[1] = texts[1].filter(keep)
+        encoded = pa.chunked_array(texts).combine_chunks().dictionary_encode()
+        order = pc.array_sort_indices(encoded.dictionary).to_numpy()
+        ids = encoded.dictionary.take(order).to_numpy(zero_copy_only=False)
+        indices = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
+        rank = np.empty(len(order), dtype=np.int64)
+        rank[order] = np.arange(len(order))
+        codes = np.where(indices >= 0, rank[indices.clip(0)] if len(rank) else -1, -1)
+        n_links = len(texts[0])
+        seller_code = None
+        if len(cols) > 1:
+            seller_code = np.full(len(cols[1]), -1, dtype=np.int64)
+            seller_code[rows[1]] = codes[n_links:]
+        return cls(ids, codes[:n_links], seller_code, n_sellers or len(ids))
+
+    def column(self, sellers: pd.DataFrame | None, name: str) -> pd.Series | None:
+        """Seller table column ``name`` aligned to ``ids`` (the first row of each seller;
+        missing sellers null); None without that column."""
+        if sellers is None or self.seller_code is None or name not in sellers.columns:
+            return None
+        rows = np.full(len(self.ids), -1, dtype=np.int64)
+        code = self.seller_code
+        ok = np.flatnonzero(code >= 0)
+        rows[code[ok][::-1]] = ok[::-1]  # the first row wins
+        values = sellers[name].reset_index(drop=True)
+        present = rows >= 0
+        out = values.iloc[np.where(present, rows, 0)].reset_index(drop=True)
+        return out.where(pd.Series(present), None) if not present.all() else out
 
 
 def _to_ns(series: pd.Series | None, n: int) -> np.ndarray:
@@ -227,13 +309,11 @@ def _to_ns(series: pd.Series | None, n: int) -> np.ndarray:
     return out
 
 
-def _seller_attributes(sellers: pd.DataFrame | None, seller_ids: np.ndarray) -> pd.DataFrame:
-    """Seller features aligned to ``seller_ids``; missing columns become nulls."""
-    base = pd.DataFrame(index=pd.Index(seller_ids, name="seller_id"))
-    if sellers is None or "seller_id" not in sellers.columns:
-        return base
-    s = sellers.drop_duplicates("seller_id", keep="first").set_index("seller_id")
-    return base.join(s, how="left")
+def _seller_attributes(
+    sellers: pd.DataFrame | None, index: SellerIndex
+) -> dict[str, pd.Series | None]:
+    """The seller columns the summaries use, aligned to the seller codes."""
+    return {c: index.column(sellers, c) for c in SELLER_ATTRIBUTE_COLUMNS[1:]}
 
 
 def log10_range_p(k: np.ndarray, span: np.ndarray) -> np.ndarray:
@@ -242,104 +322,6 @@ def log10_range_p(k: np.ndarray, span: np.ndarray) -> np.ndarray:
     k = np.asarray(k, dtype=float)
     r = np.clip(np.asarray(span, dtype=float), 1e-300, 1.0)
     return ((k - 1.0) * np.log(r) + np.log(k - (k - 1.0) * r)) / _LN10
-
-
-# --------------------------------------------------------------------------------------------
-# Stage 1: value evidence
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass
-class ValueEvidence:
-    """Stage 1 output. Links are one row per (seller, value), values one row per shared value
-    (codes follow sorted ``(signal_type, signal_value_hash)``)."""
-
-    seller_ids: np.ndarray  # sorted seller ids; link seller codes index into it
-    link_seller: np.ndarray
-    link_value: np.ndarray
-    link_u: np.ndarray  # position of the link's first use on the arrival clock (NaN: unknown)
-    link_arrival_u: np.ndarray  # position of the seller's own arrival (NaN: unknown)
-    link_first_ns: np.ndarray  # first observation (float ns, NaN when unknown)
-    values: pd.DataFrame  # VALUE_COLUMNS
-
-    @property
-    def binding(self) -> np.ndarray:
-        return self.values["is_binding"].to_numpy(dtype=bool)
-
-    @property
-    def evidence(self) -> np.ndarray:
-        return self.values["evidence"].to_numpy(dtype=float)
-
-
-def _dedupe_links(links: pd.DataFrame) -> pd.DataFrame:
-    required = {"seller_id", "signal_type", "signal_value_hash"}
-    missing = sorted(required - set(links.columns))
-    if missing:
-        raise ValueError(f"links is missing required columns: {missing}")
-    cols = ["seller_id", "signal_type", "signal_value_hash"]
-    out = links[cols].copy()
-    out["first_ns"] = _to_ns(links.get("first_observed_at"), len(links))
-    out["last_ns"] = _to_ns(links.get("last_observed_at"), len(links))
-    out["last_ns"] = out["last_ns"].fillna(out["first_ns"])
-    out = out.dropna(subset=cols)
-    # One link per seller and value, with its earliest and latest observation.
-    return out.groupby(cols, sort=False, as_index=False, dropna=True).agg(
-        first_ns=("first_ns", "min"), last_ns=("last_ns", "max")
-    )
-
-
-def _registration_positions(
-    sellers: pd.DataFrame | None, seller_ids: np.ndarray
-) -> tuple[np.ndarray, np.ndarray]:
-    """The marketplace's arrival clock (sorted registration times, onboarding where
-    registration is missing) and each seller's position on it (NaN when unknown)."""
-    n = len(seller_ids)
-    if sellers is None or "seller_id" not in sellers.columns:
-        return np.empty(0), np.full(n, np.nan)
-    reg = _to_ns(sellers.get("registered_at"), len(sellers))
-    onb = _to_ns(sellers.get("onboarded_at"), len(sellers))
-    arrival = np.where(np.isnan(reg), onb, reg)
-    clock = np.sort(arrival[~np.isnan(arrival)])
-    code = _codes_in(sellers["seller_id"].reset_index(drop=True), seller_ids)
-    position = np.full(n, np.nan)
-    ok = code >= 0
-    position[code[ok]] = _positions(clock, arrival[ok])
-    return clock, position
-
-
-def _positions(clock: np.ndarray, t: np.ndarray) -> np.ndarray:
-    """Mid-rank empirical CDF of times ``t`` on ``clock`` (NaN stays NaN)."""
-    if clock.size == 0:
-        return np.full(len(t), np.nan)
-    lo = np.searchsorted(clock, t, side="left")
-    hi = np.searchsorted(clock, t, side="right")
-    return np.where(np.isnan(t), np.nan, (lo + hi) / (2.0 * clock.size))
-
-
-def _concentration(
-    k: np.ndarray, key: np.ndarray, first_u: np.ndarray, arrival_u: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per ``key`` (0..len(k)-1): the range-test log10 p-value of the holders' first uses and
-    of their arrivals on the marketplace, the larger of the two (both must be concentrated: a
-    ring's accounts are opened and take up its identifiers together, while sellers who found
-    the same café or co-working space opened their accounts independently), and the number of
-    holders with a time."""
-    n_keys = len(k)
-
-    def test(u: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        ok = ~np.isnan(u)
-        lo, hi = np.full(n_keys, np.inf), np.full(n_keys, -np.inf)
-        np.minimum.at(lo, key[ok], u[ok])
-        np.maximum.at(hi, key[ok], u[ok])
-        known = np.bincount(key[ok], minlength=n_keys)
-        span = np.where(known > 0, hi - lo, 1.0)
-        log_p = log10_range_p(np.maximum(known, 2), span)
-        return np.where(known >= 2, log_p, 0.0), known
-
-    log_first, known = test(first_u)
-    log_arrival, known_arrival = test(arrival_u)
-    log_p = np.where(known_arrival >= 2, np.maximum(log_first, log_arrival), log_first)
-    return log_p, known, log_first
 
 
 def _share_z(n_sellers: np.ndarray, type_code: np.ndarray) -> np.ndarray:
@@ -359,11 +341,217 @@ def _share_z(n_sellers: np.ndarray, type_code: np.ndarray) -> np.ndarray:
         return np.where(scale > 0, (x - med) / scale, 0.0)
 
 
+def share_class(n_sellers: np.ndarray) -> np.ndarray:
+    """Share-count class of a value: 0 for 2-3 sellers, 1 for 4-7, 2 for 8-15, ..."""
+    return np.floor(np.log2(np.maximum(n_sellers, 2))).astype(np.int64) - 1
+
+
+def log10_window_lr(k: np.ndarray, span: np.ndarray, resolution: float) -> np.ndarray:
+    """log10 likelihood ratio of ``k`` arrival positions spanning ``span`` on the arrival clock:
+    a ring whose members arrive uniformly within a window of unknown length ``s`` (log-uniform
+    between ``resolution`` and the whole clock) against independent arrival (uniform).
+
+    With ``p`` the range test's p-value (:func:`log10_range_p`) and ``L = ln(1/resolution)``,
+    the ratio is ``(1 - p) span^(1-k) / (k (k-1) L (1 - span))``: about ``1 / ((k-1) L p)`` for
+    close arrivals, and towards 0 as the span nears the whole clock (independent sellers, a
+    public place). Spans below ``resolution`` count as ``resolution``; NaN spans stay NaN.
+    """
+    k = np.asarray(k, dtype=float)
+    span = np.asarray(span, dtype=float)
+    eps = np.clip(1.0 - np.maximum(span, resolution), 1e-12, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # 1 - p = 1 - r^(k-1) (1 + (k-1) eps), in logs to keep its digits as r nears 1.
+        log_r_k = (k - 1.0) * np.log1p(-eps) + np.log1p((k - 1.0) * eps)
+        log_one_minus_p = np.log(-np.expm1(np.minimum(log_r_k, -1e-300)))
+        log_lr = (
+            log_one_minus_p
+            + (1.0 - k) * np.log1p(-eps)
+            - np.log(k * (k - 1.0))
+            - np.log(np.log(1.0 / resolution))
+            - np.log(eps)
+        )
+    return np.where(np.isnan(span), np.nan, log_lr / _LN10)
+
+
+@dataclass
+class LogOdds:
+    """Stage 1 log10 odds (ring against innocent) per value."""
+
+    type_only: np.ndarray  # the prior of the value's type and share class in this marketplace
+    value: np.ndarray  # with the value's own arrivals
+
+
+def value_log_odds(
+    type_code: np.ndarray, share: np.ndarray, log10_lr: np.ndarray, p: SyndicateParams
+) -> LogOdds:
+    """Empirical-Bayes log10 odds that each value is a ring's rather than innocently shared.
+
+    The values of one signal type and share class (a *cell*) are a mixture of innocent values
+    (independent arrivals) and ring values (the window model of :func:`log10_window_lr`); the
+    cell's innocent share ``pi0`` is fitted by EM on the values' likelihood ratios, shrunk
+    towards the share class's over all types, and that towards 1 (all innocent), by
+    ``prior_values`` pseudo-values each, so a class with few values says little. A value's
+    odds are the cell's prior odds ``(1 - pi0) / pi0`` times its own likelihood ratio (values
+    without a time: the prior odds). Without any time all odds are 1 (log 0).
+    """
+    n = len(type_code)
+    timed = ~np.isnan(log10_lr)
+    if not timed.any():
+        return LogOdds(np.zeros(n), np.zeros(n))
+    n_classes = int(share.max()) + 1
+    cell = type_code * n_classes + share
+    n_cells = (int(type_code.max()) + 1) * n_classes
+    class_of_cell = np.tile(np.arange(n_classes), n_cells // n_classes)
+    c, ln_lr = p.prior_values, np.clip(log10_lr[timed], -300, 300) * _LN10
+    m_cell = np.bincount(cell[timed], minlength=n_cells).astype(float)
+    m_class = np.bincount(share[timed], minlength=n_classes).astype(float)
+    pi0_cell = np.full(n_cells, 0.5)
+    for _ in range(50):
+        prior = np.log((1.0 - pi0_cell) / pi0_cell)[cell[timed]]
+        innocent = 1.0 / (1.0 + np.exp(np.clip(prior + ln_lr, -700, 700)))
+        by_class = np.bincount(share[timed], weights=innocent, minlength=n_classes)
+        pi0_class = (by_class + c) / (m_class + c)
+        by_cell = np.bincount(cell[timed], weights=innocent, minlength=n_cells)
+        updated = (by_cell + c * pi0_class[class_of_cell]) / (m_cell + c)
+        updated = np.clip(updated, 1e-12, 1.0 - 1e-12)
+        if np.max(np.abs(updated - pi0_cell)) < 1e-6:
+            pi0_cell = updated
+            break
+        pi0_cell = updated
+    cap = p.evidence_cap
+    type_only = np.clip(np.log10((1.0 - pi0_cell) / pi0_cell), -cap, cap)[cell]
+    value = np.clip(type_only + np.nan_to_num(log10_lr, nan=0.0), -cap, cap)
+    return LogOdds(type_only, value)
+
+
+# --------------------------------------------------------------------------------------------
+# Stage 1: value evidence
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass
+class ValueEvidence:
+    """Stage 1 output. Links are one row per (seller, value), values one row per shared value
+    (codes follow sorted ``(signal_type, signal_value_hash)``)."""
+
+    seller_ids: np.ndarray  # sorted seller ids; link seller codes index into it
+    link_seller: np.ndarray
+    link_value: np.ndarray
+    link_u: np.ndarray  # position of the link's first use on the arrival clock (NaN: unknown)
+    link_position: np.ndarray  # the seller's arrival position (first use where unknown)
+    link_first_ns: np.ndarray  # first observation (float ns, NaN when unknown)
+    values: pd.DataFrame  # VALUE_COLUMNS
+    weight: np.ndarray  # per value: evidence above value_log_odds (pair weight), 0 if unbound
+    tie_rate: float  # chance that a seller holds a binding value of some type (summed over types)
+    household: np.ndarray | None = None  # per value: household type (stage 2, when computed)
+
+    @property
+    def binding(self) -> np.ndarray:
+        return self.values["is_binding"].to_numpy(dtype=bool)
+
+    @property
+    def evidence(self) -> np.ndarray:
+        return self.values["evidence"].to_numpy(dtype=float)
+
+
+@dataclass
+class _Links:
+    """Deduplicated links (one per seller and shared value) and the shared values."""
+
+    seller: np.ndarray  # seller code
+    value: np.ndarray  # value code, in sorted (signal_type, signal_value_hash) order
+    first_ns: np.ndarray  # earliest first observation (float ns, NaN when unknown)
+    signal_type: np.ndarray  # per value
+    signal_value_hash: np.ndarray  # per value
+    n_sellers: np.ndarray  # per value
+
+
+def _shared_links(links: pd.DataFrame, index: SellerIndex) -> _Links:
+    """One link per seller and value, with its earliest first observation, for values held by
+    two or more sellers (rows with a null key are dropped)."""
+    required = {"seller_id", "signal_type", "signal_value_hash"}
+    missing = sorted(required - set(links.columns))
+    if missing:
+        raise ValueError(f"links is missing required columns: {missing}")
+    type_code, types = pd.factorize(links["signal_type"], sort=True)
+    hash_code, hashes = pd.factorize(links["signal_value_hash"], sort=True)
+    ok = (index.link_code >= 0) & (type_code >= 0) & (hash_code >= 0)
+    n_hashes = max(len(hashes), 1)
+    key = type_code[ok].astype(np.int64) * n_hashes + hash_code[ok]
+    first = _to_ns(links.get("first_observed_at"), len(links))[ok]
+    n_keys = max(len(types), 1) * n_hashes
+    pair, link = np.unique(index.link_code[ok] * n_keys + key, return_inverse=True)
+    first_ns = np.full(len(pair), np.nan)
+    np.fmin.at(first_ns, link, first)
+    seller, key = pair // n_keys, pair % n_keys
+    held_keys, value, n_sellers = np.unique(key, return_inverse=True, return_counts=True)
+    shared = n_sellers[value] >= 2
+    kept = np.flatnonzero(n_sellers >= 2)
+    renumber = np.full(len(held_keys), -1, dtype=np.int64)
+    renumber[kept] = np.arange(len(kept))
+    value = renumber[value[shared]]
+    order = np.lexsort((seller[shared], value))
+    held_keys = held_keys[kept]
+    return _Links(
+        seller=seller[shared][order],
+        value=value[order],
+        first_ns=first_ns[shared][order],
+        signal_type=np.asarray(types, dtype=object)[held_keys // n_hashes],
+        signal_value_hash=np.asarray(hashes, dtype=object)[held_keys % n_hashes],
+        n_sellers=n_sellers[kept],
+    )
+
+
+def _registration_positions(
+    sellers: pd.DataFrame | None, index: SellerIndex
+) -> tuple[np.ndarray, np.ndarray]:
+    """The marketplace's arrival clock (sorted registration times, onboarding where
+    registration is missing) and each seller's position on it (NaN when unknown)."""
+    n = len(index.ids)
+    if sellers is None or index.seller_code is None:
+        return np.empty(0), np.full(n, np.nan)
+    reg = _to_ns(sellers.get("registered_at"), len(sellers))
+    onb = _to_ns(sellers.get("onboarded_at"), len(sellers))
+    arrival = np.where(np.isnan(reg), onb, reg)
+    clock = np.sort(arrival[~np.isnan(arrival)])
+    code = index.seller_code
+    position = np.full(n, np.nan)
+    ok = np.flatnonzero(code >= 0)[::-1]  # the first row of a seller wins
+    position[code[ok]] = _positions(clock, arrival[ok])
+    return clock, position
+
+
+def _positions(clock: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Mid-rank empirical CDF of times ``t`` on ``clock`` (NaN stays NaN)."""
+    if clock.size == 0:
+        return np.full(len(t), np.nan)
+    lo = np.searchsorted(clock, t, side="left")
+    hi = np.searchsorted(clock, t, side="right")
+    return np.where(np.isnan(t), np.nan, (lo + hi) / (2.0 * clock.size))
+
+
+def range_of(key: np.ndarray, position: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per ``key`` (0..n_keys-1): how many positions are known (NaN ignored) and their span
+    (1 where fewer than two are known)."""
+    ok = ~np.isnan(position)
+    lo, hi = np.full(n_keys, np.inf), np.full(n_keys, -np.inf)
+    np.minimum.at(lo, key[ok], position[ok])
+    np.maximum.at(hi, key[ok], position[ok])
+    known = np.bincount(key[ok], minlength=n_keys)
+    return known, np.where(known >= 2, hi - lo, 1.0)
+
+
+def range_log_p(key: np.ndarray, position: np.ndarray, n_keys: int) -> np.ndarray:
+    """Per ``key``: log10 range-test p-value of its positions; NaN where fewer than two are
+    known."""
+    known, span = range_of(key, position, n_keys)
+    return np.where(known >= 2, log10_range_p(np.maximum(known, 2), span), np.nan)
+
+
 def score_values(
     links: pd.DataFrame,
     sellers: pd.DataFrame | None = None,
     params: SyndicateParams | None = None,
-    seller_ids: np.ndarray | None = None,
 ) -> ValueEvidence:
     """Stage 1: the evidence of every value shared by two or more sellers.
 
@@ -371,69 +559,62 @@ def score_values(
         links: one row per ``seller_id, signal_type, signal_value_hash`` (optionally
             ``first_observed_at``); duplicates are merged, values held by one seller dropped.
         sellers: optional seller table; ``registered_at`` (else ``onboarded_at``) gives the
-            marketplace's arrival clock for adoption positions.
+            marketplace's arrival clock and each seller's arrival, and its sellers count in
+            the marketplace's size (for the tie rate).
         params: settings.
-        seller_ids: sorted seller ids to code sellers by (default: those of ``links`` and
-            ``sellers``).
     """
-    p = params or SyndicateParams()
-    lk = _dedupe_links(links)
-    if seller_ids is None:
-        seller_ids = _seller_index(lk, sellers)
-    # Values held by two or more sellers, numbered in sorted (type, hash) order.
-    key = ["signal_type", "signal_value_hash"]
-    held = lk.groupby(key, sort=True, as_index=False).size()
-    held = held[held["size"] >= 2].reset_index(drop=True)
-    lk = lk.merge(held[key].reset_index(names="value"), on=key, how="inner")
-    lk = lk.sort_values(["value", "seller_id"], kind="stable").reset_index(drop=True)
+    return _score_values(links, sellers, SellerIndex.of(links, sellers), params)
 
-    value = lk["value"].to_numpy(dtype=np.int64)
-    link_seller = _codes_in(lk["seller_id"], seller_ids)
-    first_ns = lk["first_ns"].to_numpy(dtype=float)
-    clock, arrival_u = _registration_positions(sellers, seller_ids)
+
+def _score_values(
+    links: pd.DataFrame,
+    sellers: pd.DataFrame | None,
+    index: SellerIndex,
+    params: SyndicateParams | None = None,
+) -> ValueEvidence:
+    p = params or SyndicateParams()
+    seller_ids = index.ids
+    lk = _shared_links(links, index)
+    value, link_seller, first_ns = lk.value, lk.seller, lk.first_ns
+    clock, arrival_u = _registration_positions(sellers, index)
     if clock.size < 2:
         clock = np.sort(first_ns[~np.isnan(first_ns)])
     u = _positions(clock, first_ns)
-    u_last = _positions(clock, lk["last_ns"].to_numpy(dtype=float))
-    n_values = len(held)
-    k = held["size"].to_numpy(dtype=np.int64)
+    position = np.where(np.isnan(arrival_u[link_seller]), u, arrival_u[link_seller])
+    n_values = len(lk.n_sellers)
+    k = lk.n_sellers
 
-    def per_value(x: np.ndarray, how: str) -> np.ndarray:
-        return pd.Series(x).groupby(value).agg(how).reindex(range(n_values)).to_numpy()
-
-    span_days = (per_value(first_ns, "max") - per_value(first_ns, "min")) / _DAY_NS
-    log_p, timed, _ = _concentration(k, value, u, arrival_u[link_seller])
-    has_time = timed >= 2
-    kt = np.maximum(timed, 2)
-    log_pairs = np.log10(kt * (kt - 1) / 2.0)
-    # Values shared far more widely than their type usually is must also be concentrated
-    # within their own period of use (first use to last observation): a place that opened
-    # late and kept drawing users is a hub, not a ring.
-    u_min, u_max, use_end = per_value(u, "min"), per_value(u, "max"), per_value(u_last, "max")
-    with np.errstate(divide="ignore", invalid="ignore"):
-        within_use = (u_max - u_min) / np.maximum(use_end - u_min, u_max - u_min)
-    log_p_use = np.where(has_time, log10_range_p(kt, np.nan_to_num(within_use, nan=1.0)), 0.0)
-    type_code = pd.factorize(held["signal_type"], sort=True)[0]
+    first_lo, first_hi = np.full(n_values, np.inf), np.full(n_values, -np.inf)
+    timed_first = ~np.isnan(first_ns)
+    np.minimum.at(first_lo, value[timed_first], first_ns[timed_first])
+    np.maximum.at(first_hi, value[timed_first], first_ns[timed_first])
+    span_days = np.where(first_hi >= first_lo, (first_hi - first_lo) / _DAY_NS, np.nan)
+    known, span = range_of(value, position, n_values)
+    log_p = np.where(known >= 2, log10_range_p(np.maximum(known, 2), span), np.nan)
+    resolution = 1.0 / max(clock.size, 2)
+    log_lr = np.where(known >= 2, log10_window_lr(np.maximum(known, 2), span, resolution), np.nan)
+    type_code = pd.factorize(lk.signal_type, sort=True)[0]
+    log_odds = value_log_odds(type_code, share_class(k), log_lr, p)
+    evidence = log_odds.value
     z = _share_z(k, type_code)
     widely_shared = z > p.hub_z
-    log_pair_p = np.minimum(
-        np.where(widely_shared, np.maximum(log_p, log_p_use), log_p) + log_pairs, 0.0
-    )
-    binding = np.where(has_time, log_pair_p <= np.log10(p.value_alpha), ~widely_shared)
-    is_hub = widely_shared & ~binding
-    evidence = np.where(has_time, np.clip(-log_pair_p, 0.0, p.evidence_cap), 1.0)
+    binding = (evidence > p.value_log_odds) & (~widely_shared | (evidence >= p.group_log_odds))
+    rates = _type_rates(type_code, value, link_seller, binding, index.n_sellers)
+    with np.errstate(divide="ignore"):
+        surprise = -np.log10(rates[type_code])
     values = pd.DataFrame(
         {
-            "signal_type": held["signal_type"].to_numpy(dtype=object),
-            "signal_value_hash": held["signal_value_hash"].to_numpy(dtype=object),
+            "signal_type": lk.signal_type,
+            "signal_value_hash": lk.signal_value_hash,
             "n_sellers": k,
-            "adoption_span_days": np.where(has_time, span_days, np.nan),
-            "log10_adoption_p": np.where(has_time, log_p, np.nan),
-            "log10_pair_p": np.where(has_time, log_pair_p, np.nan),
+            "adoption_span_days": span_days,
+            "log10_adoption_p": log_p,
+            "type_log_odds": log_odds.type_only,
+            "evidence": evidence,
             "share_z": z,
-            "is_hub": is_hub,
+            "type_surprise": surprise,
+            "is_hub": ~binding & (widely_shared | (log_odds.type_only <= p.value_log_odds)),
             "is_binding": binding,
-            "evidence": np.where(binding, evidence, 0.0),
         }
     )
     return ValueEvidence(
@@ -441,10 +622,33 @@ def score_values(
         link_seller=link_seller,
         link_value=value,
         link_u=u,
-        link_arrival_u=arrival_u[link_seller],
+        link_position=position,
         link_first_ns=first_ns,
         values=values,
+        weight=_pair_weight(evidence, binding, p),
+        tie_rate=float(rates.sum()),
     )
+
+
+def _pair_weight(evidence: np.ndarray, binding: np.ndarray, p: SyndicateParams) -> np.ndarray:
+    """Pair weight of a value in the community step: its evidence above ``value_log_odds``
+    (at least 0.001 for binding values), 0 for values that do not bind."""
+    return np.where(binding, np.maximum(evidence - p.value_log_odds, 1e-3), 0.0)
+
+
+def _type_rates(
+    type_code: np.ndarray,
+    link_value: np.ndarray,
+    link_seller: np.ndarray,
+    binding: np.ndarray,
+    n_sellers: int,
+) -> np.ndarray:
+    """Per signal type: the share of the marketplace's sellers holding a binding value of it."""
+    n_types = int(type_code.max(initial=-1)) + 1
+    n = max(n_sellers, 1)
+    sel = binding[link_value]
+    pair = np.unique(type_code[link_value[sel]] * n + link_seller[sel])
+    return np.bincount(pair // n, minlength=n_types) / n
 
 
 # --------------------------------------------------------------------------------------------
@@ -452,11 +656,12 @@ def score_values(
 # --------------------------------------------------------------------------------------------
 
 
-def candidate_groups(ev: ValueEvidence, min_size: int) -> np.ndarray:
-    """Stage 2: group of each seller (the smallest seller code of its connected component in
-    the graph of sellers and binding values; -1 outside groups of ``min_size`` or more)."""
+def _components(ev: ValueEvidence, values: np.ndarray | None = None) -> np.ndarray:
+    """Connected component of each seller in the graph of sellers and the selected values
+    (default: the binding ones), labelled by its smallest seller code; -1 for sellers without
+    a selected value."""
     n = len(ev.seller_ids)
-    sel = ev.binding[ev.link_value]
+    sel = (ev.binding if values is None else values)[ev.link_value]
     s, v = ev.link_seller[sel], ev.link_value[sel]
     n_values = len(ev.values)
     graph = sparse.coo_matrix(
@@ -464,17 +669,54 @@ def candidate_groups(ev: ValueEvidence, min_size: int) -> np.ndarray:
     ).tocsr()
     _, comp = csgraph.connected_components(graph, directed=False)
     comp = comp[:n]
-    linked = np.zeros(n, dtype=bool)
-    linked[s] = True
     first = np.full(comp.max(initial=0) + 1, n, dtype=np.int64)
     np.minimum.at(first, comp, np.arange(n))
-    size = np.bincount(comp[linked], minlength=len(first))
-    return np.where(linked & (size[comp] >= min_size), first[comp], -1)
+    linked = np.zeros(n, dtype=bool)
+    linked[s] = True
+    return np.where(linked, first[comp], -1)
+
+
+def candidate_groups(ev: ValueEvidence, min_size: int) -> np.ndarray:
+    """Stage 2: group of each seller (the smallest seller code of its connected component in
+    the graph of sellers and binding values; -1 outside groups of ``min_size`` or more)."""
+    comp = _components(ev)
+    size = np.bincount(comp[comp >= 0], minlength=len(comp))
+    return np.where((comp >= 0) & (size[comp.clip(0)] >= min_size), comp, -1)
+
+
+def household_types(ev: ValueEvidence, p: SyndicateParams) -> np.ndarray:
+    """Stage 2: per value, whether its signal type is one households share in this
+    marketplace: a value of the type ties at least ``household_type_share`` of its
+    *single-tie groups*, the groups of at most ``household_size`` sellers tied by values of at
+    most that many holders (whatever their evidence) in which one value is held by all."""
+    k = ev.values["n_sellers"].to_numpy()
+    small = k <= p.household_size
+    comp = _components(ev, small)
+    sel = small[ev.link_value]
+    s, v = ev.link_seller[sel], ev.link_value[sel]
+    c = comp[s]
+    n = len(ev.seller_ids)
+    size = np.bincount(comp[comp >= 0], minlength=n)
+    widest = np.zeros(n, dtype=np.int64)
+    np.maximum.at(widest, c, k[v])
+    single = (size[c] <= p.household_size) & (widest[c] >= size[c])
+    type_code, type_names = pd.factorize(ev.values["signal_type"], sort=True)
+    n_types = max(len(type_names), 1)
+    n_groups = len(np.unique(c[single]))
+    with_type = np.unique(c[single] * n_types + type_code[v[single]]) % n_types
+    share = np.bincount(with_type, minlength=n_types) / max(n_groups, 1)
+    return (share >= p.household_type_share)[type_code]
 
 
 # --------------------------------------------------------------------------------------------
-# Stage 3: per-group communities
+# Stage 3: communities and the group decision
 # --------------------------------------------------------------------------------------------
+
+
+def _run_starts(sorted_key: np.ndarray) -> np.ndarray:
+    if sorted_key.size == 0:
+        return np.empty(0, np.int64)
+    return np.r_[0, np.flatnonzero(np.diff(sorted_key)) + 1]
 
 
 def _pairs_in_groups(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -548,16 +790,21 @@ def _leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, p: SyndicatePar
 def _merge_back(
     part: np.ndarray, a: np.ndarray, b: np.ndarray, w: np.ndarray, share: float
 ) -> np.ndarray:
-    """Merge Leiden parts whose mutual evidence is at least ``share`` of the evidence per
-    member inside the weaker of the two (union-find, strongest ties first)."""
+    """Merge Leiden parts tied to each other (summed pair weights between them) at least
+    ``share`` times as strongly as the weaker part's members are tied inside it (its inside
+    pair weights per member), with union-find, strongest ties first. A chain's segments are
+    tied by one link like those inside them and merge; rings touching through one tie, whose
+    members each hold several ties inside, do not."""
     n_parts = int(part.max()) + 1
+    if n_parts == 1:
+        return part
     size = np.bincount(part, minlength=n_parts)
     inside = part[a] == part[b]
     per_member = np.bincount(part[a[inside]], weights=w[inside], minlength=n_parts) / size
     pa_, pb_ = np.minimum(part[a], part[b])[~inside], np.maximum(part[a], part[b])[~inside]
     keys, where = np.unique(pa_ * n_parts + pb_, return_inverse=True)
     between = np.bincount(where, weights=w[~inside], minlength=len(keys))
-    parent = np.arange(n_parts)
+    parent = list(range(n_parts))
 
     def root(x: int) -> int:
         while parent[x] != x:
@@ -566,111 +813,211 @@ def _merge_back(
         return x
 
     for rank in np.lexsort((keys, -between)):
-        i, j, weight = keys[rank] // n_parts, keys[rank] % n_parts, between[rank]
+        i, j, weight = int(keys[rank] // n_parts), int(keys[rank] % n_parts), between[rank]
         if weight >= share * min(per_member[i], per_member[j]):
-            ri, rj = root(int(i)), root(int(j))
+            ri, rj = root(i), root(j)
             if ri != rj:
                 parent[max(ri, rj)] = min(ri, rj)
-    return np.array([root(int(x)) for x in part], dtype=np.int64)
+    return np.array([root(x) for x in range(n_parts)], dtype=np.int64)[part]
+
+
+def _split_group(
+    seller: np.ndarray, value: np.ndarray, weight: np.ndarray, p: SyndicateParams
+) -> np.ndarray:
+    """Community label (smallest member code) of each seller code ``0..n-1`` of one group,
+    from its links (local seller codes, value codes, the values' pair weights)."""
+    n = int(seller.max()) + 1
+    a, b, row = pair_rows(seller, value)
+    a, b, red = reduce_pairs(a, b, n, w=(weight[row], "sum"))
+    part = _merge_back(_leiden(n, a, b, red["w"], p), a, b, red["w"], p.merge_share)
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, part, np.arange(n))
+    return first[part]
+
+
+def _communities(
+    group: np.ndarray, seller: np.ndarray, value: np.ndarray, weight: np.ndarray, n: int, p
+) -> np.ndarray:
+    """Community label (smallest member's seller code) of every seller code ``0..n-1`` (-1
+    outside groups): a group smaller than ``leiden_min_size`` is one community, larger ones are
+    split (per link: ``group`` label, seller and value codes, value weight)."""
+    label = np.full(n, -1, dtype=np.int64)
+    label[seller] = group
+    size = np.bincount(label[label >= 0], minlength=n)
+    big = size[group] >= p.leiden_min_size
+    if not big.any():
+        return label
+    order = np.flatnonzero(big)[np.argsort(group[big], kind="stable")]
+    bounds = np.r_[_run_starts(group[order]), len(order)]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        rows = order[lo:hi]
+        codes, local = np.unique(seller[rows], return_inverse=True)
+        local_label = _split_group(local, value[rows], weight[rows], p)
+        label[codes] = codes[local_label]
+    return label
+
+
+@dataclass
+class CommunityEvidence:
+    """Per community label (a seller code; arrays of the number of seller codes)."""
+
+    size: np.ndarray
+    values: np.ndarray  # summed evidence of the values two or more members share
+    structure: np.ndarray
+    extra_ties: np.ndarray
+    log10_p: np.ndarray  # range test of the members' arrival positions (NaN: unknown)
+    household: np.ndarray
+    widest: np.ndarray  # most members holding one shared value
+
+    @property
+    def evidence(self) -> np.ndarray:
+        return self.values + self.structure
+
+    def is_syndicate(self, p: SyndicateParams) -> np.ndarray:
+        return (self.size >= p.min_size) & (self.evidence >= p.group_log_odds) & ~self.household
+
+
+def community_evidence(
+    label: np.ndarray,
+    seller: np.ndarray,
+    value: np.ndarray,
+    evidence: np.ndarray,
+    household_type: np.ndarray,
+    tie_rate: float,
+    position: np.ndarray,
+    p: SyndicateParams,
+) -> CommunityEvidence:
+    """The evidence of every community at once (see the module docstring); each community's
+    figures depend on its own links only.
+
+    Args:
+        label: community label per seller code (-1 outside communities).
+        seller, value, evidence, household_type: per binding link (value codes, the value's
+            evidence, and whether its type is one households share: :func:`household_types`).
+        tie_rate: the chance that a seller holds a binding value of some type.
+        position: arrival position per seller code (NaN when unknown).
+    """
+    n = len(label)
+    comm = label[seller]
+    inside = comm >= 0
+    seller, value, comm = seller[inside], value[inside], comm[inside]
+    n_values = max(int(value.max(initial=-1)) + 1, 1)
+    key, link_key, holders = np.unique(
+        comm * n_values + value, return_inverse=True, return_counts=True
+    )
+    key_comm = key // n_values
+    key_e, key_home = np.zeros(len(key)), np.zeros(len(key), dtype=bool)
+    key_e[link_key], key_home[link_key] = evidence[inside], household_type[inside]
+    shared = holders >= 2
+    members = np.flatnonzero(label >= 0)
+    size = np.bincount(label[members], minlength=n)
+    values = np.bincount(key_comm[shared], weights=np.maximum(key_e[shared], 0.0), minlength=n)
+    widest = np.zeros(n, dtype=np.int64)
+    np.maximum.at(widest, key_comm[shared], holders[shared])
+    other = np.bincount(key_comm[shared & ~key_home], minlength=n)  # values of other types
+    extra = _extra_ties(seller, link_key, holders, shared, n)
+    extra_ties = np.bincount(label[members], weights=extra[members], minlength=n)
+    structure = _structure_log_lr(extra_ties, size, tie_rate)
+    log_p = range_log_p(label[members], position[members], n)
+    household = (size <= p.household_size) & (widest >= size) & (other == 0)
+    return CommunityEvidence(size, values, structure, extra_ties, log_p, household, widest)
+
+
+def _extra_ties(
+    seller: np.ndarray, link_key: np.ndarray, holders: np.ndarray, shared: np.ndarray, n: int
+) -> np.ndarray:
+    """Per seller code: the number of separate ties beyond the first, a tie being a shared
+    value whose holders (in the community) are not contained in another shared value's."""
+    on_shared = shared[link_key]
+    s_seller, s_key = seller[on_shared], link_key[on_shared]
+    a, b, _ = pair_rows(s_key, s_seller)
+    a, b, red = reduce_pairs(a, b, len(holders), both=(np.ones(len(a), dtype=np.int64), "sum"))
+    both = red["both"]
+    contained = np.zeros(len(holders), dtype=bool)
+    contained[b[(both == holders[b]) & (holders[a] >= holders[b])]] = True
+    contained[a[(both == holders[a]) & (holders[b] > holders[a])]] = True
+    ties = np.bincount(s_seller[~contained[s_key]], minlength=n)
+    return np.maximum(ties - 1, 0)
+
+
+def _structure_log_lr(extra_ties: np.ndarray, size: np.ndarray, tie_rate: float) -> np.ndarray:
+    """log10 Bayes factor, floored at 0, of ``extra_ties`` separate extra ties in a community
+    of ``size`` members: a ring's count is taken as anything from 0 to ``size`` alike (its
+    members may share one value or each hold several ties: a star's centre, a chain's links),
+    independent sellers' as Poisson with mean ``size * tie_rate`` (each member holding a
+    further binding value by coincidence). 0 unless there are more extra ties than that mean:
+    fewer is no evidence of a ring."""
+    from scipy.stats import poisson
+
+    out = np.zeros(len(size))
+    expected = size * tie_rate
+    some = np.flatnonzero(extra_ties > expected)
+    x, m = np.minimum(extra_ties[some], size[some]), size[some]
+    log10_null = poisson.logpmf(x, np.maximum(expected[some], 1e-12)) / _LN10
+    out[some] = np.maximum(-np.log10(m + 1.0) - log10_null, 0.0)
+    return out
+
+
+def _seller_positions(n: int, seller: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Per seller code: its earliest link position (NaN when none is known)."""
+    out = np.full(n, np.nan)
+    np.fmin.at(out, seller, position)
+    return out
 
 
 def cluster_group(group: pd.DataFrame, params: SyndicateParams | None = None) -> pd.DataFrame:
     """Stage 3: the syndicates inside one candidate group. A pure function of the group.
 
     Args:
-        group: the group's binding links: ``seller_id, value`` (any sortable value key),
-            ``evidence`` (the value's), ``u`` (position of the first use on the marketplace's
-            arrival clock) and ``arrival_u`` (the seller's own arrival); NaN when unknown.
+        group: the group's binding links, :data:`GROUP_COLUMNS`: ``seller_id, value`` (any
+            sortable value key), the value's ``evidence`` and ``household_type``, the
+            marketplace's ``tie_rate`` (stage 1; the same on every row) and the seller's
+            arrival ``position`` (NaN: unknown).
         params: settings.
 
     Returns:
         One row per seller of the group, sorted by ``seller_id``: ``seller_id``,
-        ``community`` (the smallest seller id of the seller's community) and ``is_syndicate``
-        (community of ``min_size`` or more whose adoption test passes), ``log10_adoption_p``
-        (the community's; NaN when no member has a time).
+        ``community`` (the smallest seller id of the seller's community), ``is_syndicate``,
+        ``evidence`` (the community's, log10 odds) and ``log10_adoption_p`` (the range test
+        of its members' arrivals; NaN when fewer than two are known).
     """
-    columns = [group[c].to_numpy() for c in ("seller_id", "value", "evidence", "u", "arrival_u")]
-    return pd.DataFrame(_cluster_arrays(*columns, params or SyndicateParams()))
-
-
-def _cluster_arrays(
-    seller_id: np.ndarray,
-    value_id: np.ndarray,
-    evidence: np.ndarray,
-    u: np.ndarray,
-    arrival_u: np.ndarray,
-    p: SyndicateParams,
-) -> dict[str, np.ndarray]:
-    """:func:`cluster_group` on plain arrays (the group's links), returning its columns."""
-    ids, seller = np.unique(seller_id, return_inverse=True)
-    _, value = np.unique(value_id, return_inverse=True)
-    n = len(ids)
-    a, b, row = pair_rows(seller, value)
-    a, b, red = reduce_pairs(a, b, n, w=(evidence.astype(float)[row], "sum"))
-    w = red["w"]
-    part = np.zeros(n, dtype=np.int64)
-    if n >= 2 * p.min_size and len(a):
-        part = _merge_back(_leiden(n, a, b, w, p), a, b, w, p.merge_share)
-    # Community label: its smallest member (ids are sorted, so the smallest code).
-    first = np.full(n, n, dtype=np.int64)
-    np.minimum.at(first, part, np.arange(n))
-    label = first[part]
-    size = np.bincount(label, minlength=n)
-    log_p = _community_log_p(label, n, seller, u.astype(float), arrival_u.astype(float))
-    passes = np.isnan(log_p) | (log_p <= np.log10(p.group_alpha))
-    return {
-        "seller_id": ids,
-        "community": ids[label],
-        "is_syndicate": (size[label] >= p.min_size) & passes[label],
-        "log10_adoption_p": log_p[label],
-    }
-
-
-def _community_log_p(
-    label: np.ndarray, n_labels: int, seller: np.ndarray, u: np.ndarray, arrival_u: np.ndarray
-) -> np.ndarray:
-    """log10 adoption p-value of each community ``0..n_labels-1`` from its members' earliest
-    first use of a binding value and their arrivals (``label`` per seller code, -1 outside;
-    ``seller``, ``u``, ``arrival_u`` per link); NaN when fewer than two members have a time."""
-    n = len(label)
-    member_u = np.full(n, np.inf)
-    np.minimum.at(member_u, seller, np.nan_to_num(u, nan=np.inf))
-    member_arrival = np.full(n, np.nan)
-    member_arrival[seller] = arrival_u
-    inside = label >= 0
-    size = np.bincount(label[inside], minlength=n_labels)
-    log_p, known, _ = _concentration(
-        size,
-        label[inside],
-        np.where(np.isfinite(member_u), member_u, np.nan)[inside],
-        member_arrival[inside],
-    )
-    return np.where(known >= 2, log_p, np.nan)
+    return cluster_groups(group.assign(group=0), params)
 
 
 def cluster_groups(rows: pd.DataFrame, params: SyndicateParams | None = None) -> pd.DataFrame:
     """Stage 3 over many groups: :func:`cluster_group` applied to each ``group`` of ``rows``
-    (columns ``group`` plus those of :func:`cluster_group`), concatenated."""
-    cols = ["seller_id", "value", "evidence", "u", "arrival_u"]
-    rows = rows.sort_values("group", kind="stable")
-    group = rows["group"].to_numpy()
-    bounds = np.r_[_run_starts(group), len(group)]
-    arrays = [rows[c].to_numpy() for c in cols]
+    (columns ``group`` plus :data:`GROUP_COLUMNS`), concatenated and sorted by seller id; the
+    same result however the groups are batched."""
     p = params or SyndicateParams()
-    parts = [
-        _cluster_arrays(*(x[i:j] for x in arrays), p)
-        for i, j in zip(bounds[:-1], bounds[1:], strict=True)
-    ]
-    if not parts:
-        return pd.DataFrame(
-            {
-                "seller_id": pd.Series(dtype=object),
-                "community": pd.Series(dtype=object),
-                "is_syndicate": pd.Series(dtype=bool),
-                "log10_adoption_p": pd.Series(dtype=float),
-            }
-        )
-    return pd.DataFrame({c: np.concatenate([part[c] for part in parts]) for c in parts[0]})
+    ids, seller = np.unique(rows["seller_id"].to_numpy(), return_inverse=True)
+    _, value = np.unique(rows["value"].to_numpy(), return_inverse=True)
+    _, group = np.unique(rows["group"].to_numpy(), return_inverse=True)
+    n = len(ids)
+    evidence = rows["evidence"].to_numpy(float)
+    first = np.full(int(group.max(initial=-1)) + 1, n, dtype=np.int64)
+    np.minimum.at(first, group, seller)
+    weight = _pair_weight(evidence, np.ones(len(evidence), dtype=bool), p)
+    label = _communities(first[group], seller, value, weight, n, p)
+    tie_rate = rows["tie_rate"].to_numpy(float)
+    ce = community_evidence(
+        label,
+        seller,
+        value,
+        evidence,
+        rows["household_type"].to_numpy(bool),
+        float(tie_rate[0]) if len(tie_rate) else 0.0,
+        _seller_positions(n, seller, rows["position"].to_numpy(float)),
+        p,
+    )
+    return pd.DataFrame(
+        {
+            "seller_id": ids,
+            "community": ids[label],
+            "is_syndicate": ce.is_syndicate(p)[label],
+            "evidence": ce.evidence[label],
+            "log10_adoption_p": ce.log10_p[label],
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -708,29 +1055,61 @@ def detect_syndicates(
         (see :data:`SYNDICATE_COLUMNS` and :func:`summarize_syndicates`).
     """
     p = params or SyndicateParams()
-    seller_ids = _seller_index(links, sellers)
-    ev = score_values(links, sellers, p, seller_ids)
+    index = SellerIndex.of(links, sellers)
+    ev = _score_values(links, sellers, index, p)
+    syn_of = _syndicate_labels(ev, p)
+    return _tables(ev, _seller_attributes(sellers, index), syn_of, p)
+
+
+def group_rows(ev: ValueEvidence, p: SyndicateParams | None = None) -> pd.DataFrame:
+    """The stage 3 input: one row per binding link of a candidate group, columns ``group``
+    (the group's smallest seller id) and :data:`GROUP_COLUMNS` (``value`` is the value code)."""
+    p = p or SyndicateParams()
     group = candidate_groups(ev, p.min_size)
     sel = ev.binding[ev.link_value] & (group[ev.link_seller] >= 0)
-    rows = pd.DataFrame(
+    s, v = ev.link_seller[sel], ev.link_value[sel]
+    position = _seller_positions(len(ev.seller_ids), ev.link_seller, ev.link_position)
+    return pd.DataFrame(
         {
-            "group": group[ev.link_seller[sel]],
-            "seller_id": ev.link_seller[sel],
-            "value": ev.link_value[sel],
-            "evidence": ev.evidence[ev.link_value[sel]],
-            "u": ev.link_u[sel],
-            "arrival_u": ev.link_arrival_u[sel],
+            "group": ev.seller_ids[group[s]],
+            "seller_id": ev.seller_ids[s],
+            "value": v,
+            "evidence": ev.evidence[v],
+            "household_type": _household(ev, p)[v],
+            "tie_rate": ev.tie_rate,
+            "position": position[s],
         }
     )
-    clusters = cluster_groups(rows, p)
-    clusters = clusters[clusters["is_syndicate"]]
-    n = len(seller_ids)
-    syn_of = np.full(n, -1, dtype=np.int64)
-    syn_of[clusters["seller_id"].to_numpy(dtype=np.int64)] = clusters["community"].to_numpy(
-        dtype=np.int64
-    )
-    attrs = _seller_attributes(sellers, seller_ids)
-    return _tables(ev, attrs, syn_of, p)
+
+
+def _syndicate_labels(ev: ValueEvidence, p: SyndicateParams) -> np.ndarray:
+    """Stages 2 and 3 on the codes of ``ev``: each seller's syndicate label (its smallest
+    member's seller code; -1 outside syndicates). The same as :func:`cluster_groups` on
+    :func:`group_rows`."""
+    n = len(ev.seller_ids)
+    group = candidate_groups(ev, p.min_size)
+    sel = ev.binding[ev.link_value] & (group[ev.link_seller] >= 0)
+    s, v = ev.link_seller[sel], ev.link_value[sel]
+    label = _communities(group[s], s, v, ev.weight[v], n, p)
+    syndicate = _evidence_of(ev, label, p).is_syndicate(p)
+    return np.where((label >= 0) & syndicate[label.clip(0)], label, -1)
+
+
+def _evidence_of(ev: ValueEvidence, label: np.ndarray, p: SyndicateParams) -> CommunityEvidence:
+    """:func:`community_evidence` of the communities ``label`` (per seller code) of ``ev``."""
+    n = len(ev.seller_ids)
+    sel = ev.binding[ev.link_value] & (label[ev.link_seller] >= 0)
+    s, v = ev.link_seller[sel], ev.link_value[sel]
+    position = _seller_positions(n, ev.link_seller, ev.link_position)
+    home = _household(ev, p)
+    return community_evidence(label, s, v, ev.evidence[v], home[v], ev.tie_rate, position, p)
+
+
+def _household(ev: ValueEvidence, p: SyndicateParams) -> np.ndarray:
+    """:func:`household_types` of ``ev``, computed once."""
+    if ev.household is None:
+        ev.household = household_types(ev, p)
+    return ev.household
 
 
 def summarize_syndicates(
@@ -756,16 +1135,18 @@ def summarize_syndicates(
     members = seller_syndicates.loc[seller_syndicates["syndicate_id"].notna(), list(required)]
     if members.empty:
         return _empty(SYNDICATE_COLUMNS)
-    seller_ids = _seller_index(links, sellers)
-    code = pd.Index(seller_ids).get_indexer(members["seller_id"].astype(object)).astype(np.int64)
-    if (code < 0).any():
-        unknown = members["seller_id"][code < 0].head(3).tolist()
+    index = SellerIndex.of(links, sellers, linked_only=True)
+    member_ids = members["seller_id"].to_numpy(dtype=object)
+    code = np.searchsorted(index.ids, member_ids).clip(0, max(len(index.ids) - 1, 0))
+    found = (len(index.ids) > 0) & (index.ids[code] == member_ids) if len(code) else code >= 0
+    if not np.all(found):
+        unknown = member_ids[~found][:3].tolist()
         raise ValueError(f"seller_syndicates has members absent from links and sellers: {unknown}")
-    ev = score_values(links, sellers, p, seller_ids)
+    ev = _score_values(links, sellers, index, p)
     first = pd.Series(code).groupby(members["syndicate_id"].to_numpy()).transform("min")
-    syn_of = np.full(len(seller_ids), -1, dtype=np.int64)
+    syn_of = np.full(len(index.ids), -1, dtype=np.int64)
     syn_of[code] = first.to_numpy()
-    return _tables(ev, _seller_attributes(sellers, seller_ids), syn_of, p)[1]
+    return _tables(ev, _seller_attributes(sellers, index), syn_of, p)[1]
 
 
 # --------------------------------------------------------------------------------------------
@@ -804,14 +1185,8 @@ def _inside(ev: ValueEvidence, syn_of: np.ndarray) -> _Inside:
     a, b, row = pair_rows(s, g_value)
     type_code = pd.factorize(ev.values["signal_type"], sort=True)[0]
     bits = np.left_shift(np.int64(1), type_code[v[row]].astype(np.int64))
-    a, b, red = reduce_pairs(a, b, n, w=(ev.evidence[v[row]], "sum"), bits=(bits, "or"))
+    a, b, red = reduce_pairs(a, b, n, w=(ev.weight[v[row]], "sum"), bits=(bits, "or"))
     return _Inside(s, v, g, a, b, red["w"], red["bits"])
-
-
-def _run_starts(sorted_key: np.ndarray) -> np.ndarray:
-    if sorted_key.size == 0:
-        return np.empty(0, np.int64)
-    return np.r_[0, np.flatnonzero(np.diff(sorted_key)) + 1]
 
 
 def _bit_labels(bits: np.ndarray, type_names: list[str]) -> np.ndarray:
@@ -841,7 +1216,9 @@ def _tables(ev: ValueEvidence, attrs: pd.DataFrame, syn_of: np.ndarray, p: Syndi
             in_syn, np.where(denominator > 0, link_weight / denominator, 1.0), np.nan
         )
     type_names = sorted(ev.values["signal_type"].unique().tolist())
-    syn_ids = np.array([f"{p.id_prefix}{x}" for x in ev.seller_ids], dtype=object)
+    syn_ids = np.full(n, None, dtype=object)
+    codes = np.unique(syn_of[in_syn])
+    syn_ids[codes] = [f"{p.id_prefix}{x}" for x in ev.seller_ids[codes]]
     seller_syndicates = pd.DataFrame(
         {
             "seller_id": ev.seller_ids,
@@ -897,7 +1274,7 @@ def _syndicate_table(ev, attrs, syn_of, strength, ins: _Inside, syn_ids, p: Synd
     loc_of[syn_codes] = np.arange(k)
 
     def _flag(col: str) -> np.ndarray:
-        if col not in attrs.columns:
+        if attrs.get(col) is None:
             return np.zeros(n, dtype=bool)
         return attrs[col].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
@@ -945,11 +1322,8 @@ def _syndicate_table(ev, attrs, syn_of, strength, ins: _Inside, syn_ids, p: Synd
     member_first[first_use.index.to_numpy()] = first_use.to_numpy()
     g_first = pd.Series(member_first[members]).groupby(syn_local)
     span_days = ((g_first.max() - g_first.min()) / _DAY_NS).reindex(range(k)).to_numpy()
-    rows = _link_rows(ev, ins)
-    label = np.full(n, -1, dtype=np.int64)
-    label[members] = syn_local
-    log_p = _community_log_p(label, k, ins.seller, ev.link_u[rows], ev.link_arrival_u[rows])
-    adoption_p = 10.0**log_p
+    community = _evidence_of(ev, syn_of, p)
+    adoption_p = 10.0 ** community.log10_p[syn_codes]
 
     # Activity window: seller columns first, first observations as a fallback.
     first = _to_ns(attrs.get("first_activity_at"), n)
@@ -995,6 +1369,7 @@ def _syndicate_table(ev, attrs, syn_of, strength, ins: _Inside, syn_ids, p: Synd
             "binding_identifiers": np.asarray(identifiers, dtype=object),
             "adoption_span_days": span_days,
             "adoption_p_value": adoption_p,
+            "evidence": community.evidence[syn_codes],
         }
     )
     out = out.sort_values(["risk_score", "syndicate_id"], ascending=[False, True], kind="stable")

@@ -15,7 +15,13 @@ from .incidents import plan_incidents
 from .listings import build_listings, write_listings
 from .orders import generate_orders
 from .pii import phones, seller_pii, signal_values
-from .sellers import FAMILY_CODE, RING_SHAPES, build_sellers, plan_seller_enforcement
+from .sellers import (
+    FAMILY_CODE,
+    RING_SHAPES,
+    build_sellers,
+    family_kind,
+    plan_seller_enforcement,
+)
 from .signals import HUB_OFFSET, assignments, write_signals
 from .strategies import build_strategies, strategy_changes
 from .truth import incident_rows
@@ -403,7 +409,8 @@ def _innocent_values(sd) -> list[tuple[str, int, int, np.ndarray]]:
         holders = np.unique(np.concatenate([members, *touching.get(h, [])]))
         out.append((kind, t, HUB_OFFSET + code, holders))
     for g, grp in enumerate(sd.family_groups):
-        out.append(("family_device", 0, HUB_OFFSET + FAMILY_CODE + g, grp))
+        kind = family_kind("device", sd.family_together[g])
+        out.append((kind, 0, HUB_OFFSET + FAMILY_CODE + g, grp))
     for kind, t, code, members, _ in sd.innocent:
         out.append((kind, t, HUB_OFFSET + code, members))
     return out
@@ -453,6 +460,8 @@ def _write_rings(truth_dir, sd, clock) -> None:
             "is_attack_ring": pa.array(sd.ring_is_attack),
             "shape": pa.array(shapes, pa.string()),
             "touches_hub": pa.array(sd.ring_hub >= 0),
+            "adoption_spread_days": pa.array(last - first, pa.float64()),
+            "missing_share": pa.array(sd.ring_missing_share, pa.float64()),
         },
     )
 

@@ -28,11 +28,28 @@ RING_SHAPES = ("dense", "star", "partial_overlap", "rotation_chain", "weak_ties"
 RING_SHAPE_WEIGHTS = np.array([0.2, 0.2, 0.2, 0.2, 0.2])
 RING_TOUCHES_HUB_P = 0.3  # rings whose members also use a public IP hub
 RING_VALUE_SLOTS = 64  # value codes per ring (a star or chain of 40 needs 40)
+# Strengths, drawn per ring (truth `rings`): how far apart a ring's accounts were opened, and
+# how many of the ring's values its members leave out.
+# - adoption spread: log-uniform from one day to six months (at most half the simulated
+#   history); the members register at uniform times within it;
+# - rotation chains open their accounts one after another, each 1-8 weeks after the previous
+#   (gaps compressed when a long chain would not fit the history), and each previous account
+#   is abandoned within a week of its successor's opening (if not banned before);
+# - missing values: each member-value assignment of the ring is left out with a per-ring
+#   probability, as long as the ring stays connected through the values it keeps.
+RING_SPREAD_DAYS = (1.0, 180.0)
+CHAIN_GAP_DAYS = (7.0, 56.0)
+CHAIN_ABANDON_DAYS = 7.0
+RING_MISSING_P = (0.0, 0.3)
 # Innocent sharing beyond public IPs, co-working addresses and family devices, at several
 # strengths: families that also share a home address (and a home IP), co-working spaces whose
 # members also share the office IP, logistics agents whose phone (and pickup address) is on
 # every account they run.
 FAMILY_ADDRESS_P, FAMILY_IP_P = 0.4, 0.25
+# Families: 2-4 good sellers of one region sharing a device; most opened their accounts
+# independently of each other, some together (the sellers registered next in their region).
+FAMILY_SIZES, FAMILY_SIZE_WEIGHTS = np.array([2, 3, 4]), np.array([0.55, 0.3, 0.15])
+FAMILY_TOGETHER_P = 0.25
 COWORKING_IP_P = 0.5
 AGENT_SELLERS_PER_AGENT = 2_500  # one agent per this many sellers (at least two)
 AGENT_SIZE = (8, 120)
@@ -55,7 +72,7 @@ class SellerData:
     t_onb: np.ndarray  # nan: never onboarded
     caught_at_onboarding: np.ndarray
     weight: np.ndarray  # listing activity weight
-    removed_at: np.ndarray  # stops listing (true-positive suspension/ban); inf if never
+    removed_at: np.ndarray  # stops listing (true-positive suspension/ban, abandoned); inf: never
     ring_region: np.ndarray
     ring_size: np.ndarray
     ring_types: list[tuple[int, ...]]
@@ -64,7 +81,11 @@ class SellerData:
     # (kind, signal_type, value_code, member seller indices)
     hubs: list[tuple[str, int, int, np.ndarray]] = field(default_factory=list)
     family_groups: list[np.ndarray] = field(default_factory=list)
+    family_together: list[bool] = field(default_factory=list)  # opened their accounts together
     ring_shape: np.ndarray | None = None  # index into RING_SHAPES per ring
+    ring_spread: np.ndarray | None = None  # planted adoption spread in days (chains: span)
+    ring_missing_p: np.ndarray | None = None  # planted chance a member leaves a value out
+    ring_missing_share: np.ndarray | None = None  # share of ring values left out (signals.py)
     ring_hub: np.ndarray | None = None  # public-IP hub a ring's members also use, -1 if none
     # Further innocent sharing: (kind, signal_type, hub value code, members, adopted_at_signup)
     # where adopted_at_signup says whether members first use the value when they register
@@ -150,6 +171,13 @@ def build_sellers(
     t_reg[:n_plain] = _registration_days(rng, n_plain, -history, days)
     t_reg[in_ring] = ring_centre[ring_idx] + rng.random(in_ring.sum()) * 4.0
     t_reg[is_attacker] = ring_centre[ring[is_attacker]] + rng.random(is_attacker.sum()) * 2.0
+    # Ring shapes and strengths come from their own streams (the rest is drawn as before).
+    ring_shape = sample_from_weights(rng_for(seed, "ring_shapes"), RING_SHAPE_WEIGHTS, n_r)
+    ring_shape = np.where(ring_is_attack, RING_SHAPES.index("dense"), ring_shape).astype(np.int8)
+    ring_spread = _ring_registrations(
+        rng_for(seed, "ring_timing"), t_reg, ring, ring_shape, ring_centre, ~ring_is_attack,
+        (-history, days),
+    )  # fmt: skip
     onb_lag = np.exp(rng.normal(np.log(1.2), 0.8, n_all)).clip(0.02, 20.0)
     onb_lag[is_attacker] = 0.4 + rng.random(is_attacker.sum()) * 2.0
     t_onb = t_reg + onb_lag
@@ -184,6 +212,7 @@ def build_sellers(
     ring = np.where(ring >= 0, ring_rank[ring.clip(0)], -1).astype(np.int32)
     ring_region = ring_region[ring_order]
     ring_is_attack = ring_is_attack[ring_order]
+    ring_shape, ring_spread = ring_shape[ring_order], ring_spread[ring_order]
     ring_size = np.bincount(ring[ring >= 0], minlength=n_r)
 
     # shared signal types of each ring
@@ -217,6 +246,9 @@ def build_sellers(
         ring_types=ring_types,
         ring_values=ring_values,
         ring_is_attack=ring_is_attack,
+        ring_shape=ring_shape,
+        ring_spread=ring_spread,
+        ring_missing_p=rng_for(seed, "ring_timing", 1).uniform(*RING_MISSING_P, n_r),
     )
     _build_hubs(sd, cfg, rng, rng_for(seed, "families"))
     _build_ring_shapes(sd, seed)
@@ -224,13 +256,39 @@ def build_sellers(
     return sd
 
 
+def _ring_registrations(
+    rng, t_reg, ring, shape, start, planted, window: tuple[float, float]
+) -> np.ndarray:
+    """Registration times of the members of each planted ring (written into ``t_reg``, members
+    in ring-major order) and each ring's adoption spread in days; other rings keep theirs."""
+    lo, hi = window
+    spread_hi = min(RING_SPREAD_DAYS[1], (hi - lo) / 2.0)
+    chain = RING_SHAPES.index("rotation_chain")
+    spreads = np.zeros(len(start))
+    for r in range(len(start)):
+        members = np.flatnonzero(ring == r)
+        if not planted[r]:
+            spreads[r] = np.ptp(t_reg[members])
+            continue
+        if shape[r] == chain:
+            gaps = rng.uniform(*CHAIN_GAP_DAYS, len(members) - 1)
+            fit = hi - lo - 20.0
+            gaps *= min(1.0, fit / max(gaps.sum(), 1e-9))
+            offsets = np.r_[0.0, np.cumsum(gaps)]
+        else:
+            spread = np.exp(rng.uniform(np.log(RING_SPREAD_DAYS[0]), np.log(spread_hi)))
+            offsets = rng.random(len(members)) * spread
+        first = min(max(start[r], lo), hi - 10.0 - offsets.max())
+        t_reg[members] = first + offsets
+        spreads[r] = np.ptp(offsets)
+    return spreads
+
+
 def _build_ring_shapes(sd: SellerData, seed: int) -> None:
-    """Each ring's shape and whether its members also use a public IP hub (own random stream,
-    so the rest of the marketplace is drawn as before)."""
-    rng = rng_for(seed, "ring_shapes")
+    """Whether each ring's members also use a public IP hub (own random stream, so the rest of
+    the marketplace is drawn as before)."""
+    rng = rng_for(seed, "ring_shapes", 1)
     n_r = len(sd.ring_size)
-    sd.ring_shape = sample_from_weights(rng, RING_SHAPE_WEIGHTS, n_r).astype(np.int8)
-    sd.ring_shape[sd.ring_is_attack] = RING_SHAPES.index("dense")
     public = [i for i, h in enumerate(sd.hubs) if h[0] == "public_ip"]
     touches = (rng.random(n_r) < RING_TOUCHES_HUB_P) & bool(public)
     pick = rng.integers(0, max(len(public), 1), n_r)
@@ -239,13 +297,21 @@ def _build_ring_shapes(sd: SellerData, seed: int) -> None:
         sd.ring_values[r][0] = 1  # the first shared type has one value, held by every member
 
 
+def family_kind(value: str, together: bool) -> str:
+    """Truth kind of a family's shared value: ``family_<value>``, with ``_together`` for
+    families that opened their accounts together."""
+    return f"family_{value}" + ("_together" if together else "")
+
+
 def _build_innocent_sharing(sd: SellerData, cfg: C.ScaleConfig, seed: int) -> None:
     rng = rng_for(seed, "innocent_sharing")
     for g, grp in enumerate(sd.family_groups):
         if rng.random() < FAMILY_ADDRESS_P:
-            sd.innocent.append(("family_address", ADDRESS, FAMILY_CODE + g, grp, True))
+            kind = family_kind("address", sd.family_together[g])
+            sd.innocent.append((kind, ADDRESS, FAMILY_CODE + g, grp, True))
             if rng.random() < FAMILY_IP_P / FAMILY_ADDRESS_P:
-                sd.innocent.append(("family_ip", IP, FAMILY_CODE + g, grp, True))
+                kind = family_kind("ip", sd.family_together[g])
+                sd.innocent.append((kind, IP, FAMILY_CODE + g, grp, True))
     coworking = [h for h in sd.hubs if h[0] == "coworking_address"]
     for h, (_, _, _, members) in enumerate(coworking):
         if rng.random() < COWORKING_IP_P:
@@ -279,21 +345,35 @@ def _build_hubs(sd: SellerData, cfg: C.ScaleConfig, rng, rng_families) -> None:
         members = np.sort(rng.choice(pool, size=k, replace=False))
         sd.hubs.append(("coworking_address", 3, code, members))
         code += 1
-    # families: 2-3 good sellers of the same region sharing one device, who opened their
-    # accounts independently of each other (members drawn in random order within a region)
+    # families: 2-4 good sellers of one region sharing a device; most opened their accounts
+    # independently of each other (members drawn in random order within a region), some
+    # together (a seller and the next good sellers registered in its region).
     n_fam = max(1, int(0.012 * sd.n))
     cand = np.flatnonzero(good)
     chosen = np.sort(rng.choice(cand, size=min(n_fam, len(cand)), replace=False))
     chosen = rng_families.permutation(chosen)
     chosen = chosen[np.argsort(sd.region[chosen], kind="stable")]
+    taken = np.zeros(sd.n, dtype=bool)
     i = 0
     while i + 1 < len(chosen):
-        k = 3 if rng.random() < 0.3 else 2
+        k = int(FAMILY_SIZES[sample_from_weights(rng, FAMILY_SIZE_WEIGHTS, 1)[0]])
         grp = chosen[i : i + k]
         i += k
         if len(grp) < 2 or sd.region[grp[0]] != sd.region[grp[-1]]:
             continue
+        together = rng_families.random() < FAMILY_TOGETHER_P
+        if together:
+            later = np.flatnonzero(good & ~taken & (sd.region == sd.region[grp[0]]))
+            later = later[later > grp[0]][: len(grp) - 1]
+            if len(later) == len(grp) - 1:
+                grp = np.r_[grp[0], later]
+            else:
+                together = False
+        if taken[grp].any():
+            continue
+        taken[grp] = True
         sd.family_groups.append(np.sort(grp))
+        sd.family_together.append(bool(together))
 
 
 def plan_seller_enforcement(
@@ -469,5 +549,17 @@ def plan_seller_enforcement(
 
     # true-positive suspensions/bans stop the bad seller from listing
     sd.removed_at = np.where(sd.is_bad, caught_time, np.inf)
+    _abandon_rotated_accounts(sd, seed)
     ev = {k: np.concatenate(v) for k, v in rows.items()}
     sd.events = ev
+
+
+def _abandon_rotated_accounts(sd: SellerData, seed: int) -> None:
+    """In a rotation chain each account is abandoned within a week of its successor's opening,
+    unless it was banned before (own stream: the enforcement plan is drawn as before)."""
+    rng = rng_for(seed, "ring_timing", 2)
+    chain = RING_SHAPES.index("rotation_chain")
+    for r in np.flatnonzero(sd.ring_shape == chain):
+        members = np.flatnonzero(sd.ring == r)
+        abandon = sd.t_reg[members[1:]] + rng.random(len(members) - 1) * CHAIN_ABANDON_DAYS
+        sd.removed_at[members[:-1]] = np.minimum(sd.removed_at[members[:-1]], abandon)

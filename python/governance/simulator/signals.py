@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 import pyarrow as pa
+from scipy import sparse
+from scipy.sparse import csgraph
 
 from . import config as C
 from .pii import signal_values
@@ -50,8 +52,12 @@ def assignments(sd: SellerData, seed: int):
     add(second_dev, 0, SECOND_OFFSET + second_dev, sd.region[second_dev], True)
     second_ip = idx[rng.random(n) < 0.4]
     add(second_ip, 1, SECOND_OFFSET + second_ip, sd.region[second_ip], True)
-    _dense_rings(sd, rng, add)
-    _shaped_rings(sd, seed, add)
+    rows = _Rows()
+    _dense_rings(sd, rng, rows.add)
+    _shaped_rings(sd, seed, rows.add)
+    keep = _keep_ring_values(sd, rows, seed)
+    ring_seller, ring_type, ring_value, ring_region = rows.arrays()
+    add(ring_seller[keep], ring_type[keep], ring_value[keep], ring_region[keep])
     # hubs
     for _, t, hcode, mem in sd.hubs:
         add(mem, t, HUB_OFFSET + hcode, sd.region[mem[0]], True)
@@ -71,6 +77,64 @@ def assignments(sd: SellerData, seed: int):
     }
     order = np.lexsort((a["code"], a["type"], a["seller"]))
     return {k: v[order] for k, v in a.items()}
+
+
+class _Rows:
+    """Ring value assignments collected before the missing-value noise is applied."""
+
+    def __init__(self):
+        self.parts: list[tuple[np.ndarray, ...]] = []
+
+    def add(self, s, t, c, r) -> None:
+        n = len(s)
+        cols = (s, t, c, r)
+        self.parts.append(tuple(np.broadcast_to(np.asarray(x, np.int64), (n,)) for x in cols))
+
+    def arrays(self) -> tuple[np.ndarray, ...]:
+        if not self.parts:
+            return tuple(np.zeros(0, np.int64) for _ in range(4))
+        return tuple(np.concatenate([p[i] for p in self.parts]) for i in range(4))
+
+
+def _keep_ring_values(sd: SellerData, rows: _Rows, seed: int) -> np.ndarray:
+    """Which ring value assignments the members keep: each is left out with its ring's planted
+    probability, as long as the ring's members stay connected through the values they keep (a
+    ring cut in two by missing values would be two rings in the data). Sets
+    ``sd.ring_missing_share``, the share of each ring's assignments left out."""
+    rng = rng_for(seed, "ring_noise")
+    seller, stype, code, _ = rows.arrays()
+    keep = np.ones(len(seller), dtype=bool)
+    ring = sd.ring[seller]
+    order = np.argsort(ring, kind="stable")
+    bounds = np.flatnonzero(np.r_[True, ring[order][1:] != ring[order][:-1], True])
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        idx = order[lo:hi]
+        tries = np.flatnonzero(rng.random(len(idx)) < sd.ring_missing_p[ring[idx[0]]])
+        if not len(tries):
+            continue
+        _, member = np.unique(seller[idx], return_inverse=True)
+        _, value = np.unique(stype[idx] * (1 << 40) + code[idx], return_inverse=True)
+        kept = np.ones(len(idx), dtype=bool)
+        for row in rng.permutation(tries):
+            kept[row] = False
+            if not _connected(member, value, kept):
+                kept[row] = True
+        keep[idx] = kept
+    n_rows = np.bincount(ring, minlength=len(sd.ring_size))
+    dropped = np.bincount(ring[~keep], minlength=len(sd.ring_size))
+    sd.ring_missing_share = dropped / np.maximum(n_rows, 1)
+    return keep
+
+
+def _connected(member: np.ndarray, value: np.ndarray, kept: np.ndarray) -> bool:
+    """Whether every member is reachable from every other through the kept assignments."""
+    n_members = int(member.max()) + 1
+    graph = sparse.coo_matrix(
+        (np.ones(int(kept.sum())), (member[kept], n_members + value[kept])),
+        shape=(n_members + int(value.max()) + 1,) * 2,
+    )
+    _, label = csgraph.connected_components(graph, directed=False)
+    return bool((label[:n_members] == label[0]).all())
 
 
 def ring_code(ring: np.ndarray | int, slot: np.ndarray | int) -> np.ndarray:

@@ -32,6 +32,8 @@ _STREAMS = {
     "innocent_sharing": 19,
     "ring_signals": 20,
     "families": 21,
+    "ring_timing": 22,
+    "ring_noise": 23,
 }
 
 

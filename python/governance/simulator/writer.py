@@ -170,6 +170,11 @@ TRUTH_SCHEMAS: dict[str, pa.Schema] = {
             ("is_attack_ring", B),
             ("shape", S),
             ("touches_hub", B),
+            # Strengths: days between the first and last member's registration (for a rotation
+            # chain, its whole span), and the share of the ring's member-value assignments
+            # left out (missing-value noise).
+            ("adoption_spread_days", F),
+            ("missing_share", F),
         ]
     ),
     "hubs": pa.schema(
