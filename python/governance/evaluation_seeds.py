@@ -39,14 +39,24 @@ def _pooled_pairs(reports: list[dict]) -> dict:
     pooled: dict = {}
 
     def pool(rows: list[dict]) -> dict:
-        return prf_from_pairs(
+        pooled = prf_from_pairs(
             sum(r["tp_pairs"] for r in rows),
             sum(r["pred_pairs"] for r in rows),
             sum(r["true_pairs"] for r in rows),
         )
+        if all("rings" in r for r in rows):
+            pooled["rings"] = sum(r["rings"] for r in rows)
+        return pooled
 
     def pool_labels(tables: list[dict]) -> dict:
-        labels = sorted({label for t in tables for label in t})
+        labels: list[str] = []  # each seed's order kept: a new label goes before the next
+        for table in tables:  # label of its seed already placed
+            order = list(table)
+            for i, label in enumerate(order):
+                if label in labels:
+                    continue
+                later = [labels.index(x) for x in order[i + 1 :] if x in labels]
+                labels.insert(min(later) if later else len(labels), label)
         return {label: pool([t[label] for t in tables if label in t]) for label in labels}
 
     pooled["detector"] = pool([s["detector"] for s in syndicates])
@@ -121,6 +131,7 @@ def format_seeds_report(result: dict) -> str:
         lines.append(f"=== syndicates, pairs pooled over seeds {seeds} ===")
         lines.append(
             f"  {'ring shape / strength':<30}{'precision':>10}{'recall':>10}{'F1':>8}{'pairs':>10}"
+            f"{'rings':>8}"
         )
         rows = [("all rings", pooled["detector"]), *pooled["by_shape"].items()]
         for name, buckets in pooled.get("by_strength", {}).items():
@@ -132,15 +143,18 @@ def format_seeds_report(result: dict) -> str:
                 continue
             lines.append(
                 f"  {name:<30}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>8.3f}"
-                f"{m['true_pairs']:>10}"
+                f"{m['true_pairs']:>10}{m.get('rings', ''):>8}"
             )
         lines.append("  innocent sharing pairs joined into a syndicate:")
-        for kind, m in pooled["innocent_pairs"].items():
+        innocent = pooled["innocent_pairs"]
+        for kind, m in sorted(innocent.items(), key=lambda item: item[0] == "all"):
             lines.append(f"    {kind:<28}{m['joined']:>8} of {m['pairs']:<8} {m['share']:.4f}")
     stats = result["aggregate"]["over_seeds"]
     lines.append("")
     lines.append("=== over seeds (mean, min, max) ===")
     for key, s in stats.items():
+        if "by_strength" in key:  # pooled above
+            continue
         if key.endswith((".f1", ".precision", ".recall", ".adjusted_rand", ".roc_auc", ".share")):
             lines.append(f"  {key:<60}{s['mean']:>8.3f}{s['min']:>8.3f}{s['max']:>8.3f}")
     return "\n".join(lines)

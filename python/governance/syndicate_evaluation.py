@@ -102,11 +102,18 @@ def ring_strengths(rings: pd.DataFrame) -> dict[str, pd.Series]:
     for name, (column, bounds, labels) in STRENGTH_BUCKETS.items():
         if column in rings.columns:
             edges = [-np.inf, *bounds, np.inf]
-            out[name] = pd.cut(rings[column], edges, labels=labels).astype(str)
+            out[name] = pd.cut(rings[column], edges, labels=labels)
     if "touches_hub" in rings.columns:
-        out["touches_hub"] = rings["touches_hub"].map({True: "touches a hub", False: "no hub"})
+        hub = rings["touches_hub"].map({False: "no hub", True: "touches a hub"})
+        out["touches_hub"] = pd.Categorical(hub, ["no hub", "touches a hub"])
+        out["touches_hub"] = pd.Series(out["touches_hub"], index=rings.index)
     if "shape" in rings.columns and "adoption_spread" in out:
-        out["shape_by_spread"] = rings["shape"] + " | " + out["adoption_spread"]
+        spread = out["adoption_spread"]
+        combined = rings["shape"] + " | " + spread.astype(str)
+        order = [
+            f"{s} | {b}" for s in sorted(rings["shape"].unique()) for b in spread.cat.categories
+        ]
+        out["shape_by_spread"] = pd.Series(pd.Categorical(combined, order), index=rings.index)
     return out
 
 
@@ -120,9 +127,14 @@ def score_by_shape(pred: pd.Series, truth: pd.Series, shape_of_ring: pd.Series) 
         shape_of_ring: ring id -> shape (or another label).
     """
     frame = pd.DataFrame({"pred": pred, "truth": truth})
-    frame["shape"] = frame["truth"].map(shape_of_ring)
+    frame["shape"] = frame["truth"].map(shape_of_ring.astype(object))
     out = {}
-    for shape in sorted(shape_of_ring.dropna().unique()):
+    present = shape_of_ring.dropna()
+    if isinstance(present.dtype, pd.CategoricalDtype):  # buckets in their own order
+        labels = [c for c in present.cat.categories if (present == c).any()]
+    else:
+        labels = sorted(present.unique())
+    for shape in labels:
         mine = frame["shape"] == shape
         true_pairs = _pairs(frame.loc[mine].groupby("truth").size())
         detected = frame.loc[mine, "pred"].dropna().unique()

@@ -11,6 +11,7 @@ from governance.syndicate_evaluation import (
     innocent_join_share,
     naive_connected_components,
     pairwise_prf,
+    ring_strengths,
     score_by_shape,
 )
 
@@ -92,3 +93,50 @@ def test_seed_reports_are_aggregated_whatever_sections_they_hold():
     assert pooled["detector"]["recall"] == pytest.approx(14 / 20)
     assert pooled["by_shape"]["star"]["precision"] == pytest.approx(14 / 20)
     assert pooled["innocent_pairs"]["all"] == {"pairs": 200, "joined": 14, "share": 0.07}
+
+
+def test_rings_are_bucketed_by_strength_in_the_buckets_order():
+    rings = pd.DataFrame(
+        {
+            "ring_id": ["R1", "R2", "R3"],
+            "shape": ["star", "rotation_chain", "star"],
+            "size": [3, 12, 40],
+            "adoption_spread_days": [2.0, 200.0, 45.0],
+            "missing_share": [0.0, 0.1, 0.3],
+            "touches_hub": [False, True, False],
+        }
+    )
+    strengths = ring_strengths(rings)
+    assert strengths["adoption_spread"].astype(str).tolist() == [
+        "<= 7 days",
+        "> 90 days",
+        "31-90 days",
+    ]
+    assert strengths["size"].astype(str).tolist() == ["3-5", "6-15", "16-40"]
+    assert strengths["missing_values"].astype(str).tolist() == ["none", "<= 15%", "> 15%"]
+    assert strengths["touches_hub"].astype(str).tolist() == ["no hub", "touches a hub", "no hub"]
+    truth = pd.Series({"a": "R1", "b": "R1", "c": "R2", "d": "R2", "e": "R3", "f": "R3"})
+    pred = pd.Series({"a": "S1", "b": "S1", "c": "S2", "d": None, "e": "S3", "f": "S3"})
+    by_spread = score_by_shape(pred, truth, strengths["adoption_spread"])
+    assert list(by_spread) == ["<= 7 days", "31-90 days", "> 90 days"]  # the buckets' order
+    assert by_spread["> 90 days"]["recall"] == 0.0
+    assert by_spread["<= 7 days"]["f1"] == 1.0
+
+
+def test_pooled_strength_buckets_keep_their_order_and_count_rings():
+    def seed(buckets):
+        table = {b: {"tp_pairs": 1, "pred_pairs": 1, "true_pairs": 2, "rings": 1} for b in buckets}
+        pairs = {"tp_pairs": 1, "pred_pairs": 1, "true_pairs": 1}
+        return {
+            "syndicates": {
+                "detector": pairs,
+                "by_strength": {"adoption_spread": table},
+                "innocent_pairs": {},
+            }
+        }
+
+    pooled = aggregate({1: seed(["<= 7 days", "> 90 days"]), 2: seed(["8-30 days", "> 90 days"])})
+    spread = pooled["syndicates_pooled"]["by_strength"]["adoption_spread"]
+    assert list(spread) == ["<= 7 days", "8-30 days", "> 90 days"]
+    assert spread["> 90 days"]["rings"] == 2
+    assert spread["> 90 days"]["recall"] == pytest.approx(0.5)

@@ -265,8 +265,10 @@ class SellerIndex:
         n_sellers = None
         rows = [np.arange(len(t)) for t in texts]
         if linked_only and len(texts) > 1:
-            n_sellers = pc.count_distinct(pa.chunked_array(texts)).as_py()
-            keep = pc.is_in(texts[1], value_set=pc.unique(texts[0]))
+            linked = pc.unique(texts[0]).drop_null()
+            keep = pc.fill_null(pc.is_in(texts[1], value_set=linked), False)
+            others = pc.unique(texts[1].filter(pc.invert(keep))).drop_null()
+            n_sellers = len(linked) + len(others)
             rows[1] = np.flatnonzero(keep.to_numpy(zero_copy_only=False))
             texts[1] = texts[1].filter(keep)
         encoded = pa.chunked_array(texts).combine_chunks().dictionary_encode()
