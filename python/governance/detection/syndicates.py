@@ -439,7 +439,6 @@ class ValueEvidence:
     seller_ids: np.ndarray  # sorted seller ids; link seller codes index into it
     link_seller: np.ndarray
     link_value: np.ndarray
-    link_u: np.ndarray  # position of the link's first use on the arrival clock (NaN: unknown)
     link_position: np.ndarray  # the seller's arrival position (first use where unknown)
     link_first_ns: np.ndarray  # first observation (float ns, NaN when unknown)
     values: pd.DataFrame  # VALUE_COLUMNS
@@ -623,7 +622,6 @@ def _score_values(
         seller_ids=seller_ids,
         link_seller=link_seller,
         link_value=value,
-        link_u=u,
         link_position=position,
         link_first_ns=first_ns,
         values=values,

@@ -33,22 +33,23 @@ RING_VALUE_SLOTS = 64  # value codes per ring (a star or chain of 40 needs 40)
 # - adoption spread: log-uniform from one day to six months (at most half the simulated
 #   history); the members register at uniform times within it;
 # - rotation chains open their accounts one after another, each 1-8 weeks after the previous
-#   (gaps compressed when a long chain would not fit the history), and each previous account
-#   is abandoned within a week of its successor's opening (if not banned before);
+#   (gaps compressed when a long chain would not fit the history);
 # - missing values: each member-value assignment of the ring is left out with a per-ring
 #   probability, as long as the ring stays connected through the values it keeps.
+# The spread ends at the ring's going live: its accounts' onboarding and listing activity are
+# drawn as before, so the rest of the marketplace is the same whatever the strengths.
 RING_SPREAD_DAYS = (1.0, 180.0)
 CHAIN_GAP_DAYS = (7.0, 56.0)
-CHAIN_ABANDON_DAYS = 7.0
 RING_MISSING_P = (0.0, 0.3)
 # Innocent sharing beyond public IPs, co-working addresses and family devices, at several
 # strengths: families that also share a home address (and a home IP), co-working spaces whose
 # members also share the office IP, logistics agents whose phone (and pickup address) is on
 # every account they run.
 FAMILY_ADDRESS_P, FAMILY_IP_P = 0.4, 0.25
-# Families: 2-4 good sellers of one region sharing a device; most opened their accounts
-# independently of each other, some together (the sellers registered next in their region).
-FAMILY_SIZES, FAMILY_SIZE_WEIGHTS = np.array([2, 3, 4]), np.array([0.55, 0.3, 0.15])
+# Families: 2-3 good sellers of one region sharing a device, a third of them with a further
+# member (2-4 in all); most opened their accounts independently of each other, some together
+# (the sellers registered next in their region).
+FAMILY_GROW_P = 1.0 / 3.0
 FAMILY_TOGETHER_P = 0.25
 COWORKING_IP_P = 0.5
 AGENT_SELLERS_PER_AGENT = 2_500  # one agent per this many sellers (at least two)
@@ -72,7 +73,7 @@ class SellerData:
     t_onb: np.ndarray  # nan: never onboarded
     caught_at_onboarding: np.ndarray
     weight: np.ndarray  # listing activity weight
-    removed_at: np.ndarray  # stops listing (true-positive suspension/ban, abandoned); inf: never
+    removed_at: np.ndarray  # stops listing (true-positive suspension/ban); inf if never
     ring_region: np.ndarray
     ring_size: np.ndarray
     ring_types: list[tuple[int, ...]]
@@ -82,6 +83,9 @@ class SellerData:
     hubs: list[tuple[str, int, int, np.ndarray]] = field(default_factory=list)
     family_groups: list[np.ndarray] = field(default_factory=list)
     family_together: list[bool] = field(default_factory=list)  # opened their accounts together
+    # The groups the enforcement plan draws its false positives from (families before the
+    # strengths above were added: the plan's random stream is consumed as before).
+    family_draws: list[np.ndarray] = field(default_factory=list)
     ring_shape: np.ndarray | None = None  # index into RING_SHAPES per ring
     ring_spread: np.ndarray | None = None  # planted adoption spread in days (chains: span)
     ring_missing_p: np.ndarray | None = None  # planted chance a member leaves a value out
@@ -171,13 +175,6 @@ def build_sellers(
     t_reg[:n_plain] = _registration_days(rng, n_plain, -history, days)
     t_reg[in_ring] = ring_centre[ring_idx] + rng.random(in_ring.sum()) * 4.0
     t_reg[is_attacker] = ring_centre[ring[is_attacker]] + rng.random(is_attacker.sum()) * 2.0
-    # Ring shapes and strengths come from their own streams (the rest is drawn as before).
-    ring_shape = sample_from_weights(rng_for(seed, "ring_shapes"), RING_SHAPE_WEIGHTS, n_r)
-    ring_shape = np.where(ring_is_attack, RING_SHAPES.index("dense"), ring_shape).astype(np.int8)
-    ring_spread = _ring_registrations(
-        rng_for(seed, "ring_timing"), t_reg, ring, ring_shape, ring_centre, ~ring_is_attack,
-        (-history, days),
-    )  # fmt: skip
     onb_lag = np.exp(rng.normal(np.log(1.2), 0.8, n_all)).clip(0.02, 20.0)
     onb_lag[is_attacker] = 0.4 + rng.random(is_attacker.sum()) * 2.0
     t_onb = t_reg + onb_lag
@@ -212,7 +209,6 @@ def build_sellers(
     ring = np.where(ring >= 0, ring_rank[ring.clip(0)], -1).astype(np.int32)
     ring_region = ring_region[ring_order]
     ring_is_attack = ring_is_attack[ring_order]
-    ring_shape, ring_spread = ring_shape[ring_order], ring_spread[ring_order]
     ring_size = np.bincount(ring[ring >= 0], minlength=n_r)
 
     # shared signal types of each ring
@@ -246,49 +242,51 @@ def build_sellers(
         ring_types=ring_types,
         ring_values=ring_values,
         ring_is_attack=ring_is_attack,
-        ring_shape=ring_shape,
-        ring_spread=ring_spread,
         ring_missing_p=rng_for(seed, "ring_timing", 1).uniform(*RING_MISSING_P, n_r),
     )
     _build_hubs(sd, cfg, rng, rng_for(seed, "families"))
     _build_ring_shapes(sd, seed)
+    sd.ring_spread = _ring_registrations(rng_for(seed, "ring_timing"), sd, (-history, days))
     _build_innocent_sharing(sd, cfg, seed)
     return sd
 
 
-def _ring_registrations(
-    rng, t_reg, ring, shape, start, planted, window: tuple[float, float]
-) -> np.ndarray:
-    """Registration times of the members of each planted ring (written into ``t_reg``, members
-    in ring-major order) and each ring's adoption spread in days; other rings keep theirs."""
+def _ring_registrations(rng, sd: SellerData, window: tuple[float, float]) -> np.ndarray:
+    """Each planted ring's registration times (written into ``sd.t_reg``) and adoption spread
+    in days. The spread ends where the ring's accounts were registered before (its going
+    live), so onboarding and activity are unchanged; the attack ring keeps its own."""
     lo, hi = window
     spread_hi = min(RING_SPREAD_DAYS[1], (hi - lo) / 2.0)
     chain = RING_SHAPES.index("rotation_chain")
-    spreads = np.zeros(len(start))
-    for r in range(len(start)):
-        members = np.flatnonzero(ring == r)
-        if not planted[r]:
-            spreads[r] = np.ptp(t_reg[members])
+    n_r = len(sd.ring_size)
+    spreads = np.zeros(n_r)
+    order = np.argsort(sd.ring, kind="stable")
+    bounds = np.searchsorted(sd.ring[order], np.arange(n_r + 1))
+    for r in range(n_r):
+        members = order[bounds[r] : bounds[r + 1]]  # in seller order
+        if sd.ring_is_attack[r]:
+            spreads[r] = np.ptp(sd.t_reg[members])
             continue
-        if shape[r] == chain:
+        if sd.ring_shape[r] == chain:
             gaps = rng.uniform(*CHAIN_GAP_DAYS, len(members) - 1)
-            fit = hi - lo - 20.0
-            gaps *= min(1.0, fit / max(gaps.sum(), 1e-9))
+            gaps *= min(1.0, (hi - lo - 20.0) / max(gaps.sum(), 1e-9))
             offsets = np.r_[0.0, np.cumsum(gaps)]
         else:
             spread = np.exp(rng.uniform(np.log(RING_SPREAD_DAYS[0]), np.log(spread_hi)))
             offsets = rng.random(len(members)) * spread
-        first = min(max(start[r], lo), hi - 10.0 - offsets.max())
-        t_reg[members] = first + offsets
+        live = sd.t_reg[members].min()
+        sd.t_reg[members] = live - offsets.max() + offsets
         spreads[r] = np.ptp(offsets)
     return spreads
 
 
 def _build_ring_shapes(sd: SellerData, seed: int) -> None:
-    """Whether each ring's members also use a public IP hub (own random stream, so the rest of
-    the marketplace is drawn as before)."""
-    rng = rng_for(seed, "ring_shapes", 1)
+    """Each ring's shape and whether its members also use a public IP hub (own random stream,
+    so the rest of the marketplace is drawn as before)."""
+    rng = rng_for(seed, "ring_shapes")
     n_r = len(sd.ring_size)
+    sd.ring_shape = sample_from_weights(rng, RING_SHAPE_WEIGHTS, n_r).astype(np.int8)
+    sd.ring_shape[sd.ring_is_attack] = RING_SHAPES.index("dense")
     public = [i for i, h in enumerate(sd.hubs) if h[0] == "public_ip"]
     touches = (rng.random(n_r) < RING_TOUCHES_HUB_P) & bool(public)
     pick = rng.integers(0, max(len(public), 1), n_r)
@@ -345,34 +343,46 @@ def _build_hubs(sd: SellerData, cfg: C.ScaleConfig, rng, rng_families) -> None:
         members = np.sort(rng.choice(pool, size=k, replace=False))
         sd.hubs.append(("coworking_address", 3, code, members))
         code += 1
-    # families: 2-4 good sellers of one region sharing a device; most opened their accounts
-    # independently of each other (members drawn in random order within a region), some
-    # together (a seller and the next good sellers registered in its region).
+    _build_families(sd, rng, rng_families)
+
+
+def _build_families(sd: SellerData, rng, rng_families) -> None:
+    """Families: 2-3 good sellers of one region sharing one device, in groups drawn as before
+    (kept in ``family_draws`` for the enforcement plan), whose members are taken in random
+    order within their region (they opened their accounts independently of each other); a
+    third gain a further member, a quarter opened their accounts together (the first member
+    and the next good sellers registered in its region). The changes draw from
+    ``rng_families`` only."""
+    good = ~sd.is_bad
     n_fam = max(1, int(0.012 * sd.n))
     cand = np.flatnonzero(good)
     chosen = np.sort(rng.choice(cand, size=min(n_fam, len(cand)), replace=False))
-    chosen = rng_families.permutation(chosen)
+    mixed = rng_families.permutation(chosen)
     chosen = chosen[np.argsort(sd.region[chosen], kind="stable")]
+    mixed = mixed[np.argsort(sd.region[mixed], kind="stable")]  # same regions by position
     taken = np.zeros(sd.n, dtype=bool)
+    taken[chosen] = True
     i = 0
     while i + 1 < len(chosen):
-        k = int(FAMILY_SIZES[sample_from_weights(rng, FAMILY_SIZE_WEIGHTS, 1)[0]])
-        grp = chosen[i : i + k]
+        k = 3 if rng.random() < 0.3 else 2
+        grp, members = chosen[i : i + k], mixed[i : i + k]
         i += k
         if len(grp) < 2 or sd.region[grp[0]] != sd.region[grp[-1]]:
             continue
+        sd.family_draws.append(np.sort(grp))
+        region = sd.region[members[0]]
+        free = np.flatnonzero(good & ~taken & (sd.region == region))
         together = rng_families.random() < FAMILY_TOGETHER_P
+        size = len(members) + int(rng_families.random() < FAMILY_GROW_P)
         if together:
-            later = np.flatnonzero(good & ~taken & (sd.region == sd.region[grp[0]]))
-            later = later[later > grp[0]][: len(grp) - 1]
-            if len(later) == len(grp) - 1:
-                grp = np.r_[grp[0], later]
-            else:
-                together = False
-        if taken[grp].any():
-            continue
-        taken[grp] = True
-        sd.family_groups.append(np.sort(grp))
+            later = free[free > members[0]][: size - 1]
+            together = len(later) == size - 1
+            if together:
+                members = np.r_[members[0], later]
+        if len(members) < size and len(free):
+            members = np.r_[members, rng_families.choice(free, size=1)]
+        taken[members] = True
+        sd.family_groups.append(np.sort(members))
         sd.family_together.append(bool(together))
 
 
@@ -434,7 +444,7 @@ def plan_seller_enforcement(
     for kind, _, _, members in sd.hubs:
         p = 0.03 if kind == "public_ip" else 0.06
         fp_members.append(members[rng.random(len(members)) < p])
-    for grp in sd.family_groups:
+    for grp in sd.family_draws:
         fp_members.append(grp[rng.random(len(grp)) < 0.04])
     fpm = np.unique(np.concatenate(fp_members)) if fp_members else np.zeros(0, np.int64)
     fpm = fpm[onb[fpm]]
@@ -549,17 +559,6 @@ def plan_seller_enforcement(
 
     # true-positive suspensions/bans stop the bad seller from listing
     sd.removed_at = np.where(sd.is_bad, caught_time, np.inf)
-    _abandon_rotated_accounts(sd, seed)
     ev = {k: np.concatenate(v) for k, v in rows.items()}
     sd.events = ev
 
-
-def _abandon_rotated_accounts(sd: SellerData, seed: int) -> None:
-    """In a rotation chain each account is abandoned within a week of its successor's opening,
-    unless it was banned before (own stream: the enforcement plan is drawn as before)."""
-    rng = rng_for(seed, "ring_timing", 2)
-    chain = RING_SHAPES.index("rotation_chain")
-    for r in np.flatnonzero(sd.ring_shape == chain):
-        members = np.flatnonzero(sd.ring == r)
-        abandon = sd.t_reg[members[1:]] + rng.random(len(members) - 1) * CHAIN_ABANDON_DAYS
-        sd.removed_at[members[:-1]] = np.minimum(sd.removed_at[members[:-1]], abandon)
