@@ -561,4 +561,3 @@ def plan_seller_enforcement(
     sd.removed_at = np.where(sd.is_bad, caught_time, np.inf)
     ev = {k: np.concatenate(v) for k, v in rows.items()}
     sd.events = ev
-
