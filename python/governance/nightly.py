@@ -45,8 +45,8 @@ from pathlib import Path
 
 import duckdb
 
+from governance import build_results, settings
 from governance import publish as pub
-from governance import settings
 from governance.contract import check_raw_dir
 from governance.reprocessing import UnprocessedChanges, still_pending, unprocessed_changes
 from governance.warehouse import (
@@ -527,6 +527,7 @@ def run_nightly(
                 report.quality = _run_quality(work, published, target, step)
                 lap("quality")
             pub.fault_point("after-validation")
+            build_results.record_night(work, results, published, report.quality)
             summary = _quarantine_summary(work)
             report.as_of_date = summary["as_of_date"]
             report.quarantine = summary["tables"]

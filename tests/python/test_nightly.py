@@ -25,7 +25,7 @@ import pyarrow.parquet as pq
 import pytest
 from nightly_support import base_tables, leaked_values, sha256, table_differences
 
-from governance import settings
+from governance import build_results, settings
 from governance.detection.risk import score
 from governance.detection.risk_features import risk_feature_frame
 from governance.detection.risk_registry import load_model
@@ -282,6 +282,23 @@ def test_incremental_nights_leave_the_raw_source_tests_and_unit_tests_to_full_bu
     stored = json.loads(source_tests_path(nights["published"]).read_text())
     assert stored["night"] == FIRST_NIGHT
     assert {t["name"] for t in stored["tests"]} == raw
+    # Each published file holds the results of the build that published it: night 1's dbt
+    # nodes and expectations; night 2's nodes, with night 1's raw-source tests carried over.
+    with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
+        first_results = build_results.read(con)
+    with duckdb.connect(str(nights["published"]), read_only=True) as con:
+        second_results = build_results.read(con)
+    first_tests_stored = first_results[first_results["resource_type"] == "test"]
+    assert set(first_tests_stored["name"]) == {t for t in first if not t.startswith("unit:")}
+    expectations = first_results[first_results["source"] == "great_expectations"]
+    assert len(expectations) > 40 and set(expectations["status"]) <= {"passed", "warning"}
+    assert first_results["build_id"].nunique() == 1
+    carried = second_results[second_results["is_carried_over"]]
+    assert set(carried["name"]) == raw
+    assert set(carried["build_id"]) == set(first_results["build_id"])
+    own = second_results[~second_results["is_carried_over"]]
+    assert set(own.loc[own["resource_type"] == "test", "name"]) == second
+    assert set(own["build_id"]).isdisjoint(set(first_results["build_id"]))
 
 
 def _duplicate_orders(db: Path, stamps: list[str]) -> list[str]:
