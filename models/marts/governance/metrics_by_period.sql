@@ -134,20 +134,7 @@ final as (
         periods.category,
         cast(periods.numerator as bigint) as numerator,
         cast(periods.denominator as bigint) as denominator,
-        cast(
-            case
-                when periods.denominator > 0
-                    then cast(periods.numerator as double) / periods.denominator
-            end as double
-        ) as value,  -- noqa: RF04
-        cast(
-            {{ wilson_bound('cast(periods.numerator as double)', 'periods.denominator', 'lower') }}
-            as double
-        ) as ci_lower,
-        cast(
-            {{ wilson_bound('cast(periods.numerator as double)', 'periods.denominator', 'upper') }}
-            as double
-        ) as ci_upper,
+        {{ rate_columns('periods.numerator', 'periods.denominator') }},  -- noqa: RF04
         cast(periods.n_days as integer) as n_days,
         cast(periods.days_in_period as integer) as days_in_period,
         (

@@ -161,20 +161,7 @@ final as (
         densified.category,
         cast(densified.numerator as bigint) as numerator,
         cast(densified.denominator as bigint) as denominator,
-        cast(
-            case
-                when densified.denominator > 0
-                    then cast(densified.numerator as double) / densified.denominator
-            end as double
-        ) as value,  -- noqa: RF04
-        cast(
-            {{ wilson_bound('cast(densified.numerator as double)', 'densified.denominator', 'lower') }}
-            as double
-        ) as ci_lower,
-        cast(
-            {{ wilson_bound('cast(densified.numerator as double)', 'densified.denominator', 'upper') }}
-            as double
-        ) as ci_upper,
+        {{ rate_columns('densified.numerator', 'densified.denominator') }},  -- noqa: RF04
         {{ dbt.dateadd('day', 'metric_definitions.maturity_days', 'densified.metric_date') }}
         <= as_of.as_of_date as is_mature
 

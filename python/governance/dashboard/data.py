@@ -96,18 +96,6 @@ RATE_COLUMNS = (
     "is_mature",
     "target_status",
 )
-METRIC_SERIES_COLUMNS = (
-    "metric_name",
-    "metric_date",
-    "region",
-    "category",
-    "numerator",
-    "denominator",
-    "value",
-    "ci_lower",
-    "ci_upper",
-    "is_mature",
-)
 ANOMALY_COLUMNS = (
     "metric_name",
     "metric_date",
@@ -329,24 +317,6 @@ def segment_options(wh: Warehouse) -> dict[str, pd.DataFrame]:
 
 
 # --- metrics -----------------------------------------------------------------------------------
-def metric_series(
-    wh: Warehouse, region: str = ALL, category: str = ALL, mature_only: bool = True
-) -> pd.DataFrame:
-    """metrics_daily rows of one segment, every metric, ordered by metric and day."""
-    columns = ", ".join(METRIC_SERIES_COLUMNS)
-    maturity = "and is_mature" if mature_only else ""
-    return query(
-        wh,
-        f"""
-        select {columns}
-        from {METRICS_DAILY}
-        where region = ? and category = ? {maturity}
-        order by metric_name, metric_date
-        """,
-        [region, category],
-    )
-
-
 def metric_rates(
     wh: Warehouse, grain: str = "week", region: str = ALL, category: str = ALL
 ) -> pd.DataFrame | None:
