@@ -192,8 +192,10 @@ def _literal(text: str) -> str:
 
 
 def record_night(work: Path, run_results: Path, published: Path, quality: str) -> pd.DataFrame:
-    """`record` for the nightly job: with the expectation results when the night's checkpoint
-    of the work file passed (it wrote them to the state file beside `published`)."""
+    """`record` for the nightly job after its checkpoint: with the expectation results when the
+    checkpoint of the work file passed (it wrote them to the state file beside `published`).
+    The night records its dbt results once before the checkpoint too, so that the checkpoint
+    names the build it validated; this second call keeps them."""
     from governance.quality import validation_state_path
 
     state = validation_state_path(published) if quality == "passed" else None

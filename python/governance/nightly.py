@@ -523,6 +523,7 @@ def run_nightly(
             for u in left:
                 step(f"warning: {u.message()}")
             pub.fault_point("after-dbt")
+            build_results.record(work, results)  # the checkpoint names the build it validates
             if quality:
                 report.quality = _run_quality(work, published, target, step)
                 lap("quality")

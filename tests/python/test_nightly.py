@@ -31,6 +31,7 @@ from governance.detection.risk_features import risk_feature_frame
 from governance.detection.risk_registry import load_model
 from governance.nightly import NightlyError, report_path, run_backfill, run_nightly
 from governance.publish import FAULT_ENV
+from governance.quality import read_validation_state
 from governance.simulator.corrupt import _set
 from governance.simulator.feed import advance_day, generate_with_holdback
 from governance.warehouse import run_dbt, source_tests_path
@@ -293,6 +294,9 @@ def test_incremental_nights_leave_the_raw_source_tests_and_unit_tests_to_full_bu
     expectations = first_results[first_results["source"] == "great_expectations"]
     assert len(expectations) > 40 and set(expectations["status"]) <= {"passed", "warning"}
     assert first_results["build_id"].nunique() == 1
+    # The checkpoint named the build it validated (night 2 did not validate).
+    validated = read_validation_state(nights["published"])["last_run"]
+    assert validated["build_id"] == first_results["build_id"].iloc[0]
     carried = second_results[second_results["is_carried_over"]]
     assert set(carried["name"]) == raw
     assert set(carried["build_id"]) == set(first_results["build_id"])
