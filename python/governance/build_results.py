@@ -90,27 +90,27 @@ def dbt_rows(run_results: Path) -> pd.DataFrame:
     return _frame(rows)
 
 
-def expectation_rows(last_run: dict | None, build_id: str | None) -> pd.DataFrame:
-    """One row per expectation of a validation run (``last_run`` of the validation state)."""
+def expectation_rows(validation, build_id: str | None) -> pd.DataFrame:
+    """One row per expectation of a validation run (a governance.quality.ValidationResult)."""
     rows = []
-    for outcome in (last_run or {}).get("expectations", []):
+    for outcome in getattr(validation, "outcomes", None) or []:
         status = (
             "passed"
-            if outcome["passed"]
-            else ("failed" if outcome["severity"] == "critical" else "warning")
+            if outcome.passed
+            else ("failed" if outcome.severity == "critical" else "warning")
         )
         rows.append(
             {
                 "build_id": build_id,
-                "run_at": last_run.get("validated_at"),
+                "run_at": validation.validated_at,
                 "source": "great_expectations",
                 "resource_type": "expectation",
-                "name": outcome["expectation"],
-                "relation": outcome["table"],
-                "columns": ", ".join(outcome["columns"]),
+                "name": outcome.expectation,
+                "relation": outcome.table,
+                "columns": ", ".join(outcome.columns),
                 "status": status,
-                "severity": outcome["severity"],
-                "message": f"{outcome['rule']}: {outcome['detail']}".strip(": "),
+                "severity": outcome.severity,
+                "message": f"{outcome.rule}: {outcome.detail}".strip(": "),
             }
         )
     return _frame(rows)
@@ -149,22 +149,17 @@ def build_id(database: Path | str) -> str | None:
     return str(own.iloc[0]) if not own.empty else None
 
 
-def record(
-    database: Path | str, run_results: Path | str, validation_state: Path | str | None = None
-) -> pd.DataFrame:
+def record(database: Path | str, run_results: Path | str, validation=None) -> pd.DataFrame:
     """Write the build's results into ``main.build_results`` of `database` (a work file about
     to be published), replacing the previous build's; returns the rows written.
 
-    ``validation_state``: the state file the build's validation of this work file wrote
-    (governance.quality), whose last run becomes the expectation rows.
+    ``validation``: the build's checkpoint of this work file (governance.quality's
+    ValidationResult), whose expectations are written too.
     """
     rows = dbt_rows(Path(run_results))
     current_build = rows["build_id"].dropna().iloc[0] if rows["build_id"].notna().any() else None
-    if validation_state is not None:
-        from governance.quality import read_validation_state
-
-        last_run = read_validation_state(database, Path(validation_state)).get("last_run")
-        rows = pd.concat([rows, expectation_rows(last_run, current_build)], ignore_index=True)
+    if validation is not None:
+        rows = pd.concat([rows, expectation_rows(validation, current_build)], ignore_index=True)
     with duckdb.connect(str(database)) as con:
         previous = read(con)
         if previous is not None and not _source_tests(rows).any():
@@ -189,14 +184,3 @@ def _write(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
 
 def _literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
-
-
-def record_night(work: Path, run_results: Path, published: Path, quality: str) -> pd.DataFrame:
-    """`record` for the nightly job after its checkpoint: with the expectation results when the
-    checkpoint of the work file passed (it wrote them to the state file beside `published`).
-    The night records its dbt results once before the checkpoint too, so that the checkpoint
-    names the build it validated; this second call keeps them."""
-    from governance.quality import validation_state_path
-
-    state = validation_state_path(published) if quality == "passed" else None
-    return record(work, run_results, state)

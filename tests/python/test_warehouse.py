@@ -164,6 +164,27 @@ def test_malformed_as_of_date_var_is_refused_with_a_clear_message(built):
     assert "dbt var 'as_of_date' must be a date written YYYY-MM-DD" in process.stdout
 
 
+def test_a_date_var_that_does_not_exist_is_refused_before_any_sql(built, tmp_path):
+    for day in ("2026-02-31", "2025-02-29"):
+        process = run_dbt(
+            ["compile", "--select", "int_as_of_date", "--vars", f"{{as_of_date: '{day}'}}"],
+            raw_dir=built["raw"],
+            duckdb_path=built["root"] / "compile.duckdb",
+            target_path=tmp_path / "target",
+            quiet=True,
+        )
+        assert process.returncode != 0, day
+        assert f"dbt var 'as_of_date' must be a date that exists, got '{day}'" in process.stdout
+    leap_day = run_dbt(
+        ["compile", "--select", "int_as_of_date", "--vars", "{as_of_date: '2024-02-29'}"],
+        raw_dir=built["raw"],
+        duckdb_path=built["root"] / "compile.duckdb",
+        target_path=tmp_path / "target",
+        quiet=True,
+    )
+    assert leap_day.returncode == 0, leap_day.stdout[-2000:]
+
+
 def test_the_reporting_date_comes_from_the_var_else_the_environment(built, tmp_path):
     def compile_as_of(variables: str, env: dict[str, str]) -> tuple[int, str]:
         target = tmp_path / f"target-{len(list(tmp_path.iterdir()))}"

@@ -46,8 +46,13 @@ def register(subparsers) -> None:
             "the pandas baseline. Writes <results-dir>/<scale>.json and prints a table."
         ),
     )
-    p.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"])
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--scale",
+        default="small",
+        choices=["tiny", "small", "medium", "large"],
+        help="size tier to benchmark (default small)",
+    )
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument(
         "--work-dir",
         default=None,
