@@ -862,7 +862,7 @@ class CommunityEvidence:
     """Per community label (a seller code; arrays of the number of seller codes)."""
 
     size: np.ndarray
-    values: np.ndarray  # summed evidence of the values two or more members share
+    values: np.ndarray  # summed positive evidence of the values two or more members share
     structure: np.ndarray
     extra_ties: np.ndarray
     log10_p: np.ndarray  # range test of the members' arrival positions (NaN: unknown)
@@ -1045,10 +1045,11 @@ def detect_syndicates(
 
         ``seller_syndicates``: one row per seller in ``links`` or ``sellers``, sorted by
         ``seller_id``: ``seller_id, syndicate_id`` (null when in none),
-        ``membership_strength`` (0-1: the seller's summed evidence to fellow members divided
+        ``membership_strength`` (0-1: the seller's summed tie weight to fellow members divided
         by the largest such sum among the members; null outside syndicates), ``n_links``
-        (fellow members it shares a binding value with), ``link_weight`` (their summed
-        evidence), ``tie_signal_types`` (sorted, comma-separated signal types of those ties),
+        (fellow members it shares a binding value with), ``link_weight`` (the summed weight,
+        evidence above ``value_log_odds``, of the values it shares with them),
+        ``tie_signal_types`` (sorted, comma-separated signal types of those ties),
         ``n_binding_values`` (binding values it shares with fellow members).
 
         ``syndicates``: one row per syndicate, sorted by ``risk_score`` descending then id
@@ -1167,7 +1168,7 @@ class _Inside:
     syn: np.ndarray  # syndicate code (smallest member) per link
     a: np.ndarray
     b: np.ndarray
-    w: np.ndarray  # summed evidence of the values each pair shares
+    w: np.ndarray  # summed pair weight (evidence above value_log_odds) of the values shared
     type_bits: np.ndarray  # bit set of the signal types each pair shares
 
 
@@ -1197,7 +1198,7 @@ def _bit_labels(bits: np.ndarray, type_names: list[str]) -> np.ndarray:
     return np.array(labels, dtype=object)[inv]
 
 
-def _tables(ev: ValueEvidence, attrs: pd.DataFrame, syn_of: np.ndarray, p: SyndicateParams):
+def _tables(ev: ValueEvidence, attrs: dict, syn_of: np.ndarray, p: SyndicateParams):
     n = len(ev.seller_ids)
     ins = _inside(ev, syn_of)
     in_syn = syn_of >= 0
