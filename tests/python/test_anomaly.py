@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from governance.detection import AnomalyParams, baseline_mean_3sd, detect_metric_anomalies
+from governance.anomaly_evaluation import baseline_mean_3sd
+from governance.detection import AnomalyParams, detect_metric_anomalies
 from governance.detection._stats import (
     benjamini_hochberg,
     benjamini_hochberg_single,
