@@ -119,6 +119,22 @@ def test_duplicate_rows_raise_a_clear_error():
         detect_metric_anomalies(pd.concat([df, df.iloc[[3]]]))
 
 
+def test_cohorts_before_the_data_begins_are_neither_judged_nor_history():
+    """Sellers onboard from day 0 but enforcement records start on day 60: the onboarding
+    cohorts before it count no removal (0%). Marked incomplete, they raise no anomaly at the
+    coverage edge; taken at face value, the edge is a jump from 0% that the detector flags."""
+    rates = {day: 0.0 for day in range(60)}
+    df = make_series(120, 400, 0.03, seed=5, metric="bad_seller_onboarding_rate", rates=rates)
+    df["is_complete"] = np.arange(120) >= 60
+    out = detect_metric_anomalies(df)
+    assert len(out) == 60
+    assert not out["is_anomaly"].any()
+    assert pd.to_datetime(out["metric_date"]).min() == pd.Timestamp(START) + pd.Timedelta(days=60)
+    naive = detect_metric_anomalies(df.drop(columns="is_complete"))
+    edge = naive.iloc[60:75]
+    assert edge["is_anomaly"].any() and (edge.loc[edge["is_anomaly"], "direction"] == "up").all()
+
+
 # --------------------------------------------------------------------------------------------
 # Minimum history and early spikes
 # --------------------------------------------------------------------------------------------

@@ -161,6 +161,7 @@ def test_overview_charts_have_band_line_anomaly_and_target_layers_with_warehouse
             select metric_date, value, ci_lower, ci_upper, numerator, denominator
             from main.metrics_daily
             where metric_name = ? and region = 'ALL' and category = 'ALL' and is_mature
+                and is_complete
             order by metric_date
             """,
             [metric],
@@ -188,6 +189,25 @@ def test_overview_charts_have_band_line_anomaly_and_target_layers_with_warehouse
 
     # The tiny tier flags one anomaly at ALL x ALL: it must be on its chart.
     assert sum(len(c["layers"][3][1]) for c in charts) >= 1
+    # Sellers onboarded before the first enforcement record are left out of the chart.
+    onboarding = next(
+        c for c in charts if c["spec"]["usermeta"]["metric_name"] == "bad_seller_onboarding_rate"
+    )
+    coverage_start = _query(
+        published,
+        "select min(metric_date) as day from main.metrics_daily "
+        "where metric_name = 'bad_seller_onboarding_rate' and is_complete",
+    )["day"].iloc[0]
+    first_charted = pd.to_datetime(onboarding["layers"][2][1]["metric_date"]).min()
+    assert first_charted == pd.Timestamp(coverage_start)
+    assert (
+        _query(
+            published,
+            "select count(*) as n from main.metrics_daily where metric_name = "
+            "'bad_seller_onboarding_rate' and is_mature and not is_complete",
+        )["n"].iloc[0]
+        > 0
+    )
 
 
 def test_overview_kpis_show_latest_mature_value_and_weekly_change(published):
@@ -222,6 +242,7 @@ def test_overview_segment_filter_and_immature_days(published):
         """
         select metric_date, value, is_mature from main.metrics_daily
         where metric_name = 'listing_violation_rate' and region = 'SG' and category = 'fashion'
+            and is_complete
         order by metric_date
         """,
     )

@@ -279,17 +279,24 @@ def segment_options(wh: Warehouse) -> dict[str, pd.DataFrame]:
 
 # --- metrics -----------------------------------------------------------------------------------
 def metric_series(
-    wh: Warehouse, region: str = ALL, category: str = ALL, mature_only: bool = True
+    wh: Warehouse,
+    region: str = ALL,
+    category: str = ALL,
+    mature_only: bool = True,
+    complete_only: bool = True,
 ) -> pd.DataFrame:
-    """metrics_daily rows of one segment, every metric, ordered by metric and day."""
+    """metrics_daily rows of one segment, every metric, ordered by metric and day. By default
+    without the cohorts before the data begins (``is_complete`` false), whose values miss
+    events that were never exported."""
     columns = ", ".join(METRIC_SERIES_COLUMNS)
     maturity = "and is_mature" if mature_only else ""
+    coverage = "and is_complete" if complete_only else ""
     return query(
         wh,
         f"""
         select {columns}
         from {METRICS_DAILY}
-        where region = ? and category = ? {maturity}
+        where region = ? and category = ? {maturity} {coverage}
         order by metric_name, metric_date
         """,
         [region, category],

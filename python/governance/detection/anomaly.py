@@ -46,14 +46,18 @@ time with every series of every metric side by side:
    metric, same hierarchy level) from their summed Pearson statistics. Series whose values are
    not proportions get a Gaussian model on the value with a ``gaussian_min_relative_scale``
    spread floor, so flat series do not alarm.
-5. **Minimum history.** A row is judged only when its level window holds at least
+5. **Only mature, complete cohorts.** Rows with ``is_mature`` or ``is_complete`` false are
+   neither judged nor history: before the coverage start of the source a metric counts, its
+   numerator misses events that were never exported, and the edge where the data begins would
+   look like a jump.
+6. **Minimum history.** A row is judged only when its level window holds at least
    ``min_history`` days with a positive denominator (and at least half of them survive the
    exclusions); otherwise ``p_value`` is null and ``is_anomaly`` is false.
-6. **Runs of days.** For proportions the day is also tested together with the ``run_days - 1``
+7. **Runs of days.** For proportions the day is also tested together with the ``run_days - 1``
    days before it (observed against forecast events, forecast errors taken as fully
    correlated); the day's p-value is ``2 * min(p_day, p_run)`` (Bonferroni over the two looks),
    so a lasting shift of a small rate is found although no single day is significant.
-7. **False discovery control and materiality.** p-values are adjusted with Benjamini-Hochberg
+8. **False discovery control and materiality.** p-values are adjusted with Benjamini-Hochberg
    per ``metric_date`` and level of the segment hierarchy (marketplace, region, category,
    region x category: ``fdr_by_level``), across all metrics. A row is an anomaly when
    ``q_value <= fdr_alpha`` **and** the move is material: ``|value - expected_value|`` is at
@@ -263,9 +267,9 @@ def _prepare(metrics: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"metrics is missing required columns: {missing}")
     df = metrics
-    if "is_mature" in df.columns:
-        mature = df["is_mature"].fillna(False).astype(bool).to_numpy()
-        df = df.loc[mature]
+    for flag in ("is_mature", "is_complete"):
+        if flag in df.columns:
+            df = df.loc[df[flag].fillna(False).astype(bool).to_numpy()]
     cols = [*KEY_COLUMNS, "metric_date", "numerator", "denominator"]
     if "value" in df.columns:
         cols.append("value")
@@ -1058,8 +1062,10 @@ def detect_metric_anomalies(
 
     Args:
         metrics: rows of ``metrics_daily``: ``metric_name, metric_date, region, category,
-            numerator, denominator`` and optionally ``value`` and ``is_mature``. Rows with
-            ``is_mature`` false are neither judged nor used as history.
+            numerator, denominator`` and optionally ``value``, ``is_mature`` and
+            ``is_complete``. Rows with ``is_mature`` or ``is_complete`` false (a cohort still
+            filling in, or one before the coverage of the source its metric counts) are
+            neither judged nor used as history.
         params: tuning; defaults to :class:`AnomalyParams()`.
         previous: optionally, the output of an earlier call (the table built last time). A
             day is judged from earlier days only, so when ``previous`` carries the current

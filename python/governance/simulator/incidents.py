@@ -39,10 +39,12 @@ SHAPED_METRICS = {"low_quality_listing_rate": 7, "complaint_rate": 14}
 SHAPED_PLAN = (
     ("weekly_pattern", "complaint_rate", "region", 0.30),
     ("drift", "complaint_rate", "region", 0.46),
+    ("segment_spike", "complaint_rate", "leaf", 0.54),
     ("segment_spike", "complaint_rate", "leaf", 0.64),
     ("level_shift", "complaint_rate", "category", 0.72),
     ("level_shift", "low_quality_listing_rate", "region", 0.33),
     ("drift", "low_quality_listing_rate", "category", 0.42),
+    ("segment_spike", "low_quality_listing_rate", "leaf", 0.50),
     ("weekly_pattern", "low_quality_listing_rate", "region", 0.58),
     ("segment_spike", "low_quality_listing_rate", "leaf", 0.70),
 )

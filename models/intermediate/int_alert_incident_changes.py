@@ -1,0 +1,38 @@
+"""Strategy changes that could explain each incident, with the share of the incident's excess
+their strategy's own actions account for, and whether that makes the change the likely cause.
+
+Thin adapter over governance.root_cause.attribute_incident_causes: the candidates are the
+changes metric_movement_interventions lists for one of the incident's days (strategies whose
+actions feed the metric, changed shortly before or during the incident); each is measured on the
+incident's anchor series (metric_anomalies: numerators, denominators, earlier flags) and the
+strategy's numerator events (int_metric_strategy_events) against the expected count from the
+weeks before the incident. Settings: vars anomaly_window_days and alert_cause_min_share.
+"""
+
+from governance.frames import to_pandas
+from governance.root_cause import CauseParams, attribute_incident_causes
+
+
+def model(dbt, session):
+    dbt.config(materialized="table")
+    params = CauseParams.from_mapping(dbt.config.get("cause_params"))
+    incidents = to_pandas(dbt.ref("int_alert_incidents"))
+    metrics = sorted(set(incidents["metric_name"]))
+    in_metrics = "metric_name in ({})".format(", ".join(f"'{m}'" for m in metrics) or "null")
+    interventions = to_pandas(dbt.ref("metric_movement_interventions"), where=in_metrics)
+    series = to_pandas(
+        dbt.ref("metric_anomalies"),
+        columns=[
+            "metric_name",
+            "region",
+            "category",
+            "metric_date",
+            "numerator",
+            "denominator",
+            "is_anomaly",
+        ],
+        where=in_metrics,
+    )
+    events = to_pandas(dbt.ref("int_metric_strategy_events"), where=in_metrics)
+    feeds = to_pandas(dbt.ref("int_strategy_metric_feeds"))
+    return attribute_incident_causes(incidents, interventions, series, events, feeds, params)
