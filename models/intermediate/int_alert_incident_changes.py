@@ -9,6 +9,8 @@ strategy's numerator events (int_metric_strategy_events) against the expected co
 weeks before the incident. Settings: vars anomaly_window_days and alert_cause_min_share.
 """
 
+import pandas as pd
+
 from governance.frames import to_pandas
 from governance.root_cause import CauseParams, attribute_incident_causes
 
@@ -35,4 +37,6 @@ def model(dbt, session):
     )
     events = to_pandas(dbt.ref("int_metric_strategy_events"), where=in_metrics)
     feeds = to_pandas(dbt.ref("int_strategy_metric_feeds"))
-    return attribute_incident_causes(incidents, interventions, series, events, feeds, params)
+    causes = attribute_incident_causes(incidents, interventions, series, events, feeds, params)
+    causes["change_date"] = pd.to_datetime(causes["change_date"]).dt.date
+    return causes

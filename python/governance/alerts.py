@@ -314,12 +314,15 @@ def _cause_text(incident: Mapping[str, Any], changes: list, rose: bool) -> str:
         for ch in likely:
             share = float(ch["excess_share"])
             excess = float(ch["excess_events"])
-            where = "above" if rose else "missing from"
+            where = "over" if rose else "below"
+            extra = float(ch["strategy_excess_events"])
+            portion = "all" if share >= 1.0 else f"{share:.0%}"
+            gap = "excess" if rose else "shortfall"
             parts.append(
                 f"{_change_sentence(ch)}; its own extra {actions} after the change account for "
-                f"{share:.0%} of the {'excess' if rose else 'shortfall'} "
-                f"({float(ch['strategy_excess_events']):.0f} of the {excess:.0f} {noun} {where} "
-                f"the expected {float(ch['expected_events']):.0f})"
+                f"{portion} of the {gap} ({extra:.0f} {'extra' if rose else 'fewer'} {noun}; "
+                f"the {gap} is {excess:.0f} {where} the expected "
+                f"{float(ch['expected_events']):.0f})"
             )
         text = "A change to our own detection precedes it and explains it: " + "; ".join(parts)
         rest = [ch for ch in changes if not ch.get("is_likely_cause")]

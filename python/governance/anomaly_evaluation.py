@@ -30,14 +30,16 @@ drift's ramp): a forecaster from a trailing window needs that long to take the n
 series' daily noise:
 
 * the *expected rate* is the pooled rate (summed numerators over summed denominators) of the
-  last ``baseline_days`` days before the window that lie outside the move of every planted
-  row of the same metric whose segment contains or lies inside this one (looking back at most
-  twice ``baseline_days``; a move is the judged window without a drift's plateau, so the new
-  level after a drift or a level shift counts as the baseline of later incidents);
+  last ``baseline_days`` days before the window that lie outside the move of every other
+  planted incident of the same metric whose segment contains or lies inside this one (a move
+  is the judged window without a drift's plateau), looking back at most twice
+  ``baseline_days`` and never before the end of the last lasting move (level shift, drift)
+  of such an incident: the series' level just before the incident;
 * the *noise* is the standard deviation of the daily values over those baseline days, at least
   the binomial standard deviation of the expected rate at the median daily denominator;
 * the *effect* is the mean of the three largest deviations from the expected rate, in the
-  incident's direction, over the window's days (all of them when the window holds fewer);
+  incident's direction, over the window's days outside the moves of those other incidents
+  (all of them when fewer than three remain);
   ``effect_multiple = effect / noise``. "An effect of 4x lasting 3 days" thus reads: on three
   days of its window the series stood, on average, four daily standard deviations away from
   its level before the incident.
@@ -218,28 +220,47 @@ def effect_sizes(
     return out
 
 
-def _effect_of_row(row, s: pd.DataFrame | None, windows: pd.DataFrame, rules: MatchRules):
-    nothing = (np.nan, np.nan, np.nan)
-    if s is None or s.empty:
-        return nothing
-    base_start = row.judge_start - pd.Timedelta(days=2 * rules.baseline_days)
-    base = s[(s.index >= base_start) & (s.index < row.judge_start)]
-    specific = windows[windows["is_specific"] & (windows["metric_name"] == row.metric_name)]
+def _moves_of_other_incidents(row, windows: pd.DataFrame) -> pd.DataFrame:
+    """The most specific rows of other incidents of the same metric whose segment contains or
+    lies inside the row's: the moves that also show in the row's series."""
+    specific = windows[
+        windows["is_specific"]
+        & (windows["metric_name"] == row.metric_name)
+        & (windows["incident_id"] != row.incident_id)
+    ]
     related = [
         _related(r, row.region) and _related(c, row.category)
         for r, c in zip(specific["region"], specific["category"], strict=True)
     ]
-    others = specific[np.asarray(related, dtype=bool)]
-    clean = np.ones(len(base), dtype=bool)
-    for other in others.itertuples():
-        clean &= ~((base.index >= other.judge_start) & (base.index <= other.move_end))
-    base = base[clean].iloc[-rules.baseline_days :]
+    return specific[np.asarray(related, dtype=bool)]
+
+
+def _outside(days: pd.DatetimeIndex, moves: pd.DataFrame) -> np.ndarray:
+    keep = np.ones(len(days), dtype=bool)
+    for move in moves.itertuples():
+        keep &= ~((days >= move.judge_start) & (days <= move.move_end))
+    return keep
+
+
+def _effect_of_row(row, s: pd.DataFrame | None, windows: pd.DataFrame, rules: MatchRules):
+    nothing = (np.nan, np.nan, np.nan)
+    if s is None or s.empty:
+        return nothing
+    moves = _moves_of_other_incidents(row, windows)
+    # The series' level before the incident: after the last lasting move that preceded it.
+    base_start = row.judge_start - pd.Timedelta(days=2 * rules.baseline_days)
+    settled = moves[moves["shape"].isin(LASTING_SHAPES) & (moves["move_end"] < row.judge_start)]
+    if len(settled):
+        base_start = max(base_start, settled["move_end"].max() + pd.Timedelta(days=1))
+    base = s[(s.index >= base_start) & (s.index < row.judge_start)]
+    base = base[_outside(base.index, moves)].iloc[-rules.baseline_days :]
     if len(base) < max(rules.baseline_days // 4, 2):
         return nothing
     rate = base["numerator"].sum() / base["denominator"].sum()
     binomial = np.sqrt(rate * (1.0 - rate) / base["denominator"].median())
     noise = max(float(base["value"].std(ddof=1)), float(binomial))
     during = s[(s.index >= row.judge_start) & (s.index <= row.judge_end)]
+    during = during[_outside(during.index, moves)]
     if during.empty or noise <= 0:
         return nothing
     sign = -1.0 if row.direction == "down" else 1.0
@@ -359,6 +380,63 @@ def _recall_tables(rows: pd.DataFrame, rules: MatchRules) -> dict:
         "recall_by_shape_and_effect": table,
         "rows": listed.replace({np.nan: None}).to_dict("records"),
     }
+
+
+def _add_counts(total: dict, part: dict) -> dict:
+    rows = total.get("rows", 0) + part["rows"]
+    detected = total.get("detected", 0) + part["detected"]
+    return {"rows": rows, "detected": detected, "recall": detected / rows if rows else None}
+
+
+def pool_scores(scores: list[dict]) -> dict:
+    """The counts of several seeds' :func:`score_flags` results (with ``metrics``) added up:
+    target, recall by shape, by effect and by shape x effect, and the alarm events."""
+    pooled: dict = {"target": {}, "recall_by_shape": {}, "recall_by_effect": {}}
+    table: dict = {}
+    alarms = true_alarms = 0
+    for score in scores:
+        pooled["target"] = _add_counts(pooled["target"], score["target"])
+        for key in ("recall_by_shape", "recall_by_effect"):
+            for group, counts in score[key].items():
+                pooled[key][group] = _add_counts(pooled[key].get(group, {}), counts)
+        for group, cells in score["recall_by_shape_and_effect"].items():
+            for bucket, counts in cells.items():
+                row = table.setdefault(group, {})
+                row[bucket] = _add_counts(row.get(bucket, {}), counts)
+        alarms += score["alarms"]
+        true_alarms += score["true_alarms"]
+    pooled["target"]["rule"] = scores[0]["target"]["rule"] if scores else ""
+    pooled["recall_by_shape_and_effect"] = table
+    pooled["alarms"] = alarms
+    pooled["true_alarms"] = true_alarms
+    pooled["precision"] = true_alarms / alarms if alarms else 0.0
+    return pooled
+
+
+def format_recall_table(score: dict, indent: str = "  ") -> list[str]:
+    """Recall by shape x effect bucket (rows lasting >= 3 days, ``detected/rows``), the target
+    line and the event precision of one :func:`score_flags` result or :func:`pool_scores`."""
+    table = score.get("recall_by_shape_and_effect")
+    if not table:
+        return []
+    buckets = [label for _, _, label in EFFECT_BUCKETS]
+    lines = [indent + f"{'shape':<18}" + "".join(f"{b:>9}" for b in buckets) + f"{'all':>9}"]
+    for group, cells in sorted(table.items()):
+        text = "".join(
+            f"{cells[b]['detected']}/{cells[b]['rows']}".rjust(9) if b in cells else f"{'-':>9}"
+            for b in buckets
+        )
+        detected = sum(c["detected"] for c in cells.values())
+        rows = sum(c["rows"] for c in cells.values())
+        lines.append(indent + f"{group:<18}{text}{f'{detected}/{rows}':>9}")
+    target = score["target"]
+    recall = "n/a" if target["recall"] is None else f"{target['recall']:.3f}"
+    lines.append(
+        f"{indent}target ({target['rule']}): recall {recall} ({target['detected']} of "
+        f"{target['rows']}); event precision {score['precision']:.3f} "
+        f"({score['true_alarms']} of {score['alarms']} alarm events)"
+    )
+    return lines
 
 
 # --------------------------------------------------------------------------------------------

@@ -28,9 +28,9 @@ import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
 from governance.anomaly_evaluation import (
-    EFFECT_BUCKETS,
     MatchRules,
     baseline_mean_3sd,
+    format_recall_table,
     score_flags,
 )
 from governance.detection.risk import precision_at_k
@@ -178,27 +178,11 @@ def format_report(report: dict) -> str:
 
 def _anomaly_tables(detector: dict) -> list[str]:
     """Recall by incident shape x effect size (rows lasting >= 3 days) and the target line."""
-    table = detector.get("recall_by_shape_and_effect")
-    if not table:
+    lines = format_recall_table(detector)
+    if not lines:
         return []
-    buckets = [label for _, _, label in EFFECT_BUCKETS]
-    lines = ["", "  Anomaly recall by shape and effect (multiples of daily noise; detected/rows)"]
-    lines.append(f"  {'shape':<18}" + "".join(f"{b:>9}" for b in buckets) + f"{'all':>9}")
-    for shape, cells in sorted(table.items()):
-        row = [cells.get(b) for b in buckets]
-        text = "".join(
-            f"{c['detected']}/{c['rows']:<3}".rjust(9) if c else f"{'-':>9}" for c in row
-        )
-        total = detector["recall_by_shape"][shape]
-        lines.append(f"  {shape:<18}{text}{total['detected']:>5}/{total['rows']:<3}")
-    target = detector["target"]
-    recall = "n/a" if target["recall"] is None else f"{target['recall']:.3f}"
-    lines.append(
-        f"  target ({target['rule']}): recall {recall} ({target['detected']} of "
-        f"{target['rows']}); event precision {detector['precision']:.3f} "
-        f"({detector['true_alarms']} of {detector['alarms']} alarm events)"
-    )
-    return lines
+    title = "Anomaly recall by shape and effect (multiples of the daily noise; detected/rows)"
+    return ["", f"  {title}", *lines]
 
 
 def to_json(report: dict) -> str:

@@ -24,7 +24,8 @@ anomalous day, direction ``s`` = +1 up, -1 down):
   after ``t``; at its pace before the incident it would have produced
   ``E = sum over d in D of denominator(d) * (baseline events with delay >= t - d) /
   baseline denominators``, the events of its baseline cohorts that came at least as late;
-* its *share* of the excess is ``max(0, s * (O - E)) / X``. A change after the excess events
+* its *share* of the excess is ``max(0, s * (O - E)) / X``, at most 1 (its extra events can
+  outnumber the excess when other events fell at the same time). A change after the excess events
   finds few events after it, as expected, and a share near 0; a strategy that does not feed the
   metric has no events and is not even a candidate.
 """
@@ -258,7 +259,7 @@ def attribute_incident_causes(
                 strategy_events_after=observed,
                 strategy_expected_after=expected,
                 strategy_excess_events=extra,
-                excess_share=extra / counts.excess,
+                excess_share=min(extra / counts.excess, 1.0),
             )
         rows.append(row)
     out = pd.DataFrame(rows)

@@ -197,7 +197,7 @@ def test_summary_names_the_change_that_explains_the_excess_in_plain_words():
     assert "its own extra takedowns and limits after the change account for 83% of the excess" in (
         text
     )
-    assert "(183 of the 220 violating listings above the expected 300)" in text
+    assert "(183 extra violating listings; the excess is 220 over the expected 300)" in text
     assert "Review that change first" in text
     assert "Vietnam × Electronics (+3.0 points, mainly because its own rate changed)" in text
     assert "concentrated" in text

@@ -10,7 +10,9 @@ import pytest
 from governance.anomaly_evaluation import (
     MatchRules,
     effect_sizes,
+    format_recall_table,
     incident_windows,
+    pool_scores,
     score_flags,
 )
 from governance.evaluation import evaluate, format_report
@@ -230,3 +232,24 @@ def test_detection_beats_baselines_on_the_small_demo_tier(built_small):
     assert risk["out_of_time_bad_sellers"] > 50
     assert risk["roc_auc"] >= 0.85
     assert risk["precision_at_1pct"] >= 0.8
+
+
+def test_seed_scores_pool_by_adding_their_counts():
+    def score(detected, rows, alarms, true_alarms):
+        cell = {"rows": rows, "detected": detected, "recall": detected / rows}
+        return {
+            "target": {"rule": "r", **cell},
+            "recall_by_shape": {"drift": cell},
+            "recall_by_effect": {"4-8x": cell},
+            "recall_by_shape_and_effect": {"drift": {"4-8x": cell}},
+            "alarms": alarms,
+            "true_alarms": true_alarms,
+        }
+
+    pooled = pool_scores([score(3, 3, 10, 9), score(1, 2, 20, 20)])
+    assert pooled["target"] == {"rows": 5, "detected": 4, "recall": 0.8, "rule": "r"}
+    assert pooled["recall_by_shape_and_effect"]["drift"]["4-8x"]["detected"] == 4
+    assert (pooled["alarms"], pooled["true_alarms"]) == (30, 29)
+    assert pooled["precision"] == pytest.approx(29 / 30)
+    table = format_recall_table(pooled)
+    assert "4/5" in table[1] and "event precision 0.967 (29 of 30 alarm events)" in table[-1]

@@ -195,10 +195,24 @@ def test_summary_names_the_cause_with_its_share_or_says_no_change_of_ours_preced
     text = summarize_incident(incident, [], causes)
     assert "st1_model (ST1) had its threshold changed on 31 Mar 2026" in text
     assert "80% of the excess" in text
-    assert "280 of the 350 violating listings above the expected 210" in text
+    assert "(280 extra violating listings; the excess is 350 over the expected 210)" in text
     assert "st2_model (ST2)" in text and "0% of the excess" in text
     only_rollback = [c for c in causes if c["change_id"] == "CH2"]
     text = summarize_incident(incident, [], only_rollback)
     assert "No change of ours precedes it and explains it" in text
     assert "st2_model (ST2) was rolled back on 6 Apr 2026" in text
     assert "No change to our detection" in summarize_incident(incident, [], [])
+    fall = _causes(
+        _interventions(("CH4", "ST1", "retire", "2026-03-31 06:00")),
+        _events("ST1", 20, 0),
+        10.0,
+        "down",
+    )
+    text = summarize_incident(
+        dict(incident, direction="down"), [], fall.reset_index().to_dict("records")
+    )
+    assert "st1_model (ST1) was retired on 31 Mar 2026" in text
+    assert (
+        "account for all of the shortfall (140 fewer violating listings; the shortfall is 140 "
+        "below the expected 210)"
+    ) in text

@@ -55,9 +55,20 @@ time with every series of every metric side by side:
    exclusions); otherwise ``p_value`` is null and ``is_anomaly`` is false.
 7. **Runs of days.** For proportions the day is also tested together with the ``run_days - 1``
    days before it (observed against forecast events, forecast errors taken as fully
-   correlated); the day's p-value is ``2 * min(p_day, p_run)`` (Bonferroni over the two looks),
-   so a lasting shift of a small rate is found although no single day is significant.
-8. **False discovery control and materiality.** p-values are adjusted with Benjamini-Hochberg
+   correlated), so a lasting shift of a small rate is found although no single day is
+   significant.
+8. **Slow drifts.** A drift moves a little every day and the forecast, built from the last
+   weeks, keeps catching up: no day and no three-day run stands out. Each series therefore
+   keeps two one-sided CUSUMs of its standardised forecast errors
+   (``z = sign(value - expected) * Phi^-1(1 - p_day / 2)``, the day's own noise model, clipped
+   at ``change_score_cap``): ``up = max(0, up + z - k)`` and ``down = max(0, down - z - k)``
+   with ``k = change_k``. Errors that stay above ``k`` standard deviations for days add up. A
+   CUSUM of independent standard normal errors exceeds ``s`` with probability at most
+   ``exp(-2 k s)`` (its stationary tail), so the side in the day's direction gives the p-value
+   ``2 exp(-2 k s)``, a third look in the Bonferroni combination (``3 * min(p_day, p_run,
+   p_change)``). A flagged day restarts both CUSUMs of its series. ``cusum_up`` and
+   ``cusum_down`` are reported.
+9. **False discovery control and materiality.** p-values are adjusted with Benjamini-Hochberg
    per ``metric_date`` and level of the segment hierarchy (marketplace, region, category,
    region x category: ``fdr_by_level``), across all metrics. A row is an anomaly when
    ``q_value <= fdr_alpha`` **and** the move is material: ``|value - expected_value|`` is at
@@ -127,6 +138,8 @@ OUTPUT_COLUMNS = [
     "history_excluded",
     "seasonal_factor",
     "overdispersion",
+    "cusum_up",
+    "cusum_down",
     "method",
     "detector_fingerprint",
 ]
@@ -202,6 +215,12 @@ class AnomalyParams:
             days (the evaluated day included), so a lasting shift of a small rate is found
             although no single day is significant; the day's p-value is ``2 * min(p_day,
             p_run)`` (default 3; 1 turns it off).
+        change_k: reference value, in standard deviations of the day's own noise, of the
+            two CUSUMs of each series' standardised forecast errors that find slow drifts the
+            forecast keeps catching up with (default 0.5: persistent errors above half a
+            standard deviation accumulate; 0 turns the test off).
+        change_score_cap: a day's standardised error enters the CUSUMs clipped at this many
+            standard deviations, so one outlier cannot make a drift (default 4).
     """
 
     window_days: int = 28
@@ -230,6 +249,8 @@ class AnomalyParams:
     fdr_by_level: bool = True
     min_dispersion_events: float = 30.0
     run_days: int = 3
+    change_k: float = 0.5
+    change_score_cap: float = 4.0
 
     def __post_init__(self) -> None:
         if self.window_days < 1:
@@ -863,22 +884,20 @@ def _is_material(delta: np.ndarray, mu: np.ndarray, p: AnomalyParams) -> np.ndar
     )
 
 
-def _combine_run_test(
+def _run_p_value(
     out: dict[str, np.ndarray], k: np.ndarray, n: np.ndarray, n_rate: int, t: int, run_days: int
 ) -> np.ndarray:
-    """Day ``t``'s p-value for proportion series, combined with a test of the last
-    ``run_days`` days together (day ``t`` included).
+    """Two-sided p-value of the last ``run_days`` days of every proportion series together
+    (day ``t`` included); 1 where a day of the run was not judged or the run moves against
+    day ``t``.
 
     A lasting shift of a few days that no single day makes significant (a rate with a few
     dozen trials a day) is plain in their sum: the observed events of the run are tested
     against the events the forecasts of those days expected, with each day's binomial and
     extra-binomial noise and the forecasts' shared error (fully correlated across the run,
-    the conservative choice). The two looks are combined by Bonferroni, ``2 * min(p_day,
-    p_run)``; the run counts only when it moves in the same direction as day ``t`` and every
-    day of it was judged.
+    the conservative choice).
     """
     sl = slice(t - run_days + 1, t + 1)
-    p_day = out["p_value"][:n_rate, t]
     nn = n[:n_rate, sl]
     kk = np.nan_to_num(k[:n_rate, sl])
     mu = out["expected_value"][:n_rate, sl]
@@ -894,8 +913,33 @@ def _combine_run_test(
         n_eff = np.clip(mu_run * (1 - mu_run) / (var / total_n**2), 1e-6, total_n)
         p_run = binomial_two_sided_p(np.clip(rate * n_eff, 0.0, n_eff), n_eff, mu_run)
         same_side = np.sign(rate - mu_run) == np.sign(out["_value"][:n_rate, t] - mu[:, -1])
-    p_run = np.where(judged & same_side & (total_n > 0) & np.isfinite(p_run), p_run, 1.0)
-    return np.where(np.isfinite(p_day), np.minimum(1.0, 2.0 * np.minimum(p_day, p_run)), p_day)
+    return np.where(judged & same_side & (total_n > 0) & np.isfinite(p_run), p_run, 1.0)
+
+
+def _change_p_value(
+    cusum: np.ndarray, p_day: np.ndarray, direction: np.ndarray, p: AnomalyParams
+) -> np.ndarray:
+    """Advance the two CUSUMs of every series (``cusum``: (2, S), up and down, updated in
+    place) by the day's standardised forecast error and return the p-value of the side in the
+    day's direction, ``2 exp(-2 k s)``; 1 where the day is not judged."""
+    with np.errstate(invalid="ignore"):
+        z = direction * stats.norm.isf(p_day / 2.0)
+    z = np.clip(z, -p.change_score_cap, p.change_score_cap)
+    judged = np.isfinite(z)
+    k = p.change_k
+    cusum[0] = np.where(judged, np.maximum(0.0, cusum[0] + z - k), cusum[0])
+    cusum[1] = np.where(judged, np.maximum(0.0, cusum[1] - z - k), cusum[1])
+    side = np.where(direction > 0, cusum[0], cusum[1])
+    return np.where(judged & (direction != 0), np.minimum(1.0, 2.0 * np.exp(-2.0 * k * side)), 1.0)
+
+
+def _combine_looks(p_day: np.ndarray, looks: list[np.ndarray]) -> np.ndarray:
+    """Bonferroni over the day's own test and the other looks at it: ``(1 + looks) *
+    min(p_day, looks...)``, capped at 1; unjudged days keep their null."""
+    if not looks:
+        return p_day
+    smallest = np.minimum.reduce([p_day, *looks])
+    return np.where(np.isfinite(p_day), np.minimum(1.0, (1 + len(looks)) * smallest), p_day)
 
 
 def _scan_days(
@@ -912,6 +956,7 @@ def _scan_days(
     pool_group: np.ndarray | None = None,
     resume_at: int = 0,
     prior_flags: np.ndarray | None = None,
+    prior_cusum: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Walk the calendar day by day, every series at once.
 
@@ -924,7 +969,8 @@ def _scan_days(
     the days before it from ``prior_flags`` (series x day) instead of judging them again: a day
     depends only on earlier days, so the result from ``resume_at`` on is the same as a walk from
     the first day. The ``run_days - 1`` days before ``resume_at`` are forecast again (their
-    forecasts enter the run test), not flagged; their results are not meaningful.
+    forecasts enter the run test), not flagged; their results are not meaningful. The CUSUMs
+    start from ``prior_cusum`` ((2, series): their values at the end of day ``resume_at - 1``).
     """
     d = p.season_days
     shape = (n_series, t_count)
@@ -958,6 +1004,9 @@ def _scan_days(
     out["q_value"] = np.full(shape, np.nan)
     out["_value"] = y
     out["is_anomaly"] = np.zeros(shape, dtype=bool)
+    out["cusum_up"] = np.full(shape, np.nan)
+    out["cusum_down"] = np.full(shape, np.nan)
+    cusum = np.zeros((2, n_series)) if prior_cusum is None else prior_cusum.astype(float).copy()
     segments = [(0, n_rate, True), (n_rate, n_series, False)]
     for t in np.unique(day):
         if t < first_day:
@@ -988,8 +1037,17 @@ def _scan_days(
             )
             for name in names:
                 out[name][lo:hi, t] = res[name][:, 0]
+        p_day = out["p_value"][:, t].copy()
+        direction = np.sign(y[:, t] - out["expected_value"][:, t])
+        rate_looks, gaussian_looks = [], []
         if p.run_days > 1 and n_rate and t >= p.run_days - 1:
-            out["p_value"][:n_rate, t] = _combine_run_test(out, k, n, n_rate, t, p.run_days)
+            rate_looks.append(_run_p_value(out, k, n, n_rate, t, p.run_days))
+        if p.change_k > 0 and t >= resume_at:
+            p_change = _change_p_value(cusum, p_day, direction, p)
+            rate_looks.append(p_change[:n_rate])
+            gaussian_looks.append(p_change[n_rate:])
+        out["p_value"][:n_rate, t] = _combine_looks(p_day[:n_rate], rate_looks)
+        out["p_value"][n_rate:, t] = _combine_looks(p_day[n_rate:], gaussian_looks)
         if family is None:
             q = benjamini_hochberg_single(out["p_value"][:, t])
         else:
@@ -1002,6 +1060,8 @@ def _scan_days(
         out["is_anomaly"][:, t] = flag
         if t >= resume_at:
             flagged[:, t + d] = flag
+            cusum[:, flag] = 0.0  # a flagged day restarts its series' CUSUMs
+            out["cusum_up"][:, t], out["cusum_down"][:, t] = cusum
     return out
 
 
@@ -1079,8 +1139,9 @@ def detect_metric_anomalies(
         expected_value, lower_bound, upper_bound, anomaly_score, p_value, q_value, is_anomaly,
         direction ('up' | 'down' | None), severity ('none' | 'low' | 'medium' | 'high' |
         'critical'), relative_change, history_days, history_excluded, seasonal_factor,
-        overdispersion, method, detector_fingerprint``. ``overdispersion`` is rho for
-        proportions and the residual standard deviation for Gaussian series.
+        overdispersion, cusum_up, cusum_down, method, detector_fingerprint``.
+        ``overdispersion`` is rho for proportions and the residual standard deviation for
+        Gaussian series; ``cusum_up`` / ``cusum_down`` are the drift CUSUMs after the day.
     """
     p = params or AnomalyParams()
     fingerprint = detector_fingerprint(p)
@@ -1132,14 +1193,22 @@ def detect_metric_anomalies(
     metric_code[local] = pd.factorize(df["metric_name"])[0]
     family = [np.flatnonzero(level == lv) for lv in np.unique(level)] if p.fdr_by_level else None
     pool_group = metric_code * 4 + level
-    resume_at, prior_flags = 0, None
+    resume_at, prior_flags, prior_cusum = 0, None, None
     if kept_rows.any():
         resume_at = int((changed_from - df["_date"].min()).days)
         prior = df.loc[kept_rows, [*KEY_COLUMNS, "_date"]].merge(
-            previous[[*KEY_COLUMNS, "_date", "is_anomaly"]], on=[*KEY_COLUMNS, "_date"], how="left"
+            previous[[*KEY_COLUMNS, "_date", "is_anomaly", "cusum_up", "cusum_down"]],
+            on=[*KEY_COLUMNS, "_date"],
+            how="left",
         )
         prior_flags = np.zeros((n_series, t_count), dtype=bool)
         prior_flags[local[kept_rows], day[kept_rows]] = prior["is_anomaly"].to_numpy(bool)
+        # The CUSUMs as the last kept day of each series left them.
+        prior_cusum = np.zeros((2, n_series))
+        last = (day[kept_rows] == resume_at - 1) & prior["cusum_up"].notna().to_numpy()
+        series_of_last = local[kept_rows][last]
+        prior_cusum[0, series_of_last] = prior["cusum_up"].to_numpy(float)[last]
+        prior_cusum[1, series_of_last] = prior["cusum_down"].to_numpy(float)[last]
     grid = _scan_days(
         local,
         day,
@@ -1154,6 +1223,7 @@ def detect_metric_anomalies(
         pool_group,
         resume_at=resume_at,
         prior_flags=prior_flags,
+        prior_cusum=prior_cusum,
     )
     results = {name: arr[local, day] for name, arr in grid.items()}
 
@@ -1215,6 +1285,8 @@ def detect_metric_anomalies(
             "history_excluded": np.nan_to_num(results["history_excluded"]).astype(np.int64),
             "seasonal_factor": results["seasonal_factor"],
             "overdispersion": results["overdispersion"],
+            "cusum_up": results["cusum_up"],
+            "cusum_down": results["cusum_down"],
             "method": np.where(is_rate_row, METHOD_RATE, METHOD_GAUSSIAN).astype(object),
             "detector_fingerprint": fingerprint,
         }
