@@ -15,12 +15,17 @@ from governance.frames import to_pandas
 from governance.root_cause import CauseParams, attribute_incident_causes
 
 
+def _in_list(column: str, values) -> str:
+    """SQL condition `column in (...)` over ``values`` (quotes doubled); false when empty."""
+    quoted = ", ".join("'{}'".format(str(v).replace("'", "''")) for v in sorted(set(values)))
+    return f"{column} in ({quoted})" if quoted else "false"
+
+
 def model(dbt, session):
     dbt.config(materialized="table")
     params = CauseParams.from_mapping(dbt.config.get("cause_params"))
     incidents = to_pandas(dbt.ref("int_alert_incidents"))
-    metrics = sorted(set(incidents["metric_name"]))
-    in_metrics = "metric_name in ({})".format(", ".join(f"'{m}'" for m in metrics) or "null")
+    in_metrics = _in_list("metric_name", incidents["metric_name"])
     interventions = to_pandas(dbt.ref("metric_movement_interventions"), where=in_metrics)
     series = to_pandas(
         dbt.ref("metric_anomalies"),
@@ -35,7 +40,10 @@ def model(dbt, session):
         ],
         where=in_metrics,
     )
-    events = to_pandas(dbt.ref("int_metric_strategy_events"), where=in_metrics)
+    of_candidates = _in_list("strategy_id", interventions["strategy_id"].dropna())
+    events = to_pandas(
+        dbt.ref("int_metric_strategy_events"), where=f"{in_metrics} and {of_candidates}"
+    )
     feeds = to_pandas(dbt.ref("int_strategy_metric_feeds"))
     causes = attribute_incident_causes(incidents, interventions, series, events, feeds, params)
     causes["change_date"] = pd.to_datetime(causes["change_date"]).dt.date

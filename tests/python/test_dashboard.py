@@ -282,7 +282,8 @@ def test_pages_say_which_marts_are_not_built_yet(bare_db, monkeypatch):
 def test_alerts_page_lists_incidents_and_breaks_down_the_peak_day_move(published):
     alerts = _query(
         published,
-        "select * from main.alerts order by is_open desc, first_day desc, severity_rank desc",
+        "select * from main.alerts "
+        "order by is_open desc, first_day desc, severity_rank desc, incident_id",
     )
     assert len(alerts) >= 1
     at = _page("alerts")

@@ -220,7 +220,8 @@ def test_detection_beats_baselines_on_the_small_demo_tier(built_small):
     assert "Anomaly recall by shape and effect" in format_report(report)
     assert detector["recall"] > baseline["recall"]
     assert detector["precision"] > baseline["precision"]
-    assert baseline["precision"] < 0.2
+    # (the many planted incidents leave the baseline's flags more windows to land in)
+    assert baseline["precision"] < 0.35
     assert detector["f1"] > baseline["f1"]
 
     syndicates = report["syndicates"]

@@ -54,6 +54,25 @@ top_segment as (
 
 ),
 
+change_shares as (
+
+    select
+        changes.incident_id,
+        changes.change_id,
+        changes.strategy_id,
+        changes.change_type,
+        changes.change_date,
+        changes.change_rank,
+        cast(cast(round(100 * changes.excess_share) as integer) as {{ dbt.type_string() }})
+        || case when incidents.direction = 'down' then '% of the shortfall' else '% of the excess' end
+            as share_label
+
+    from changes
+    inner join incidents
+        on changes.incident_id = incidents.incident_id
+
+),
+
 change_lists as (
 
     select
@@ -61,13 +80,12 @@ change_lists as (
         count(*) as n_strategy_changes,
         {{ dbt.listagg(
             "change_id || ' (' || strategy_id || ' ' || change_type || ' on ' || cast(change_date as "
-                ~ dbt.type_string() ~ ") || coalesce(': ' || cast(cast(round(100 * excess_share) as integer) as "
-                ~ dbt.type_string() ~ ") || '% of the excess', '') || ')'",
+                ~ dbt.type_string() ~ ") || coalesce(': ' || share_label, '') || ')'",
             "'; '",
             'order by change_rank'
         ) }} as strategy_changes
 
-    from changes
+    from change_shares
     group by incident_id
 
 ),

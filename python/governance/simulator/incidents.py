@@ -24,6 +24,10 @@ import numpy as np
 MIN_HISTORY_DAYS = 28
 MIN_GAP_DAYS = 10
 END_MARGIN_DAYS = 4
+# A shaped incident starts after eight weeks of history: the anomaly detector's seasonal window
+# (its weekly profile and noise estimate), so a weekly-pattern break or a drift meets a
+# forecast with its full history. A short period (the tiny tier) plants none.
+SHAPED_MIN_HISTORY_DAYS = 56
 
 # Target effects of shaped incidents, in multiples of the segment's daily binomial noise.
 STRENGTHS = (3.0, 5.0, 8.0)
@@ -192,7 +196,7 @@ def _plan_shaped(days: int, seed: int, n_regions: int, n_categories: int) -> lis
             "weekly_pattern": WEEKLY_PATTERN_DAYS,
             "segment_spike": SEGMENT_SPIKE_DAYS,
         }[shape]
-        start = max(round(frac * days), MIN_HISTORY_DAYS + 14)
+        start = max(round(frac * days), SHAPED_MIN_HISTORY_DAYS)
         last_mature = days - 1 - SHAPED_METRICS[metric] - END_MARGIN_DAYS
         end = min(start + length - 1, days - 1)
         own_end = start + (DRIFT_RAMP_DAYS if shape == "drift" else min(length, 7)) - 1
