@@ -7,57 +7,37 @@
     a delivered file was rewritten in place, say). -#}
 
 
-{#- `where` clause of a base model's source CTE: on an incremental run, only the raw files of
-    `table_name` whose name is not yet in this model; nothing on a full build. -#}
-{% macro only_unloaded_raw_files(table_name) -%}
-    {%- if is_incremental() -%}
-        where {{ adapter.dispatch('unloaded_raw_files_condition', 'marketplace_governance')(table_name) }}
+{#- The raw files of `table_name` a base model has not loaded yet (its typed read reads only
+    those, macros/raw_read.sql). DuckDB only: the files of the source's read_parquet pattern
+    whose name is not yet in this model. A loaded file that is gone, or whose row count changed,
+    stops the run: the table would no longer match its files. -#}
+{% macro unloaded_raw_files(table_name) -%}
+    {%- if target.type != 'duckdb' -%}
+        {{ exceptions.raise_compiler_error(
+            "incremental base models read only the new raw files on DuckDB: add an implementation for adapter '" ~ adapter.type() ~ "' in macros/incremental_base.sql"
+        ) }}
     {%- endif -%}
-{%- endmacro %}
-
-{% macro default__unloaded_raw_files_condition(table_name) -%}
-    {{ exceptions.raise_compiler_error(
-        "incremental base models need unloaded_raw_files_condition for adapter '" ~ adapter.type() ~ "': add one in macros/incremental_base.sql"
-    ) }}
-{%- endmacro %}
-
-{#- On DuckDB the source reads `read_parquet('<folder>/*.parquet', filename = true, ...)`: the
-    files of that pattern whose name is new are listed in the condition, so the scan skips the
-    others without opening them. A loaded file that is gone, or whose row count changed, stops
-    the run: the table would no longer match its files. -#}
-{% macro duckdb__unloaded_raw_files_condition(table_name) -%}
-    {%- if not execute -%}
-        {{ return('true') }}
-    {%- endif -%}
-    {%- set relation_sql = source('marketplace', table_name) | string -%}
-    {%- set found = modules.re.search("read_parquet\\(\\s*'([^']+)'", relation_sql) -%}
-    {%- if not found -%}
-        {{ exceptions.raise_compiler_error("source marketplace." ~ table_name ~ " does not read a read_parquet('<folder>/*.parquet') pattern (" ~ relation_sql ~ "): incremental base models cannot tell its new files") }}
-    {%- endif -%}
+    {%- set pattern = raw_files_pattern(source('marketplace', table_name)) -%}
     {#- One row per file, present in the folder or loaded into this model (the file name the
         same way raw_row_lineage takes it). -#}
     {%- set files = run_query(
         "select coalesce(present.source_file, loaded.source_file), present.file_name, present.num_rows, loaded.loaded_rows"
         ~ " from (select file_name, regexp_extract(file_name, '[^/\\\\]+$') as source_file, num_rows"
-        ~ " from parquet_file_metadata('" ~ found.group(1) ~ "')) as present"
+        ~ " from parquet_file_metadata('" ~ (pattern | replace("'", "''")) ~ "')) as present"
         ~ " full outer join (select source_file, count(*) as loaded_rows from " ~ this ~ " group by source_file) as loaded"
         ~ " on present.source_file = loaded.source_file order by 1"
     ) -%}
     {%- set unloaded = [] -%}
     {%- for name, path, file_rows, loaded_rows in files -%}
         {%- if loaded_rows is none -%}
-            {%- do unloaded.append("'" ~ (path | replace("'", "''")) ~ "'") -%}
+            {%- do unloaded.append(path) -%}
         {%- elif path is none -%}
             {{ exceptions.raise_compiler_error("raw table '" ~ table_name ~ "', file '" ~ name ~ "': loaded on an earlier night, no longer in the raw folder (rule: delivered raw files are never removed). Run `governance nightly --full-refresh` to rebuild from the files as they are now.") }}
         {%- elif (file_rows | int) != (loaded_rows | int) -%}
             {{ exceptions.raise_compiler_error("raw table '" ~ table_name ~ "', file '" ~ name ~ "': loaded on an earlier night with " ~ (loaded_rows | int) ~ " rows, now has " ~ (file_rows | int) ~ " (rule: delivered raw files never change). Run `governance nightly --full-refresh` to rebuild from the files as they are now.") }}
         {%- endif -%}
     {%- endfor -%}
-    {%- if unloaded | length == 0 -%}
-        false
-    {%- else -%}
-        filename in ({{ unloaded | join(', ') }})
-    {%- endif -%}
+    {{ return(unloaded) }}
 {%- endmacro %}
 
 

@@ -96,18 +96,6 @@
 {%- endmacro %}
 
 
-{#- Name of the first of `columns` ({column: type}) whose raw value is set but does not parse
-    as the contract type; null when every value parses. -#}
-{% macro unparseable_column(columns) -%}
-    case
-        {%- for column, data_type in columns.items() %}
-            when {{ column }} is not null and {{ try_cast_value(column, data_type) }} is null
-                then '{{ column }}'
-        {%- endfor %}
-    end
-{%- endmacro %}
-
-
 {#- Raw files the contract check rejected (var raw_files_breaking_contract, set by the nightly
     job from governance.contract): {table: {file name: first broken column}}. Returns a CASE
     giving that column for rows of such a file, null otherwise. File and column names are

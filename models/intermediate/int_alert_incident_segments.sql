@@ -2,7 +2,9 @@
     that contributed most to the move, in the incident's direction, inside the incident's anchor
     scope (a Vietnam-wide incident names Vietnamese segments). Contributions come from
     metric_movement_attribution's week-over-week comparison, averaged over the incident days
-    whose comparison day lies before the incident, so the baseline is never part of the event. -#}
+    whose comparison day lies before the incident, so the baseline is never part of the event.
+    Means are rounded to 10 decimals: a sum of doubles differs in its last bits with the order
+    rows arrive in, and a re-run of the same night must give the same bytes. -#}
 
 {%- set top_n = validated_number_var('alert_top_segments', 1, 50) | int -%}
 
@@ -85,7 +87,7 @@ incident_mean_changes as (
 
     select
         incident_id,
-        avg(total_change) as mean_total_change
+        round(avg(total_change), 10) as mean_total_change
 
     from incident_changes
     group by incident_id
@@ -99,9 +101,9 @@ segment_means as (
         incident_moves.region,
         incident_moves.category,
         max(incident_moves.direction_sign) as direction_sign,
-        sum(incident_moves.contribution) / max(incident_move_days.n_days) as contribution,
-        sum(incident_moves.mix_effect) / max(incident_move_days.n_days) as mix_effect,
-        sum(incident_moves.rate_effect) / max(incident_move_days.n_days) as rate_effect
+        round(sum(incident_moves.contribution) / max(incident_move_days.n_days), 10) as contribution,
+        round(sum(incident_moves.mix_effect) / max(incident_move_days.n_days), 10) as mix_effect,
+        round(sum(incident_moves.rate_effect) / max(incident_move_days.n_days), 10) as rate_effect
 
     from incident_moves
     inner join incident_move_days

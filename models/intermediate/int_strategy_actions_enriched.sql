@@ -1,6 +1,7 @@
 {#- One row per enforcement action taken by a strategy up to the reporting date, with its appeal
     outcome and, for overturned actions, the completed GMV the wrongly actioned seller made in the
-    30 days before the action: the business at stake when a strategy hits a good seller. -#}
+    30 days before the action: the business at stake when a strategy hits a good seller, rounded
+    to the cent (a sum of doubles differs in its last bits with the order rows arrive in). -#}
 
 with
 
@@ -70,7 +71,7 @@ overturned_seller_gmv as (
 
     select
         strategy_actions.action_id,
-        sum(orders.gmv_usd) as gmv_usd
+        round(sum(orders.gmv_usd), 2) as gmv_usd
 
     from strategy_actions
     inner join orders

@@ -9,6 +9,13 @@ import sys
 from pathlib import Path
 
 from governance import commands, settings
+from governance.arguments import (
+    add_create_warehouse,
+    iso_date,
+    may_create_warehouse,
+    non_negative_int,
+    positive_int,
+)
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
@@ -46,6 +53,13 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     return 0
 
 
+class CommandLineParser(argparse.ArgumentParser):
+    """argparse with errors on one line: what is wrong and where to read the usage."""
+
+    def error(self, message: str):
+        self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
 def _cmd_check_raw(args: argparse.Namespace) -> int:
     from governance.contract import check_raw_dir
 
@@ -61,15 +75,16 @@ def _cmd_check_raw(args: argparse.Namespace) -> int:
 
 def _cmd_build(args: argparse.Namespace) -> int:
     from governance.contract import RawContractError
-    from governance.publish import PublishError, build_published
+    from governance.publish import PublishError, build_published, check_warehouse_dir
     from governance.warehouse import BuildError
 
     extra = []
     if args.as_of_date:
-        extra += ["--vars", f"{{as_of_date: '{args.as_of_date}'}}"]
+        extra += ["--vars", f"{{as_of_date: '{args.as_of_date.isoformat()}'}}"]
     if args.select:
         extra += ["--select", *args.select]
     try:
+        check_warehouse_dir(Path(args.duckdb_path), create=may_create_warehouse(args))
         results = build_published(Path(args.raw_dir), Path(args.duckdb_path), extra_args=extra)
     except (RawContractError, BuildError, PublishError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -79,8 +94,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_summary(args: argparse.Namespace) -> int:
+    warehouse = settings.existing_warehouse(args.duckdb_path)
     results = settings.project_dir() / "target" / "run_results.json"
-    _print_summary(Path(args.duckdb_path), results if results.exists() else None)
+    _print_summary(warehouse, results if results.exists() else None)
     return 0
 
 
@@ -125,7 +141,7 @@ def _print_incidents(duckdb_path: Path) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = CommandLineParser(
         prog="governance",
         description="Marketplace governance warehouse: generate data, build, report.",
     )
@@ -141,14 +157,26 @@ def build_parser() -> argparse.ArgumentParser:
                 "--duckdb-path", default=str(settings.duckdb_path()), help="warehouse file"
             )
 
-    g = sub.add_parser("generate", help="write a simulated marketplace in the raw-data layout")
-    g.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"])
-    g.add_argument("--seed", type=int, default=42)
+    g = sub.add_parser(
+        "generate",
+        help="write a simulated marketplace in the raw-data layout",
+        description="Simulate a marketplace (sellers, listings, strategies, enforcement, "
+        "appeals, QA checks, orders, complaints) with planted incidents, rings and bad sellers, "
+        "and write it as raw Parquet folders in the raw-data contract layout, with the ground "
+        "truth beside it.",
+    )
+    g.add_argument(
+        "--scale",
+        default="small",
+        choices=["tiny", "small", "medium", "large"],
+        help="size tier (default small)",
+    )
+    g.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     g.add_argument("--end-date", default=None, help="last simulated day (YYYY-MM-DD)")
-    g.add_argument("--days", type=int, default=None, help="number of simulated days")
+    g.add_argument("--days", type=positive_int, default=None, help="number of simulated days")
     g.add_argument(
         "--holdback-days",
-        type=int,
+        type=non_negative_int,
         default=0,
         help="deliver all but the last N nights; --advance-day delivers them one at a time",
     )
@@ -169,17 +197,37 @@ def build_parser() -> argparse.ArgumentParser:
     paths(g, truth=True)
     g.set_defaults(func=_cmd_generate)
 
-    c = sub.add_parser("check-raw", help="check a raw folder against the raw-data contract")
+    c = sub.add_parser(
+        "check-raw",
+        help="check a raw folder against the raw-data contract",
+        description="Compare every Parquet file of a raw folder with the raw-data contract "
+        "(the dbt source declaration): table folders, required columns and their types, read "
+        "from the file footers only. Prints every violation with table, column and rule; exit "
+        "code 2 when there is any.",
+    )
     paths(c)
     c.set_defaults(func=_cmd_check_raw)
 
-    b = sub.add_parser("build", help="check the raw folder, run dbt build, print the summary")
-    b.add_argument("--as-of-date", default=None, help="reporting date (YYYY-MM-DD)")
+    b = sub.add_parser(
+        "build",
+        help="check the raw folder, run dbt build, print the summary",
+        description="Check the raw folder against the contract, run a full dbt build into a "
+        "work file and publish it atomically when every node passed; then print the summary. "
+        "Exit code 2 on failure (the published warehouse is unchanged).",
+    )
+    b.add_argument("--as-of-date", type=iso_date, default=None, help="reporting date (YYYY-MM-DD)")
     b.add_argument("--select", nargs="*", default=None, help="dbt node selection")
     paths(b, db=True)
+    add_create_warehouse(b)
     b.set_defaults(func=_cmd_build)
 
-    s = sub.add_parser("summary", help="print the latest north-star metrics of a built warehouse")
+    s = sub.add_parser(
+        "summary",
+        help="print the latest north-star metrics of a built warehouse",
+        description="Print the published tables with their row counts, the latest mature "
+        "value of every north-star metric with its 95%% interval and target, and the metric "
+        "incidents open on the latest day. Exit code 2 when there is no warehouse.",
+    )
     paths(s, raw=False, db=True)
     s.set_defaults(func=_cmd_summary)
 
@@ -191,9 +239,23 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    """Runs a subcommand. Errors a command does not report itself (a missing or unreadable
+    warehouse, a folder it cannot write) end in one line and exit code 2, not a traceback."""
+    import duckdb
+
     parser = build_parser()
     args = parser.parse_args(argv)
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except settings.WarehouseNotFoundError as exc:
+        message = str(exc)
+    except OSError as exc:
+        where = f": {exc.filename}" if exc.filename else ""
+        message = f"{exc.strerror or exc}{where}"
+    except duckdb.Error as exc:
+        message = f"cannot read the warehouse: {str(exc).strip().splitlines()[0]}"
+    print(f"error: {message}", file=sys.stderr)
+    return 2
 
 
 if __name__ == "__main__":

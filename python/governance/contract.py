@@ -85,7 +85,8 @@ def _type_matches(contract_type: str, arrow_type: pa.DataType) -> bool:
     if contract_type == "varchar":
         return pa.types.is_string(arrow_type) or pa.types.is_large_string(arrow_type)
     if contract_type == "timestamp":
-        return pa.types.is_timestamp(arrow_type) and arrow_type.tz in (None, "UTC", "+00:00")
+        # A naive timestamp is read as UTC; a time-zone-aware one is converted to UTC.
+        return pa.types.is_timestamp(arrow_type)
     if contract_type == "double":
         return pa.types.is_floating(arrow_type) or pa.types.is_decimal(arrow_type)
     if contract_type == "integer":

@@ -25,9 +25,13 @@ One night, in order (each step logged as ``[nightly] ...``):
    build re-processes them from the earliest such day before publishing.
 5. **Great Expectations** checkpoint (governance.quality.run_checkpoint) when available.
 6. **Publish**: CHECKPOINT, then an atomic ``os.replace`` of the published file
-   (governance.publish).
+   (governance.publish); then the state kept beside it: the validation baseline (row counts of
+   step 5), the raw-source test results and the night's report.
 
-Any failure (or a kill) before step 6 leaves the published warehouse as it was.
+Any failure (or a kill) before step 6 leaves the published warehouse, and the state beside it,
+as it was. The build lock is held by every dbt process of the night too (see governance.publish).
+A failed night reports only what its own dbt commands wrote (each command's results file is
+removed before it runs), else dbt's own error.
 """
 
 from __future__ import annotations
@@ -50,6 +54,7 @@ from governance import settings
 from governance.contract import check_raw_dir
 from governance.reprocessing import UnprocessedChanges, still_pending, unprocessed_changes
 from governance.warehouse import (
+    dbt_error,
     failed_nodes,
     keep_source_test_results,
     run_dbt,
@@ -179,7 +184,9 @@ def precheck_raw(raw_dir: Path) -> RawPrecheck:
             warnings.append(f"{v}: values that do not parse are quarantined (unparseable_value)")
     for table in missing:
         all_files = {p.name for p in (Path(raw_dir) / table).glob("*.parquet")}
-        for column in sorted({c for v in violations if v.table == table for c in [v.column]}):
+        for column in sorted(
+            {v.column for v in violations if v.table == table and v.rule == "required column"}
+        ):
             lacking = {
                 v.detail.removeprefix("missing in ").strip()
                 for v in violations
@@ -227,16 +234,19 @@ def _freshness(target_path: Path, night: date | None) -> list[SourceFreshness]:
     return out
 
 
-def _run_quality(work: Path, published: Path, target_path: Path, log) -> str:
+def _run_quality(work: Path, published: Path, target_path: Path, log):
+    """The Great Expectations checkpoint on the work file: its status and result. The row
+    counts it validated become the baseline only when the night publishes (_keep_validation)."""
     if find_spec("governance.quality") is None:
         log("Great Expectations checkpoint: skipped (governance.quality is not available)")
-        return "skipped"
+        return "skipped", None
     from governance.quality import run_checkpoint, validation_state_path
 
     result = run_checkpoint(
         work,
         data_docs_dir=target_path / "gx_data_docs",
         state_path=validation_state_path(published),
+        update_state=False,
     )
     if not getattr(result, "success", bool(result)):
         failures = [f.message() for f in getattr(result, "critical_failures", [])]
@@ -245,7 +255,21 @@ def _run_quality(work: Path, published: Path, target_path: Path, log) -> str:
         )
     n_warn = len(getattr(result, "warnings", []))
     log(f"Great Expectations checkpoint passed ({n_warn} warning(s))")
-    return "passed"
+    return "passed", result
+
+
+def _keep_validation(result, published: Path) -> None:
+    """Stores the checkpoint's row counts beside the published warehouse (after the publish)."""
+    if result is None:
+        return
+    from governance.quality import (
+        read_validation_state,
+        validation_state_path,
+        write_validation_state,
+    )
+
+    state_file = validation_state_path(published)
+    write_validation_state(state_file, read_validation_state(published, state_file), result)
 
 
 def _quarantine_summary(work: Path) -> dict:
@@ -271,10 +295,18 @@ def _pending_changes(published: Path) -> list[dict]:
     return (report or {}).get("unprocessed_changes", [])
 
 
+def _clear_dbt_artefact(target: Path, command: list[str]) -> None:
+    """Removes the results file a dbt command writes before it runs, so a failed night never
+    reports what an earlier run left in the target folder."""
+    name = "sources.json" if command[:2] == ["source", "freshness"] else "run_results.json"
+    (target / name).unlink(missing_ok=True)
+
+
 def _build_failed(what: str, process, results: Path) -> NightlyError:
-    """The error of a failed dbt build: the failed nodes, else the end of dbt's output."""
+    """The error of a failed dbt build: the failed nodes this run recorded, else dbt's own
+    error from its output (an error before any node ran: profile, plugin, compilation)."""
     failures = failed_nodes(results) if results.exists() else []
-    detail = "\n".join(f"  - {f}" for f in failures) or (process.stdout or "")[-4000:]
+    detail = "\n".join(f"  - {f}" for f in failures) or dbt_error(process.stdout or "")
     return NightlyError(f"{what}; the published warehouse is unchanged:\n" + detail)
 
 
@@ -443,6 +475,7 @@ def run_nightly(
         lap("work_file")
 
         def dbt(command: list[str], variables: dict, extra: list[str]):
+            _clear_dbt_artefact(target, command)
             return _night_dbt(
                 command, variables, extra, raw_dir=raw_dir, work=work, target=target, env=night_env
             )
@@ -451,10 +484,15 @@ def run_nightly(
             pub.fault_point("after-copy")
             if freshness:
                 step("dbt source freshness")
-                dbt(["source", "freshness"], dbt_vars, ["--output", str(target / "sources.json")])
+                checked = dbt(
+                    ["source", "freshness"], dbt_vars, ["--output", str(target / "sources.json")]
+                )
                 report.freshness = _freshness(target, night_date)
                 if not report.freshness:
-                    step("  freshness: dbt reported no result (see the dbt log)")
+                    step(
+                        "  freshness: dbt reported no result: "
+                        + dbt_error(checked.stdout or "").strip().replace("\n", " ")[:500]
+                    )
                 for f in report.freshness:
                     behind = (
                         f"{f.hours_behind_night:.0f} h behind the night"
@@ -523,8 +561,9 @@ def run_nightly(
             for u in left:
                 step(f"warning: {u.message()}")
             pub.fault_point("after-dbt")
+            validation = None
             if quality:
-                report.quality = _run_quality(work, published, target, step)
+                report.quality, validation = _run_quality(work, published, target, step)
                 lap("quality")
             pub.fault_point("after-validation")
             summary = _quarantine_summary(work)
@@ -538,6 +577,7 @@ def run_nightly(
                     )
             step(f"publishing {published}")
             pub.publish(work, published)
+            _keep_validation(validation, published)
             keep_source_test_results(results, published, report.night or report.as_of_date)
             lap("publish")
         except BaseException:

@@ -10,7 +10,9 @@ leaves the published file as it was: its work file is simply left behind and rem
 build.
 
 One build per published file at a time: a lock file next to it (``<name>.lock``) is held for
-the whole build.
+the whole build, by the build and by every dbt process it starts (they inherit the locked
+descriptor, governance.warehouse.run_dbt, and die with the build). A build killed alone
+therefore keeps the lock until its dbt process has exited too: the next one refuses until then.
 """
 
 from __future__ import annotations
@@ -55,27 +57,63 @@ def work_path(published: Path) -> Path:
     return published.with_name(f".{published.name}.building")
 
 
+# Descriptors of the build locks this process holds: the dbt processes it starts inherit them.
+_held_lock_fds: list[int] = []
+
+
+def held_lock_fds() -> tuple[int, ...]:
+    """The descriptors of the build locks held by this process (for its child processes)."""
+    return tuple(_held_lock_fds)
+
+
+def check_warehouse_dir(published: Path, create: bool = False) -> None:
+    """A build writes into an existing folder: a folder that does not exist is created only
+    with ``create`` (``--create-warehouse``), so a mistyped path never starts a new warehouse."""
+    folder = Path(published).parent
+    if folder.is_dir():
+        return
+    if not create:
+        raise PublishError(
+            f"no folder {folder} for the warehouse {Path(published).name}: check the path "
+            "(--duckdb-path or GOVERNANCE_DUCKDB_PATH), or pass --create-warehouse to start a "
+            "new warehouse there"
+        )
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise PublishError(f"cannot create the warehouse folder {folder}: {exc}") from None
+
+
 @contextlib.contextmanager
 def build_lock(published: Path) -> Iterator[None]:
-    """Holds the published file's build lock; fails at once if another build holds it."""
-    published.parent.mkdir(parents=True, exist_ok=True)
-    with open(lock_path(published), "a+") as handle:
+    """Holds the published file's build lock; fails at once if another build, or a process an
+    earlier build started, holds it."""
+    try:
+        published.parent.mkdir(parents=True, exist_ok=True)
+        handle = open(lock_path(published), "a+")  # noqa: SIM115 - closed below
+    except OSError as exc:
+        raise PublishError(
+            f"cannot open the build lock {lock_path(published)}: {exc.strerror}"
+        ) from None
+    with handle:
         try:
             fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
         except BlockingIOError:
             handle.seek(0)
             holder = handle.read().strip() or "unknown"
             raise PublishError(
-                f"another build of {published} is running (pid {holder}); "
-                f"wait for it or check {lock_path(published)}"
+                f"another build of {published} is running (started by pid {holder}; its dbt "
+                f"process may outlive it); wait for it or check {lock_path(published)}"
             ) from None
         handle.seek(0)
         handle.truncate()
         handle.write(f"{os.getpid()}\n")
         handle.flush()
+        _held_lock_fds.append(handle.fileno())
         try:
             yield
         finally:
+            _held_lock_fds.remove(handle.fileno())
             handle.seek(0)
             handle.truncate()
             fcntl.flock(handle, fcntl.LOCK_UN)

@@ -40,5 +40,25 @@ def truth_dir() -> Path:
     return Path(os.environ.get(TRUTH_DIR_ENV, project_dir() / "data" / "truth"))
 
 
+def default_duckdb_path() -> Path:
+    """The demo warehouse of a checkout: the one path a build may create a folder for unasked."""
+    return project_dir() / "warehouse" / "governance.duckdb"
+
+
 def duckdb_path() -> Path:
-    return Path(os.environ.get(DUCKDB_PATH_ENV, project_dir() / "warehouse" / "governance.duckdb"))
+    return Path(os.environ.get(DUCKDB_PATH_ENV, default_duckdb_path()))
+
+
+class WarehouseNotFoundError(FileNotFoundError):
+    """No warehouse file where a command was told to read one."""
+
+
+def existing_warehouse(path: Path | str) -> Path:
+    """``path`` when a warehouse file is there; else WarehouseNotFoundError saying what to do."""
+    path = Path(path)
+    if not path.is_file():
+        raise WarehouseNotFoundError(
+            f"no warehouse at {path}: run `make demo` or `governance build` first, or point "
+            f"--duckdb-path (or {DUCKDB_PATH_ENV}) at a built warehouse"
+        )
+    return path

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ctypes
 import json
 import os
+import re
 import shutil
+import signal
 import subprocess
 import sys
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,6 +43,38 @@ def dbt_env(raw_dir: Path | None = None, duckdb_path: Path | None = None) -> dic
     return env
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+
+
+def _die_with_parent(parent: int) -> Callable[[], None]:
+    """For a child process (preexec_fn): on Linux, SIGTERM when its parent dies, so a dbt
+    process never runs on unguarded after the build that started it was killed."""
+
+    def arm() -> None:
+        if sys.platform.startswith("linux"):
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+            if os.getppid() != parent:  # the parent died before the signal was armed
+                os._exit(1)
+
+    return arm
+
+
+def run_guarded(command: list[str], **options) -> subprocess.CompletedProcess:
+    """``subprocess.run`` of a build step: the child dies with this process and inherits the
+    build locks this process holds (governance.publish.build_lock), so a new build refuses
+    while it lives."""
+    from governance.publish import held_lock_fds
+
+    return subprocess.run(
+        command,
+        pass_fds=held_lock_fds(),
+        preexec_fn=_die_with_parent(os.getpid()),  # noqa: PLW1509 - no threads start dbt
+        check=False,
+        **options,
+    )
+
+
 def dbt_executable() -> str:
     candidate = Path(sys.executable).parent / "dbt"
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
@@ -62,14 +97,7 @@ def run_dbt(
     command += ["--profiles-dir", env["DBT_PROFILES_DIR"]]
     if target_path is not None:
         command += ["--target-path", str(target_path)]
-    return subprocess.run(
-        command,
-        cwd=project,
-        env=env,
-        text=True,
-        capture_output=quiet,
-        check=False,
-    )
+    return run_guarded(command, cwd=project, env=env, text=True, capture_output=quiet)
 
 
 def build(
@@ -82,6 +110,8 @@ def build(
     """Check the raw folder against the contract, then `dbt build`. Returns run_results.json."""
     raw = Path(raw_dir or settings.raw_dir())
     assert_raw_dir(raw)
+    results_path = Path(target_path or settings.project_dir() / "target") / "run_results.json"
+    results_path.unlink(missing_ok=True)
     process = run_dbt(
         ["build", *(extra_args or [])],
         raw_dir=raw,
@@ -89,12 +119,29 @@ def build(
         target_path=target_path,
         quiet=quiet,
     )
-    results_path = Path(target_path or settings.project_dir() / "target") / "run_results.json"
     if process.returncode != 0:
         failures = failed_nodes(results_path) if results_path.exists() else []
-        detail = "\n".join(f"  - {f}" for f in failures) or (process.stdout or "")[-4000:]
+        detail = "\n".join(f"  - {f}" for f in failures) or dbt_error(process.stdout or "")
         raise BuildError(f"dbt build failed:\n{detail}")
     return results_path
+
+
+ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")
+LOG_TIME = re.compile(r"^\d{2}:\d{2}:\d{2}\s+", re.MULTILINE)
+
+
+def dbt_error(stdout: str, limit: int = 2000) -> str:
+    """dbt's own error in the output of a failed command (colours and times removed): what
+    follows "Encountered an error:", else the lines from the first that names an error, else
+    the end of the output."""
+    text = LOG_TIME.sub("", ANSI_ESCAPE.sub("", stdout or "")).strip()
+    if "Encountered an error:" in text:
+        return "  " + text.split("Encountered an error:", 1)[1].strip()[:limit]
+    lines = text.splitlines()
+    first = next((i for i, line in enumerate(lines) if "Error" in line), None)
+    if first is not None:
+        return "  " + "\n".join(lines[first:]).strip()[:limit]
+    return "  " + (text[-limit:] if text else "dbt printed nothing (see the dbt log)")
 
 
 @dataclass(frozen=True)

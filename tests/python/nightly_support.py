@@ -42,9 +42,11 @@ def table_differences(
     b: Path,
     schemas: tuple[str, ...] | None = None,
     exclude: tuple[tuple[str, str], ...] = (),
+    exact: bool = False,
 ) -> list[str]:
-    """Tables whose rows differ between two warehouses (doubles compared to 1e-9 relative),
-    apart from the build stamp (``processed_at``) and the ``exclude`` (schema, table) pairs."""
+    """Tables whose rows differ between two warehouses (doubles compared to 1e-9 relative, or
+    bit for bit when ``exact``), apart from the build stamp (``processed_at``) and the
+    ``exclude`` (schema, table) pairs."""
     tables_a = set(base_tables(a)) - set(exclude)
     tables_b = set(base_tables(b)) - set(exclude)
     if schemas is not None:
@@ -58,10 +60,14 @@ def table_differences(
         y = y.drop(columns=BUILD_STAMP_COLUMNS, errors="ignore")
         try:
             pd.testing.assert_frame_equal(
-                _normalised(x), _normalised(y), check_exact=False, rtol=1e-9, atol=1e-12
+                _normalised(x),
+                _normalised(y),
+                check_exact=exact,
+                **({} if exact else {"rtol": 1e-9, "atol": 1e-12}),
             )
         except AssertionError as exc:
-            problems.append(f"{schema}.{table}: {str(exc).splitlines()[0][:200]}")
+            detail = " ".join(str(exc).split())[:300]
+            problems.append(f"{schema}.{table}: {detail}")
     return problems
 
 

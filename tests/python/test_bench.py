@@ -5,13 +5,15 @@ from __future__ import annotations
 import json
 import shutil
 import sys
-from datetime import timedelta
+from datetime import date, datetime, timedelta, timezone
 
 import duckdb
+import pandas as pd
+import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from governance import bench
+from governance import bench, pandas_metrics
 from governance.cli import build_parser
 from governance.contract import check_raw_dir
 
@@ -55,39 +57,57 @@ def test_measure_stops_a_step_that_outgrows_the_memory_cap():
 
 
 def test_ratios_are_computed_from_the_measured_figures():
-    figures = {"floor_s": 4.0, "full_build_s": 10.0, "incremental_s": 0.5, "pandas_s": 120.0}
-    figures["raw_load_s"] = 5.0
+    figures = {"floor_s": 4.0, "full_build_s": 10.0, "incremental_s": 0.5, "raw_load_s": 5.0}
+    figures |= {"pandas_metrics_daily_s": 9.0, "dbt_metrics_daily_s": 36.0}
+    figures["spark_metrics_daily_s"] = 180.0
     assert bench.ratios(figures) == {
         "full_build_over_floor": 2.5,
         "full_build_over_raw_load": 2.0,
         "incremental_over_full_build": 0.05,
-        "pandas_over_full_build": 12.0,
+        "pandas_over_dbt_metrics_daily": 0.25,
+        "spark_over_duckdb_metrics_daily": 5.0,
+        "spark_over_duckdb_metrics_daily_models": None,
     }
-    assert bench.ratios({"floor_s": 0.0, "full_build_s": 10.0, "pandas_s": None}) == {
-        "full_build_over_floor": None,
-        "full_build_over_raw_load": None,
-        "incremental_over_full_build": None,
-        "pandas_over_full_build": None,
-    }
+    figures["dbt_metrics_daily_nodes"] = {"seconds_by_node_kind": {"model": 20.0, "test": 9.0}}
+    figures["spark_metrics_daily_nodes"] = {"seconds_by_node_kind": {"model": 150.0}}
+    assert bench.ratios(figures)["spark_over_duckdb_metrics_daily_models"] == 7.5
+    # A step not measured (skipped, stopped) or a zero denominator gives no ratio.
+    assert set(
+        bench.ratios({"floor_s": 0.0, "full_build_s": 10.0, "dbt_metrics_daily_s": 3.0}).values()
+    ) == {None}
 
 
 def test_targets_apply_per_tier_and_say_met_or_missed():
     large = {"tier": "large", "full_build_peak_rss_mb": 9000, "incremental_s": None}
-    large["ratios"] = {"full_build_over_floor": 2.9, "incremental_over_full_build": None}
+    large |= {"incremental_peak_rss_mb": 6000, "dbt_metrics_daily_peak_rss_mb": 3000}
+    # The pandas peer stopped past the 16 GB ceiling: its peak is past it.
+    large["pandas_metrics_daily_peak_rss_mb"] = 16500
+    large["ratios"] = {"full_build_over_raw_load": 3.9, "incremental_over_full_build": None}
     checks = {c["figure"]: c for c in bench.target_checks(large)}
-    assert checks["full_build_over_floor"]["met"] is True
+    assert {name: c["met"] for name, c in checks.items()} == {
+        "full_build_over_raw_load": True,
+        "incremental_over_full_build": None,
+        "full_build_peak_rss_mb": False,
+        "incremental_peak_rss_mb": True,
+        "dbt_metrics_daily_peak_rss_mb": True,
+        "pandas_metrics_daily_peak_rss_mb": True,
+    }
     assert checks["full_build_peak_rss_mb"] == {
         "figure": "full_build_peak_rss_mb",
         "target": "<= 8192",
         "measured": 9000,
         "met": False,
+        "meaning": "full build peak RSS at most 8 GB",
     }
-    assert checks["incremental_over_full_build"]["met"] is None
-    medium = {"tier": "medium", "ratios": {"pandas_over_full_build": 9.5}}
+    medium = {"tier": "medium", "ratios": {"pandas_over_dbt_metrics_daily": 0.25}}
     assert [(c["figure"], c["met"]) for c in bench.target_checks(medium)] == [
-        ("pandas_over_full_build", False)
+        ("pandas_over_dbt_metrics_daily", False)
     ]
     assert bench.target_checks({"tier": "small", "ratios": {}}) == []
+    report = bench.format_report(
+        {**large, "ratios": large["ratios"], "targets": list(checks.values())}
+    )
+    assert "full_build_peak_rss_mb" in report and "MISSED" in report
 
 
 def test_reused_data_keeps_the_generation_figures_of_the_run_that_generated_it():
@@ -146,7 +166,10 @@ def test_the_nightly_breakdown_comes_from_the_nightly_report_and_its_run_results
 
 
 def test_a_result_without_a_required_key_is_not_written(tmp_path):
-    with pytest.raises(bench.BenchError, match="lacks required keys: pandas_s, pandas_peak_rss"):
+    with pytest.raises(
+        bench.BenchError,
+        match="lacks required keys: pandas_metrics_daily_s, pandas_metrics_daily_peak_rss_mb$",
+    ):
         bench.write_result(
             {k: 1 for k in bench.RESULT_KEYS if not k.startswith("pandas")} | {"tier": "x"},
             tmp_path,
@@ -219,10 +242,10 @@ def test_the_last_night_is_held_back_from_the_full_build_and_delivered_for_the_n
 
 
 def test_bench_subcommand_is_registered():
-    args = build_parser().parse_args(["bench", "--scale", "tiny", "--skip", "pandas"])
+    args = build_parser().parse_args(["bench", "--scale", "tiny", "--skip", "pandas", "spark"])
     assert args.func.__module__ == "governance.commands.bench"
     assert args.scale == "tiny"
-    assert args.skip == ["pandas"]
+    assert args.skip == ["pandas", "spark"]
 
 
 def test_benchmark_run_writes_every_key_with_sane_values(built, tmp_path):
@@ -230,15 +253,16 @@ def test_benchmark_run_writes_every_key_with_sane_values(built, tmp_path):
     shutil.copytree(built["raw"], work / "raw")
     shutil.copytree(built["truth"], work / "truth")
     # Start from the fixture's parse so that dbt parses only what changed (saves ~half a minute).
-    (work / "target_full").mkdir()
-    shutil.copy(built["root"] / "target" / "partial_parse.msgpack", work / "target_full")
+    for target in ("target_full", "target_metrics_daily"):
+        (work / target).mkdir()
+        shutil.copy(built["root"] / "target" / "partial_parse.msgpack", work / target)
     config = bench.BenchConfig(
         tier="tiny",
         seed=7,
         work_dir=work,
         results_dir=tmp_path / "results",
         reuse_data=True,
-        skip=("incremental",),
+        skip=("incremental", "spark"),
     )
     messages: list[str] = []
     result = bench.run_benchmark(config, echo=messages.append)
@@ -255,16 +279,38 @@ def test_benchmark_run_writes_every_key_with_sane_values(built, tmp_path):
     assert written["incremental_night_rows"]["orders"] > 0
     assert written["generate_s"] is None and written["generate_reused"] is True
     assert written["incremental_s"] is None and written["incremental_kind"] == "skipped"
-    for key in ("floor_s", "raw_load_s", "full_build_s", "pandas_s"):
-        assert written[key] > 0
+    steps = ("floor", "raw_load", "pandas_metrics_daily", "dbt_metrics_daily", "full_build")
+    for step in steps:
+        assert written[f"{step}_s"] > 0
+        assert 10 < written[f"{step}_peak_rss_mb"] < 64 * 1024
     assert not (work / bench.RAW_LOAD_FILE).exists()
-    for key in ("full_build_peak_rss_mb", "pandas_peak_rss_mb"):
-        assert 10 < written[key] < 64 * 1024
-    assert written["pandas_status"] == "ok"
+    assert written["pandas_metrics_daily_status"] == "ok"
+    assert written["spark_metrics_daily_s"] is None
+    assert written["spark_metrics_daily_status"] == "skipped"
     assert isinstance(written["full_build_failed_tests"], list)
+    # The two metrics_daily tables of the run, compared row for row.
+    match = written["metrics_daily_match"]
+    assert match["matched"] is True, match["first_differences"]
+    assert match["rows"] == match["pandas_rows"] > 1000
+    assert match["mismatched_rows"] == 0
+    # With the night held back, a few rows carry a timestamp of that night (an appeal decided
+    # then, say) in a file of the night before: staging quarantines them, and the metrics'
+    # reporting day leaves them out on both sides.
+    assert 0 <= match["quarantined_raw_rows"] < 0.01 * sum(written["rows"].values())
+    assert written["dbt_metrics_daily_failed_tests"] == []
+    assert written["dbt_metrics_daily_command"] == (
+        "dbt build --select +metrics_daily --indirect-selection cautious"
+    )
+    # Its nodes: the seeds and models metrics_daily is built from, not the whole project.
+    md_nodes = [n["node"] for n in written["dbt_metrics_daily_nodes"]["slowest_nodes"]]
+    assert len(md_nodes) == 15 and not any("seller_risk" in n for n in md_nodes)
+    assert written["dbt_metrics_daily_nodes"]["seconds_by_node_kind"]["seed"] > 0
     assert written["ratios"] == bench.ratios(written)
     assert written["ratios"]["full_build_over_floor"] == round(
         written["full_build_s"] / written["floor_s"], 4
+    )
+    assert written["ratios"]["pandas_over_dbt_metrics_daily"] == round(
+        written["pandas_metrics_daily_s"] / written["dbt_metrics_daily_s"], 4
     )
     nodes = written["full_build_nodes"]
     assert nodes["seconds_by_node_kind"]["model"] > 0
@@ -274,13 +320,17 @@ def test_benchmark_run_writes_every_key_with_sane_values(built, tmp_path):
         assert con.execute("select count(*) from main.metrics_daily").fetchone()[0] > 1000
     assert not (tmp_path / "results" / "tiny.partial.json").exists()
     report = bench.format_report(written)
-    assert (
-        f"full build / floor          {written['ratios']['full_build_over_floor']:,.2f}x" in report
-    )
-    raw_load = written["ratios"]["full_build_over_raw_load"]
+    ratios = written["ratios"]
+    assert f"full build / floor              {ratios['full_build_over_floor']:,.2f}x" in report
+    raw_load = ratios["full_build_over_raw_load"]
     assert raw_load == round(written["full_build_s"] / written["raw_load_s"], 4)
-    assert f"full build / raw load       {raw_load:,.2f}x" in report
+    assert f"full build / raw load           {raw_load:,.2f}x" in report
+    peer = ratios["pandas_over_dbt_metrics_daily"]
+    assert f"pandas / dbt +metrics_daily     {peer:,.2f}x" in report
+    assert f"pandas metrics_daily = DuckDB's: yes, {match['rows']:,} rows" in report
+    assert "slowest nodes of the dbt build +metrics_daily:" in report
     assert "incremental run: skipped" in report
+    assert "spark metrics daily: skipped" in report
 
 
 def test_a_failed_step_is_named_and_the_figures_so_far_are_kept(built, tmp_path):
@@ -331,3 +381,135 @@ def test_a_build_whose_models_error_is_a_failed_step(tmp_path):
     broken = bench.Measurement(seconds=5.0, peak_rss_mb=100, returncode=1, log_path=tmp_path)
     with pytest.raises(bench.BenchError, match=r"'full dbt build' failed \(model\.marketplace_gov"):
         bench._build_outcome("full dbt build", broken, target)
+
+
+# --------------------------------------------------------------------------- the pandas peer
+
+
+def _warehouse_metrics_daily(built) -> pd.DataFrame:
+    with duckdb.connect(str(built["db"]), read_only=True) as con:
+        return con.execute("select * from main.metrics_daily").df()
+
+
+@pytest.fixture(scope="module")
+def peer(built) -> pd.DataFrame:
+    return pandas_metrics.metrics_daily(built["raw"])
+
+
+def test_the_pandas_peer_equals_the_warehouse_metrics_daily_row_for_row(built, peer):
+    warehouse = _warehouse_metrics_daily(built)
+    match = pandas_metrics.compare_with_warehouse(peer, warehouse)
+    assert match["matched"] is True, match["first_differences"]
+    assert match["rows"] == match["pandas_rows"] == len(warehouse) > 1000
+    assert match["metrics"] == sorted(pandas_metrics.METRICS)
+    assert match["compared_columns"] == list(warehouse.columns)
+    # Every metric has hits, and every day of each metric the four roll-ups.
+    hits = peer[(peer.region == "ALL") & (peer.category == "ALL")].groupby("metric_name")
+    assert (hits["numerator"].sum() > 0).all()
+    assert (hits.size() == hits["metric_date"].nunique()).all()
+
+
+def test_the_comparison_finds_a_changed_count_and_a_missing_row(built, peer):
+    warehouse = _warehouse_metrics_daily(built)
+    changed = warehouse.copy()
+    row = changed.index[(changed.numerator > 0) & (changed.region == "ALL")][0]
+    changed.loc[row, "numerator"] += 1
+    changed = changed.drop(index=changed.index[-1])
+    match = pandas_metrics.compare_with_warehouse(peer, changed)
+    assert match["matched"] is False
+    assert (match["mismatched_rows"], match["only_in_pandas"], match["only_in_warehouse"]) == (
+        1,
+        1,
+        0,
+    )
+    differences = {
+        (d["metric_name"], d["numerator_pandas"], d["numerator_warehouse"])
+        for d in match["first_differences"]
+    }
+    original = warehouse.loc[row]
+    assert (original.metric_name, original.numerator, original.numerator + 1) in differences
+
+
+def test_the_comparison_leaves_out_new_columns_and_stops_on_an_unknown_metric(built, peer):
+    warehouse = _warehouse_metrics_daily(built).assign(is_complete=True)
+    match = pandas_metrics.compare_with_warehouse(peer, warehouse)
+    assert match["matched"] is True
+    assert match["not_compared_columns"] == ["is_complete"]
+    new_metric = warehouse.head(3).assign(metric_name="violating_gmv_share")
+    with pytest.raises(
+        pandas_metrics.PeerError,
+        match="metric.s. violating_gmv_share that the pandas peer does not compute",
+    ):
+        pandas_metrics.compare_with_warehouse(peer, pd.concat([warehouse, new_metric]))
+
+
+def test_the_latest_version_of_a_record_wins_and_lookups_find_its_row():
+    # In version order: the second O1 arrived later; the row without a key is dropped.
+    frame = pd.DataFrame(
+        {"order_id": ["O1", "O2", "O1", None, "O3"], "status": ["old", "a", "new", "x", "b"]}
+    )
+    kept, (rows,) = pandas_metrics.latest_versions(
+        frame, "order_id", (pd.Series(["O3", "O1", "O9", None]),)
+    )
+    assert kept.to_dict("list") == {"order_id": ["O2", "O1", "O3"], "status": ["a", "new", "b"]}
+    assert rows.tolist() == [2, 1, -1, -1]
+
+
+def test_raw_files_are_read_in_the_order_their_versions_arrived(tmp_path):
+    names = [
+        "2026-06-02.parquet",
+        "initial-load-2026-06-01-part-001.parquet",
+        "part-000.parquet",  # no night in the name: the ingest night
+        "initial-load-2026-06-01-part-000.parquet",
+        "2026-13-40.parquet",  # not a date: the ingest night
+    ]
+    for name in names:
+        (tmp_path / name).touch()
+    ordered = pandas_metrics.raw_files_in_version_order(tmp_path, date(2026, 6, 3))
+    assert [p.name for p in ordered] == [
+        "initial-load-2026-06-01-part-000.parquet",
+        "initial-load-2026-06-01-part-001.parquet",
+        "2026-06-02.parquet",
+        "2026-13-40.parquet",
+        "part-000.parquet",
+    ]
+
+
+def test_a_pandas_peer_past_the_memory_ceiling_is_stopped_and_recorded(built, tmp_path):
+    work = tmp_path / "work"
+    shutil.copytree(built["raw"], work / "raw")
+    config = bench.BenchConfig(
+        tier="tiny", work_dir=work, results_dir=tmp_path / "results", max_rss_mb=40
+    )
+    run = bench.BenchRun.start(config, echo=lambda _: None)
+    bench.pandas_metrics_daily_step(run)
+    assert run.result["pandas_metrics_daily_s"] is None
+    assert run.result["pandas_metrics_daily_status"].startswith(
+        "stopped: RSS of the process tree passed 40 MB after "
+    )
+    assert run.result["pandas_metrics_daily_peak_rss_mb"] >= 40
+    assert not (work / bench.PANDAS_OUTPUT).exists()
+
+
+def test_spark_runs_at_the_small_tiers_when_installed_and_says_why_not(monkeypatch):
+    assert bench.spark_unavailable("small", ("spark",)) == "skipped"
+    assert bench.spark_unavailable("large", ()) == "not run at this tier (runs at tiny, small)"
+    monkeypatch.setattr(bench.importlib.util, "find_spec", lambda name: None)
+    assert "the spark extra is not installed" in bench.spark_unavailable("small", ())
+
+
+def test_time_zone_aware_raw_timestamps_are_read_as_utc(tmp_path):
+    (tmp_path / "complaints").mkdir()
+    local = timezone(timedelta(hours=-2))
+    table = pa.table(
+        {
+            "complaint_id": ["C1"],
+            "order_id": ["O1"],
+            "created_at": pa.array(
+                [datetime(2026, 6, 1, 23, 30, tzinfo=local)], pa.timestamp("us", tz="-02:00")
+            ),
+        }
+    )
+    pq.write_table(table, tmp_path / "complaints" / "part-000.parquet")
+    read = pandas_metrics.read_raw(tmp_path, "complaints")
+    assert read["created_at"].tolist() == [pd.Timestamp("2026-06-02 01:30")]

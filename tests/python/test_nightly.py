@@ -237,8 +237,8 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     assert "max(ordered_at)" not in model
     # The raw orders were read from night 2's files alone (the files of night 1 are loaded)...
     base = re.sub(r"\s+", " ", nights["incremental_sql"]["base_compiled"])
-    read = re.findall(r"filename in \(([^)]*)\)", base)
-    files = re.findall(r"'([^']*)'", read[0]) if len(read) == 1 else read
+    read = re.findall(r"read_parquet\( ?\[([^\]]*)\]", base)
+    files = [f for listed in read for f in re.findall(r"'([^']*)'", listed)]
     assert sorted(Path(f).name for f in files) == [
         f"{NIGHT}-corrections.parquet",
         f"{NIGHT}.parquet",
@@ -485,6 +485,19 @@ def test_readers_never_fail_and_never_see_a_partial_night(nights):
     assert len(polls) >= 20
 
 
+def _children(pid: int) -> list[int]:
+    found = Path(f"/proc/{pid}/task/{pid}/children")
+    return [int(c) for c in found.read_text().split()] if found.exists() else []
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
 def test_killed_builds_leave_the_published_warehouse_untouched_and_a_rerun_is_identical(nights):
     root, published = nights["root"], nights["published"]
     good = sha256(published)
@@ -518,13 +531,34 @@ def test_killed_builds_leave_the_published_warehouse_untouched_and_a_rerun_is_id
     process.wait(timeout=30)
     assert sha256(published) == good
     assert list(published.parent.glob(".governance.duckdb.building*")), "work files left behind"
+    # Killed alone (the night's process, not its group): its dbt process dies with it instead
+    # of building on unguarded (it holds the build lock while it lives, test_publish.py).
+    offset = dbt_log.stat().st_size
+    process = subprocess.Popen(command, stdout=subprocess.DEVNULL)
+    children: list[int] = []
+    deadline = time.monotonic() + 300
+    while time.monotonic() < deadline and not children:
+        with dbt_log.open("rb") as handle:
+            handle.seek(offset)
+            if b"OK created sql table model" in handle.read():
+                children = _children(process.pid)
+        time.sleep(0.2)
+    assert children, "no dbt process seen"
+    os.kill(process.pid, signal.SIGKILL)
+    process.wait(timeout=30)
+    deadline = time.monotonic() + 5
+    while any(_alive(pid) for pid in children) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not any(_alive(pid) for pid in children), "dbt outlived the night that started it"
+    assert sha256(published) == good
 
     before = root / "before-rerun.duckdb"
     before.write_bytes(published.read_bytes())
     rerun = _nightly(root, published, dbt_args=NO_TESTS)
     assert rerun.night == NIGHT and rerun.mode == "incremental"
     assert not list(published.parent.glob(".governance.duckdb.building*"))
-    assert table_differences(before, published) == []
+    # The same night again gives the same values, bit for bit (sums of doubles are rounded).
+    assert table_differences(before, published, exact=True) == []
 
 
 def test_no_raw_pii_value_in_any_table_or_log(nights):
@@ -846,3 +880,76 @@ def test_a_stale_source_fails_the_night_it_was_asked_to_and_publishes_nothing(ni
         and line.endswith("error (dbt, against the wall clock: error)")
         for line in lines
     ), lines
+
+
+def test_a_failed_night_reports_its_own_error_not_the_last_runs(nights, tmp_path, monkeypatch):
+    # The target folder holds the artefacts of an earlier failed run: a failed node and stale
+    # freshness results. Tonight dbt fails before any node runs (a real target with no salt):
+    # the night reports dbt's own error and nothing of the earlier run.
+    target = tmp_path / "target"
+    target.mkdir()
+    stale_node = "model.marketplace_governance.a_node_of_an_earlier_run"
+    (target / "run_results.json").write_text(
+        json.dumps({"results": [{"unique_id": stale_node, "status": "error", "message": "old"}]})
+    )
+    (target / "sources.json").write_text(
+        json.dumps(
+            {
+                "results": [
+                    {
+                        "unique_id": "source.marketplace_governance.marketplace.stale_table",
+                        "max_loaded_at": "2020-01-01T00:00:00+00:00",
+                        "status": "error",
+                    }
+                ]
+            }
+        )
+    )
+    published = tmp_path / "wh" / "governance.duckdb"
+    published.parent.mkdir()
+    monkeypatch.setenv("GOVERNANCE_TARGET", "prod")
+    monkeypatch.delenv("GOVERNANCE_PII_SALT", raising=False)
+    lines: list[str] = []
+    with pytest.raises(NightlyError) as failure:
+        run_nightly(
+            nights["root"] / "raw",
+            published,
+            target_path=target,
+            quality=False,
+            dbt_args=["--select", "int_as_of_date"],
+            log=lines.append,
+        )
+    message = str(failure.value)
+    assert "GOVERNANCE_PII_SALT is not set" in message
+    assert "a_node_of_an_earlier_run" not in message and "\x1b[" not in message
+    assert not any("stale_table" in line for line in lines), lines
+    assert not published.exists()
+
+
+def test_a_killed_night_leaves_the_validation_baseline_as_it_was(nights, tmp_path):
+    from governance.quality import validation_state_path
+
+    published = tmp_path / "wh" / "governance.duckdb"
+    published.parent.mkdir()
+    shutil.copy(nights["published"], published)
+    state = validation_state_path(published)
+    state.write_text('{"baseline_row_counts": {"metrics_daily": 1}}\n')
+    script = (
+        "import sys; from pathlib import Path; from governance.nightly import run_nightly; "
+        "run_nightly(Path(sys.argv[1]), Path(sys.argv[2]), target_path=Path(sys.argv[3]), "
+        "freshness=False, quality=True, dbt_args=['--select', 'int_as_of_date'])"
+    )
+    command = [sys.executable, "-c", script, str(nights["root"] / "raw"), str(published)]
+    env = {**os.environ, FAULT_ENV: "after-validation"}
+    done = subprocess.run(
+        [*command, str(tmp_path / "target")], env=env, capture_output=True, text=True
+    )
+    assert done.returncode == -signal.SIGKILL, done.stdout[-2000:] + done.stderr[-2000:]
+    assert "Great Expectations checkpoint passed" in done.stdout
+    # The checkpoint ran on the unpublished work file: its row counts are no baseline.
+    assert state.read_text() == '{"baseline_row_counts": {"metrics_daily": 1}}\n'
+    # A night that publishes stores them.
+    done = subprocess.run([*command, str(tmp_path / "target")], capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    stored = json.loads(state.read_text())
+    assert stored["baseline_row_counts"]["metrics_daily"] > 1

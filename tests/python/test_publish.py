@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import duckdb
@@ -90,7 +91,7 @@ def test_an_incremental_build_starts_from_a_copy_of_the_published_file(published
 
 
 def test_only_one_build_at_a_time(published):
-    with build_lock(published), pytest.raises(PublishError, match=rf"\(pid {os.getpid()}\)"):
+    with build_lock(published), pytest.raises(PublishError, match=rf"started by pid {os.getpid()}"):
         build_and_publish(published, lambda work: _write(work, 5))
     build_and_publish(published, lambda work: _write(work, 6))  # the lock was released
     assert _read_in_new_process(published) == 6
@@ -120,6 +121,56 @@ def test_a_build_killed_before_the_swap_leaves_the_last_good_warehouse(published
     build_and_publish(published, lambda work: _write(work, 8))  # cleans up, then publishes
     assert list(published.parent.glob(".governance.duckdb.building*")) == []
     assert _read_in_new_process(published) == 8
+
+
+def _alive(pid: int) -> bool:
+    try:
+        state = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]
+    except OSError:
+        return False
+    return state not in ("Z", "X")
+
+
+def test_a_build_killed_alone_holds_the_lock_until_its_child_process_has_exited(
+    published, tmp_path
+):
+    # A build (holding the lock) starts a child process the way it starts dbt; the child takes
+    # a moment to exit on SIGTERM, as a process finishing a write would.
+    child = (
+        "import os, signal, sys, time, pathlib; "
+        "signal.signal(signal.SIGTERM, lambda *a: (time.sleep(3), sys.exit(0))); "
+        "pathlib.Path(sys.argv[1]).write_text(str(os.getpid())); time.sleep(120)"
+    )
+    script = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from governance.publish import build_lock
+        from governance.warehouse import run_guarded
+
+        with build_lock(Path(sys.argv[1])):
+            run_guarded([sys.executable, "-c", sys.argv[3], sys.argv[2]])
+        """
+    )
+    started = tmp_path / "child.pid"
+    build = subprocess.Popen([sys.executable, "-c", script, str(published), str(started), child])
+    deadline = time.monotonic() + 60
+    while not (started.exists() and started.read_text()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    child_pid = int(started.read_text())
+    os.kill(build.pid, signal.SIGKILL)  # the build alone, not its process group
+    build.wait(timeout=30)
+    # Its child still runs: a new build must not start beside it.
+    assert _alive(child_pid)
+    with pytest.raises(PublishError, match="another build"), build_lock(published):
+        pass
+    # The child dies with the build that started it, and the lock is free again.
+    deadline = time.monotonic() + 30
+    while _alive(child_pid) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not _alive(child_pid), "the child outlived its build"
+    with build_lock(published):
+        pass
 
 
 def test_a_writer_on_the_published_file_blocks_publication(published):

@@ -273,6 +273,20 @@ def test_a_column_missing_from_every_file_stops_the_night(tmp_path):
     ]
 
 
+def test_an_unreadable_file_beside_one_missing_a_column_stops_the_night_by_name(tmp_path):
+    raw = tmp_path / "raw"
+    generate_with_holdback(raw, tmp_path / "truth", 1, scale="tiny", seed=11, days=10)
+    corrupt(raw, "missing_column", table="orders", night="2026-06-30")
+    (raw / "orders" / "2026-06-30-truncated.parquet").write_bytes(b"PAR1 not a footer")
+    pre = precheck_raw(raw)
+    assert len(pre.blocking) == 1
+    assert pre.blocking[0].startswith("raw table 'orders': cannot read ")
+    assert pre.blocking[0].endswith("(rule: readable Parquet)")
+    assert pre.files_breaking_contract == {
+        "orders": {"2026-06-30-corrupt-missing_column.parquet": "gmv_usd"}
+    }
+
+
 def test_corrupt_command_prints_the_expected_rule(tmp_path, capsys):
     raw = tmp_path / "raw"
     generate_with_holdback(raw, tmp_path / "truth", 1, scale="tiny", seed=11, days=10)

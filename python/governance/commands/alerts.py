@@ -5,19 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
 from pathlib import Path
 
 from governance import settings
-
-
-def _iso_date(text: str) -> date:
-    try:
-        return date.fromisoformat(text)
-    except ValueError as exc:
-        raise argparse.ArgumentTypeError(
-            f"--date must be written YYYY-MM-DD, got '{text}'"
-        ) from exc
+from governance.arguments import iso_date, non_negative_int
 
 
 def _cmd_alerts(args: argparse.Namespace) -> int:
@@ -25,11 +16,20 @@ def _cmd_alerts(args: argparse.Namespace) -> int:
 
     from governance.alerts import format_incidents, latest_metric_date, open_incidents
 
+    warehouse = settings.existing_warehouse(args.duckdb_path)
     try:
-        incidents = open_incidents(args.duckdb_path, date=args.date, open_days=args.open_days)
-        day = args.date or latest_metric_date(args.duckdb_path)
+        latest = latest_metric_date(warehouse)
+        if args.date is not None and latest is not None and args.date > latest:
+            print(
+                f"error: --date {args.date} is outside the data: the latest metric date in "
+                f"{warehouse} is {latest}, no incident can be open after it",
+                file=sys.stderr,
+            )
+            return 2
+        incidents = open_incidents(warehouse, date=args.date, open_days=args.open_days)
+        day = args.date or latest
     except (FileNotFoundError, duckdb.Error) as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(f"error: {str(exc).strip().splitlines()[0]}", file=sys.stderr)
         return 2
     if args.format == "json":
         print(json.dumps(incidents, indent=2, default=str, ensure_ascii=False))
@@ -51,14 +51,17 @@ def register(subparsers) -> None:
         ),
     )
     parser.add_argument(
-        "--date", type=_iso_date, default=None, help="day to report on (YYYY-MM-DD)"
+        "--date",
+        type=iso_date,
+        default=None,
+        help="day to report on (YYYY-MM-DD, at most the latest metric date)",
     )
     parser.add_argument(
         "--format", choices=["text", "json"], default="text", help="text for people, json for tools"
     )
     parser.add_argument(
         "--open-days",
-        type=int,
+        type=non_negative_int,
         default=DEFAULT_OPEN_DAYS,
         help=f"days an incident stays open after its last anomalous day ({DEFAULT_OPEN_DAYS})",
     )

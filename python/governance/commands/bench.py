@@ -39,15 +39,24 @@ def _cmd_bench(args: argparse.Namespace) -> int:
 def register(subparsers) -> None:
     p = subparsers.add_parser(
         "bench",
-        help="benchmark a scale tier: generation, floor, full and nightly build, pandas",
+        help="benchmark a scale tier: generation, floor, raw load, metrics_daily in pandas, "
+        "dbt and Spark, full and nightly build",
         description=(
             "Generate a scale tier and measure wall time and peak RSS of: data generation, one "
-            "DuckDB pass over the raw data (the floor), a full dbt build, the nightly run and "
-            "the pandas baseline. Writes <results-dir>/<scale>.json and prints a table."
+            "DuckDB pass over the raw data (the floor), copying it into DuckDB (the raw load), "
+            "the whole metrics_daily computed with pandas and with dbt build --select "
+            "+metrics_daily side by side (checked equal row for row), the same dbt build on "
+            "Spark (tiny and small tiers, with the spark extra), a full dbt build and the "
+            "nightly run. Writes <results-dir>/<scale>.json and prints a table."
         ),
     )
-    p.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"])
-    p.add_argument("--seed", type=int, default=42)
+    p.add_argument(
+        "--scale",
+        default="small",
+        choices=["tiny", "small", "medium", "large"],
+        help="size tier to benchmark (default small)",
+    )
+    p.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     p.add_argument(
         "--work-dir",
         default=None,
@@ -67,7 +76,7 @@ def register(subparsers) -> None:
     p.add_argument(
         "--skip",
         nargs="*",
-        choices=["incremental", "pandas"],
+        choices=["incremental", "pandas", "spark"],
         help="steps to leave out (reported as not measured)",
     )
     p.add_argument("--timeout-minutes", type=float, default=240, help="limit per step")

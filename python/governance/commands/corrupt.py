@@ -6,6 +6,7 @@ import argparse
 import sys
 
 from governance import settings
+from governance.arguments import positive_int
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -35,7 +36,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--kind", required=True, choices=sorted(KINDS), help="corruption to apply")
     p.add_argument("--table", default=None, help="raw table (default depends on the kind)")
-    p.add_argument("--rows", type=int, default=5, help="corrupted rows to write (default 5)")
+    p.add_argument(
+        "--rows", type=positive_int, default=5, help="corrupted rows to write (default 5)"
+    )
     p.add_argument(
         "--night", default=None, help="night the file arrives (YYYY-MM-DD, in the file name)"
     )

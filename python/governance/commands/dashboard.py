@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 from governance import settings
+from governance.arguments import port
 
 PAGES = ("overview", "alerts", "strategies", "syndicates", "data-quality")
 
@@ -55,6 +56,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "dashboard",
         help="serve the Streamlit dashboard over the published warehouse (read-only)",
+        description="Serve the Streamlit dashboard over the published warehouse, opened "
+        "read-only, or save a screenshot of one page with --screenshot. Exit code 2 when there "
+        "is no warehouse.",
     )
     p.add_argument(
         "--duckdb-path", default=str(settings.duckdb_path()), help="published warehouse file"
@@ -66,7 +70,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "$DBT_TARGET_PATH or target/)",
     )
     p.add_argument("--address", default="localhost", help="address to listen on")
-    p.add_argument("--port", type=int, default=None, help="port (default 8501; free port for -s)")
+    p.add_argument("--port", type=port, default=None, help="port (default 8501; free port for -s)")
     p.add_argument("--headless", action="store_true", help="do not open a browser")
     p.add_argument(
         "-s",

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from governance import settings
+from governance.arguments import positive_int
 
 
 def _cmd_init(args: argparse.Namespace) -> int:
@@ -64,11 +65,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     sub = p.add_subparsers(dest="feed_command", required=True)
     i = sub.add_parser("init", help="generate and hold back the last nights")
-    i.add_argument("--holdback-days", type=int, required=True, help="nights held back")
-    i.add_argument("--scale", default="small", choices=["tiny", "small", "medium", "large"])
-    i.add_argument("--seed", type=int, default=42)
+    i.add_argument("--holdback-days", type=positive_int, required=True, help="nights held back")
+    i.add_argument(
+        "--scale",
+        default="small",
+        choices=["tiny", "small", "medium", "large"],
+        help="size tier (default small)",
+    )
+    i.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     i.add_argument("--end-date", default=None, help="last simulated day (YYYY-MM-DD)")
-    i.add_argument("--days", type=int, default=None, help="number of simulated days")
+    i.add_argument("--days", type=positive_int, default=None, help="number of simulated days")
     a = sub.add_parser("advance", help="deliver the next held-back night")
     for q in (i, a):
         q.add_argument("--raw-dir", default=str(settings.raw_dir()), help="raw Parquet root")

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from governance import settings
+from governance.arguments import add_create_warehouse, may_create_warehouse
 from governance.nightly import DEFAULT_LOOKBACK_DAYS
 
 
@@ -21,11 +22,12 @@ def _options(args: argparse.Namespace) -> dict:
     }
 
 
-def _finish(run) -> int:
+def _finish(args: argparse.Namespace, run) -> int:
     from governance.nightly import NightlyError
-    from governance.publish import PublishError
+    from governance.publish import PublishError, check_warehouse_dir
 
     try:
+        check_warehouse_dir(Path(args.duckdb_path), create=may_create_warehouse(args))
         report = run()
     except (NightlyError, PublishError) as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -48,13 +50,14 @@ def _cmd_nightly(args: argparse.Namespace) -> int:
     from governance.nightly import run_nightly
 
     return _finish(
+        args,
         lambda: run_nightly(
             Path(args.raw_dir),
             Path(args.duckdb_path),
             night=args.date,
             full_refresh=args.full_refresh,
             **_options(args),
-        )
+        ),
     )
 
 
@@ -62,9 +65,10 @@ def _cmd_backfill(args: argparse.Namespace) -> int:
     from governance.nightly import run_backfill
 
     return _finish(
+        args,
         lambda: run_backfill(
             Path(args.raw_dir), Path(args.duckdb_path), args.start, args.end, **_options(args)
-        )
+        ),
     )
 
 
@@ -97,6 +101,7 @@ def _common(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--target-path", default=None, help="dbt target folder (default <warehouse>-target/)"
     )
+    add_create_warehouse(p)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:

@@ -11,6 +11,8 @@ from governance import settings
 def _run(args: argparse.Namespace) -> int:
     from governance.semantic import check_project
 
+    if args.warehouse:
+        settings.existing_warehouse(args.duckdb_path)
     passed, output = check_project(
         duckdb_path=Path(args.duckdb_path), raw_dir=Path(args.raw_dir), warehouse=args.warehouse
     )

@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 from governance import settings
+from governance.arguments import share
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -51,7 +52,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--row-count-tolerance",
-        type=float,
+        type=share,
         default=0.25,
         help="warn when a table's row count moves by more than this fraction (default 0.25)",
     )

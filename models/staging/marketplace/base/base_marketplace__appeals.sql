@@ -16,8 +16,7 @@ with
 
 source as (
 
-    select * from {{ source('marketplace', 'appeals') }}
-    {{ only_unloaded_raw_files('appeals') }}
+    select * from {{ typed_raw_rows(source('marketplace', 'appeals')) }}
 
 ),
 
@@ -33,14 +32,11 @@ typed as (
     select
         {{ raw_row_lineage() }},
         {{ contract_breach_column('appeals') }} as contract_column,
-        {{ unparseable_column({
-            'filed_at': dbt.type_timestamp(),
-            'resolved_at': dbt.type_timestamp(),
-        }) }} as unparseable_column,
+        unparseable_column,
         cast(appeal_id as {{ dbt.type_string() }}) as appeal_id,
         cast(action_id as {{ dbt.type_string() }}) as action_id,
-        {{ try_cast_value('filed_at', dbt.type_timestamp()) }} as filed_at,
-        {{ try_cast_value('resolved_at', dbt.type_timestamp()) }} as resolved_at,
+        filed_at,
+        resolved_at,
         cast(outcome as {{ dbt.type_string() }}) as outcome
 
     from source

@@ -8,8 +8,7 @@ with
 
 source as (
 
-    select * from {{ source('marketplace', 'complaints') }}
-    {{ only_unloaded_raw_files('complaints') }}
+    select * from {{ typed_raw_rows(source('marketplace', 'complaints')) }}
 
 ),
 
@@ -32,12 +31,12 @@ typed as (
     select
         {{ raw_row_lineage() }},
         {{ contract_breach_column('complaints') }} as contract_column,
-        {{ unparseable_column({'created_at': dbt.type_timestamp()}) }} as unparseable_column,
+        unparseable_column,
         cast(complaint_id as {{ dbt.type_string() }}) as complaint_id,
         cast(order_id as {{ dbt.type_string() }}) as order_id,
         cast(listing_id as {{ dbt.type_string() }}) as listing_id,
         cast(seller_id as {{ dbt.type_string() }}) as seller_id,
-        {{ try_cast_value('created_at', dbt.type_timestamp()) }} as created_at,
+        created_at,
         cast(reason as {{ dbt.type_string() }}) as reason
 
     from source

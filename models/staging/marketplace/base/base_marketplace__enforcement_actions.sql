@@ -16,8 +16,7 @@ with
 
 source as (
 
-    select * from {{ source('marketplace', 'enforcement_actions') }}
-    {{ only_unloaded_raw_files('enforcement_actions') }}
+    select * from {{ typed_raw_rows(source('marketplace', 'enforcement_actions')) }}
 
 ),
 
@@ -47,14 +46,14 @@ typed as (
     select
         {{ raw_row_lineage() }},
         {{ contract_breach_column('enforcement_actions') }} as contract_column,
-        {{ unparseable_column({'acted_at': dbt.type_timestamp()}) }} as unparseable_column,
+        unparseable_column,
         cast(action_id as {{ dbt.type_string() }}) as action_id,
         cast(target_type as {{ dbt.type_string() }}) as target_type,
         cast(target_id as {{ dbt.type_string() }}) as target_id,
         cast(action_type as {{ dbt.type_string() }}) as action_type,
         cast(policy_code as {{ dbt.type_string() }}) as policy_code,
         cast(strategy_id as {{ dbt.type_string() }}) as strategy_id,
-        {{ try_cast_value('acted_at', dbt.type_timestamp()) }} as acted_at
+        acted_at
 
     from source
 

@@ -9,8 +9,7 @@ with
 
 source as (
 
-    select * from {{ source('marketplace', 'listings') }}
-    {{ only_unloaded_raw_files('listings') }}
+    select * from {{ typed_raw_rows(source('marketplace', 'listings')) }}
 
 ),
 
@@ -26,20 +25,15 @@ typed as (
     select
         {{ raw_row_lineage() }},
         {{ contract_breach_column('listings') }} as contract_column,
-        {{ unparseable_column({
-            'created_at': dbt.type_timestamp(),
-            'price_usd': 'double',
-            'image_count': dbt.type_int(),
-            'description_length': dbt.type_int(),
-        }) }} as unparseable_column,
+        unparseable_column,
         cast(listing_id as {{ dbt.type_string() }}) as listing_id,
         cast(seller_id as {{ dbt.type_string() }}) as seller_id,
-        {{ try_cast_value('created_at', dbt.type_timestamp()) }} as created_at,
+        created_at,
         cast(category as {{ dbt.type_string() }}) as category,
         cast(title as {{ dbt.type_string() }}) as title,
-        {{ try_cast_value('price_usd', 'double') }} as price_usd,
-        {{ try_cast_value('image_count', dbt.type_int()) }} as image_count,
-        {{ try_cast_value('description_length', dbt.type_int()) }} as description_length
+        price_usd,
+        image_count,
+        description_length
 
     from source
 

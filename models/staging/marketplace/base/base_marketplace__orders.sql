@@ -9,8 +9,7 @@ with
 
 source as (
 
-    select * from {{ source('marketplace', 'orders') }}
-    {{ only_unloaded_raw_files('orders') }}
+    select * from {{ typed_raw_rows(source('marketplace', 'orders')) }}
 
 ),
 
@@ -33,16 +32,13 @@ typed as (
     select
         {{ raw_row_lineage() }},
         {{ contract_breach_column('orders') }} as contract_column,
-        {{ unparseable_column({
-            'ordered_at': dbt.type_timestamp(),
-            'gmv_usd': 'double',
-        }) }} as unparseable_column,
+        unparseable_column,
         cast(order_id as {{ dbt.type_string() }}) as order_id,
         cast(listing_id as {{ dbt.type_string() }}) as listing_id,
         cast(seller_id as {{ dbt.type_string() }}) as seller_id,
         cast(buyer_id as {{ dbt.type_string() }}) as buyer_id,
-        {{ try_cast_value('ordered_at', dbt.type_timestamp()) }} as ordered_at,
-        {{ try_cast_value('gmv_usd', 'double') }} as gmv_usd,
+        ordered_at,
+        gmv_usd,
         cast(order_status as {{ dbt.type_string() }}) as order_status
 
     from source

@@ -12,8 +12,7 @@ with
 
 source as (
 
-    select * from {{ source('marketplace', 'qa_case_checks') }}
-    {{ only_unloaded_raw_files('qa_case_checks') }}
+    select * from {{ typed_raw_rows(source('marketplace', 'qa_case_checks')) }}
 
 ),
 
@@ -43,17 +42,14 @@ typed as (
     select
         {{ raw_row_lineage() }},
         {{ contract_breach_column('qa_case_checks') }} as contract_column,
-        {{ unparseable_column({
-            'checked_at': dbt.type_timestamp(),
-            'is_violation': dbt.type_boolean(),
-        }) }} as unparseable_column,
+        unparseable_column,
         cast(check_id as {{ dbt.type_string() }}) as check_id,
         cast(target_type as {{ dbt.type_string() }}) as target_type,
         cast(target_id as {{ dbt.type_string() }}) as target_id,
         cast(sample_type as {{ dbt.type_string() }}) as sample_type,
         cast(strategy_id as {{ dbt.type_string() }}) as strategy_id,
-        {{ try_cast_value('checked_at', dbt.type_timestamp()) }} as checked_at,
-        {{ try_cast_value('is_violation', dbt.type_boolean()) }} as is_violation,
+        checked_at,
+        is_violation,
         cast(policy_code as {{ dbt.type_string() }}) as policy_code
 
     from source

@@ -18,8 +18,7 @@ with
 
 source as (
 
-    select * from {{ source('marketplace', 'seller_identity_signals') }}
-    {{ only_unloaded_raw_files('seller_identity_signals') }}
+    select * from {{ typed_raw_rows(source('marketplace', 'seller_identity_signals')) }}
 
 ),
 
@@ -35,11 +34,11 @@ typed as (
     select
         {{ raw_row_lineage() }},
         {{ contract_breach_column('seller_identity_signals') }} as contract_column,
-        {{ unparseable_column({'observed_at': dbt.type_timestamp()}) }} as unparseable_column,
+        unparseable_column,
         cast(seller_id as {{ dbt.type_string() }}) as seller_id,
         cast(signal_type as {{ dbt.type_string() }}) as signal_type,
         {{ hash_pii('signal_value') }} as signal_value_hash,
-        {{ try_cast_value('observed_at', dbt.type_timestamp()) }} as observed_at
+        observed_at
 
     from source
 

@@ -19,8 +19,7 @@ with
 
 source as (
 
-    select * from {{ source('marketplace', 'sellers') }}
-    {{ only_unloaded_raw_files('sellers') }}
+    select * from {{ typed_raw_rows(source('marketplace', 'sellers')) }}
 
 ),
 
@@ -29,13 +28,10 @@ typed as (
     select
         {{ raw_row_lineage() }},
         {{ contract_breach_column('sellers') }} as contract_column,
-        {{ unparseable_column({
-            'registered_at': dbt.type_timestamp(),
-            'onboarded_at': dbt.type_timestamp(),
-        }) }} as unparseable_column,
+        unparseable_column,
         cast(seller_id as {{ dbt.type_string() }}) as seller_id,
-        {{ try_cast_value('registered_at', dbt.type_timestamp()) }} as registered_at,
-        {{ try_cast_value('onboarded_at', dbt.type_timestamp()) }} as onboarded_at,
+        registered_at,
+        onboarded_at,
         cast(region as {{ dbt.type_string() }}) as region,
         cast(seller_type as {{ dbt.type_string() }}) as seller_type,
         cast(primary_category as {{ dbt.type_string() }}) as primary_category,

@@ -12,8 +12,7 @@ with
 
 source as (
 
-    select * from {{ source('marketplace', 'strategies') }}
-    {{ only_unloaded_raw_files('strategies') }}
+    select * from {{ typed_raw_rows(source('marketplace', 'strategies')) }}
 
 ),
 
@@ -22,17 +21,14 @@ typed as (
     select
         {{ raw_row_lineage() }},
         {{ contract_breach_column('strategies') }} as contract_column,
-        {{ unparseable_column({
-            'launched_at': dbt.type_timestamp(),
-            'retired_at': dbt.type_timestamp(),
-        }) }} as unparseable_column,
+        unparseable_column,
         cast(strategy_id as {{ dbt.type_string() }}) as strategy_id,
         cast(strategy_name as {{ dbt.type_string() }}) as strategy_name,
         cast(strategy_type as {{ dbt.type_string() }}) as strategy_type,
         cast(policy_code as {{ dbt.type_string() }}) as policy_code,
         cast(target_type as {{ dbt.type_string() }}) as target_type,
-        {{ try_cast_value('launched_at', dbt.type_timestamp()) }} as launched_at,
-        {{ try_cast_value('retired_at', dbt.type_timestamp()) }} as retired_at
+        launched_at,
+        retired_at
 
     from source
 

@@ -12,8 +12,7 @@ with
 
 source as (
 
-    select * from {{ source('marketplace', 'strategy_changes') }}
-    {{ only_unloaded_raw_files('strategy_changes') }}
+    select * from {{ typed_raw_rows(source('marketplace', 'strategy_changes')) }}
 
 ),
 
@@ -29,10 +28,10 @@ typed as (
     select
         {{ raw_row_lineage() }},
         {{ contract_breach_column('strategy_changes') }} as contract_column,
-        {{ unparseable_column({'changed_at': dbt.type_timestamp()}) }} as unparseable_column,
+        unparseable_column,
         cast(change_id as {{ dbt.type_string() }}) as change_id,
         cast(strategy_id as {{ dbt.type_string() }}) as strategy_id,
-        {{ try_cast_value('changed_at', dbt.type_timestamp()) }} as changed_at,
+        changed_at,
         cast(change_type as {{ dbt.type_string() }}) as change_type,
         cast(description as {{ dbt.type_string() }}) as change_description
 

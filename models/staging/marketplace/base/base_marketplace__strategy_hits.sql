@@ -8,8 +8,7 @@ with
 
 source as (
 
-    select * from {{ source('marketplace', 'strategy_hits') }}
-    {{ only_unloaded_raw_files('strategy_hits') }}
+    select * from {{ typed_raw_rows(source('marketplace', 'strategy_hits')) }}
 
 ),
 
@@ -39,16 +38,13 @@ typed as (
     select
         {{ raw_row_lineage() }},
         {{ contract_breach_column('strategy_hits') }} as contract_column,
-        {{ unparseable_column({
-            'hit_at': dbt.type_timestamp(),
-            'risk_score': 'double',
-        }) }} as unparseable_column,
+        unparseable_column,
         cast(hit_id as {{ dbt.type_string() }}) as hit_id,
         cast(strategy_id as {{ dbt.type_string() }}) as strategy_id,
         cast(target_type as {{ dbt.type_string() }}) as target_type,
         cast(target_id as {{ dbt.type_string() }}) as target_id,
-        {{ try_cast_value('hit_at', dbt.type_timestamp()) }} as hit_at,
-        {{ try_cast_value('risk_score', 'double') }} as risk_score
+        hit_at,
+        risk_score
 
     from source
 
