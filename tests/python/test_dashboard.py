@@ -187,8 +187,21 @@ def test_overview_charts_have_band_line_anomaly_and_target_layers_with_warehouse
         target = definitions.loc[definitions["metric_name"] == metric, "target_value"].iloc[0]
         assert rule["target_value"].tolist() == [pytest.approx(target)]
 
-    # The tiny tier flags one anomaly at ALL x ALL: it must be on its chart.
-    assert sum(len(c["layers"][3][1]) for c in charts) >= 1
+    # The tiny tier's flags sit in Thailand (its one ALL x ALL flag was the edge of the
+    # enforcement data, now an incomplete cohort): they must be on Thailand's chart.
+    flagged = _query(
+        published,
+        "select count(*) as n from main.metric_anomalies where is_anomaly "
+        "and metric_name = 'listing_violation_rate' and region = 'TH' and category = 'ALL'",
+    )["n"].iloc[0]
+    assert flagged >= 1
+    at.selectbox(key="overview_region").set_value("TH")
+    thailand = next(
+        c
+        for c in _charts(_rerun(at))
+        if c["spec"]["usermeta"]["metric_name"] == "listing_violation_rate"
+    )
+    assert len(thailand["layers"][3][1]) == flagged
     # Sellers onboarded before the first enforcement record are left out of the chart.
     onboarding = next(
         c for c in charts if c["spec"]["usermeta"]["metric_name"] == "bad_seller_onboarding_rate"
