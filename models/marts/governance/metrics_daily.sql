@@ -166,17 +166,9 @@ final as (
         densified.metric_name,
         densified.region,
         densified.category,
-        cast(densified.numerator as double) as numerator,
-        cast(densified.denominator as double) as denominator,
-        cast(
-            case
-                when densified.denominator > 0 then densified.numerator / densified.denominator
-            end as double
-        ) as value,  -- noqa: RF04
-        cast({{ wilson_bound('densified.numerator', 'densified.denominator', 'lower') }} as double)
-            as ci_lower,
-        cast({{ wilson_bound('densified.numerator', 'densified.denominator', 'upper') }} as double)
-            as ci_upper,
+        cast(densified.numerator as bigint) as numerator,
+        cast(densified.denominator as bigint) as denominator,
+        {{ rate_columns('densified.numerator', 'densified.denominator') }},  -- noqa: RF04
         {{ dbt.dateadd('day', 'metric_definitions.maturity_days', 'densified.metric_date') }}
         <= as_of.as_of_date as is_mature,
         coalesce(densified.metric_date >= source_coverage.coverage_start_date, false) as is_complete
