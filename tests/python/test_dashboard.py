@@ -414,10 +414,12 @@ def test_alerts_page_lists_incidents_breaks_down_the_move_and_names_the_sellers(
     ):
         if code != "ALL":
             where.append(f"{column} = '{code}'")
+    # Most counted records first; ties go to the seller with more records in the cohort.
     behind = _query(
         published,
-        f"select seller_id, count(*) as n from {relation} where {flag} and {' and '.join(where)} "
-        "and seller_id is not null group by 1 order by n desc, seller_id limit 15",
+        f"select seller_id, count(*) filter (where {flag}) as n, count(*) as n_cohort "
+        f"from {relation} where {' and '.join(where)} and seller_id is not null group by 1 "
+        "having n > 0 order by n desc, n_cohort desc, seller_id limit 15",
         [alert["first_day"].date(), alert["last_day"].date()],
     )
     sellers = next(df.value for df in at.dataframe if "n_records" in df.value.columns)
