@@ -4,11 +4,7 @@ All functions are pure (pandas DataFrame in, DataFrame out), deterministic and i
 the query engine, so they run the same inside dbt Python models and in notebooks.
 """
 
-from governance.detection.anomaly import (
-    AnomalyParams,
-    baseline_mean_3sd,
-    detect_metric_anomalies,
-)
+from governance.detection.anomaly import AnomalyParams, detect_metric_anomalies
 from governance.detection.risk import (
     RiskParams,
     TrainedRiskModel,
@@ -32,7 +28,6 @@ __all__ = [
     "SyndicateParams",
     "TrainedRiskModel",
     "adjusted_rand",
-    "baseline_mean_3sd",
     "detect_metric_anomalies",
     "detect_syndicates",
     "naive_connected_components",
