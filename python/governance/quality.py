@@ -298,7 +298,7 @@ def build_suites(
     daily = frames["metrics_daily"]
     grid_rows = expected_grid_rows(daily, len(regions) - 1, len(categories) - 1)
     metrics_daily = [
-        *not_null([*METRICS_DAILY_KEY, "numerator", "denominator", "is_mature"]),
+        *not_null([*METRICS_DAILY_KEY, "numerator", "denominator", "is_mature", "is_complete"]),
         expect(
             gxe.ExpectCompoundColumnsToBeUnique,
             CRITICAL,

@@ -118,7 +118,8 @@ def test_the_weekly_rates_a_bi_tool_queries_are_ratios_of_summed_counts(built):
         weekly = con.execute(example).df()
         daily = con.execute(
             """
-            select d.metric_label, m.metric_date, m.numerator, m.denominator, d.maturity_days
+            select d.metric_label, m.metric_date, m.numerator, m.denominator, d.maturity_days,
+                m.is_complete
             from main.metrics_daily as m
             inner join reference.metric_definitions as d using (metric_name)
             where m.region = 'ALL' and m.category = 'ALL'
@@ -134,18 +135,22 @@ def test_the_weekly_rates_a_bi_tool_queries_are_ratios_of_summed_counts(built):
             """
         ).df()
     # The same weeks computed here from the daily counts: ISO weeks from Monday, complete
-    # (every day in the data) and mature (the Sunday's window closed).
+    # (every day in the data, and covered by the source its metric counts) and mature (the
+    # Sunday's window closed).
     daily["metric_date"] = pd.to_datetime(daily["metric_date"])
     daily["week"] = daily["metric_date"] - pd.to_timedelta(daily["metric_date"].dt.day_of_week, "D")
     sums = daily.groupby(["metric_label", "week"], as_index=False).agg(
         numerator=("numerator", "sum"),
         denominator=("denominator", "sum"),
         n_days=("metric_date", "count"),
+        n_covered=("is_complete", "sum"),
         maturity=("maturity_days", "first"),
     )
     sunday = sums["week"] + pd.Timedelta(days=6)
-    final = (sums["n_days"] == 7) & (
-        sunday + pd.to_timedelta(sums["maturity"], "D") <= pd.Timestamp(as_of)
+    final = (
+        (sums["n_days"] == 7)
+        & (sums["n_covered"] == 7)
+        & (sunday + pd.to_timedelta(sums["maturity"], "D") <= pd.Timestamp(as_of))
     )
     expected = sums[final].sort_values(["metric_label", "week"]).reset_index(drop=True)
     assert len(weekly) == len(expected) >= 30

@@ -168,6 +168,7 @@ WEEKLY = """
     ),
     bounds as (
         select metric_name, min(metric_date) as first_day from main.metrics_daily
+        where is_complete  -- the first day the data covers: earlier cohorts are not final
         group by metric_name
     )
     select d.metric_name, d.week, sum(d.numerator) as numerator,
@@ -360,7 +361,8 @@ def test_pages_say_which_marts_are_not_built_yet(bare_db, monkeypatch):
 def test_alerts_page_lists_incidents_breaks_down_the_move_and_names_the_sellers(published):
     alerts = _query(
         published,
-        "select * from main.alerts order by is_open desc, first_day desc, severity_rank desc",
+        "select * from main.alerts "
+        "order by is_open desc, first_day desc, severity_rank desc, incident_id",
     )
     assert len(alerts) >= 1
     alert = alerts.iloc[-1]
@@ -412,10 +414,12 @@ def test_alerts_page_lists_incidents_breaks_down_the_move_and_names_the_sellers(
     ):
         if code != "ALL":
             where.append(f"{column} = '{code}'")
+    # Most counted records first; ties go to the seller with more records in the cohort.
     behind = _query(
         published,
-        f"select seller_id, count(*) as n from {relation} where {flag} and {' and '.join(where)} "
-        "and seller_id is not null group by 1 order by n desc, seller_id limit 15",
+        f"select seller_id, count(*) filter (where {flag}) as n, count(*) as n_cohort "
+        f"from {relation} where {' and '.join(where)} and seller_id is not null group by 1 "
+        "having n > 0 order by n desc, n_cohort desc, seller_id limit 15",
         [alert["first_day"].date(), alert["last_day"].date()],
     )
     sellers = next(df.value for df in at.dataframe if "n_records" in df.value.columns)

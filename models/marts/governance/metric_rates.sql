@@ -53,7 +53,7 @@ daily as (
         ci_upper,
         1 as n_days,
         1 as days_in_period,
-        true as is_complete,
+        is_complete,
         is_mature
 
     from metrics_daily

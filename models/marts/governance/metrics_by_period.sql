@@ -1,8 +1,8 @@
 {#- Weekly, monthly and trailing-7-day rates of every north-star metric and segment of
     metrics_daily: the ratio of the summed daily counts (never an average of daily rates), the
     Wilson 95% interval of the summed counts, and whether the period is complete (every one of
-    its days lies between the metric's first day and the reporting date) and mature (its last
-    day's window has closed). Weeks are ISO weeks, Monday to Sunday; months are calendar months. -#}
+    its days lies between the metric's first complete day, the first the data covers, and the
+    reporting date) and mature (its last day's window has closed). Weeks are ISO weeks, Monday to Sunday; months are calendar months. -#}
 
 with
 
@@ -28,7 +28,7 @@ first_days as (
 
     select
         metric_name,
-        min(metric_date) as first_metric_date
+        min(case when is_complete then metric_date end) as first_metric_date
 
     from metrics_daily
     group by metric_name
@@ -137,9 +137,10 @@ final as (
         {{ rate_columns('periods.numerator', 'periods.denominator') }},  -- noqa: RF04
         cast(periods.n_days as integer) as n_days,
         cast(periods.days_in_period as integer) as days_in_period,
-        (
+        coalesce(
             periods.period_start >= first_days.first_metric_date
-            and periods.period_end <= as_of.as_of_date
+            and periods.period_end <= as_of.as_of_date,
+            false
         ) as is_complete,
         {{ dbt.dateadd('day', 'metric_definitions.maturity_days', 'periods.period_end') }}
         <= as_of.as_of_date as is_mature

@@ -4,11 +4,7 @@ All functions are pure (pandas DataFrame in, DataFrame out), deterministic and i
 the query engine, so they run the same inside dbt Python models and in notebooks.
 """
 
-from governance.detection.anomaly import (
-    AnomalyParams,
-    baseline_mean_3sd,
-    detect_metric_anomalies,
-)
+from governance.detection.anomaly import AnomalyParams, detect_metric_anomalies
 from governance.detection.risk import (
     RiskParams,
     TrainedRiskModel,
@@ -30,7 +26,6 @@ __all__ = [
     "RiskParams",
     "SyndicateParams",
     "TrainedRiskModel",
-    "baseline_mean_3sd",
     "cluster_group",
     "detect_metric_anomalies",
     "detect_syndicates",

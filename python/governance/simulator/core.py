@@ -93,7 +93,7 @@ def _simulate(writer, truth_dir, scale, seed, end_date, days) -> dict:
     start = end - np.timedelta64(days - 1, "D")
     clock = Clock(start, days)
 
-    plan = plan_incidents(days)
+    plan = plan_incidents(days, seed, len(C.REGIONS), len(C.CATEGORIES))
     rng_cal = rng_for(seed, "calendar")
     attack_region = C.REGIONS.index(str(rng_cal.choice(["ID", "VN", "TH"])))
     attack_category = C.CATEGORIES.index(str(rng_cal.choice(["fashion", "beauty", "electronics"])))
@@ -137,7 +137,16 @@ def _simulate(writer, truth_dir, scale, seed, end_date, days) -> dict:
     cut_at = np.minimum(E.first_action_time(ld.n, listing_acts), sd.removed_at[ld.seller])
     late_events = []
     man, late_oc, order_stats = generate_orders(
-        cfg, ld, sd, clock, cut_at, seed, writer, LATE_RATES["orders"], LATE_RATES["complaints"]
+        cfg,
+        ld,
+        sd,
+        clock,
+        cut_at,
+        seed,
+        writer,
+        LATE_RATES["orders"],
+        LATE_RATES["complaints"],
+        plan=plan,
     )
     late_events.extend(late_oc)
     acts_c = {
@@ -578,6 +587,8 @@ def _incident_summary(inc: dict) -> list[dict]:
                 "start_date": str(inc["start_date"][i]),
                 "end_date": str(inc["end_date"][i]),
                 "direction": inc["direction"][i],
+                "shape": inc["shape"][i],
+                "is_consequence": bool(inc["is_consequence"][i]),
             }
         )
     return list(out.values())

@@ -208,6 +208,9 @@ TRUTH_SCHEMAS: dict[str, pa.Schema] = {
             ("strategy_id", S),
             ("change_id", S),
             ("description", S),
+            ("shape", S),
+            ("is_consequence", pa.bool_()),
+            ("target_strength", pa.float64()),
         ]
     ),
     "strategy_truth": pa.schema(
