@@ -13,7 +13,7 @@ export DBT_PROFILES_DIR := $(CURDIR)
 .PHONY: docs semantic-check
 .PHONY: bench test-spark
 .PHONY: alerts
-.PHONY: dashboard validate
+.PHONY: dashboard dashboard-screenshots validate
 .PHONY: nightly nightly-demo backfill
 
 help:
@@ -24,6 +24,7 @@ help:
 	@echo "make bench    benchmark a scale tier (SCALE=small|medium|large): bench/results/<scale>.json"
 	@echo "make test-spark  build the tiny tier on Apache Spark too and compare it with DuckDB (part of make test)"
 	@echo "make dashboard   serve the Streamlit dashboard over the published warehouse (read-only)"
+	@echo "make dashboard-screenshots  a screenshot of every dashboard page in target/dashboard-screenshots"
 	@echo "make validate    Great Expectations checkpoint over the published tables; Data Docs in target/gx_data_docs"
 
 $(BIN)/.installed: pyproject.toml
@@ -32,7 +33,16 @@ $(BIN)/.installed: pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	@touch $@
 
-install: $(BIN)/.installed
+# MetricFlow (`mf`) reads the semantic manifest dbt writes when it parses the project
+# (target/semantic_manifest.json): parsed at install, and again when the project changes.
+SEMANTIC_MANIFEST := target/semantic_manifest.json
+PROJECT_FILES := dbt_project.yml $(shell find models macros seeds -type f 2>/dev/null)
+
+$(SEMANTIC_MANIFEST): $(BIN)/.installed $(PROJECT_FILES)
+	$(BIN)/dbt parse --quiet
+	@touch $@
+
+install: $(BIN)/.installed $(SEMANTIC_MANIFEST)
 
 generate: install
 	$(BIN)/governance generate --scale $(SCALE) --seed $(SEED)
@@ -96,6 +106,11 @@ alerts: install
 # http://localhost:8501 (PORT=... for another port).
 dashboard: install
 	$(BIN)/governance dashboard $(if $(PORT),--port $(PORT))
+
+# A full-page screenshot of every dashboard page over the published warehouse (headless
+# Chromium), into target/dashboard-screenshots/; fails when a page shows an error.
+dashboard-screenshots: install
+	$(BIN)/governance dashboard --screenshots target/dashboard-screenshots
 
 # Great Expectations suites over metrics_daily, seller_features and metric_anomalies: fails on a
 # critical expectation, prints warnings, writes Data Docs to target/gx_data_docs/index.html.

@@ -22,3 +22,15 @@
         ) / (1.0 + {{ z }} * {{ z }} / ({{ trials }})))
     end
 {%- endmacro %}
+
+{#- The three columns of a published rate from its counts: `value` (numerator / denominator,
+    null when the denominator is 0) and its Wilson bounds `ci_lower` and `ci_upper`, as doubles.
+    Counts may be integers: the division is done in double precision. -#}
+{% macro rate_columns(numerator, denominator) -%}
+    {%- set successes = 'cast(' ~ numerator ~ ' as double)' -%}
+    cast(
+        case when {{ denominator }} > 0 then {{ successes }} / {{ denominator }} end as double
+    ) as value,
+    cast({{ wilson_bound(successes, denominator, 'lower') }} as double) as ci_lower,
+    cast({{ wilson_bound(successes, denominator, 'upper') }} as double) as ci_upper
+{%- endmacro %}

@@ -1,7 +1,9 @@
-{#- Numerator and denominator of every north-star metric per mature day and finest segment
-    (region × category), the input of the movement attribution. Records whose region or
+{#- Numerator and denominator of every north-star metric per mature, complete day and finest
+    segment (region × category), the input of the movement attribution. Records whose region or
     category is unknown form their own `UNKNOWN` segment, so the segments add up exactly to the
-    `ALL` × `ALL` value of metrics_daily. Immature days are left out: their values still move. -#}
+    `ALL` × `ALL` value of metrics_daily. Immature days are left out (their values still move),
+    and so are days before the coverage of the source the metric counts (their values miss
+    events that were never exported). -#}
 
 with
 
@@ -23,6 +25,12 @@ as_of as (
 
 ),
 
+source_coverage as (
+
+    select * from {{ ref('int_source_coverage') }}
+
+),
+
 mature_counts as (
 
     select
@@ -36,10 +44,13 @@ mature_counts as (
     from metric_counts
     inner join metric_definitions
         on metric_counts.metric_name = metric_definitions.metric_name
+    inner join source_coverage
+        on metric_definitions.outcome_source = source_coverage.source_name
     cross join as_of
     where
         {{ dbt.dateadd('day', 'metric_definitions.maturity_days', 'metric_counts.metric_date') }}
         <= as_of.as_of_date
+        and metric_counts.metric_date >= source_coverage.coverage_start_date
 
 )
 

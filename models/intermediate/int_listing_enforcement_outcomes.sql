@@ -1,6 +1,7 @@
 {#- One row per listing created up to the reporting date, with whether it received a counted
     (not overturned) listing action within 7 days of creation, split by policy kind. Feeds
-    listing_violation_rate and low_quality_listing_rate. -#}
+    listing_violation_rate and low_quality_listing_rate; which actions count is
+    counted_action() (macros/metric_numerators.sql). -#}
 
 {#- Incremental on DuckDB (nightly runs): re-processes whole creation days, those in the lookback
     window widened by the 7-day action window (an action taken in the lookback window counts
@@ -81,15 +82,18 @@ listings_in_scope as (
 counted_listing_actions as (
 
     select
-        target_id as listing_id,
-        acted_at,
-        policy_is_low_quality
+        actions.target_id as listing_id,
+        actions.acted_at,
+        {{ counted_action('listing_violation_rate', 'actions') }} as counts_as_violation,
+        {{ counted_action('low_quality_listing_rate', 'actions') }} as counts_as_low_quality
 
     from actions
     where
-        target_type = 'listing'
-        and action_type in ('listing_takedown', 'listing_limit')
-        and not is_overturned
+        not actions.is_overturned
+        and (
+            {{ counted_action('listing_violation_rate', 'actions') }}
+            or {{ counted_action('low_quality_listing_rate', 'actions') }}
+        )
 
 ),
 
@@ -97,9 +101,9 @@ actions_in_window as (
 
     select
         listings_in_scope.listing_id,
-        max(case when not counted_listing_actions.policy_is_low_quality then 1 else 0 end)
+        max(case when counted_listing_actions.counts_as_violation then 1 else 0 end)
             as has_violation_action,
-        max(case when counted_listing_actions.policy_is_low_quality then 1 else 0 end)
+        max(case when counted_listing_actions.counts_as_low_quality then 1 else 0 end)
             as has_low_quality_action
 
     from listings_in_scope

@@ -52,8 +52,8 @@ with
             {{ source.date_column }} as metric_date,
             region,
             category,
-            cast(sum(case when {{ source.flag }} then 1 else 0 end) as double) as numerator,
-            cast(count(*) as double) as denominator
+            cast(sum(case when {{ source.flag }} then 1 else 0 end) as bigint) as numerator,
+            cast(count(*) as bigint) as denominator
 
         from {{ ref(source.model) }}
         group by {{ source.date_column }}, region, category

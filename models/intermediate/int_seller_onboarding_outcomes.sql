@@ -1,6 +1,7 @@
 {#- One row per seller onboarded up to the reporting date, with whether a counted (not
     overturned) suspension or ban for a high or critical policy followed within 30 days.
-    Feeds bad_seller_onboarding_rate. -#}
+    Feeds bad_seller_onboarding_rate; which actions count is counted_action()
+    (macros/metric_numerators.sql). -#}
 
 with
 
@@ -36,15 +37,13 @@ onboarded_sellers as (
 counted_seller_removals as (
 
     select
-        target_id as seller_id,
-        acted_at
+        actions.target_id as seller_id,
+        actions.acted_at
 
     from actions
     where
-        target_type = 'seller'
-        and action_type in ('seller_suspension', 'seller_ban')
-        and policy_severity in ('high', 'critical')
-        and not is_overturned
+        {{ counted_action('bad_seller_onboarding_rate', 'actions') }}
+        and not actions.is_overturned
 
 ),
 

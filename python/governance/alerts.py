@@ -27,8 +27,13 @@ import pandas as pd
 ALL = "ALL"
 SEVERITY_LEVELS = ("none", "low", "medium", "high", "critical")
 DEFAULT_OPEN_DAYS = 3
-# A strategy whose daily hits moved by at least this share around its change is "material".
-MATERIAL_VOLUME_CHANGE = 0.25
+# What the numerator of each action-based metric counts, and the actions behind it.
+NUMERATOR_WORDS = {
+    "listing_violation_rate": ("violating listings", "takedowns and limits"),
+    "low_quality_listing_rate": ("low-quality listings", "takedowns and limits"),
+    "bad_seller_onboarding_rate": ("bad sellers", "suspensions and bans"),
+    "appeal_overturn_rate": ("overturned appeals", "actions overturned on appeal"),
+}
 # Named segments carrying at least this share of the move make it "concentrated".
 CONCENTRATED_SHARE = 0.5
 
@@ -267,12 +272,88 @@ def _volume(before: Any, after: Any) -> str:
     return f"{float(before):.0f} to {float(after):.0f} a day"
 
 
+def _change_sentence(ch: Mapping[str, Any]) -> str:
+    """'<strategy> (<id>) <did what> on <day> ("<description>"); its flags went from x to y'."""
+    name = f"{ch.get('strategy_name') or ch['strategy_id']} ({ch['strategy_id']})"
+    what = CHANGE_TYPE_WORDS.get(str(ch.get("change_type")), "was changed")
+    sentence = f"{name} {what} on {_day(ch.get('change_date'))}"
+    description = ch.get("change_description")
+    if description and not pd.isna(description):
+        sentence += f" (“{description}”)"
+    hits = _volume(ch.get("hits_per_day_before"), ch.get("hits_per_day_after"))
+    enforced = _volume(
+        ch.get("enforced_hits_per_day_before"), ch.get("enforced_hits_per_day_after")
+    )
+    if hits:
+        sentence += f"; its flags went from {hits}"
+        if enforced and enforced != hits:
+            sentence += f" and its enforced flags from {enforced}"
+    return sentence
+
+
+def _share_text(ch: Mapping[str, Any]) -> str:
+    if not ch.get("feeds_metric", True):
+        return "its strategy's actions do not count in this metric"
+    share = ch.get("excess_share")
+    if share is None or pd.isna(share):
+        return "its part of the move cannot be measured (too little history before it)"
+    return (
+        f"its own actions after the change account for {max(float(share), 0.0):.0%} of the excess"
+    )
+
+
+def _cause_text(incident: Mapping[str, Any], changes: list, rose: bool) -> str:
+    """The root-cause sentences: the change that explains the excess with its share, or that
+    no change of ours precedes it (see governance.root_cause)."""
+    likely = [ch for ch in changes if ch.get("is_likely_cause")]
+    if likely:
+        noun, actions = NUMERATOR_WORDS.get(
+            str(incident.get("metric_name")), ("numerator events", "actions")
+        )
+        parts = []
+        for ch in likely:
+            share = float(ch["excess_share"])
+            excess = float(ch["excess_events"])
+            where = "over" if rose else "below"
+            extra = float(ch["strategy_excess_events"])
+            portion = "all" if share >= 1.0 else f"{share:.0%}"
+            gap = "excess" if rose else "shortfall"
+            parts.append(
+                f"{_change_sentence(ch)}; its own extra {actions} after the change account for "
+                f"{portion} of the {gap} ({extra:.0f} {'extra' if rose else 'fewer'} {noun}; "
+                f"the {gap} is {excess:.0f} {where} the expected "
+                f"{float(ch['expected_events']):.0f})"
+            )
+        text = "A change to our own detection precedes it and explains it: " + "; ".join(parts)
+        rest = [ch for ch in changes if not ch.get("is_likely_cause")]
+        if rest:
+            text += ". Other changes in the period explain little: " + "; ".join(
+                f"{_change_sentence(ch)}, {_share_text(ch)}" for ch in rest
+            )
+        return text + ". Review that change first."
+    if changes:
+        return (
+            "No change of ours precedes it and explains it: "
+            + "; ".join(f"{_change_sentence(ch)}, {_share_text(ch)}" for ch in changes)
+            + ". A change on the marketplace itself (for example a coordinated attack, a "
+            "promotion or a data problem) is the more likely cause; start with the segments "
+            "named above."
+        )
+    return (
+        "No change to our detection strategies precedes it, so a change on the marketplace "
+        "itself (for example a coordinated attack, a promotion or a data problem) is the more "
+        "likely cause; start with the segments named above."
+    )
+
+
 def summarize_incident(
     incident: Mapping[str, Any],
     segments: Iterable[Mapping[str, Any]] = (),
     changes: Iterable[Mapping[str, Any]] = (),
 ) -> str:
-    """A paragraph a policy manager can read: what moved, where, and what coincided with it."""
+    """A paragraph a policy manager can read: what moved, where, and whether a change of our
+    own detection explains it (``changes``: rows of int_alert_incident_changes, with the share
+    of the excess each change's strategy accounts for; see governance.root_cause)."""
     label = str(incident.get("metric_label") or incident["metric_name"])
     scope = _scope(
         str(incident.get("anchor_region_name") or incident["anchor_region"]),
@@ -328,48 +409,7 @@ def summarize_incident(
                 f"contributions were {_join(parts)}."
             )
 
-    material, minor = [], []
-    for ch in changes:
-        name = f"{ch.get('strategy_name') or ch['strategy_id']} ({ch['strategy_id']})"
-        what = CHANGE_TYPE_WORDS.get(str(ch.get("change_type")), "was changed")
-        sentence = f"{name} {what} on {_day(ch.get('change_date'))}"
-        description = ch.get("change_description")
-        if description and not pd.isna(description):
-            sentence += f" (“{description}”)"
-        hits = _volume(ch.get("hits_per_day_before"), ch.get("hits_per_day_after"))
-        enforced = _volume(
-            ch.get("enforced_hits_per_day_before"), ch.get("enforced_hits_per_day_after")
-        )
-        if hits:
-            sentence += f"; its flags went from {hits}"
-            if enforced and enforced != hits:
-                sentence += f" and its enforced flags from {enforced}"
-        change = ch.get("hit_volume_change")
-        enforce_change = ch.get("enforcement_volume_change")
-        moved = any(
-            v is not None and not pd.isna(v) and abs(float(v)) >= MATERIAL_VOLUME_CHANGE
-            for v in (change, enforce_change)
-        ) or str(ch.get("change_type")) in ("launch", "retire")
-        (material if moved else minor).append(sentence)
-    if material:
-        text.append(
-            "It coincides with a change to our own detection: "
-            + "; ".join(material)
-            + ". Our own enforcement change is the more likely cause than a change in seller "
-            "behaviour: review that change first."
-        )
-    elif minor:
-        text.append(
-            "A detection change falls in the same period ("
-            + "; ".join(minor)
-            + "), but its volume barely moved, so it is unlikely to explain the move."
-        )
-    else:
-        text.append(
-            "No change to our detection strategies coincides with it, so a change on the "
-            "marketplace itself (for example a coordinated attack, a promotion or a data "
-            "problem) is the more likely cause; start with the segments named above."
-        )
+    text.append(_cause_text(incident, list(changes), rose))
     others = incident.get("related_series")
     if others and not pd.isna(others):
         text.append(f"Also flagged within this incident: {others}.")

@@ -49,8 +49,8 @@ from pathlib import Path
 
 import duckdb
 
+from governance import build_results, settings
 from governance import publish as pub
-from governance import settings
 from governance.contract import check_raw_dir
 from governance.reprocessing import UnprocessedChanges, still_pending, unprocessed_changes
 from governance.warehouse import (
@@ -561,11 +561,13 @@ def run_nightly(
             for u in left:
                 step(f"warning: {u.message()}")
             pub.fault_point("after-dbt")
+            build_results.record(work, results)  # the checkpoint names the build it validates
             validation = None
             if quality:
                 report.quality, validation = _run_quality(work, published, target, step)
                 lap("quality")
             pub.fault_point("after-validation")
+            build_results.record(work, results, validation)
             summary = _quarantine_summary(work)
             report.as_of_date = summary["as_of_date"]
             report.quarantine = summary["tables"]

@@ -10,7 +10,8 @@ warehouse's table row for row (:func:`compare_with_warehouse`). It is meant to b
   last row in the file) and finds the rows a key names in another table with one
   ``pandas.factorize`` over both key columns instead of a merge of wide frames;
 * counts cohort members and hits per day, region and category with ``numpy.bincount`` into a
-  dense cube, from which the ``ALL`` roll-ups, the Wilson interval and maturity follow.
+  dense cube, from which the ``ALL`` roll-ups, the Wilson interval and maturity follow;
+* marks a cohort day before the first event day of the source its metric counts incomplete.
 
 What it leaves out, on purpose: the row-level quarantine of the raw-data contract (typing,
 code lists, timestamp bounds, orphan keys, PII hashing, row lineage). On files that keep the
@@ -36,8 +37,17 @@ import yaml
 from governance import settings
 
 KEY_COLUMNS = ["metric_date", "metric_name", "region", "category"]
-COLUMNS = [*KEY_COLUMNS, "numerator", "denominator", "value", "ci_lower", "ci_upper", "is_mature"]
-EXACT_COLUMNS = ["numerator", "denominator", "is_mature"]
+COLUMNS = [
+    *KEY_COLUMNS,
+    "numerator",
+    "denominator",
+    "value",
+    "ci_lower",
+    "ci_upper",
+    "is_mature",
+    "is_complete",
+]
+EXACT_COLUMNS = ["numerator", "denominator", "is_mature", "is_complete"]
 FLOAT_COLUMNS = ["value", "ci_lower", "ci_upper"]
 ALL = "ALL"
 
@@ -59,6 +69,17 @@ RAW_COLUMNS = {
     ),
     "orders": ("order_id", ["listing_id", "ordered_at", "order_status"]),
     "complaints": ("complaint_id", ["order_id", "created_at"]),
+}
+# Each event source a metric can count (metric_definitions.outcome_source): its table here and
+# the column whose first day starts its coverage (int_source_coverage).
+SOURCE_EVENTS = {
+    "sellers": ("sellers", "onboarded_at"),
+    "listings": ("listings", "created_at"),
+    "orders": ("orders", "ordered_at"),
+    "complaints": ("complaints", "created_at"),
+    "enforcement_actions": ("actions", "acted_at"),
+    "appeals": ("appeals", "filed_at"),
+    "qa_case_checks": ("checks", "checked_at"),
 }
 LISTING_ACTIONS = ("listing_takedown", "listing_limit")
 SELLER_REMOVALS = ("seller_suspension", "seller_ban")
@@ -82,6 +103,8 @@ class Definitions:
     policy_is_low_quality: dict[str, bool]
     policy_severity: dict[str, str]
     wilson_z: float
+    outcome_source: dict[str, str]
+    coverage_start: dict[str, date]  # the var source_coverage_start
 
     @classmethod
     def of_project(cls, project: Path | None = None) -> Definitions:
@@ -99,6 +122,13 @@ class Definitions:
             ),
             policy_severity=dict(zip(policies["policy_code"], policies["severity"], strict=True)),
             wilson_z=float(variables["wilson_z"]),
+            outcome_source=dict(
+                zip(metrics["metric_name"], metrics["outcome_source"], strict=True)
+            ),
+            coverage_start={
+                source: date.fromisoformat(str(day))
+                for source, day in (variables.get("source_coverage_start") or {}).items()
+            },
         )
 
     def window(self, metric_name: str) -> np.timedelta64:
@@ -512,6 +542,12 @@ def metric_rows(metric_name: str, cohort: Cohort, t: RawTables, d: Definitions) 
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(denominator > 0, numerator / denominator, np.nan)
     maturity = np.timedelta64(int(d.maturity_days[metric_name]), "D")
+    coverage = coverage_start(d.outcome_source[metric_name], t, d)
+    complete = (
+        metric_date >= np.datetime64(coverage, "D")
+        if coverage is not None
+        else np.zeros(days, dtype=bool)
+    )
     return pd.DataFrame(
         {
             "metric_date": np.repeat(metric_date, regions * categories).astype("datetime64[s]"),
@@ -526,8 +562,19 @@ def metric_rows(metric_name: str, cohort: Cohort, t: RawTables, d: Definitions) 
             "is_mature": np.repeat(
                 metric_date + maturity <= np.datetime64(t.as_of, "D"), regions * categories
             ),
+            "is_complete": np.repeat(complete, regions * categories),
         }
     )
+
+
+def coverage_start(source: str, t: RawTables, d: Definitions) -> date | None:
+    """The day `source`'s events begin: the var source_coverage_start for it, else its first
+    event day; None for a source without events."""
+    if source in d.coverage_start:
+        return d.coverage_start[source]
+    table, column = SOURCE_EVENTS[source]
+    first = getattr(t, table)[column].min()
+    return None if pd.isna(first) else pd.Timestamp(first).date()
 
 
 def metrics_daily(
@@ -536,7 +583,7 @@ def metrics_daily(
     """``metrics_daily`` from the raw Parquet folders of `raw_dir`: every metric of
     :data:`METRICS`, every day from its first to the reporting day (`as_of`, else
     GOVERNANCE_AS_OF_DATE, else the latest listing day) and every seed region and category
-    with the ``ALL`` roll-ups, with the Wilson interval and maturity."""
+    with the ``ALL`` roll-ups, with the Wilson interval, maturity and completeness."""
     definitions = Definitions.of_project(project)
     tables = load(raw_dir, as_of)
     segments = Segments.of(tables, definitions)
@@ -558,6 +605,7 @@ def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
     for column in ("numerator", "denominator", *FLOAT_COLUMNS):
         out[column] = out[column].astype("float64")
     out["is_mature"] = out["is_mature"].astype("boolean")
+    out["is_complete"] = out["is_complete"].astype("boolean")
     return out
 
 

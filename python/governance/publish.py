@@ -260,16 +260,19 @@ def build_published(
     first) into a work file, published only when every node passed. With `--select`, the work
     file starts as a copy of the published warehouse so the models not selected stay, and the
     selected incremental models are rebuilt in full. Returns run_results.json."""
+    from governance import build_results
     from governance.warehouse import build, keep_source_test_results
 
     args = list(extra_args or [])
     partial = "--select" in args or "-s" in args
     if partial and "--full-refresh" not in args:
         args.append("--full-refresh")
-    results = build_and_publish(
-        Path(published),
-        lambda work: build(raw_dir, work, extra_args=args, target_path=target_path, quiet=quiet),
-        incremental=partial,
-    )
+
+    def build_and_record(work: Path) -> Path:
+        results = build(raw_dir, work, extra_args=args, target_path=target_path, quiet=quiet)
+        build_results.record(work, results)  # what readers of the published file will see
+        return results
+
+    results = build_and_publish(Path(published), build_and_record, incremental=partial)
     keep_source_test_results(results, Path(published), night=None)
     return results

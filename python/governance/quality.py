@@ -12,7 +12,9 @@ Every expectation carries ``meta.severity``: a failing ``critical`` expectation 
 
 Row counts of the last passing run are kept in a small JSON file beside the warehouse
 (``<warehouse>.validation.json``); the next run warns when a table's row count moved by more
-than the tolerance. Data Docs (HTML) are written to ``target/gx_data_docs/`` by default.
+than the tolerance. Data Docs (HTML) are written to ``target/gx_data_docs/`` by default: pages
+rendered from the results by governance.data_docs, which work with no network (Great
+Expectations' own pages load their index and icons from CDNs).
 """
 
 from __future__ import annotations
@@ -20,7 +22,6 @@ from __future__ import annotations
 import json
 import math
 import os
-import shutil
 import warnings
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -31,7 +32,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from governance import settings
+from governance import data_docs, settings
 
 CRITICAL = "critical"
 WARNING = "warning"
@@ -57,7 +58,7 @@ class ValidationError(RuntimeError):
 
 @dataclass(frozen=True)
 class ExpectationOutcome:
-    """One failed expectation, with what a reader needs to find the problem."""
+    """One expectation's result, with what a reader needs to find a problem."""
 
     table: str
     columns: tuple[str, ...]
@@ -65,6 +66,7 @@ class ExpectationOutcome:
     severity: str
     rule: str
     detail: str
+    passed: bool = False
 
     def message(self) -> str:
         where = f"{self.table}.{'/'.join(self.columns)}" if self.columns else self.table
@@ -83,6 +85,11 @@ class ValidationResult:
     notes: list[str] = field(default_factory=list)
     data_docs_index: Path | None = None
     validated_at: str = ""
+    #: Every expectation's result, passed ones included (the failures are also above).
+    outcomes: list[ExpectationOutcome] = field(default_factory=list)
+    #: The warehouse validated and the build that published it (governance.build_results).
+    warehouse: str = ""
+    build_id: str | None = None
 
     @property
     def exit_code(self) -> int:
@@ -291,7 +298,7 @@ def build_suites(
     daily = frames["metrics_daily"]
     grid_rows = expected_grid_rows(daily, len(regions) - 1, len(categories) - 1)
     metrics_daily = [
-        *not_null([*METRICS_DAILY_KEY, "numerator", "denominator", "is_mature"]),
+        *not_null([*METRICS_DAILY_KEY, "numerator", "denominator", "is_mature", "is_complete"]),
         expect(
             gxe.ExpectCompoundColumnsToBeUnique,
             CRITICAL,
@@ -400,26 +407,14 @@ def _import_gx():
     return gx
 
 
-def _context(gx, data_docs_dir: Path | None):
+def _context(gx):
+    """An in-memory context without Data Docs sites (governance.data_docs renders them)."""
     from great_expectations.data_context.types.base import ProgressBarsConfig
 
     context = gx.get_context(mode="ephemeral")
     context.variables.progress_bars = ProgressBarsConfig(globally=False)
     for site in list(context.get_config().data_docs_sites or {}):
         context.delete_data_docs_site(site)
-    if data_docs_dir is not None:
-        context.add_data_docs_site(
-            "governance",
-            {
-                "class_name": "SiteBuilder",
-                "show_how_to_buttons": False,
-                "store_backend": {
-                    "class_name": "TupleFilesystemStoreBackend",
-                    "base_directory": str(Path(data_docs_dir).resolve()),
-                },
-                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder"},
-            },
-        )
     return context
 
 
@@ -487,6 +482,9 @@ def run_checkpoint(
         docs_dir.mkdir(parents=True, exist_ok=True)
 
     frames = load_tables(path)
+    from governance.build_results import build_id
+
+    validated_build = build_id(path)
     state = read_validation_state(path, state_file)
     with warnings.catch_warnings():
         # Optional integrations GX probes on import warn about our pins (e.g. pyspark about
@@ -496,24 +494,50 @@ def run_checkpoint(
         _import_gx()
         baseline = state.get("baseline_row_counts")
         batches, notes = build_suites(frames, baseline, row_count_tolerance)
-        return _validate(batches, notes, docs_dir, state_file, state, update_state)
+        result = _validate(batches, notes)
+    result.warehouse = str(path)
+    result.build_id = validated_build
+    if docs_dir is not None:
+        result.data_docs_index = data_docs.write_run(
+            docs_dir, _data_docs_run(result, batches), keep=DATA_DOCS_KEEP_RUNS
+        )
+    if update_state:
+        write_validation_state(state_file, state, result)
+    return result
 
 
-def _validate(
-    batches: list[Batch],
-    notes: list[str],
-    docs_dir: Path | None,
-    state_file: Path,
-    state: dict,
-    update_state: bool,
-) -> ValidationResult:
+def _data_docs_run(result: ValidationResult, batches: list[Batch]) -> dict:
+    """A run's results as governance.data_docs stores and renders them."""
+    validated = datetime.fromisoformat(result.validated_at)
+    suites = [
+        {
+            "name": batch.name,
+            "rows": len(batch.frame),
+            "expectations": [_outcome_dict(o) for o in result.outcomes if o.table == batch.name],
+        }
+        for batch in batches
+    ]
+    return {
+        "run_id": f"{validated:%Y%m%dT%H%M%S}Z",
+        "validated_at": result.validated_at,
+        "warehouse": result.warehouse,
+        "build_id": result.build_id,
+        "success": result.success,
+        "suites": suites,
+    }
+
+
+def _outcome_dict(outcome: ExpectationOutcome) -> dict:
+    return {**asdict(outcome), "columns": list(outcome.columns)}
+
+
+def _validate(batches: list[Batch], notes: list[str]) -> ValidationResult:
     gx = _import_gx()
-    context = _context(gx, docs_dir)
+    context = _context(gx)
     source = context.data_sources.add_pandas("published_warehouse")
-    actions = [gx.checkpoint.UpdateDataDocsAction(name="update_data_docs")] if docs_dir else []
     critical: list[ExpectationOutcome] = []
     warned: list[ExpectationOutcome] = []
-    n_expectations = 0
+    outcomes: list[ExpectationOutcome] = []
     for batch in batches:
         asset = source.add_dataframe_asset(batch.name)
         definition = asset.add_batch_definition_whole_dataframe("published")
@@ -527,7 +551,7 @@ def _validate(
             gx.Checkpoint(
                 name=f"published_warehouse__{batch.name}",
                 validation_definitions=[validation],
-                actions=actions,
+                actions=[],
                 result_format={
                     "result_format": "SUMMARY",
                     "partial_unexpected_count": 3,
@@ -538,50 +562,32 @@ def _validate(
         outcome = checkpoint.run(batch_parameters={"dataframe": batch.frame})
         for run in outcome.run_results.values():
             for result in run.results:
-                n_expectations += 1
-                if result.success:
-                    continue
                 config = result.expectation_config
                 severity = (config.meta or {}).get("severity", CRITICAL)
-                failure = ExpectationOutcome(
+                judged = ExpectationOutcome(
                     table=batch.name,
                     columns=_columns(config.kwargs),
                     expectation=config.type,
                     severity=severity,
                     rule=config.description or "",
                     detail=_detail(result, len(batch.frame), batch.key),
+                    passed=bool(result.success),
                 )
-                (critical if severity == CRITICAL else warned).append(failure)
+                outcomes.append(judged)
+                if not judged.passed:
+                    (critical if severity == CRITICAL else warned).append(judged)
 
-    if docs_dir is not None:
-        prune_data_docs(docs_dir)
     counts = {b.name: len(b.frame) for b in batches if not b.name.endswith("__recent_days")}
-    index = docs_dir / "index.html" if docs_dir is not None else None
-    result = ValidationResult(
+    return ValidationResult(
         success=not critical,
         critical_failures=critical,
         warnings=warned,
-        n_expectations=n_expectations,
+        n_expectations=len(outcomes),
         row_counts=counts,
         notes=notes,
-        data_docs_index=index if index is not None and index.exists() else None,
         validated_at=datetime.now(UTC).isoformat(timespec="seconds"),
+        outcomes=outcomes,
     )
-    if update_state:
-        write_validation_state(state_file, state, result)
-    return result
-
-
-def prune_data_docs(docs_dir: Path, keep: int = DATA_DOCS_KEEP_RUNS) -> None:
-    """Keep the `keep` newest validation-result folders of each suite in the Data Docs."""
-    for suite in (Path(docs_dir) / "validations").glob("*"):
-        runs = sorted(
-            (run for run in suite.glob("*/*") if run.is_dir()),
-            key=lambda run: run.name,
-            reverse=True,
-        )
-        for old in runs[keep:]:
-            shutil.rmtree(old, ignore_errors=True)
 
 
 def write_validation_state(state_file: Path, state: dict, result: ValidationResult) -> None:
@@ -595,6 +601,9 @@ def write_validation_state(state_file: Path, state: dict, result: ValidationResu
         "critical_failures": [f.message() for f in result.critical_failures],
         "warnings": [w.message() for w in result.warnings],
         "failures": [asdict(f) for f in result.critical_failures + result.warnings],
+        "expectations": [_outcome_dict(o) for o in result.outcomes],
+        "warehouse": result.warehouse,
+        "build_id": result.build_id,
         "data_docs": str(result.data_docs_index) if result.data_docs_index else None,
     }
     new_state = {**state, "last_run": summary}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from governance import build_results
 from governance.simulator import generate
 from governance.warehouse import build
 
@@ -14,13 +15,14 @@ def _build(tmp_path_factory, name: str, scale: str, seed: int) -> dict:
     generate(raw_dir=raw, truth_dir=truth, scale=scale, seed=seed)
     db = root / "governance.duckdb"
     results = build(raw, db, target_path=root / "target", quiet=True)
+    build_results.record(db, results)  # as governance build does before it publishes
     return {"root": root, "raw": raw, "truth": truth, "db": db, "results": results}
 
 
 @pytest.fixture(scope="session")
 def built(tmp_path_factory):
-    """The tiny tier (seed 7) built with every dbt test: paths to raw, truth, warehouse,
-    target folder and run_results.json."""
+    """The tiny tier (seed 7) built with every dbt test and its results recorded in the
+    warehouse: paths to raw, truth, warehouse, target folder and run_results.json."""
     return _build(tmp_path_factory, "tiny", "tiny", 7)
 
 

@@ -35,6 +35,8 @@ def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
 
 # When the build that wrote a row started: differs between any two builds by design.
 BUILD_STAMP_COLUMNS = ["processed_at"]
+# The record of the build itself (governance.build_results): its id, times and durations.
+BUILD_RECORD_TABLES = (("main", "build_results"),)
 
 
 def table_differences(
@@ -45,10 +47,10 @@ def table_differences(
     exact: bool = False,
 ) -> list[str]:
     """Tables whose rows differ between two warehouses (doubles compared to 1e-9 relative, or
-    bit for bit when ``exact``), apart from the build stamp (``processed_at``) and the
-    ``exclude`` (schema, table) pairs."""
-    tables_a = set(base_tables(a)) - set(exclude)
-    tables_b = set(base_tables(b)) - set(exclude)
+    bit for bit when ``exact``), apart from the build stamp (``processed_at``), the build's own
+    record and the ``exclude`` (schema, table) pairs."""
+    tables_a = set(base_tables(a)) - set(exclude) - set(BUILD_RECORD_TABLES)
+    tables_b = set(base_tables(b)) - set(exclude) - set(BUILD_RECORD_TABLES)
     if schemas is not None:
         tables_a = {t for t in tables_a if t[0] in schemas}
         tables_b = {t for t in tables_b if t[0] in schemas}

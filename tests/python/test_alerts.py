@@ -176,36 +176,45 @@ CHANGE = {
     "enforced_hits_per_day_before": 3.8,
     "enforced_hits_per_day_after": 64.0,
     "enforcement_volume_change": 15.8,
+    "feeds_metric": True,
+    "observed_events": 520.0,
+    "expected_events": 300.0,
+    "excess_events": 220.0,
+    "strategy_excess_events": 183.0,
+    "excess_share": 183.0 / 220.0,
+    "is_likely_cause": True,
 }
 JARGON = re.compile(r"q-value|p-value|z-score|anomaly score|\bsigma\b|mix effect|rate effect", re.I)
 
 
-def test_summary_blames_a_coinciding_strategy_change_in_plain_words():
+def test_summary_names_the_change_that_explains_the_excess_in_plain_words():
     text = summarize_incident(INCIDENT, [SEGMENT], [CHANGE])
     assert text.startswith("Listing violation rate for the whole marketplace rose")
     assert "7.8% against about 3.4% expected" in text
     assert "from 27 Apr 2026 to 29 Apr 2026 (3 days flagged)" in text
     assert "misleading_claims_model (ST005) had its threshold changed on 27 Apr 2026" in text
     assert "its flags went from 4 to 71 a day" in text
-    assert "Our own enforcement change is the more likely cause" in text
+    assert "its own extra takedowns and limits after the change account for 83% of the excess" in (
+        text
+    )
+    assert "(183 extra violating listings; the excess is 220 over the expected 300)" in text
+    assert "Review that change first" in text
     assert "Vietnam × Electronics (+3.0 points, mainly because its own rate changed)" in text
     assert "concentrated" in text
     assert not JARGON.search(text)
 
 
-def test_summary_without_a_change_points_at_the_marketplace_and_a_flat_change_is_discounted():
+def test_summary_without_an_explaining_change_points_at_the_marketplace():
     attack = summarize_incident(INCIDENT, [SEGMENT], [])
-    assert "No change to our detection strategies coincides with it" in attack
+    assert "No change to our detection strategies precedes it" in attack
     assert "coordinated attack" in attack
-    flat = dict(
-        CHANGE,
-        hits_per_day_after=4.3,
-        hit_volume_change=0.05,
-        enforced_hits_per_day_after=3.9,
-        enforcement_volume_change=0.03,
-    )
-    text = summarize_incident(INCIDENT, [SEGMENT], [flat])
-    assert "its volume barely moved, so it is unlikely to explain the move" in text
+    small = dict(CHANGE, strategy_excess_events=11.0, excess_share=0.05, is_likely_cause=False)
+    text = summarize_incident(INCIDENT, [SEGMENT], [small])
+    assert "No change of ours precedes it and explains it" in text
+    assert "its own actions after the change account for 5% of the excess" in text
+    elsewhere = dict(CHANGE, feeds_metric=False, excess_share=None, is_likely_cause=False)
+    text += summarize_incident(INCIDENT, [SEGMENT], [elsewhere])
+    assert "its strategy's actions do not count in this metric" in text
     assert not JARGON.search(attack + text)
 
 

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 from scipy import stats
 
-from governance.detection import AnomalyParams, baseline_mean_3sd, detect_metric_anomalies
+from governance.anomaly_evaluation import baseline_mean_3sd
+from governance.detection import AnomalyParams, detect_metric_anomalies
 from governance.detection._stats import (
     benjamini_hochberg,
     benjamini_hochberg_single,
@@ -116,6 +117,22 @@ def test_duplicate_rows_raise_a_clear_error():
     df = make_series(20, 100, 0.1, seed=0)
     with pytest.raises(ValueError, match="more than one row"):
         detect_metric_anomalies(pd.concat([df, df.iloc[[3]]]))
+
+
+def test_cohorts_before_the_data_begins_are_neither_judged_nor_history():
+    """Sellers onboard from day 0 but enforcement records start on day 60: the onboarding
+    cohorts before it count no removal (0%). Marked incomplete, they raise no anomaly at the
+    coverage edge; taken at face value, the edge is a jump from 0% that the detector flags."""
+    rates = {day: 0.0 for day in range(60)}
+    df = make_series(120, 400, 0.03, seed=5, metric="bad_seller_onboarding_rate", rates=rates)
+    df["is_complete"] = np.arange(120) >= 60
+    out = detect_metric_anomalies(df)
+    assert len(out) == 60
+    assert not out["is_anomaly"].any()
+    assert pd.to_datetime(out["metric_date"]).min() == pd.Timestamp(START) + pd.Timedelta(days=60)
+    naive = detect_metric_anomalies(df.drop(columns="is_complete"))
+    edge = naive.iloc[60:75]
+    assert edge["is_anomaly"].any() and (edge.loc[edge["is_anomaly"], "direction"] == "up").all()
 
 
 # --------------------------------------------------------------------------------------------
@@ -459,11 +476,12 @@ def _day(result: pd.DataFrame, region: str, category: str, day: int) -> pd.Serie
 
 
 def test_marketplace_series_is_judged_in_its_own_family_not_against_every_leaf():
-    # A marketplace-wide move on day 40 (136 of 2,000 against 5%): among 300 leaf series in one
+    # A marketplace-wide move on day 40 (138 of 2,000 against 5%): among 300 leaf series in one
     # Benjamini-Hochberg family per day it is not significant; in the family of its own
-    # hierarchy level it is. No leaf is flagged either way.
+    # hierarchy level it is. No leaf is flagged either way. (138 rather than 136 since the
+    # drift CUSUM is a third look in the Bonferroni combination of each day's p-value.)
     market = make_series(45, 2000, 0.05, seed=11, region="ALL", category="ALL")
-    market.loc[40, "numerator"] = 136.0
+    market.loc[40, "numerator"] = 138.0
     market["value"] = market["numerator"] / market["denominator"]
     df = pd.concat([market, _leaves(45, 300, 0.05, seed=100, n=60)], ignore_index=True)
     by_level = detect_metric_anomalies(df, AnomalyParams(min_history=14))
@@ -503,11 +521,28 @@ def test_a_lasting_shift_of_a_small_rate_is_found_from_the_run_of_days():
     df.loc[40:44, "numerator"] = [14.0, 15.0, 16.0, 14.0, 15.0]
     df["value"] = df["numerator"] / df["denominator"]
     with_runs = detect_metric_anomalies(df, AnomalyParams(min_history=14))
-    single_day = detect_metric_anomalies(df, AnomalyParams(min_history=14, run_days=1))
+    days_only = AnomalyParams(min_history=14, run_days=1, change_k=0)
+    single_day = detect_metric_anomalies(df, days_only)
     assert single_day.loc[40:44, "is_anomaly"].sum() == 0
     assert flagged_days(with_runs) and min(flagged_days(with_runs)) in (41, 42)
     assert set(flagged_days(with_runs)) <= set(range(40, 45))
     assert set(with_runs.loc[with_runs["is_anomaly"], "direction"]) == {"up"}
+
+
+def test_a_slow_drift_no_day_or_run_reveals_is_found_by_the_cusum():
+    # 3% of 1,000 a day, drifting from day 50 to 4% over five weeks: each day's error stays
+    # within the noise as the forecast catches up, but it stays positive. The CUSUM of the
+    # standardised errors adds it up and flags day 79; without it nothing is flagged. A flag
+    # restarts the CUSUM.
+    rates = {i: 0.03 * (1 + 0.35 * min((i - 49) / 35, 1)) for i in range(50, 100)}
+    df = make_series(100, 1000, 0.03, seed=2, region="ALL", category="ALL", rates=rates)
+    with_cusum = detect_metric_anomalies(df)
+    without = detect_metric_anomalies(df, AnomalyParams(change_k=0))
+    assert flagged_days(with_cusum) == [79]
+    assert flagged_days(without) == []
+    assert with_cusum.loc[78, "cusum_up"] > 5 and with_cusum.loc[78, "p_value"] > 0.01
+    assert with_cusum.loc[79, "cusum_up"] == 0 == with_cusum.loc[79, "cusum_down"]
+    assert with_cusum.loc[:49, "cusum_up"].max() < 3  # no drift, no build-up
 
 
 # --------------------------------------------------------------------------------------------

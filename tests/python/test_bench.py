@@ -431,10 +431,10 @@ def test_the_comparison_finds_a_changed_count_and_a_missing_row(built, peer):
 
 
 def test_the_comparison_leaves_out_new_columns_and_stops_on_an_unknown_metric(built, peer):
-    warehouse = _warehouse_metrics_daily(built).assign(is_complete=True)
+    warehouse = _warehouse_metrics_daily(built).assign(is_reviewed=True)
     match = pandas_metrics.compare_with_warehouse(peer, warehouse)
     assert match["matched"] is True
-    assert match["not_compared_columns"] == ["is_complete"]
+    assert match["not_compared_columns"] == ["is_reviewed"]
     new_metric = warehouse.head(3).assign(metric_name="violating_gmv_share")
     with pytest.raises(
         pandas_metrics.PeerError,

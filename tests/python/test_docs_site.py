@@ -96,6 +96,10 @@ def test_overview_page_explains_the_warehouse_and_links_every_metric(site, scree
     assert f"#!/semantic_model/semantic_model.{PROJECT}.listing_outcomes" in hrefs
     assert "gx_data_docs/index.html" in hrefs
     assert f"#!/model/model.{PROJECT}.data_quality_daily" in hrefs
+    # What BI tools should read.
+    assert "For BI tools" in text
+    assert f"#!/exposure/exposure.{PROJECT}.bi_catalogue" in hrefs
+    assert f"#!/model/model.{PROJECT}.metric_rates" in hrefs
     assert (screenshot_dir / "docs_overview.png").stat().st_size > 10_000
 
 

@@ -25,12 +25,13 @@ import pyarrow.parquet as pq
 import pytest
 from nightly_support import base_tables, leaked_values, sha256, table_differences
 
-from governance import settings
+from governance import build_results, settings
 from governance.detection.risk import score
 from governance.detection.risk_features import risk_feature_frame
 from governance.detection.risk_registry import load_model
 from governance.nightly import NightlyError, report_path, run_backfill, run_nightly
 from governance.publish import FAULT_ENV
+from governance.quality import read_validation_state
 from governance.simulator.corrupt import _set
 from governance.simulator.feed import advance_day, generate_with_holdback
 from governance.warehouse import run_dbt, source_tests_path
@@ -283,6 +284,26 @@ def test_incremental_nights_leave_the_raw_source_tests_and_unit_tests_to_full_bu
     stored = json.loads(source_tests_path(nights["published"]).read_text())
     assert stored["night"] == FIRST_NIGHT
     assert {t["name"] for t in stored["tests"]} == raw
+    # Each published file holds the results of the build that published it: night 1's dbt
+    # nodes and expectations; night 2's nodes, with night 1's raw-source tests carried over.
+    with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
+        first_results = build_results.read(con)
+    with duckdb.connect(str(nights["published"]), read_only=True) as con:
+        second_results = build_results.read(con)
+    first_tests_stored = first_results[first_results["resource_type"] == "test"]
+    assert set(first_tests_stored["name"]) == {t for t in first if not t.startswith("unit:")}
+    expectations = first_results[first_results["source"] == "great_expectations"]
+    assert len(expectations) > 40 and set(expectations["status"]) <= {"passed", "warning"}
+    assert first_results["build_id"].nunique() == 1
+    # The checkpoint named the build it validated (night 2 did not validate).
+    validated = read_validation_state(nights["published"])["last_run"]
+    assert validated["build_id"] == first_results["build_id"].iloc[0]
+    carried = second_results[second_results["is_carried_over"]]
+    assert set(carried["name"]) == raw
+    assert set(carried["build_id"]) == set(first_results["build_id"])
+    own = second_results[~second_results["is_carried_over"]]
+    assert set(own.loc[own["resource_type"] == "test", "name"]) == second
+    assert set(own["build_id"]).isdisjoint(set(first_results["build_id"]))
 
 
 def _duplicate_orders(db: Path, stamps: list[str]) -> list[str]:
@@ -966,7 +987,11 @@ def test_a_killed_night_leaves_the_validation_baseline_as_it_was(nights, tmp_pat
         "run_nightly(Path(sys.argv[1]), Path(sys.argv[2]), target_path=Path(sys.argv[3]), "
         "freshness=False, quality=True, dbt_args=['--select', 'int_as_of_date'])"
     )
-    command = [sys.executable, "-c", script, str(nights["root"] / "raw"), str(published)]
+    # A script file, not `python -c`: pyspark (imported by Great Expectations when installed)
+    # takes a main module without a file for its doctests and exits.
+    script_file = tmp_path / "night.py"
+    script_file.write_text(script.replace("; ", "\n"))
+    command = [sys.executable, str(script_file), str(nights["root"] / "raw"), str(published)]
     env = {**os.environ, FAULT_ENV: "after-validation"}
     done = subprocess.run(
         [*command, str(tmp_path / "target")], env=env, capture_output=True, text=True

@@ -4,14 +4,18 @@ build and fail with a message naming the table, column and expectation on corrup
 from __future__ import annotations
 
 import json
+import re
 import shutil
+import time
 from pathlib import Path
 
 import duckdb
 import pandas as pd
 import pytest
 
+from governance.build_results import build_id
 from governance.cli import main
+from governance.dashboard.screenshot import DOCUMENT_READY_JS, Browser, find_chromium
 from governance.quality import (
     expected_grid_rows,
     read_validation_state,
@@ -45,29 +49,80 @@ def test_expected_grid_rows_counts_every_day_of_each_metric_for_every_segment():
     assert expected_grid_rows(frame, n_regions=2, n_categories=3) == 6 * 3 * 4
 
 
-def test_validate_passes_on_a_fresh_build_writes_data_docs_and_baseline(built, tmp_path):
-    state = tmp_path / "state.json"
-    docs = tmp_path / "gx_data_docs"
-    result = run_checkpoint(built["db"], data_docs_dir=docs, state_path=state)
+@pytest.fixture(scope="module")
+def two_runs(built, tmp_path_factory):
+    """Two validation runs of the tiny warehouse into one Data Docs folder."""
+    root = tmp_path_factory.mktemp("validate")
+    state, docs = root / "state.json", root / "gx_data_docs"
+    first = run_checkpoint(built["db"], data_docs_dir=docs, state_path=state)
+    time.sleep(1.1)  # runs are named by the second they ran
+    second = run_checkpoint(built["db"], data_docs_dir=docs, state_path=state)
+    return {"docs": docs, "state": state, "runs": (first, second)}
 
+
+def test_validate_passes_on_a_fresh_build_writes_data_docs_and_baseline(built, two_runs):
+    result, again = two_runs["runs"]
+    docs = two_runs["docs"]
     assert result.success, result.report()
     assert result.exit_code == 0
     assert result.critical_failures == []
     assert result.row_counts == _counts(built["db"])
     assert result.n_expectations >= 45
+    assert len(result.outcomes) == result.n_expectations
+    assert [o for o in result.outcomes if not o.passed] == result.warnings
     assert result.data_docs_index == docs / "index.html"
-    html = (docs / "index.html").read_text()
-    for suite in ("metrics_daily", "seller_features", "metric_anomalies"):
-        assert suite in html
-    stored = json.loads(state.read_text())
+    assert result.build_id == build_id(built["db"]) is not None
+    stored = json.loads(two_runs["state"].read_text())
     assert stored["baseline_row_counts"] == result.row_counts
     assert stored["last_run"]["success"] is True
+    assert stored["last_run"]["build_id"] == result.build_id
+    assert len(stored["last_run"]["expectations"]) == again.n_expectations
 
     # The next run also checks each table's row count against that baseline.
-    again = run_checkpoint(built["db"], state_path=state, build_data_docs=False)
     assert again.success
     assert again.n_expectations == result.n_expectations + 3
     assert not any("no previous validation run" in note for note in again.notes)
+
+
+def test_data_docs_work_offline_the_index_lists_the_runs_and_every_link_opens(two_runs):
+    chromium = find_chromium()
+    if chromium is None or not Path("/usr/bin/chromium").exists():
+        pytest.skip("/usr/bin/chromium missing: apt-get install -y chromium")
+    docs = two_runs["docs"]
+    pages = sorted(docs.rglob("*.html"))
+    # Nothing is fetched from anywhere: no script, stylesheet, font or image outside the page.
+    for page in pages:
+        text = page.read_text()
+        assert not re.search(r"(src|href)=\"(https?:)?//", text), page
+        assert "<script" not in text, page
+    with Browser(chromium, offline=True) as browser:
+        index = browser.open(docs.joinpath("index.html").as_uri(), ready_js=DOCUMENT_READY_JS)
+        assert index["error_text"] is None
+        rows = browser.devtools.evaluate(
+            "Array.from(document.querySelectorAll('#runs tr')).slice(1).map(r => r.innerText)"
+        )
+        first, second = two_runs["runs"]
+        assert len(rows) == 2  # newest first
+        assert rows[0].startswith(second.validated_at) and rows[1].startswith(first.validated_at)
+        assert all("passed" in row and "metrics_daily" in row for row in rows)
+        links = browser.devtools.evaluate(
+            "Array.from(document.querySelectorAll('a')).map(a => a.href)"
+        )
+        assert len(links) == 2 * (1 + 4)  # each run's page and its four suites
+        for link in links:
+            state = browser.open(link, ready_js=DOCUMENT_READY_JS, settle=0.1)
+            assert state["error_text"] is None, link
+            assert "Validation run" in state["text"], link
+            anchor = link.partition("#")[2]
+            if anchor:
+                assert browser.devtools.evaluate(f"!!document.getElementById('{anchor}')"), link
+            badges = browser.devtools.evaluate(
+                "Array.from(document.querySelectorAll('.badge')).map(b => b.innerText)"
+            )
+            assert badges and all(b in ("✓ passed", "✗ failed", "! warning") for b in badges)
+            back = browser.devtools.evaluate("document.querySelector('a').href")
+            assert back == docs.joinpath("index.html").as_uri()
+        assert browser.failed_requests == []
 
 
 def test_validate_fails_naming_table_column_and_expectation_on_corrupted_intervals(

@@ -3,10 +3,17 @@ the warehouse, and `mf query` results equal the published metrics_daily rows."""
 
 from __future__ import annotations
 
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
 import duckdb
 import pandas as pd
 import pytest
 
+from governance import settings
 from governance.semantic import query, validate
 from governance.warehouse import NORTH_STAR_METRICS
 
@@ -130,6 +137,18 @@ def test_weekly_rate_is_the_ratio_of_summed_daily_counts(built, mf):
     assert (merged["weekly_rate"] - merged["listing_violation_rate"]).abs().max() < 1e-12
     # Not the average of daily rates, which over-weights small days.
     assert (merged["mean_daily_rate"] - merged["listing_violation_rate"]).abs().max() > 1e-4
+    # The weekly rows BI tools read (metrics_by_period) are the same weeks.
+    published = _sql(
+        built["db"],
+        """
+        select period_start as week, region, value from main.metrics_by_period
+        where period_grain = 'week' and metric_name = 'listing_violation_rate'
+          and category = 'ALL' and region <> 'ALL' and denominator > 0
+        """,
+    ).assign(week=lambda f: _day(f["week"]))
+    both = published.merge(merged, on=["week", "region"], how="outer", indicator="found")
+    assert (both["found"] == "both").all()
+    assert (both["value"] - both["listing_violation_rate"]).abs().max() < 1e-12
 
 
 def test_seller_type_splits_the_onboarding_cohort(built, mf):
@@ -162,3 +181,85 @@ def test_seller_type_splits_the_onboarding_cohort(built, mf):
     ).iloc[0]
     assert result["bad_sellers_onboarded"].sum() == totals["bad"]
     assert result["sellers_onboarded"].sum() == totals["onboarded"]
+
+
+def _checkout(tmp_path: Path) -> Path:
+    """The project's files as a fresh checkout has them (tracked and new, not ignored ones):
+    no target/, no warehouse, no parse yet."""
+    project = settings.project_dir()
+    listed = subprocess.run(
+        ["git", "ls-files", "--cached", "--others", "--exclude-standard"],
+        cwd=project,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if listed.returncode != 0:
+        pytest.skip("not a git checkout")
+    checkout = tmp_path / "checkout"
+    for name in listed.stdout.splitlines():
+        source = project / name
+        if source.is_file():
+            (checkout / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(source, checkout / name)
+    return checkout
+
+
+def test_mf_from_a_fresh_checkout_reads_the_published_warehouse_beside_a_reader(built, tmp_path):
+    checkout = _checkout(tmp_path)
+    venv = Path(sys.executable).parent.parent
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("DBT_", "GOVERNANCE_"))}
+    # `make install` (the virtualenv is there already) parses the project for MetricFlow.
+    install = subprocess.run(
+        ["make", "install", f"VENV={venv}", "-o", f"{venv}/bin/.installed"],
+        cwd=checkout,
+        env=env,
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert install.returncode == 0, install.stdout + install.stderr
+    assert (checkout / "target" / "semantic_manifest.json").exists()
+    # The published warehouse where a checkout has it; a BI tool holds it open, read-only.
+    published = checkout / "warehouse" / "governance.duckdb"
+    published.parent.mkdir()
+    shutil.copy(built["db"], published)
+    csv = tmp_path / "mf.csv"
+    with duckdb.connect(str(published), read_only=True) as reader:
+        process = subprocess.run(
+            [
+                str(Path(sys.executable).parent / "mf"),
+                "query",
+                "--metrics",
+                "listing_violation_rate,violating_listings,listings_created",
+                "--group-by",
+                "metric_time__day",
+                "--csv",
+                str(csv),
+                "--quiet",
+            ],
+            cwd=checkout,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+            check=False,
+        )
+        assert process.returncode == 0, process.stdout + process.stderr
+        expected = reader.execute(
+            """
+            select metric_date, numerator, denominator, value from main.metrics_daily
+            where metric_name = 'listing_violation_rate' and region = 'ALL' and category = 'ALL'
+              and denominator > 0
+            """
+        ).df()
+    # mf did not take the file over: a writer can open it now that both are done.
+    duckdb.connect(str(published)).close()
+    result = pd.read_csv(csv).assign(metric_date=lambda f: _day(f["metric_time__day"]))
+    merged = expected.assign(metric_date=_day(expected["metric_date"])).merge(
+        result[result["listings_created"] > 0], on="metric_date", how="outer", indicator=True
+    )
+    assert (merged["_merge"] == "both").all() and len(merged) > 20
+    assert (merged["numerator"] == merged["violating_listings"]).all()
+    assert (merged["denominator"] == merged["listings_created"]).all()
+    assert (merged["value"] - merged["listing_violation_rate"]).abs().max() < 1e-12

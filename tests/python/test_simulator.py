@@ -13,6 +13,16 @@ import pytest
 
 from governance.simulator import RAW_SCHEMAS, RAW_TABLES, SCALES, TRUTH_SCHEMAS, generate
 from governance.simulator import config as C
+from governance.simulator.incidents import SHAPED_PLAN, STRENGTHS
+
+PLANTED_TYPES = {
+    "strategy_launch",
+    "attack_spike",
+    "strategy_false_positives",
+    "category_mix_shift",
+    "data_drop",
+    *(shape for shape, *_ in SHAPED_PLAN),
+}
 
 SEED = 7
 
@@ -362,14 +372,58 @@ def test_ring_members_share_signals(tiny):
     )
 
 
+def test_ring_strengths_are_drawn_per_ring():
+    """Adoption spreads from a day to months, rotation chains opened one account after another
+    1-8 weeks apart, and missing values that never cut a ring in two."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from governance.simulator.sellers import (
+        CHAIN_GAP_DAYS,
+        RING_SHAPES,
+        RING_SPREAD_DAYS,
+        _ring_registrations,
+    )
+    from governance.simulator.signals import _connected
+
+    sizes = np.array([5] * 40 + [6] * 10)
+    ring = np.repeat(np.arange(len(sizes)), sizes)
+    live = np.repeat(np.arange(len(sizes)) * 10.0, sizes)  # each ring's accounts go live
+    sd = SimpleNamespace(
+        ring=ring,
+        ring_size=sizes,
+        ring_is_attack=np.zeros(len(sizes), dtype=bool),
+        ring_shape=np.r_[np.zeros(40, int), np.full(10, RING_SHAPES.index("rotation_chain"))],
+        t_reg=live.copy(),
+    )
+    spread = _ring_registrations(np.random.default_rng(0), sd, (-365, 365))
+    assert spread[:40].min() < 7 < 90 < spread[:40].max() <= RING_SPREAD_DAYS[1]
+    # registrations end where the accounts go live: onboarding and activity are unchanged
+    assert (sd.t_reg <= live).all()
+    assert np.allclose(
+        [sd.t_reg[ring == r].max() for r in range(50)], live[np.r_[0, np.cumsum(sizes)[:-1]]]
+    )
+    for r in range(40, 50):
+        gaps = np.diff(sd.t_reg[ring == r])
+        assert (gaps >= CHAIN_GAP_DAYS[0]).all() and (gaps <= CHAIN_GAP_DAYS[1]).all()
+    # a chain of three accounts tied two by two: dropping either tie cuts it
+    member, value = np.array([0, 1, 1, 2]), np.array([0, 0, 1, 1])
+    assert _connected(member, value, np.array([True, True, True, True]))
+    assert not _connected(member, value, np.array([True, True, False, True]))
+
+
 def test_hubs_link_many_unrelated_sellers(tiny):
     con = _con(*tiny[:2])
+    # Bad holders of an innocent value are only members of rings that also use a public IP.
     rows = con.execute("""
         select h.hub_kind, h.n_sellers, count(distinct g.seller_id),
-               count(distinct case when t.is_bad then g.seller_id end)
+               count(distinct case when t.is_bad and not coalesce(r.touches_hub, false)
+                   then g.seller_id end)
         from truth_hubs h
         join seller_identity_signals g using (signal_type, signal_value)
         join truth_sellers t using (seller_id)
+        left join truth_rings r using (ring_id)
         group by all
     """).fetchall()
     kinds = {r[0] for r in rows}
@@ -405,13 +459,97 @@ def test_incidents_are_inside_the_period(tiny, tiny_long):
         planted = {i["incident_type"] for i in manifest["planted_incidents"]}
         assert planted == set(rows.incident_type)
     types = {i["incident_type"] for i in tiny_long[2]["planted_incidents"]}
-    assert types == {
+    assert types >= {
         "strategy_launch",
         "attack_spike",
         "strategy_false_positives",
         "category_mix_shift",
         "data_drop",
+        "drift",
+        "level_shift",
+        "weekly_pattern",
+        "segment_spike",
     }
+    assert types <= {*PLANTED_TYPES, "ring_onboarding"}
+    rows = _con(*tiny_long[:2]).execute("select * from truth_incidents").df()
+    assert set(rows["shape"]) == {
+        "spike",
+        "level_shift",
+        "drift",
+        "weekly_pattern",
+        "segment_spike",
+    }
+    shaped = rows[rows["target_strength"].notna()]
+    assert set(shaped["target_strength"]) <= set(STRENGTHS)
+    assert set(shaped["metric_name"]) == {"complaint_rate", "low_quality_listing_rate"}
+
+
+def test_consequences_are_listed_under_their_incident(tiny_long):
+    rows = _con(*tiny_long[:2]).execute("select * from truth_incidents").df()
+    consequences = rows[rows["is_consequence"]]
+    by_type = consequences.groupby("incident_type")["metric_name"].agg(set).to_dict()
+    # false positives are appealed and overturned a week or two later; the attackers' removal
+    # shows in the onboarding rate of their segment
+    assert by_type["strategy_false_positives"] == {"appeal_overturn_rate"}
+    assert by_type["attack_spike"] == {"bad_seller_onboarding_rate"}
+    fp = rows[rows["incident_type"] == "strategy_false_positives"].set_index("metric_name")
+    lag = (
+        fp.loc["appeal_overturn_rate", "start_date"]
+        - fp.loc["listing_violation_rate", "start_date"]
+    )
+    assert 3 <= lag.days <= 21
+    # every consequence shares its incident id with a row that is not one
+    causes = set(rows.loc[~rows["is_consequence"], "incident_id"])
+    assert set(consequences["incident_id"]) <= causes
+
+
+def _segment_sql(region: str, category: str, region_col: str, category_col: str) -> str:
+    parts = ["true"]
+    if region != "ALL":
+        parts.append(f"{region_col} = '{region}'")
+    if category != "ALL":
+        parts.append(f"{category_col} = '{category}'")
+    return " and ".join(parts)
+
+
+def test_lasting_and_weekly_incidents_move_their_metric_in_their_segment(tiny_long):
+    con = _con(*tiny_long[:2])
+    shaped = con.execute(
+        "select * from truth_incidents where target_strength is not null "
+        "and shape in ('level_shift', 'weekly_pattern')"
+    ).df()
+    own = shaped.groupby("incident_id").head(1)  # the most specific row comes first
+    assert len(own) == 4
+    for row in own.itertuples():
+        weekend = "and dayofweek(ts) in (0, 6)" if row.shape == "weekly_pattern" else ""
+        if row.metric_name == "low_quality_listing_rate":
+            events = """
+                select l.created_at as ts, t.is_low_quality::int as hit, s.region, l.category
+                from listings l join truth_listings t using (listing_id)
+                join sellers s using (seller_id)"""
+        else:
+            events = """
+                select o.ordered_at as ts, (c.order_id is not null)::int as hit, s.region,
+                    l.category
+                from orders o join listings l using (listing_id) join sellers s
+                    on l.seller_id = s.seller_id
+                left join (select distinct order_id from complaints) c using (order_id)
+                where o.order_status = 'completed'"""
+        seg = _segment_sql(row.region, row.category, "region", "category")
+        d0, d1 = row.start_date, row.end_date
+        in_window = f"cast(ts as date) between '{d0}' and '{d1}' {weekend}"
+        in_before = (
+            f"cast(ts as date) between cast('{d0}' as date) - 28 "
+            f"and cast('{d0}' as date) - 1 {weekend}"
+        )
+        during, before = con.execute(f"""
+            with e as ({events})
+            select
+                avg(case when ({seg}) and {in_window} then hit end),
+                avg(case when ({seg}) and {in_before} then hit end)
+            from e
+        """).fetchone()
+        assert during > 1.5 * before, (row.incident_id, row.description, during, before)
 
 
 def test_attack_spike_is_visible_in_its_segment(tiny_long):

@@ -1,10 +1,12 @@
-"""Anomaly flags on every mature series of metrics_daily.
+"""Anomaly flags on every mature, complete series of metrics_daily.
 
 Thin adapter: the detector lives in governance.detection.anomaly (seasonal, robust,
 denominator-aware, Benjamini-Hochberg per day and segment level); thresholds come from dbt vars
-through the model config. The table of the previous build is handed to the detector, which keeps
-its rows up to the first day whose metrics changed and judges the days from there (the same
-result as judging every day: a day depends only on earlier days).
+through the model config. A cohort before the coverage of the source its metric counts
+(metrics_daily.is_complete false) is neither judged nor history. The table of the previous
+build is handed to the detector, which keeps its rows up to the first day whose metrics changed
+and judges the days from there (the same result as judging every day: a day depends only on
+earlier days).
 """
 
 import pandas as pd
@@ -16,7 +18,7 @@ from governance.frames import table_or_none, to_pandas
 def model(dbt, session):
     dbt.config(materialized="table")
     params = AnomalyParams.from_mapping(dbt.config.get("anomaly_params"))
-    metrics = to_pandas(dbt.ref("metrics_daily"), where="is_mature")
+    metrics = to_pandas(dbt.ref("metrics_daily"), where="is_mature and is_complete")
     previous = table_or_none(session, dbt.this)
     if previous is not None:
         previous = to_pandas(previous)

@@ -1,6 +1,7 @@
 {#- The north-star metric table: one row per metric, day and segment, dense over the seed
-    regions and categories plus their `ALL` roll-ups, with the Wilson 95% interval and a
-    maturity flag. See the metric glossary for the definitions. -#}
+    regions and categories plus their `ALL` roll-ups, with the Wilson 95% interval, a maturity
+    flag and a completeness flag (the cohort day lies inside the coverage of the source whose
+    events the metric counts). See the metric glossary for the definitions. -#}
 
 with
 
@@ -37,6 +38,12 @@ metric_definitions as (
 as_of as (
 
     select * from {{ ref('int_as_of_date') }}
+
+),
+
+source_coverage as (
+
+    select * from {{ ref('int_source_coverage') }}
 
 ),
 
@@ -159,23 +166,18 @@ final as (
         densified.metric_name,
         densified.region,
         densified.category,
-        cast(densified.numerator as double) as numerator,
-        cast(densified.denominator as double) as denominator,
-        cast(
-            case
-                when densified.denominator > 0 then densified.numerator / densified.denominator
-            end as double
-        ) as value,  -- noqa: RF04
-        cast({{ wilson_bound('densified.numerator', 'densified.denominator', 'lower') }} as double)
-            as ci_lower,
-        cast({{ wilson_bound('densified.numerator', 'densified.denominator', 'upper') }} as double)
-            as ci_upper,
+        cast(densified.numerator as bigint) as numerator,
+        cast(densified.denominator as bigint) as denominator,
+        {{ rate_columns('densified.numerator', 'densified.denominator') }},  -- noqa: RF04
         {{ dbt.dateadd('day', 'metric_definitions.maturity_days', 'densified.metric_date') }}
-        <= as_of.as_of_date as is_mature
+        <= as_of.as_of_date as is_mature,
+        coalesce(densified.metric_date >= source_coverage.coverage_start_date, false) as is_complete
 
     from densified
     inner join metric_definitions
         on densified.metric_name = metric_definitions.metric_name
+    left join source_coverage
+        on metric_definitions.outcome_source = source_coverage.source_name
     cross join as_of
 
 )
@@ -190,6 +192,7 @@ select
     value,
     ci_lower,
     ci_upper,
-    is_mature
+    is_mature,
+    is_complete
 
 from final

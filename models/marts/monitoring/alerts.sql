@@ -1,6 +1,7 @@
 {#- Metric alerts as incidents: one row per incident, with its span, worst severity, the
-    segments that drove it, the strategy changes that coincide with it and a plain-language
-    summary. `governance alerts` prints the open ones. -#}
+    segments that drove it, the strategy changes considered as its cause with the share of the
+    excess each accounts for, the one that explains it (if any) and a plain-language summary.
+    `governance alerts` prints the open ones. -#}
 
 {%- set open_days = validated_number_var('alert_open_days', 0, 365) | int -%}
 
@@ -53,6 +54,25 @@ top_segment as (
 
 ),
 
+change_shares as (
+
+    select
+        changes.incident_id,
+        changes.change_id,
+        changes.strategy_id,
+        changes.change_type,
+        changes.change_date,
+        changes.change_rank,
+        cast(cast(round(100 * changes.excess_share) as integer) as {{ dbt.type_string() }})
+        || case when incidents.direction = 'down' then '% of the shortfall' else '% of the excess' end
+            as share_label
+
+    from changes
+    inner join incidents
+        on changes.incident_id = incidents.incident_id
+
+),
+
 change_lists as (
 
     select
@@ -60,12 +80,12 @@ change_lists as (
         count(*) as n_strategy_changes,
         {{ dbt.listagg(
             "change_id || ' (' || strategy_id || ' ' || change_type || ' on ' || cast(change_date as "
-                ~ dbt.type_string() ~ ") || ')'",
+                ~ dbt.type_string() ~ ") || coalesce(': ' || share_label, '') || ')'",
             "'; '",
             'order by change_rank'
         ) }} as strategy_changes
 
-    from changes
+    from change_shares
     group by incident_id
 
 ),
@@ -75,10 +95,11 @@ primary_change as (
     select
         incident_id,
         change_id,
-        strategy_id
+        strategy_id,
+        excess_share
 
     from changes
-    where change_rank = 1
+    where change_rank = 1 and is_likely_cause
 
 )
 
@@ -105,6 +126,7 @@ select
     cast(coalesce(change_lists.n_strategy_changes, 0) as integer) as n_strategy_changes,
     cast(primary_change.change_id as {{ dbt.type_string() }}) as primary_change_id,
     cast(primary_change.strategy_id as {{ dbt.type_string() }}) as primary_strategy_id,
+    cast(primary_change.excess_share as double) as primary_change_share,
     cast(change_lists.strategy_changes as {{ dbt.type_string() }}) as strategy_changes,
     cast(incidents.latest_judged_date as date) as latest_judged_date,
     coalesce(

@@ -6,11 +6,12 @@
     days before the day (plus var('attribution_appeal_delay_days') for appeal_overturn_rate,
     whose appeals are decided weeks after the actions) and the end of the day's outcome window
     (metric_date + maturity_days: a listing created on Monday counts actions until the next
-    Monday). Only strategies that can move the metric are considered: listing strategies of
-    non-quality policies for listing_violation_rate, listing strategies of quality policies for
-    low_quality_listing_rate, seller strategies of high or critical policies for
-    bad_seller_onboarding_rate, none for violation_prevalence (random checks see violations
-    whether or not they were detected), every strategy for the others. -#}
+    Monday). Only strategies whose actions feed the metric's numerator are considered
+    (int_strategy_metric_feeds, derived from the metrics' counting rules and the strategy's
+    target type and policy): listing strategies by their policy's kind for the two listing
+    rates, seller strategies of high or critical policies for the onboarding rate, every
+    strategy for the overturn rate (through appeals), none for the complaint rate and true
+    violation prevalence. -#}
 
 {%- set lookback = validated_number_var('attribution_change_lookback_days', 0, 365) | int -%}
 {%- set appeal_delay = validated_number_var('attribution_appeal_delay_days', 0, 365) | int -%}
@@ -35,9 +36,9 @@ change_impact as (
 
 ),
 
-strategies as (
+feeds as (
 
-    select * from {{ ref('int_strategy_profiles') }}
+    select * from {{ ref('int_strategy_metric_feeds') }}
 
 ),
 
@@ -93,13 +94,9 @@ changes as (
         change_impact.enforced_hits_per_day_after,
         change_impact.enforcement_volume_change,
         change_impact.qa_precision_before,
-        change_impact.qa_precision_after,
-        strategies.policy_severity,
-        strategies.policy_is_low_quality
+        change_impact.qa_precision_after
 
     from change_impact
-    left join strategies
-        on change_impact.strategy_id = strategies.strategy_id
 
 ),
 
@@ -115,17 +112,10 @@ candidates as (
         on
             metric_windows.window_start_date <= changes.change_date
             and metric_windows.window_end_date >= changes.change_date
-    where
-        case
-            when metric_windows.metric_name = 'listing_violation_rate'
-                then changes.target_type = 'listing' and not coalesce(changes.policy_is_low_quality, false)
-            when metric_windows.metric_name = 'low_quality_listing_rate'
-                then changes.target_type = 'listing' and coalesce(changes.policy_is_low_quality, false)
-            when metric_windows.metric_name = 'bad_seller_onboarding_rate'
-                then changes.target_type = 'seller' and changes.policy_severity in ('high', 'critical')
-            when metric_windows.metric_name = 'violation_prevalence' then false
-            else true
-        end
+    inner join feeds
+        on
+            changes.strategy_id = feeds.strategy_id
+            and metric_windows.metric_name = feeds.metric_name
 
 )
 

@@ -35,13 +35,22 @@ as_of as (
 
 ),
 
+source_coverage as (
+
+    select * from {{ ref('int_source_coverage') }}
+
+),
+
 maturity as (
 
     select
         metric_definitions.maturity_days,
-        as_of.as_of_date
+        as_of.as_of_date,
+        source_coverage.coverage_start_date
 
     from metric_definitions
+    left join source_coverage
+        on metric_definitions.outcome_source = source_coverage.source_name
     cross join as_of
     where metric_definitions.metric_name = 'appeal_overturn_rate'
 
@@ -80,7 +89,8 @@ final as (
         with_target_seller.resolved_date,
         with_target_seller.is_overturned,
         {{ dbt.dateadd('day', 'maturity.maturity_days', 'with_target_seller.resolved_date') }}
-        <= maturity.as_of_date as is_mature
+        <= maturity.as_of_date as is_mature,
+        coalesce(with_target_seller.resolved_date >= maturity.coverage_start_date, false) as is_complete
 
     from with_target_seller
     cross join maturity
@@ -102,6 +112,7 @@ select
     resolved_at,
     resolved_date,
     is_overturned,
-    is_mature
+    is_mature,
+    is_complete
 
 from final

@@ -57,13 +57,22 @@ as_of as (
 
 ),
 
+source_coverage as (
+
+    select * from {{ ref('int_source_coverage') }}
+
+),
+
 maturity as (
 
     select
         metric_definitions.maturity_days,
-        as_of.as_of_date
+        as_of.as_of_date,
+        source_coverage.coverage_start_date
 
     from metric_definitions
+    left join source_coverage
+        on metric_definitions.outcome_source = source_coverage.source_name
     cross join as_of
     where metric_definitions.metric_name = 'complaint_rate'
 
@@ -83,7 +92,8 @@ final as (
         order_outcomes.gmv_usd,
         order_outcomes.has_complaint_within_14d,
         {{ dbt.dateadd('day', 'maturity.maturity_days', 'order_outcomes.ordered_date') }}
-        <= maturity.as_of_date as is_mature
+        <= maturity.as_of_date as is_mature,
+        coalesce(order_outcomes.ordered_date >= maturity.coverage_start_date, false) as is_complete
 
     from order_outcomes
     cross join maturity
@@ -106,6 +116,7 @@ select
     gmv_usd,
     has_complaint_within_14d,
     is_mature,
+    is_complete,
     {{ build_started_at() }} as processed_at
 
 from final

@@ -29,13 +29,22 @@ as_of as (
 
 ),
 
+source_coverage as (
+
+    select * from {{ ref('int_source_coverage') }}
+
+),
+
 maturity as (
 
     select
         metric_definitions.maturity_days,
-        as_of.as_of_date
+        as_of.as_of_date,
+        source_coverage.coverage_start_date
 
     from metric_definitions
+    left join source_coverage
+        on metric_definitions.outcome_source = source_coverage.source_name
     cross join as_of
     where metric_definitions.metric_name = 'listing_violation_rate'
 
@@ -54,7 +63,8 @@ final as (
         listing_outcomes.is_violation_within_7d,
         listing_outcomes.is_low_quality_within_7d,
         {{ dbt.dateadd('day', 'maturity.maturity_days', 'listing_outcomes.created_date') }}
-        <= maturity.as_of_date as is_mature
+        <= maturity.as_of_date as is_mature,
+        coalesce(listing_outcomes.created_date >= maturity.coverage_start_date, false) as is_complete
 
     from listing_outcomes
     cross join maturity
@@ -73,6 +83,7 @@ select
     created_date,
     is_violation_within_7d,
     is_low_quality_within_7d,
-    is_mature
+    is_mature,
+    is_complete
 
 from final

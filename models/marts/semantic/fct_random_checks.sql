@@ -35,13 +35,22 @@ as_of as (
 
 ),
 
+source_coverage as (
+
+    select * from {{ ref('int_source_coverage') }}
+
+),
+
 maturity as (
 
     select
         metric_definitions.maturity_days,
-        as_of.as_of_date
+        as_of.as_of_date,
+        source_coverage.coverage_start_date
 
     from metric_definitions
+    left join source_coverage
+        on metric_definitions.outcome_source = source_coverage.source_name
     cross join as_of
     where metric_definitions.metric_name = 'violation_prevalence'
 
@@ -60,7 +69,8 @@ final as (
         random_checks.checked_date,
         random_checks.is_violation,
         {{ dbt.dateadd('day', 'maturity.maturity_days', 'random_checks.checked_date') }}
-        <= maturity.as_of_date as is_mature
+        <= maturity.as_of_date as is_mature,
+        coalesce(random_checks.checked_date >= maturity.coverage_start_date, false) as is_complete
 
     from random_checks
     cross join maturity
@@ -81,6 +91,7 @@ select
     checked_at,
     checked_date,
     is_violation,
-    is_mature
+    is_mature,
+    is_complete
 
 from final

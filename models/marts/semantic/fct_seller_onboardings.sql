@@ -29,13 +29,22 @@ as_of as (
 
 ),
 
+source_coverage as (
+
+    select * from {{ ref('int_source_coverage') }}
+
+),
+
 maturity as (
 
     select
         metric_definitions.maturity_days,
-        as_of.as_of_date
+        as_of.as_of_date,
+        source_coverage.coverage_start_date
 
     from metric_definitions
+    left join source_coverage
+        on metric_definitions.outcome_source = source_coverage.source_name
     cross join as_of
     where metric_definitions.metric_name = 'bad_seller_onboarding_rate'
 
@@ -53,7 +62,8 @@ final as (
         onboarding_outcomes.first_removal_at,
         onboarding_outcomes.is_bad_within_30d,
         {{ dbt.dateadd('day', 'maturity.maturity_days', 'onboarding_outcomes.onboarded_date') }}
-        <= maturity.as_of_date as is_mature
+        <= maturity.as_of_date as is_mature,
+        coalesce(onboarding_outcomes.onboarded_date >= maturity.coverage_start_date, false) as is_complete
 
     from onboarding_outcomes
     cross join maturity
@@ -71,6 +81,7 @@ select
     onboarded_date,
     first_removal_at,
     is_bad_within_30d,
-    is_mature
+    is_mature,
+    is_complete
 
 from final

@@ -10,13 +10,21 @@ from pathlib import Path
 from governance import settings
 from governance.arguments import port
 
-PAGES = ("overview", "alerts", "strategies", "syndicates", "data-quality")
+PAGES = ("overview", "alerts", "strategies", "syndicates", "seller", "data-quality")
 
 
-def _extra_env(args: argparse.Namespace) -> dict[str, str]:
-    if args.dbt_target_path:
-        return {"DBT_TARGET_PATH": str(Path(args.dbt_target_path).resolve())}
-    return {}
+def _screenshots(db: Path, out_dir: Path) -> int:
+    """A full-page screenshot of every page into `out_dir`; fails on a page with an error."""
+    from governance.dashboard import screenshot
+
+    pages = screenshot.screenshot_pages(db)
+    states = screenshot.capture_pages(db, out_dir, pages)
+    broken = 0
+    for name, state in states.items():
+        problems = state["errors"] + state["exceptions"] + state["dialogs"]
+        print(f"  {name:<14} {state['png']}" + (f"  PROBLEM: {problems}" if problems else ""))
+        broken += bool(problems)
+    return 1 if broken else 0
 
 
 def _run(args: argparse.Namespace) -> int:
@@ -30,11 +38,16 @@ def _run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    if args.screenshots:
+        try:
+            return _screenshots(db, Path(args.screenshots))
+        except screenshot.ScreenshotError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
     if args.screenshot:
         try:
-            with screenshot.serve(db, port=args.port, extra_env=_extra_env(args)) as url:
-                page = "" if args.page == "overview" else args.page
-                out = screenshot.capture(f"{url}/{page}", Path(args.screenshot))
+            with screenshot.serve(db, port=args.port) as url:
+                out = screenshot.capture(f"{url}/{args.page}", Path(args.screenshot))
         except screenshot.ScreenshotError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
@@ -44,7 +57,7 @@ def _run(args: argparse.Namespace) -> int:
     command = screenshot.streamlit_command(
         port=args.port or 8501, address=args.address, headless=args.headless
     )
-    env = {**os.environ, settings.DUCKDB_PATH_ENV: str(db), **_extra_env(args)}
+    env = {**os.environ, settings.DUCKDB_PATH_ENV: str(db)}
     print(f"Dashboard over {db} (read-only) on http://{args.address}:{args.port or 8501}")
     sys.stdout.flush()
     # Become the Streamlit server: signals (Ctrl-C, SIGTERM) reach it directly.
@@ -63,12 +76,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--duckdb-path", default=str(settings.duckdb_path()), help="published warehouse file"
     )
-    p.add_argument(
-        "--dbt-target-path",
-        default=None,
-        help="folder of dbt's run_results.json for the data-quality page (default: "
-        "$DBT_TARGET_PATH or target/)",
-    )
     p.add_argument("--address", default="localhost", help="address to listen on")
     p.add_argument("--port", type=port, default=None, help="port (default 8501; free port for -s)")
     p.add_argument("--headless", action="store_true", help="do not open a browser")
@@ -80,4 +87,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="serve on a free port, save a headless-Chromium screenshot of a page, and exit",
     )
     p.add_argument("--page", choices=PAGES, default="overview", help="page to screenshot")
+    p.add_argument(
+        "--screenshots",
+        default=None,
+        metavar="DIR",
+        help="serve on a free port, save a full-page screenshot of every page into DIR, and exit "
+        "(1 when a page shows an error)",
+    )
     p.set_defaults(func=_run)

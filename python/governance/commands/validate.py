@@ -39,7 +39,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--duckdb-path", default=str(settings.duckdb_path()), help="warehouse file")
     p.add_argument(
-        "--data-docs-dir", default=None, help="Data Docs folder (default target/gx_data_docs)"
+        "--data-docs-dir",
+        default=None,
+        help="Data Docs folder: HTML pages of the runs that need no network "
+        "(default target/gx_data_docs)",
     )
     p.add_argument("--no-data-docs", action="store_true", help="do not write Data Docs")
     p.add_argument(

@@ -8,44 +8,73 @@ from __future__ import annotations
 import streamlit as st
 
 from governance.dashboard import data, ui
-from governance.dashboard.views import alerts, data_quality, overview, strategies, syndicates
+from governance.dashboard.views import (
+    alerts,
+    data_quality,
+    overview,
+    seller,
+    strategies,
+    syndicates,
+)
 
-PAGES = {
-    "Metrics": [
-        st.Page(
-            overview.render,
-            title="North-star overview",
-            icon=":material/monitoring:",
-            url_path="overview",
-            default=True,
-        ),
-    ],
-    "Monitoring": [
-        st.Page(
-            alerts.render,
-            title="Alerts & root causes",
-            icon=":material/notifications:",
-            url_path="alerts",
-        ),
-        st.Page(
-            strategies.render,
-            title="Strategy performance",
-            icon=":material/target:",
-            url_path="strategies",
-        ),
-        st.Page(
-            syndicates.render, title="Syndicates", icon=":material/hub:", url_path="syndicates"
-        ),
-    ],
-    "Operations": [
-        st.Page(
-            data_quality.render,
-            title="Data quality",
-            icon=":material/fact_check:",
-            url_path="data-quality",
-        ),
-    ],
-}
+
+def _pages() -> dict[str, list]:
+    """The pages by navigation section. Every page has its own URL (``/overview``,
+    ``/seller?seller_id=...``): the app root shows the overview too, from a hidden default page,
+    because Streamlit serves its default page at the root only."""
+    overview_page = st.Page(
+        overview.render,
+        title="North-star overview",
+        icon=":material/monitoring:",
+        url_path="overview",
+    )
+    root = st.Page(
+        overview.render,
+        title="North-star overview",
+        url_path="home",
+        default=True,
+        visibility="hidden",
+    )
+    pages = {
+        "Metrics": [root, overview_page],
+        "Monitoring": [
+            st.Page(
+                alerts.render,
+                title="Alerts & root causes",
+                icon=":material/notifications:",
+                url_path="alerts",
+            ),
+            st.Page(
+                strategies.render,
+                title="Strategy performance",
+                icon=":material/target:",
+                url_path="strategies",
+            ),
+            st.Page(
+                syndicates.render, title="Syndicates", icon=":material/hub:", url_path="syndicates"
+            ),
+        ],
+        "Investigations": [
+            st.Page(
+                seller.render,
+                title="Seller case",
+                icon=":material/person_search:",
+                url_path="seller",
+            ),
+        ],
+        "Operations": [
+            st.Page(
+                data_quality.render,
+                title="Data quality",
+                icon=":material/fact_check:",
+                url_path="data-quality",
+            ),
+        ],
+    }
+    ui.PAGES.clear()
+    ui.PAGES.update({page.url_path: page for section in pages.values() for page in section})
+    ui.PAGES["overview"] = overview_page
+    return pages
 
 
 RENDERED_MARKER = "governance-page-rendered"
@@ -90,7 +119,7 @@ def main() -> None:
         initial_sidebar_state="expanded",
     )
     st.html(STYLE)
-    page = st.navigation(PAGES)
+    page = st.navigation(_pages())
     _sidebar()
     page.run()
     # End-of-run marker: lets headless screenshots wait for the whole page.

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import altair as alt
 import pandas as pd
 
@@ -20,22 +22,65 @@ LIVE = "#2563eb"
 SEVERITY_SIZE = {"low": 70, "medium": 110, "high": 160, "critical": 220}
 
 
+CHANGE = "#7c3aed"
+FINAL_DASH = {True: [1, 0], False: [4, 3]}
+
+
+def legend_html() -> str:
+    """The key to the trend charts' marks: line, band, dashed periods, target, anomalies and
+    strategy changes (one legend for every chart of the page)."""
+    items = [
+        (f'<line x1="1" y1="7" x2="27" y2="7" stroke="{LINE}" stroke-width="2.2"/>', "rate"),
+        (
+            f'<rect x="1" y="1" width="26" height="12" fill="{BAND}" fill-opacity="0.45"/>',
+            "95% interval",
+        ),
+        (
+            f'<line x1="1" y1="7" x2="27" y2="7" stroke="{LINE}" stroke-width="2" '
+            'stroke-dasharray="4 3"/>',
+            "period not complete or not mature yet",
+        ),
+        (
+            f'<line x1="1" y1="7" x2="27" y2="7" stroke="{TARGET}" stroke-width="2" '
+            'stroke-dasharray="6 4"/>',
+            "target",
+        ),
+        (f'<path d="M14 1 L21 13 L7 13 Z" fill="{ALERT_UP}"/>', "anomaly, up"),
+        (f'<path d="M14 13 L21 1 L7 1 Z" fill="{ALERT_DOWN}"/>', "anomaly, down"),
+        (
+            f'<line x1="14" y1="0" x2="14" y2="14" stroke="{CHANGE}" stroke-width="1.6" '
+            'stroke-dasharray="2 2"/>',
+            "strategy change that could explain a move",
+        ),
+    ]
+    spans = "".join(
+        f'<span style="display:inline-flex;align-items:center;gap:.35rem;margin-right:1.2rem">'
+        f'<svg width="28" height="14" aria-hidden="true">{svg}</svg>{text}</span>'
+        for svg, text in items
+    )
+    return f'<div class="governance-legend" style="color:{INK};font-size:.88rem">{spans}</div>'
+
+
 def metric_trend(
     series: pd.DataFrame,
     anomalies: pd.DataFrame,
+    changes: pd.DataFrame,
     *,
     metric_name: str,
     label: str,
     target: float | None,
     lower_is_better: bool = True,
+    period_label: str = "day",
     height: int = 230,
 ) -> alt.LayerChart:
-    """Daily value with its Wilson 95% band, the target as a rule and flagged anomalies.
+    """A rate per period (`period_date`) with its Wilson 95% band, the target as a rule, the
+    strategy changes that could explain its moves and the flagged anomalies.
 
-    Layers, in order: ``area`` (ci_lower..ci_upper), ``rule`` (target), ``line`` (value, dashed
-    on days whose maturity window is still open) and ``point`` (anomalies).
+    Layers, in order: ``area`` (ci_lower..ci_upper), ``rule`` (target), ``rule`` (strategy
+    changes at `change_date`), ``line`` (value, dashed where the period is not final:
+    `is_final` false) and ``point`` (anomalies at `period_date`).
     """
-    x = alt.X("metric_date:T", title=None, axis=alt.Axis(format="%b %d", labelColor=INK))
+    x = alt.X("period_date:T", title=None, axis=alt.Axis(format="%b %d", labelColor=INK))
     y_axis = alt.Axis(format=".1%", title=None, labelColor=INK, tickCount=5)
     base = alt.Chart(series)
 
@@ -53,6 +98,19 @@ def metric_trend(
             tooltip=[alt.Tooltip("target_value:Q", title="target", format=".2%")],
         )
     )
+    change_rules = (
+        alt.Chart(changes)
+        .mark_rule(color=CHANGE, strokeDash=[2, 2], strokeWidth=1.4, opacity=0.8)
+        .encode(
+            x="change_date:T",
+            tooltip=[
+                alt.Tooltip("change_date:T", title="strategy change", format="%Y-%m-%d"),
+                alt.Tooltip("strategy_name:N", title="strategy"),
+                alt.Tooltip("change_type:N", title="change"),
+                alt.Tooltip("change_description:N", title="what changed"),
+            ],
+        )
+    )
     line = base.mark_line(
         color=LINE,
         strokeWidth=1.8,
@@ -61,18 +119,19 @@ def metric_trend(
         x=x,
         y="value:Q",
         strokeDash=alt.StrokeDash(
-            "is_mature:N",
-            scale=alt.Scale(domain=[True, False], range=[[1, 0], [4, 3]]),
+            "is_final:N",
+            scale=alt.Scale(domain=[True, False], range=[FINAL_DASH[True], FINAL_DASH[False]]),
             legend=None,
         ),
         tooltip=[
-            alt.Tooltip("metric_date:T", title="day", format="%Y-%m-%d"),
+            alt.Tooltip("period_start:T", title=f"{period_label} from", format="%Y-%m-%d"),
+            alt.Tooltip("period_end:T", title="to", format="%Y-%m-%d"),
             alt.Tooltip("value:Q", title="value", format=".2%"),
             alt.Tooltip("ci_lower:Q", title="95% CI low", format=".2%"),
             alt.Tooltip("ci_upper:Q", title="95% CI high", format=".2%"),
             alt.Tooltip("numerator:Q", title="numerator", format=",.0f"),
             alt.Tooltip("denominator:Q", title="denominator", format=",.0f"),
-            alt.Tooltip("is_mature:N", title="mature"),
+            alt.Tooltip("is_final:N", title="complete and mature"),
         ],
     )
     flags = anomalies.assign(
@@ -82,7 +141,7 @@ def metric_trend(
         alt.Chart(flags)
         .mark_point(filled=True, opacity=0.95, stroke="white", strokeWidth=1)
         .encode(
-            x="metric_date:T",
+            x="period_date:T",
             y="value:Q",
             color=alt.Color(
                 "direction:N",
@@ -97,7 +156,7 @@ def metric_trend(
             size=alt.Size("marker_size:Q", scale=None, legend=None),
             tooltip=[
                 alt.Tooltip("metric_date:T", title="anomaly on", format="%Y-%m-%d"),
-                alt.Tooltip("value:Q", title="value", format=".2%"),
+                alt.Tooltip("day_value:Q", title="that day's value", format=".2%"),
                 alt.Tooltip("expected_value:Q", title="expected", format=".2%"),
                 alt.Tooltip("severity:N", title="severity"),
                 alt.Tooltip("q_value:Q", title="q-value", format=".2g"),
@@ -107,7 +166,7 @@ def metric_trend(
     goal = "lower is better" if lower_is_better else "higher is better"
     subtitle = f"target {target:.1%} · {goal}" if target is not None else goal
     return (
-        alt.layer(band, target_rule, line, points)
+        alt.layer(band, target_rule, change_rules, line, points)
         .properties(
             height=height,
             title=alt.TitleParams(
@@ -132,19 +191,140 @@ STATUS_COLOURS = {
     "idle": "#cbd5e1",
     "not_launched": "#e2e8f0",
 }
+#: Marker of each strategy mode: enforcing, in shadow mode (scores without enforcing), retired.
+MODE_SHAPES = {"enforcing": "circle", "shadow mode": "diamond", "retired": "cross"}
+
+SCATTER_WIDTH = 820
+#: Labels further than this from their point (pixels) get a leader line to it.
+LEADER_MIN_PX = 20.0
+#: Area in square pixels of a strategy's marker: no hits per day to the most.
+MARKER_AREA = (60.0, 500.0)
+SCATTER_HEIGHT = 460
+#: Width of a character of the scatter's 11 px labels, rounded up (for the label layout).
+LABEL_CHAR_PX = 6.6
+LABEL_HEIGHT_PX = 13.0
+# Where a label may go around its point, in pixels (x right, y down), nearest first.
+LABEL_OFFSETS = (
+    [(10, 0), (-10, 0)]
+    + [(dx, dy) for reach in range(1, 9) for dy in (-8 * reach, 8 * reach) for dx in (10, -10)]
+    + [(0, -14 * reach) for reach in (1, 2, 3, 4)]
+    + [(0, 14 * reach) for reach in (1, 2, 3, 4)]
+)
+
+
+def strategy_mode(status: str, is_shadow_mode: bool) -> str:
+    """How a strategy is drawn: retired strategies as retired (whether or not they ever
+    enforced), else shadow mode or enforcing."""
+    if status == "retired":
+        return "retired"
+    return "shadow mode" if is_shadow_mode else "enforcing"
+
+
+def _box(x: float, y: float, dx: float, dy: float, width: float) -> tuple[float, ...]:
+    """Label box (left, top, right, bottom) in pixels for a label at offset (dx, dy) of (x, y):
+    left-aligned to the right of the point, right-aligned to its left, centred above/below."""
+    if dx > 0:
+        left = x + dx
+    elif dx < 0:
+        left = x + dx - width
+    else:
+        left = x - width / 2
+    top = y + dy - LABEL_HEIGHT_PX / 2
+    return (left, top, left + width, top + LABEL_HEIGHT_PX)
+
+
+def _overlap(a: tuple[float, ...], b: tuple[float, ...]) -> float:
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return max(width, 0.0) * max(height, 0.0)
+
+
+def label_layout(
+    frame: pd.DataFrame,
+    x: str,
+    y: str,
+    text: str,
+    width: int = SCATTER_WIDTH,
+    height: int = SCATTER_HEIGHT,
+    radius: str | None = None,
+) -> pd.DataFrame:
+    """Places a label beside each point of a [0, 1] × [0, 1] scatter so that no two labels
+    overlap and none covers a point: each label takes the nearest free spot around its point
+    (LABEL_OFFSETS), labels of crowded points first. `radius` names a column of marker radii in
+    pixels (default 7). Adds ``label_x``, ``label_y`` (data units
+    of the label's anchor), ``label_align`` (left or right), ``label_box`` (pixels) and
+    ``label_distance`` (pixels from the point)."""
+    px = frame[x].to_numpy(float) * width
+    py = (1.0 - frame[y].to_numpy(float)) * height
+    widths = frame[text].astype(str).str.len().to_numpy(float) * LABEL_CHAR_PX + 4.0
+    radii = frame[radius].to_numpy(float) if radius else [7.0] * len(frame)
+    markers = [(a - r, b - r, a + r, b + r) for a, b, r in zip(px, py, radii, strict=True)]
+    crowding = [
+        sum(abs(a - c) < 120 and abs(b - d) < 40 for c, d in zip(px, py, strict=True))
+        for a, b in zip(px, py, strict=True)
+    ]
+    order = sorted(range(len(frame)), key=lambda i: (-crowding[i], py[i], px[i]))
+    placed: dict[int, tuple[float, ...]] = {}
+    offsets: dict[int, tuple[float, float]] = {}
+    for i in order:
+        best, best_cost = None, None
+        for step_x, step_y in LABEL_OFFSETS:
+            gap = max(radii[i] - 7.0, 0.0)  # clear a big marker of its own
+            dx = step_x + gap if step_x > 0 else step_x - gap if step_x < 0 else step_x
+            dy = step_y + gap if step_y > 0 else step_y - gap
+            box = _box(px[i], py[i], dx, dy, widths[i])
+            # Past the left or bottom edge a label would cover the axis labels; past the top
+            # or right edge the chart grows to hold it (autosize "pad"), at a small cost.
+            outside = 25.0 * (max(0.0, -box[0]) + max(0.0, box[3] - height))
+            outside += 0.5 * (max(0.0, -box[1]) + max(0.0, box[2] - width))
+            cost = sum(_overlap(box, other) for other in placed.values())
+            cost += sum(_overlap(box, m) for j, m in enumerate(markers) if j != i)
+            cost += outside
+            if best_cost is None or cost < best_cost:
+                best, best_cost = (dx, dy), cost
+            if cost == 0:
+                break
+        offsets[i] = best
+        placed[i] = _box(px[i], py[i], *best, widths[i])
+    out = frame.copy()
+    # Anchors: a label left of its point is right-aligned at its right edge; the others are
+    # left-aligned at their left edge.
+    right = [offsets[i][0] < 0 for i in range(len(frame))]
+    out["label_align"] = ["right" if r else "left" for r in right]
+    out["label_x"] = [
+        (placed[i][2] if right[i] else placed[i][0]) / width for i in range(len(frame))
+    ]
+    out["label_y"] = [1.0 - (py[i] + offsets[i][1]) / height for i in range(len(frame))]
+    out["label_box"] = [placed[i] for i in range(len(frame))]
+    out["label_distance"] = [math.hypot(*offsets[i]) for i in range(len(frame))]
+    return out
 
 
 def strategy_precision_recall(frame: pd.DataFrame) -> alt.LayerChart:
     """QA precision against estimated recall per strategy, with both 95% intervals.
 
-    Colour is the strategy's status; shadow-mode strategies (never enforced) are diamonds.
-    Layers: ``rule`` (precision interval), ``rule`` (recall interval), ``point``, ``text``.
+    Colour is the strategy's status; the shape its mode (MODE_SHAPES: retired strategies are
+    crosses, shadow-mode ones diamonds). Labels are laid out so that none overlaps another
+    (`label_layout`). Layers: ``rule`` (precision interval), ``rule`` (recall interval),
+    ``rule`` (leader lines to labels placed away from their point), ``point``, ``text``
+    (left-aligned labels), ``text`` (right-aligned labels, left of their point).
     """
     data = frame.assign(
-        mode=frame["is_shadow_mode"].map({True: "shadow mode", False: "enforcing"}),
+        mode=[
+            strategy_mode(s, bool(m))
+            for s, m in zip(frame["strategy_status"], frame["is_shadow_mode"], strict=True)
+        ],
         status=frame["strategy_status"],
     )
+    top_hits = max(float(data["hits_per_day"].max()), 1e-9) if len(data) else 1.0
+    share = data["hits_per_day"].fillna(0) / top_hits
+    areas = MARKER_AREA[0] + (MARKER_AREA[1] - MARKER_AREA[0]) * share
+    data = data.assign(marker_radius=(areas / math.pi) ** 0.5 + 1.0)
+    data = label_layout(
+        data, "estimated_recall", "qa_precision", "strategy_name", radius="marker_radius"
+    ).drop(columns="label_box")
     statuses = [s for s in STATUS_COLOURS if s in set(data["status"])]
+    modes = [m for m in MODE_SHAPES if m in set(data["mode"])]
     unit = alt.Scale(domain=[0, 1])
     base = alt.Chart(data)
     x = alt.X("estimated_recall:Q", title="estimated recall", scale=unit, axis=alt.Axis(format="%"))
@@ -152,7 +332,7 @@ def strategy_precision_recall(frame: pd.DataFrame) -> alt.LayerChart:
     colour = alt.Color(
         "status:N",
         scale=alt.Scale(domain=statuses, range=[STATUS_COLOURS[s] for s in statuses]),
-        legend=alt.Legend(title=None, orient="bottom", symbolOpacity=1, symbolType="circle"),
+        legend=alt.Legend(title="status", orient="bottom", symbolOpacity=1, symbolType="circle"),
     )
     precision_ci = base.mark_rule(opacity=0.22, strokeWidth=1).encode(
         x=x, y="qa_precision_ci_lower:Q", y2="qa_precision_ci_upper:Q", color=colour
@@ -166,14 +346,25 @@ def strategy_precision_recall(frame: pd.DataFrame) -> alt.LayerChart:
         color=colour,
         shape=alt.Shape(
             "mode:N",
-            scale=alt.Scale(domain=["enforcing", "shadow mode"], range=["circle", "diamond"]),
-            legend=None,
+            scale=alt.Scale(domain=modes, range=[MODE_SHAPES[m] for m in modes]),
+            legend=alt.Legend(
+                title="mode",
+                orient="bottom",
+                symbolFillColor=INK,
+                symbolStrokeColor=INK,
+                symbolSize=110,
+            ),
         ),
-        size=alt.Size("hits_per_day:Q", legend=None, scale=alt.Scale(range=[60, 500])),
+        size=alt.Size(
+            "hits_per_day:Q",
+            legend=None,
+            scale=alt.Scale(domain=[0, top_hits], range=list(MARKER_AREA)),
+        ),
         tooltip=[
             alt.Tooltip("strategy_name:N", title="strategy"),
             alt.Tooltip("policy_code:N", title="policy"),
             alt.Tooltip("status:N"),
+            alt.Tooltip("mode:N"),
             alt.Tooltip("qa_precision:Q", title="precision", format=".1%"),
             alt.Tooltip("n_flagged_checks:Q", title="QA samples"),
             alt.Tooltip("estimated_recall:Q", title="recall", format=".1%"),
@@ -181,12 +372,40 @@ def strategy_precision_recall(frame: pd.DataFrame) -> alt.LayerChart:
             alt.Tooltip("hits_per_day:Q", title="hits per day", format=".1f"),
         ],
     )
-    labels = base.mark_text(align="left", dx=9, dy=-8, fontSize=11, color=INK).encode(
-        x=x, y=y, text="strategy_name:N"
+
+    leaders = (
+        base.transform_filter(f"datum.label_distance > {LEADER_MIN_PX}")
+        .mark_rule(color=MUTED, strokeWidth=0.8, opacity=0.8)
+        .encode(x=x, y=y, x2="label_x:Q", y2="label_y:Q")
     )
+
+    def labels(align: str, keep: str) -> alt.Chart:
+        return (
+            base.transform_filter(keep)
+            .mark_text(align=align, baseline="middle", fontSize=11, color=INK)
+            .encode(
+                x=alt.X("label_x:Q", scale=unit),
+                y=alt.Y("label_y:Q", scale=unit),
+                text="strategy_name:N",
+            )
+        )
+
     return (
-        alt.layer(precision_ci, recall_ci, points, labels)
-        .properties(height=460)
+        alt.layer(
+            precision_ci,
+            recall_ci,
+            leaders,
+            points,
+            labels("left", "datum.label_align == 'left'"),
+            labels("right", "datum.label_align == 'right'"),
+        )
+        .properties(
+            width=SCATTER_WIDTH,
+            height=SCATTER_HEIGHT,
+            # The plot area is exactly width × height (axes and legends around it), as the
+            # label layout assumes.
+            autosize=alt.AutoSizeParams(type="pad"),
+        )
         .configure_view(strokeWidth=0)
     )
 
@@ -228,19 +447,23 @@ def syndicate_sizes(frame: pd.DataFrame, top: int = 15) -> alt.Chart:
 
 
 def contribution_bars(frame: pd.DataFrame) -> alt.Chart:
-    """Each segment's signed contribution to a metric move (rate units), largest on top."""
+    """Each segment's signed contribution to a metric move, in percentage points, largest on
+    top; `segment` holds the segment's readable name (e.g. ``Singapore · Fashion``)."""
+    data = frame.assign(contribution_pp=frame["contribution"] * 100.0)
     return (
-        alt.Chart(frame)
+        alt.Chart(data)
         .mark_bar(cornerRadiusEnd=3)
         .encode(
             y=alt.Y(
                 "segment:N",
                 sort=alt.EncodingSortField("contribution_rank", order="ascending"),
                 title=None,
-                axis=alt.Axis(labelLimit=220),
+                axis=alt.Axis(labelLimit=320, labelFontSize=12, labelColor=INK, labelPadding=6),
             ),
             x=alt.X(
-                "contribution:Q", title="contribution to the move", axis=alt.Axis(format="+.1%")
+                "contribution_pp:Q",
+                title="points of the move",
+                axis=alt.Axis(format="+.2f", labelFontSize=12, labelColor=INK, tickCount=6),
             ),
             color=alt.condition(
                 "datum.contribution >= 0", alt.value(ALERT_UP), alt.value(ALERT_DOWN)
@@ -256,7 +479,29 @@ def contribution_bars(frame: pd.DataFrame) -> alt.Chart:
                 alt.Tooltip("weight_after:Q", title="share after", format=".1%"),
             ],
         )
-        .properties(height=70 + 26 * len(frame))
+        .properties(height=70 + 28 * len(data))
+        .configure_view(strokeWidth=0)
+    )
+
+
+def seller_timeline(events: pd.DataFrame) -> alt.Chart:
+    """A seller's events over time, one row per kind of event (`event_label`)."""
+    return (
+        alt.Chart(events)
+        .mark_tick(thickness=2, size=18)
+        .encode(
+            x=alt.X("event_at:T", title=None, axis=alt.Axis(format="%b %d", labelColor=INK)),
+            y=alt.Y("event_label:N", title=None, axis=alt.Axis(labelLimit=220, labelFontSize=12)),
+            color=alt.Color("event_label:N", legend=None),
+            tooltip=[
+                alt.Tooltip("event_at:T", title="when", format="%Y-%m-%d %H:%M"),
+                alt.Tooltip("event_label:N", title="event"),
+                alt.Tooltip("event_id:N", title="id"),
+                alt.Tooltip("event_detail:N", title="what"),
+                alt.Tooltip("outcome:N", title="outcome"),
+            ],
+        )
+        .properties(height=60 + 30 * events["event_label"].nunique())
         .configure_view(strokeWidth=0)
     )
 

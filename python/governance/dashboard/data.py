@@ -12,11 +12,9 @@ table is absent, so pages can say so instead of failing.
 
 from __future__ import annotations
 
-import json
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
@@ -26,6 +24,14 @@ from governance import settings
 
 # --- relations -------------------------------------------------------------------------------
 METRICS_DAILY = "main.metrics_daily"
+METRIC_RATES = "main.metric_rates"
+METRIC_MOVEMENT_INTERVENTIONS = "main.metric_movement_interventions"
+SELLER_FEATURES = "main.seller_features"
+SELLER_RISK_SCORES = "main.seller_risk_scores"
+SELLER_SYNDICATES = "main.seller_syndicates"
+SELLER_CASE_EVENTS = "main.seller_case_events"
+LISTING_OUTCOMES = "main.fct_listing_outcomes"
+STRATEGY_PERFORMANCE_DAILY = "main.strategy_performance_daily"
 METRIC_ANOMALIES = "main.metric_anomalies"
 ALERTS = "main.alerts"
 METRIC_MOVEMENT_ATTRIBUTION = "main.metric_movement_attribution"
@@ -33,6 +39,7 @@ STRATEGY_PERFORMANCE = "main.strategy_performance"
 SYNDICATES = "main.syndicates"
 DATA_QUALITY_DAILY = "main.data_quality_daily"
 DATA_QUALITY_RECONCILIATION = "main.data_quality_reconciliation"
+BUILD_RESULTS = "main.build_results"
 METRIC_DEFINITIONS = "reference.metric_definitions"
 REGIONS = "reference.regions"
 CATEGORIES = "reference.categories"
@@ -41,13 +48,41 @@ AS_OF_DATE = "intermediate.int_as_of_date"
 #: Segment code that rolls up every region or category.
 ALL = "ALL"
 
+#: Grains of metric_rates: the period a rate covers (ISO weeks, calendar months).
+GRAINS = ("week", "month", "rolling_7_days", "day")
+
+#: The record-grain fact behind each north-star rate: its cohort day and numerator flag (the
+#: semantic facts of models/marts/semantic/; a test checks them against metrics_daily).
+METRIC_FACTS = {
+    "listing_violation_rate": (
+        "main.fct_listing_outcomes",
+        "created_date",
+        "is_violation_within_7d",
+    ),
+    "low_quality_listing_rate": (
+        "main.fct_listing_outcomes",
+        "created_date",
+        "is_low_quality_within_7d",
+    ),
+    "bad_seller_onboarding_rate": (
+        "main.fct_seller_onboardings",
+        "onboarded_date",
+        "is_bad_within_30d",
+    ),
+    "violation_prevalence": ("main.fct_random_checks", "checked_date", "is_violation"),
+    "complaint_rate": ("main.fct_completed_orders", "ordered_date", "has_complaint_within_14d"),
+    "appeal_overturn_rate": ("main.fct_appeal_resolutions", "resolved_date", "is_overturned"),
+}
+
 #: Schemas whose relations are derived from the raw files (row counts on the quality page).
 RAW_DERIVED_SCHEMAS = ("staging", "intermediate")
 
 # --- columns -----------------------------------------------------------------------------------
-METRIC_SERIES_COLUMNS = (
+RATE_COLUMNS = (
     "metric_name",
-    "metric_date",
+    "period_grain",
+    "period_start",
+    "period_end",
     "region",
     "category",
     "numerator",
@@ -55,7 +90,11 @@ METRIC_SERIES_COLUMNS = (
     "value",
     "ci_lower",
     "ci_upper",
+    "n_days",
+    "days_in_period",
+    "is_complete",
     "is_mature",
+    "target_status",
 )
 ANOMALY_COLUMNS = (
     "metric_name",
@@ -278,21 +317,46 @@ def segment_options(wh: Warehouse) -> dict[str, pd.DataFrame]:
 
 
 # --- metrics -----------------------------------------------------------------------------------
-def metric_series(
-    wh: Warehouse, region: str = ALL, category: str = ALL, mature_only: bool = True
-) -> pd.DataFrame:
-    """metrics_daily rows of one segment, every metric, ordered by metric and day."""
-    columns = ", ".join(METRIC_SERIES_COLUMNS)
-    maturity = "and is_mature" if mature_only else ""
+def metric_rates(
+    wh: Warehouse, grain: str = "week", region: str = ALL, category: str = ALL
+) -> pd.DataFrame | None:
+    """metric_rates rows of one grain and segment, every metric, ordered by metric and period;
+    None when the warehouse has no metric_rates."""
+    if not has_relation(wh, METRIC_RATES):
+        return None
     return query(
         wh,
         f"""
-        select {columns}
-        from {METRICS_DAILY}
-        where region = ? and category = ? {maturity}
-        order by metric_name, metric_date
+        select {", ".join(RATE_COLUMNS)}
+        from {METRIC_RATES}
+        where period_grain = ? and region = ? and category = ?
+        order by metric_name, period_start
         """,
-        [region, category],
+        [grain, region, category],
+    )
+
+
+def metric_date_bounds(wh: Warehouse) -> tuple[date, date]:
+    """The first and last day of metrics_daily: the dates the overview's range picker offers."""
+    frame = query(
+        wh, f"select min(metric_date) as first, max(metric_date) as last from {METRICS_DAILY}"
+    )
+    return pd.Timestamp(frame["first"].iloc[0]).date(), pd.Timestamp(frame["last"].iloc[0]).date()
+
+
+def strategy_change_marks(wh: Warehouse) -> pd.DataFrame | None:
+    """The strategy changes that could explain a move of each metric (one row per metric and
+    change, from metric_movement_interventions); None when that mart is absent."""
+    if not has_relation(wh, METRIC_MOVEMENT_INTERVENTIONS):
+        return None
+    return query(
+        wh,
+        f"""
+        select distinct metric_name, change_id, change_date, strategy_id, strategy_name,
+               change_type, change_description
+        from {METRIC_MOVEMENT_INTERVENTIONS}
+        order by metric_name, change_date, change_id
+        """,
     )
 
 
@@ -386,6 +450,65 @@ def strategy_performance(wh: Warehouse, window_days: int | None = None) -> pd.Da
     )
 
 
+def strategy_top_sellers(wh: Warehouse, strategy_id: str, limit: int = 25) -> pd.DataFrame | None:
+    """The sellers a strategy hit most (from seller_case_events), most hits first."""
+    if not has_relation(wh, SELLER_CASE_EVENTS):
+        return None
+    return query(
+        wh,
+        f"""
+        select seller_id, count(*) as n_hits, max(event_at) as last_hit_at,
+               sum(case when outcome = 'enforced' then 1 else 0 end) as n_enforced
+        from {SELLER_CASE_EVENTS}
+        where event_type = 'strategy_hit' and strategy_id = ?
+        group by seller_id
+        order by n_hits desc, last_hit_at desc, seller_id
+        limit {int(limit)}
+        """,
+        [strategy_id],
+    )
+
+
+def incident_sellers(
+    wh: Warehouse,
+    metric_name: str,
+    region: str,
+    category: str,
+    first_day,
+    last_day,
+    limit: int = 15,
+) -> pd.DataFrame | None:
+    """The sellers behind an incident: those with the most records counted in the metric's
+    numerator in the incident's segment and days (from the metric's record-grain fact)."""
+    relation, day_column, flag = METRIC_FACTS[metric_name]
+    if not has_relation(wh, relation):
+        return None
+    where = [f"{day_column} between cast(? as date) and cast(? as date)", "seller_id is not null"]
+    params: list = [
+        pd.Timestamp(first_day).date().isoformat(),
+        pd.Timestamp(last_day).date().isoformat(),
+    ]
+    for column, code in (("region", region), ("category", category)):
+        if code != ALL:
+            where.append(f"{column} = ?")
+            params.append(code)
+    return query(
+        wh,
+        f"""
+        select seller_id,
+               sum(case when {flag} then 1 else 0 end) as n_records,
+               count(*) as n_cohort
+        from {relation}
+        where {" and ".join(where)}
+        group by seller_id
+        having sum(case when {flag} then 1 else 0 end) > 0
+        order by n_records desc, n_cohort desc, seller_id
+        limit {int(limit)}
+        """,
+        params,
+    )
+
+
 def syndicates(wh: Warehouse) -> pd.DataFrame | None:
     """Syndicates, highest risk first (largest first on ties)."""
     if not has_relation(wh, SYNDICATES):
@@ -396,6 +519,149 @@ def syndicates(wh: Warehouse) -> pd.DataFrame | None:
         select {", ".join(SYNDICATE_COLUMNS)}
         from {SYNDICATES}
         order by risk_score desc nulls last, size desc, syndicate_id
+        """,
+    )
+
+
+def syndicate_members(wh: Warehouse, syndicate_id: str) -> pd.DataFrame | None:
+    """The members of a syndicate with their tie, enforcement and risk, strongest ties first.
+    Columns the syndicate detector adds (e.g. the hashed identifiers that bind a member) come
+    along."""
+    if not has_relation(wh, SELLER_SYNDICATES):
+        return None
+    extra = [c for c in relation_columns(wh, SELLER_SYNDICATES) if c not in _MEMBER_BASE]
+    risk = has_relation(wh, SELLER_RISK_SCORES)
+    features = has_relation(wh, SELLER_FEATURES)
+    return query(
+        wh,
+        f"""
+        select m.seller_id, m.membership_strength, m.tie_signal_types,
+               {"f.is_enforced, f.is_confirmed_bad," if features else ""}
+               {"r.risk_score, r.risk_band," if risk else ""}
+               {"".join(f"m.{c}, " for c in extra)} m.syndicate_id
+        from {SELLER_SYNDICATES} as m
+        {f"left join {SELLER_FEATURES} as f on m.seller_id = f.seller_id" if features else ""}
+        {f"left join {SELLER_RISK_SCORES} as r on m.seller_id = r.seller_id" if risk else ""}
+        where m.syndicate_id = ?
+        order by m.membership_strength desc nulls last, m.seller_id
+        """,
+        [syndicate_id],
+    )
+
+
+_MEMBER_BASE = ("seller_id", "syndicate_id", "membership_strength", "tie_signal_types")
+
+
+def syndicate(wh: Warehouse, syndicate_id: str) -> dict | None:
+    """One syndicate's row with every column the detector publishes (e.g. its shape and the
+    hashed identifiers that bind it, where it has them); None when absent."""
+    if not has_relation(wh, SYNDICATES):
+        return None
+    frame = query(wh, f"select * from {SYNDICATES} where syndicate_id = ?", [syndicate_id])
+    return None if frame.empty else frame.iloc[0].to_dict()
+
+
+def relation_columns(wh: Warehouse, relation: str) -> list[str]:
+    """Column names of a relation, in order."""
+    schema, name = relation.split(".", 1)
+    frame = query(
+        wh,
+        """
+        select column_name from information_schema.columns
+        where table_schema = ? and table_name = ?
+        order by ordinal_position
+        """,
+        [schema, name],
+    )
+    return list(frame["column_name"])
+
+
+# --- seller case ---------------------------------------------------------------------------------
+def seller_profile(wh: Warehouse, seller_id: str) -> dict | None:
+    """A seller's features, risk score and syndicate membership as one dict; None for an
+    unknown seller (or without seller_features)."""
+    if not has_relation(wh, SELLER_FEATURES):
+        return None
+    frame = query(wh, f"select * from {SELLER_FEATURES} where seller_id = ?", [seller_id])
+    if frame.empty:
+        return None
+    profile = frame.iloc[0].to_dict()
+    for relation in (SELLER_RISK_SCORES, SELLER_SYNDICATES):
+        if has_relation(wh, relation):
+            found = query(wh, f"select * from {relation} where seller_id = ?", [seller_id])
+            if not found.empty:
+                profile |= {k: v for k, v in found.iloc[0].to_dict().items() if k != "seller_id"}
+    return profile
+
+
+def seller_events(wh: Warehouse, seller_id: str) -> pd.DataFrame | None:
+    """The seller's case timeline (seller_case_events) with its listings' creation as events,
+    newest first; None without seller_case_events."""
+    if not has_relation(wh, SELLER_CASE_EVENTS):
+        return None
+    events = query(
+        wh,
+        f"""
+        select event_at, event_type, event_id, target_type, target_id, strategy_id,
+               policy_code, event_detail, outcome, related_id
+        from {SELLER_CASE_EVENTS}
+        where seller_id = ?
+        """,
+        [seller_id],
+    )
+    if has_relation(wh, LISTING_OUTCOMES):
+        listings = query(
+            wh,
+            f"""
+            select created_at as event_at, 'listing_created' as event_type,
+                   listing_id as event_id, 'listing' as target_type, listing_id as target_id,
+                   cast(null as varchar) as strategy_id, cast(null as varchar) as policy_code,
+                   category as event_detail,
+                   case
+                       when is_violation_within_7d and is_low_quality_within_7d
+                           then 'violation and low quality within 7 days'
+                       when is_violation_within_7d then 'violation within 7 days'
+                       when is_low_quality_within_7d then 'low quality within 7 days'
+                       when is_mature then 'no action within 7 days'
+                       else 'window still open'
+                   end as outcome,
+                   cast(null as varchar) as related_id
+            from {LISTING_OUTCOMES}
+            where seller_id = ?
+            """,
+            [seller_id],
+        )
+        events = pd.concat([events, listings], ignore_index=True)
+    return events.sort_values(["event_at", "event_type"], ascending=False, ignore_index=True)
+
+
+def feature_descriptions(wh: Warehouse) -> dict[str, str]:
+    """The documented meaning of each seller_features column (its comment in the warehouse)."""
+    schema, name = SELLER_FEATURES.split(".", 1)
+    frame = query(
+        wh,
+        """
+        select column_name, comment from duckdb_columns()
+        where schema_name = ? and table_name = ? and comment is not null
+        """,
+        [schema, name],
+    )
+    return dict(zip(frame["column_name"], frame["comment"], strict=True))
+
+
+def riskiest_unenforced_sellers(wh: Warehouse, limit: int = 50) -> pd.DataFrame | None:
+    """Sellers with the highest risk score and no counted suspension or ban yet."""
+    if not (has_relation(wh, SELLER_RISK_SCORES) and has_relation(wh, SELLER_FEATURES)):
+        return None
+    return query(
+        wh,
+        f"""
+        select r.seller_id, r.risk_score, r.risk_band
+        from {SELLER_RISK_SCORES} as r
+        inner join {SELLER_FEATURES} as f on r.seller_id = f.seller_id
+        where not f.is_enforced
+        order by r.risk_score desc, r.seller_id
+        limit {int(limit)}
         """,
     )
 
@@ -469,59 +735,19 @@ def relation_row_counts(wh: Warehouse, schemas: Sequence[str] = ("intermediate",
     return relations
 
 
-def run_results_path() -> Path:
-    """dbt's run_results.json: in $DBT_TARGET_PATH, else the project's target/ folder."""
-    target = os.environ.get("DBT_TARGET_PATH") or str(settings.project_dir() / "target")
-    return Path(target) / "run_results.json"
-
-
-def dbt_results(path: Path | None = None) -> pd.DataFrame | None:
-    """One row per dbt node of the last invocation (tests first), or None without the file."""
-    source = Path(path) if path is not None else run_results_path()
-    if not source.is_file():
-        return None
-    payload = json.loads(source.read_text())
-    rows = []
-    for result in payload.get("results", []):
-        unique_id = result["unique_id"]
-        resource = unique_id.split(".", 1)[0]
-        rows.append(
-            {
-                "resource_type": resource.replace("_", " "),
-                "name": unique_id.split(".")[2] if unique_id.count(".") >= 2 else unique_id,
-                "status": result.get("status"),
-                "failures": result.get("failures"),
-                "seconds": float(result.get("execution_time") or 0.0),
-                "message": (result.get("message") or "").strip()[:300],
-                "unique_id": unique_id,
-            }
-        )
-    frame = pd.DataFrame(
-        rows,
-        columns=[
-            "resource_type",
-            "name",
-            "status",
-            "failures",
-            "seconds",
-            "message",
-            "unique_id",
-        ],
-    )
-    frame.attrs["generated_at"] = payload.get("metadata", {}).get("generated_at")
-    frame.attrs["path"] = str(source)
-    return frame
-
-
-def stored_source_tests(wh: Warehouse) -> dict | None:
-    """The raw-source test results of the last full nightly build, kept beside the warehouse
-    (``{"night": ..., "tests": [{name, status, failures, message}]}``), if any."""
-    from governance.warehouse import source_tests_path
+def build_results(wh: Warehouse) -> pd.DataFrame | None:
+    """The test and validation results of the build that published this warehouse
+    (governance.build_results), or None when it recorded none."""
+    from governance import build_results as recorded
 
     try:
-        return json.loads(source_tests_path(wh.path).read_text())
-    except (OSError, ValueError):
-        return None
+        con = duckdb.connect(str(wh.path), read_only=True)
+    except duckdb.IOException as exc:
+        raise WarehouseUnavailable(f"Cannot open {wh.path} read-only ({exc}).") from exc
+    try:
+        return recorded.read(con)
+    finally:
+        con.close()
 
 
 def nightly_report(wh: Warehouse) -> dict | None:

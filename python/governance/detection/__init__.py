@@ -4,11 +4,7 @@ All functions are pure (pandas DataFrame in, DataFrame out), deterministic and i
 the query engine, so they run the same inside dbt Python models and in notebooks.
 """
 
-from governance.detection.anomaly import (
-    AnomalyParams,
-    baseline_mean_3sd,
-    detect_metric_anomalies,
-)
+from governance.detection.anomaly import AnomalyParams, detect_metric_anomalies
 from governance.detection.risk import (
     RiskParams,
     TrainedRiskModel,
@@ -19,10 +15,9 @@ from governance.detection.risk import (
 )
 from governance.detection.syndicates import (
     SyndicateParams,
-    adjusted_rand,
+    cluster_group,
     detect_syndicates,
-    naive_connected_components,
-    pairwise_prf,
+    score_values,
     summarize_syndicates,
 )
 
@@ -31,14 +26,12 @@ __all__ = [
     "RiskParams",
     "SyndicateParams",
     "TrainedRiskModel",
-    "adjusted_rand",
-    "baseline_mean_3sd",
+    "cluster_group",
     "detect_metric_anomalies",
     "detect_syndicates",
-    "naive_connected_components",
-    "pairwise_prf",
     "precision_at_k",
     "score",
+    "score_values",
     "summarize_syndicates",
     "train",
     "train_and_score",

@@ -46,14 +46,29 @@ time with every series of every metric side by side:
    metric, same hierarchy level) from their summed Pearson statistics. Series whose values are
    not proportions get a Gaussian model on the value with a ``gaussian_min_relative_scale``
    spread floor, so flat series do not alarm.
-5. **Minimum history.** A row is judged only when its level window holds at least
+5. **Only mature, complete cohorts.** Rows with ``is_mature`` or ``is_complete`` false are
+   neither judged nor history: before the coverage start of the source a metric counts, its
+   numerator misses events that were never exported, and the edge where the data begins would
+   look like a jump.
+6. **Minimum history.** A row is judged only when its level window holds at least
    ``min_history`` days with a positive denominator (and at least half of them survive the
    exclusions); otherwise ``p_value`` is null and ``is_anomaly`` is false.
-6. **Runs of days.** For proportions the day is also tested together with the ``run_days - 1``
+7. **Runs of days.** For proportions the day is also tested together with the ``run_days - 1``
    days before it (observed against forecast events, forecast errors taken as fully
-   correlated); the day's p-value is ``2 * min(p_day, p_run)`` (Bonferroni over the two looks),
-   so a lasting shift of a small rate is found although no single day is significant.
-7. **False discovery control and materiality.** p-values are adjusted with Benjamini-Hochberg
+   correlated), so a lasting shift of a small rate is found although no single day is
+   significant.
+8. **Slow drifts.** A drift moves a little every day and the forecast, built from the last
+   weeks, keeps catching up: no day and no three-day run stands out. Each series therefore
+   keeps two one-sided CUSUMs of its standardised forecast errors
+   (``z = sign(value - expected) * Phi^-1(1 - p_day / 2)``, the day's own noise model, clipped
+   at ``change_score_cap``): ``up = max(0, up + z - k)`` and ``down = max(0, down - z - k)``
+   with ``k = change_k``. Errors that stay above ``k`` standard deviations for days add up. A
+   CUSUM of independent standard normal errors exceeds ``s`` with probability at most
+   ``exp(-2 k s)`` (its stationary tail), so the side in the day's direction gives the p-value
+   ``2 exp(-2 k s)``, a third look in the Bonferroni combination (``3 * min(p_day, p_run,
+   p_change)``). A flagged day restarts both CUSUMs of its series. ``cusum_up`` and
+   ``cusum_down`` are reported.
+9. **False discovery control and materiality.** p-values are adjusted with Benjamini-Hochberg
    per ``metric_date`` and level of the segment hierarchy (marketplace, region, category,
    region x category: ``fdr_by_level``), across all metrics. A row is an anomaly when
    ``q_value <= fdr_alpha`` **and** the move is material: ``|value - expected_value|`` is at
@@ -73,9 +88,6 @@ whatever the noise model. ``lower_bound`` / ``upper_bound`` form the band inside
 is never flagged: the wider of ``expected +/- band_z`` predictive standard deviations and the
 materiality thresholds (clipped to [0, 1] for proportions). The band is for display; flags come
 from the exact p-values and the FDR step.
-
-:func:`baseline_mean_3sd` implements the common dbt test (mean +/- 3 sd over a trailing 14-row
-window that includes the evaluated point) for comparison.
 """
 
 from __future__ import annotations
@@ -126,13 +138,14 @@ OUTPUT_COLUMNS = [
     "history_excluded",
     "seasonal_factor",
     "overdispersion",
+    "cusum_up",
+    "cusum_down",
     "method",
     "detector_fingerprint",
 ]
 SEVERITY_LABELS = ("none", "low", "medium", "high", "critical")
 METHOD_RATE = "seasonal_robust_betabinomial_v1"
 METHOD_GAUSSIAN = "seasonal_robust_gaussian_v1"
-BASELINE_METHOD = "trailing14_mean_3sd"
 
 _EPS = 1e-9
 _SCORE_CAP = 40.0
@@ -202,6 +215,12 @@ class AnomalyParams:
             days (the evaluated day included), so a lasting shift of a small rate is found
             although no single day is significant; the day's p-value is ``2 * min(p_day,
             p_run)`` (default 3; 1 turns it off).
+        change_k: reference value, in standard deviations of the day's own noise, of the
+            two CUSUMs of each series' standardised forecast errors that find slow drifts the
+            forecast keeps catching up with (default 0.5: persistent errors above half a
+            standard deviation accumulate; 0 turns the test off).
+        change_score_cap: a day's standardised error enters the CUSUMs clipped at this many
+            standard deviations, so one outlier cannot make a drift (default 4).
     """
 
     window_days: int = 28
@@ -230,6 +249,8 @@ class AnomalyParams:
     fdr_by_level: bool = True
     min_dispersion_events: float = 30.0
     run_days: int = 3
+    change_k: float = 0.5
+    change_score_cap: float = 4.0
 
     def __post_init__(self) -> None:
         if self.window_days < 1:
@@ -267,9 +288,9 @@ def _prepare(metrics: pd.DataFrame) -> pd.DataFrame:
     if missing:
         raise ValueError(f"metrics is missing required columns: {missing}")
     df = metrics
-    if "is_mature" in df.columns:
-        mature = df["is_mature"].fillna(False).astype(bool).to_numpy()
-        df = df.loc[mature]
+    for flag in ("is_mature", "is_complete"):
+        if flag in df.columns:
+            df = df.loc[df[flag].fillna(False).astype(bool).to_numpy()]
     cols = [*KEY_COLUMNS, "metric_date", "numerator", "denominator"]
     if "value" in df.columns:
         cols.append("value")
@@ -297,6 +318,11 @@ def _day_index(dates: pd.Series) -> tuple[np.ndarray, int]:
 
 # --------------------------------------------------------------------------------------------
 # Core model on a dense (series x day) block
+#
+# Every function below works on trailing windows shaped (S, T, D): S series, T evaluated days,
+# D = the seasonal window in days, oldest first, the evaluated day not included. A window day
+# carries the series' value, its events (numerator) and its trials (denominator). Proportion
+# series ("rates") get a beta-binomial model, the others a Gaussian one.
 # --------------------------------------------------------------------------------------------
 
 
@@ -316,14 +342,231 @@ def _clippable(mu: np.ndarray, n: np.ndarray) -> np.ndarray:
     return (mu * n >= _MIN_CLIP_EVENTS) & ((1.0 - mu) * n >= _MIN_CLIP_EVENTS)
 
 
-def _rho_from_differences(
-    yw: np.ndarray,
-    nk: np.ndarray,
-    keep: np.ndarray,
-    factor: np.ndarray,
-    k_sum: np.ndarray,
-    n_blocks: np.ndarray,
+@dataclass
+class _History:
+    """The trailing windows of a block of (series, day) cells after exclusions and screening,
+    with the sums every estimate below reuses. Array shapes: (S, T, D) per window day,
+    (S, T, 7) per weekday (index 0 = the evaluated day's weekday), (S, T, B, L) per block of L
+    days, (S, T) per cell."""
+
+    values: np.ndarray  # window values, NaN where unusable or left out
+    kept: np.ndarray  # usable window days that survived exclusions and screening
+    events: np.ndarray  # kept numerators, 0 elsewhere
+    trials: np.ndarray  # kept denominators, 0 elsewhere
+    prior_events: float
+    prior_trials: float
+    weekday_of_pos: np.ndarray  # (D,) weekday of each window position
+    in_level: np.ndarray  # (D,) the level window (the last `window_days` days)
+    history_days: np.ndarray  # usable level-window days before exclusions
+    # level window
+    level_days: np.ndarray
+    level_events: np.ndarray
+    level_trials: np.ndarray
+    level_events_by_pos: np.ndarray
+    level_trials_by_pos: np.ndarray
+    # weekday sums over the seasonal window
+    weekday_events: np.ndarray
+    weekday_trials: np.ndarray
+    weekday_days: np.ndarray
+    # noise (dispersion) window, in blocks of one local level each
+    noise_kept: np.ndarray
+    noise_days: np.ndarray
+    block_of_pos: np.ndarray  # (D,)
+    noise_block_events: np.ndarray  # (S, T, B, L)
+    noise_block_trials: np.ndarray  # (S, T, B, L)
+    block_events: np.ndarray  # (S, T, B): every kept day of the block
+    block_trials: np.ndarray
+    blocks_used: np.ndarray
+    season_share: np.ndarray  # noise-window days / seasonal-window days kept
+
+    def by_weekday(self, x: np.ndarray) -> np.ndarray:
+        """(S, T, D) -> (S, T, weeks, 7)."""
+        s, t, d = x.shape
+        return x.reshape(s, t, d // 7, 7)
+
+    def by_block(self, x: np.ndarray) -> np.ndarray:
+        """(S, T, D) -> (S, T, blocks, block days)."""
+        return x.reshape(self.noise_block_events.shape)
+
+    def at_pos(self, per_weekday: np.ndarray) -> np.ndarray:
+        """A per-weekday (S, T, 7) quantity at every window position, (S, T, D)."""
+        return per_weekday[..., self.weekday_of_pos]
+
+    def residual_dof(self, weekday_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Degrees of freedom left in the noise window and the small-sample correction of a
+        mean squared residual: one degree of freedom per local level, plus the weekday
+        factors as far as they are used (6 free factors; a factor shrunk away costs
+        nothing)."""
+        used = self.blocks_used + weekday_weight.sum(-1) * (6.0 / 7.0) * self.season_share
+        dof = np.maximum(self.noise_days - used, 1.0)
+        return dof, np.where(self.noise_days > 0, self.noise_days / dof, 1.0)
+
+
+def _screen_outliers(
+    values: np.ndarray,
+    events: np.ndarray,
+    trials: np.ndarray,
+    is_rate: bool,
     p: AnomalyParams,
+    prior_events: float,
+    prior_trials: float,
+) -> np.ndarray:
+    """Window days further than ``screen_z`` robust standard deviations from both their
+    same-weekday median and the window median (binomial noise included for rates)."""
+    s_count, t_count, d = values.shape
+    weeks = d // 7
+    by_weekday = values.reshape(s_count, t_count, weeks, 7)
+    weekday_median, _ = nanmedian_last(by_weekday.transpose(0, 1, 3, 2))
+    window_median, n_usable = nanmedian_last(values)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        if is_rate:
+            rate = (events.sum(-1) + prior_events) / (trials.sum(-1) + prior_trials)
+            rate = np.clip(rate, _EPS, 1 - _EPS)
+            sd = np.sqrt(rate[..., None] * (1 - rate[..., None]) / trials)
+        else:
+            sd = np.ones_like(values)
+        z_weekday = (by_weekday - weekday_median[:, :, None, :]).reshape(values.shape) / sd
+        z_window = (values - window_median[..., None]) / sd
+    weekday_group = np.maximum(n_usable / 7.0, 2.0)
+    spread_weekday = (
+        MAD_TO_SD * nanmedian_last(np.abs(z_weekday))[0] / np.sqrt(1.0 - 1.0 / weekday_group)
+    )
+    spread_window = MAD_TO_SD * nanmedian_last(np.abs(z_window))[0]
+    if is_rate:
+        floor = np.ones_like(spread_weekday)
+    else:
+        floor = np.maximum(
+            p.gaussian_min_relative_scale * np.abs(window_median), p.gaussian_min_absolute_scale
+        )
+    spread_weekday = np.fmax(spread_weekday, floor)
+    spread_window = np.fmax(spread_window, floor)
+    return (np.abs(z_weekday) > p.screen_z * spread_weekday[..., None]) & (
+        np.abs(z_window) > p.screen_z * spread_window[..., None]
+    )
+
+
+def _history(
+    values: np.ndarray,
+    events: np.ndarray,
+    trials: np.ndarray,
+    excluded: np.ndarray,
+    is_rate: bool,
+    p: AnomalyParams,
+) -> _History:
+    """Drop the excluded days (earlier flags) and the screened outliers from the windows and
+    precompute the sums of the level, weekday and noise estimates."""
+    s_count, t_count, d = values.shape
+    prior_events = p.prior_events if is_rate else 0.0
+    prior_trials = p.prior_trials if is_rate else 0.0
+    weekday_of_pos = np.arange(d) % 7  # 0 == weekday of the evaluated day
+    in_level = np.arange(d) >= d - p.window_days
+    history_days = np.count_nonzero(~np.isnan(values) & in_level, axis=-1)
+    values = np.where(excluded, np.nan, values)
+    events = np.where(excluded, 0.0, events)
+    trials = np.where(excluded, 0.0, trials)
+    outlier = _screen_outliers(values, events, trials, is_rate, p, prior_events, prior_trials)
+    kept = ~np.isnan(values) & ~outlier
+    events = np.where(kept, events, 0.0)
+    trials = np.where(kept, trials, 0.0)
+
+    weekly = (s_count, t_count, d // 7, 7)
+    weekday_days = kept.reshape(weekly).sum(2)
+    in_noise = np.arange(d) >= d - min(p.dispersion_days or d, d)
+    noise_kept = kept & in_noise
+    noise_days = noise_kept.sum(-1)
+    # Noise is measured around a piecewise-constant local level (one per block of
+    # `level_block_days`), so a level shift or slow drift inside the window is not taken for
+    # day-to-day noise.
+    block = _block_days(p, d)
+    blocks = (s_count, t_count, d // block, block)
+    return _History(
+        values=values,
+        kept=kept,
+        events=events,
+        trials=trials,
+        prior_events=prior_events,
+        prior_trials=prior_trials,
+        weekday_of_pos=weekday_of_pos,
+        in_level=in_level,
+        history_days=history_days,
+        level_days=(kept & in_level).sum(-1),
+        level_events=np.where(in_level, events, 0.0).sum(-1),
+        level_trials=np.where(in_level, trials, 0.0).sum(-1),
+        level_events_by_pos=np.where(in_level, events, 0.0),
+        level_trials_by_pos=np.where(in_level, trials, 0.0),
+        weekday_events=events.reshape(weekly).sum(2),
+        weekday_trials=trials.reshape(weekly).sum(2),
+        weekday_days=weekday_days,
+        noise_kept=noise_kept,
+        noise_days=noise_days,
+        block_of_pos=np.arange(d) // block,
+        noise_block_events=np.where(noise_kept, events, 0.0).reshape(blocks),
+        noise_block_trials=np.where(noise_kept, trials, 0.0).reshape(blocks),
+        block_events=events.reshape(blocks).sum(-1),
+        block_trials=trials.reshape(blocks).sum(-1),
+        blocks_used=np.count_nonzero(noise_kept.reshape(blocks).any(-1), axis=-1),
+        season_share=noise_days / np.maximum(weekday_days.sum(-1), 1),
+    )
+
+
+def _shrink(raw: np.ndarray, neutral: float, variance: np.ndarray):
+    """Positive-part James-Stein shrinkage of weekday effects towards ``neutral``: an effect
+    is kept only as far as it exceeds its own sampling variance. Returns ``(weight, shrunk)``."""
+    deviation2 = (raw - neutral) ** 2
+    weight = np.where(
+        deviation2 > 0, np.clip(1.0 - variance / np.where(deviation2 > 0, deviation2, 1.0), 0, 1), 0
+    )
+    return weight, neutral + weight * (raw - neutral)
+
+
+# ---- proportions: beta-binomial ------------------------------------------------------------
+
+
+def _rate_rho_moment(
+    h: _History, factor: np.ndarray, weekday_weight: np.ndarray, p: AnomalyParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Moment estimate of the intra-class correlation rho around one local level per block
+    and the weekday profile ``factor``; returns ``(rho, degrees of freedom)``.
+
+    Huber-type: residuals in binomial standard units are clipped at ``dispersion_clip_z``
+    robust standard deviations (MAD, never below the binomial 1), so a few incident-like days
+    that slipped through the screen cannot inflate rho; the sum is rescaled to stay unbiased
+    under normality. Days with few expected events have skewed, far from normal residuals:
+    clipping them would bias rho down, so they are left as they are.
+    """
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inv_trials = np.where(h.noise_kept, 1.0 / np.where(h.noise_kept, h.trials, 1.0), 0.0)
+        binomial_part = (h.noise_kept * 1.0 - inv_trials).sum(-1)
+        sum_inv_trials = inv_trials.sum(-1)
+        trials_safe = np.where(h.noise_kept, h.trials, 1.0)
+        factor_pos = h.at_pos(factor)
+        block_level = (h.noise_block_events.sum(-1) + h.prior_events) / (
+            (h.noise_block_trials * h.by_block(factor_pos)).sum(-1) + h.prior_trials
+        )
+        mu = np.clip(block_level[..., h.block_of_pos] * factor_pos, _EPS, 1 - _EPS)
+        sq = np.where(h.noise_kept, (h.values - mu) ** 2 / (mu * (1 - mu)), 0.0)
+        clip_z = p.dispersion_clip_z
+        if clip_z is not None:
+            r2 = sq * trials_safe
+            robust = MAD_TO_SD * nanmedian_last(np.where(h.noise_kept, np.sqrt(r2), np.nan))[0]
+            cap = (clip_z * np.fmax(robust, 1.0)) ** 2
+            clipped = (
+                np.minimum(r2, cap[..., None])
+                / trials_safe
+                / winsorized_normal_second_moment(clip_z)
+            )
+            sq = np.where(_clippable(mu, trials_safe), clipped, sq)
+        dof, correction = h.residual_dof(weekday_weight)
+        rho = np.where(
+            binomial_part > 0, (correction * sq.sum(-1) - sum_inv_trials) / binomial_part, 0.0
+        )
+        se = np.sqrt(2.0 / dof) * (sum_inv_trials + np.maximum(rho, 0.0) * binomial_part)
+        se = np.where(binomial_part > 0, se / binomial_part, 0.0)
+    return rho, dof, se
+
+
+def _rho_from_differences(
+    h: _History, factor: np.ndarray, p: AnomalyParams
 ) -> tuple[np.ndarray, np.ndarray]:
     """Extra-binomial variation from consecutive days, robust to level shifts and outliers.
 
@@ -335,72 +578,69 @@ def _rho_from_differences(
     robust (MAD) standard deviations and rescaled for the clipping. Returns ``(rho, se)``;
     ``rho`` is NaN where fewer than seven differences exist.
     """
-    d = yw.shape[-1]
-    weekday_of_pos = np.arange(d) % 7
-    f_pos = factor[..., weekday_of_pos]
+    keep = h.noise_kept
+    factor_pos = h.at_pos(factor)
     # One pooled level for the noise model (the differences remove the level itself).
+    total_trials = (h.noise_block_trials.reshape(h.trials.shape) * factor_pos).sum(-1)
     level = np.clip(
-        k_sum / np.maximum((n_blocks.reshape(nk.shape) * f_pos).sum(-1), _EPS), _EPS, 1 - _EPS
+        h.noise_block_events.sum(-1).sum(-1) / np.maximum(total_trials, _EPS), _EPS, 1 - _EPS
     )
-    mu_j = np.clip(level[..., None] * f_pos, _EPS, 1 - _EPS)
+    mu = np.clip(level[..., None] * factor_pos, _EPS, 1 - _EPS)
     with np.errstate(divide="ignore", invalid="ignore"):
-        a = np.where(keep, mu_j * (1 - mu_j) / f_pos**2, 0.0)
-        n_safe = np.where(keep, nk, 1.0)
-        b = a / n_safe
-        x = np.where(keep, yw / f_pos, 0.0)
+        var_unit = np.where(keep, mu * (1 - mu) / factor_pos**2, 0.0)
+        trials_safe = np.where(keep, h.trials, 1.0)
+        var_binomial = var_unit / trials_safe
+        x = np.where(keep, h.values / factor_pos, 0.0)
         pair = keep[..., 1:] & keep[..., :-1]
-        bb = b[..., 1:] + b[..., :-1]
-        r2 = np.where(pair, (x[..., 1:] - x[..., :-1]) ** 2 / bb, np.nan)
-        h = np.where(pair, (a[..., 1:] - b[..., 1:] + a[..., :-1] - b[..., :-1]) / bb, 0.0)
-        m = pair.sum(-1)
+        pair_var = var_binomial[..., 1:] + var_binomial[..., :-1]
+        r2 = np.where(pair, (x[..., 1:] - x[..., :-1]) ** 2 / pair_var, np.nan)
+        excess = var_unit[..., 1:] - var_binomial[..., 1:] + var_unit[..., :-1]
+        excess = np.where(pair, (excess - var_binomial[..., :-1]) / pair_var, 0.0)
+        n_pairs = pair.sum(-1)
         clip_z = p.dispersion_clip_z
         if clip_z is not None:
-            s_rob = MAD_TO_SD * nanmedian_last(np.sqrt(r2))[0]
-            cap = (clip_z * np.fmax(s_rob, 1.0)) ** 2
+            robust = MAD_TO_SD * nanmedian_last(np.sqrt(r2))[0]
+            cap = (clip_z * np.fmax(robust, 1.0)) ** 2
             clipped = np.minimum(r2, cap[..., None]) / winsorized_normal_second_moment(clip_z)
-            both = _clippable(mu_j[..., 1:], n_safe[..., 1:]) & _clippable(
-                mu_j[..., :-1], n_safe[..., :-1]
+            both = _clippable(mu[..., 1:], trials_safe[..., 1:]) & _clippable(
+                mu[..., :-1], trials_safe[..., :-1]
             )
             r2 = np.where(both, clipped, r2)
-        sum_h = h.sum(-1)
-        rho = (np.nansum(r2, -1) - m) / sum_h
-        rho = np.where((m >= 7) & (sum_h > 0), rho, np.nan)
+        sum_excess = excess.sum(-1)
+        rho = (np.nansum(r2, -1) - n_pairs) / sum_excess
+        rho = np.where((n_pairs >= 7) & (sum_excess > 0), rho, np.nan)
         # Consecutive differences share a day (lag-one correlation -1/2): about two thirds of
         # the pairs' degrees of freedom.
-        nu = np.maximum(2.0 * m / 3.0, 1.0)
+        dof = np.maximum(2.0 * n_pairs / 3.0, 1.0)
         rho_pos = np.maximum(np.nan_to_num(rho), 0.0)
-        se = np.sqrt(2.0 / nu) * (m + rho_pos * sum_h) / np.where(sum_h > 0, sum_h, 1)
+        se = (n_pairs + rho_pos * sum_excess) / np.where(sum_excess > 0, sum_excess, 1)
+        se = np.sqrt(2.0 / dof) * se
     return rho, se
 
 
-def _family_overdispersion(
-    kk: np.ndarray,
-    nk: np.ndarray,
-    keep: np.ndarray,
-    group: np.ndarray,
-    a0: float,
-    b0: float,
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _family_overdispersion(h: _History, group: np.ndarray):
     """Overdispersion of sibling series (same metric, same hierarchy level) pooled.
 
-    ``kk``, ``nk`` are (S, T, D) kept numerators and denominators of the noise window, ``keep``
-    marks kept days, ``group`` (S,) labels siblings. Each series' Pearson statistic against its
-    own window rate has expectation ``sum(1 + (n_j - 1) rho)`` under a beta-binomial law; summed
-    over the siblings it gives one moment estimate of rho per group that small segments can
-    share: a segment with a handful of events a day cannot measure its own day-to-day
-    variation, its siblings together can. Returns, per series, ``(rho, se, events)``: the
-    group's rho and standard error, and the series' own expected events (the smaller of events
-    and non-events) in the window, which says whether its own estimate can be trusted.
+    ``group`` (S,) labels siblings. Each series' Pearson statistic against its own noise-window
+    rate has expectation ``sum(1 + (n_j - 1) rho)`` under a beta-binomial law; summed over the
+    siblings it gives one moment estimate of rho per group that small segments can share: a
+    segment with a handful of events a day cannot measure its own day-to-day variation, its
+    siblings together can. Returns, per series, ``(rho, se, events)``: the group's rho and
+    standard error, and the series' own expected events (the smaller of events and non-events)
+    in the window, which says whether its own estimate can be trusted.
     """
-    used = keep & (nk > 0)
-    c = np.clip((kk.sum(-1) + a0) / (nk.sum(-1) + b0), _EPS, 1 - _EPS)
-    expected = nk * c[..., None]
+    events = np.where(h.noise_kept, h.events, 0.0)
+    trials = np.where(h.noise_kept, h.trials, 0.0)
+    used = h.noise_kept & (trials > 0)
+    rate = (events.sum(-1) + h.prior_events) / (trials.sum(-1) + h.prior_trials)
+    rate = np.clip(rate, _EPS, 1 - _EPS)
+    expected = trials * rate[..., None]
     with np.errstate(divide="ignore", invalid="ignore"):
-        pearson = np.where(used, (kk - expected) ** 2 / (expected * (1 - c[..., None])), 0.0)
+        pearson = np.where(used, (events - expected) ** 2 / (expected * (1 - rate[..., None])), 0)
     chi2 = pearson.sum(-1)
     dof = np.maximum(used.sum(-1) - 1, 0)
-    excess = np.where(used, np.maximum(nk - 1.0, 0.0), 0.0).sum(-1)
-    events = np.minimum(c, 1 - c) * nk.sum(-1)
+    excess = np.where(used, np.maximum(trials - 1.0, 0.0), 0.0).sum(-1)
+    expected_events = np.minimum(rate, 1 - rate) * trials.sum(-1)
     rho = np.zeros_like(chi2)
     se = np.zeros_like(chi2)
     for g in np.unique(group):
@@ -410,282 +650,229 @@ def _family_overdispersion(
         with np.errstate(divide="ignore", invalid="ignore"):
             r = (chi2[members].sum(0) - total_dof) / total_excess
             e = np.sqrt(2.0 * np.maximum(total_dof, 1)) / total_excess
-        r = np.where(total_excess > 0, np.maximum(r, 0.0), 0.0)
-        e = np.where(total_excess > 0, e, 0.0)
-        rho[members] = r
-        se[members] = e
-    return rho, se, events
+        rho[members] = np.where(total_excess > 0, np.maximum(r, 0.0), 0.0)
+        se[members] = np.where(total_excess > 0, e, 0.0)
+    return rho, se, expected_events
+
+
+def _rate_weekday_profile(h: _History, p: AnomalyParams):
+    """Day-of-week factors of a rate: each weekday's kept events over the events its trials
+    would give at their block's local level (so a level shift inside the window does not
+    masquerade as a weekday effect), shrunk towards 1 against their sampling variance
+    (binomial plus a preliminary rho). Returns ``(factor, weight, factor_variance)``."""
+    block_rate = (h.block_events + h.prior_events) / (h.block_trials + h.prior_trials)
+    expected = h.by_weekday(h.trials * block_rate[..., h.block_of_pos]).sum(2)
+    raw = (h.weekday_events + h.prior_events / 7) / (expected + h.prior_events / 7)
+    raw = np.where((h.weekday_days > 0) & np.isfinite(raw), raw, 1.0)
+    rho0, _, _ = _rate_rho_moment(h, raw, np.ones_like(raw), p)
+    rho0 = np.maximum(rho0, 0.0)
+    pooled = (h.weekday_events.sum(-1) + h.prior_events) / (
+        h.weekday_trials.sum(-1) + h.prior_trials
+    )
+    pooled = np.clip(pooled, _EPS, 1 - _EPS)[..., None]
+    variance = (
+        pooled
+        * (1 - pooled)
+        * (
+            1.0 / (h.weekday_trials + h.prior_trials / 7)
+            + rho0[..., None] / np.maximum(h.weekday_days, 1)
+        )
+    ) / pooled**2
+    weight, factor = _shrink(raw, 1.0, variance)
+    return factor, weight, variance
+
+
+def _rate_noise(
+    h: _History,
+    factor: np.ndarray,
+    weight: np.ndarray,
+    p: AnomalyParams,
+    group: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The overdispersion rho used by the test, with its degrees of freedom.
+
+    The smaller of the block and the consecutive-difference moment estimates, raised by
+    ``overdispersion_margin`` standard errors (an upper-confidence value: a short history that
+    happens to look binomial must not understate the day-to-day variation of a large
+    segment); a segment with fewer than ``min_dispersion_events`` expected events takes its
+    siblings' pooled value instead.
+    """
+    rho, dof, se = _rate_rho_moment(h, factor, weight, p)
+    if p.dispersion_from_differences:
+        rho_diff, se_diff = _rho_from_differences(h, factor, p)
+        use_diff = np.isfinite(rho_diff) & (rho_diff < rho)
+        rho = np.where(use_diff, rho_diff, rho)
+        se = np.where(use_diff, se_diff, se)
+    rho = np.maximum(rho, 0.0) + p.overdispersion_margin * se
+    if group is not None and p.min_dispersion_events:
+        rho_siblings, se_siblings, own_events = _family_overdispersion(h, group)
+        few = own_events < p.min_dispersion_events
+        rho = np.where(few, rho_siblings + p.overdispersion_margin * se_siblings, rho)
+    return np.clip(rho, 0.0, p.max_overdispersion), dof
+
+
+@dataclass
+class _Forecast:
+    expected: np.ndarray  # expected value of the evaluated day
+    forecast_var: np.ndarray  # variance of that expectation
+    seasonal: np.ndarray  # weekday factor of the evaluated day (rates; NaN otherwise)
+    scale: np.ndarray  # rho for rates, the residual standard deviation otherwise
+    dof: np.ndarray  # degrees of freedom of the noise estimate
+
+
+def _fit_rate(h: _History, p: AnomalyParams, group: np.ndarray | None) -> _Forecast:
+    """Level (deseasonalised pooled rate of the level window), weekday factor and rho."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        factor, weight, factor_var = _rate_weekday_profile(h, p)
+        rho, dof = _rate_noise(h, factor, weight, p, group)
+        level = (h.level_events + h.prior_events) / (
+            (h.level_trials_by_pos * h.at_pos(factor)).sum(-1) + h.prior_trials
+        )
+        level = np.clip(level, _EPS, 1 - _EPS)
+        expected = np.clip(level * factor[..., 0], _EPS, 1 - _EPS)
+        level_var = (
+            (1 - level)
+            / level
+            * (1.0 / (h.level_trials + h.prior_trials) + rho / np.maximum(h.level_days, 1))
+        )
+        forecast_var = expected**2 * (level_var + weight[..., 0] ** 2 * factor_var[..., 0])
+    return _Forecast(expected, forecast_var, factor[..., 0], rho, dof)
+
+
+def _gaussian_residual_var(h: _History, effect: np.ndarray, weekday_weight: np.ndarray):
+    """Mean squared residual around one local level per block plus the weekday effects."""
+    effect_pos = h.at_pos(effect)
+    block_level = (h.noise_block_events - h.noise_block_trials * h.by_block(effect_pos)).sum(-1)
+    block_level = block_level / h.noise_block_trials.sum(-1)
+    block_level = np.where(np.isfinite(block_level), block_level, 0.0)
+    residual = h.values - block_level[..., h.block_of_pos] - effect_pos
+    squares = np.where(h.noise_kept, residual**2, 0.0).sum(-1)
+    dof, correction = h.residual_dof(weekday_weight)
+    return correction * squares / np.maximum(h.noise_days, 1), dof
+
+
+def _fit_gaussian(h: _History, p: AnomalyParams) -> _Forecast:
+    """Level, additive weekday effects (shrunk towards 0) and residual spread of a series that
+    is not a proportion, with a spread floor so flat series do not alarm."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        block_mean = np.where(
+            h.block_trials > 0, h.block_events / np.where(h.block_trials > 0, h.block_trials, 1), 0
+        )
+        expected = h.by_weekday(h.trials * block_mean[..., h.block_of_pos]).sum(2)
+        raw = (h.weekday_events - expected) / h.weekday_trials
+        raw = np.where((h.weekday_days > 0) & np.isfinite(raw), raw, 0.0)
+        raw_level = (h.level_events_by_pos - h.level_trials_by_pos * h.at_pos(raw)).sum(
+            -1
+        ) / h.level_trials
+        floor = np.maximum(
+            p.gaussian_min_relative_scale * np.abs(raw_level), p.gaussian_min_absolute_scale
+        )
+        sigma2_raw, _ = _gaussian_residual_var(h, raw, np.ones_like(raw))
+        effect_var = np.fmax(sigma2_raw, floor**2)[..., None] / np.maximum(h.weekday_days, 1)
+        weight, effect = _shrink(raw, 0.0, effect_var)
+        sigma2, dof = _gaussian_residual_var(h, effect, weight)
+        sigma2 = np.fmax(sigma2, floor**2)
+        level = (h.level_events_by_pos - h.level_trials_by_pos * h.at_pos(effect)).sum(
+            -1
+        ) / h.level_trials
+        expected_value = level + effect[..., 0]
+        forecast_var = (
+            sigma2 / np.maximum(h.level_days, 1) + weight[..., 0] ** 2 * effect_var[..., 0]
+        )
+    seasonal = np.full(expected_value.shape, np.nan)
+    return _Forecast(expected_value, forecast_var, seasonal, np.sqrt(sigma2), dof)
+
+
+# ---- tests of the evaluated day --------------------------------------------------------------
+
+
+def _test_rate_day(
+    fc: _Forecast, h: _History, value: np.ndarray, trials: np.ndarray, p: AnomalyParams
+) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided p-value of the day's rate against the beta-binomial forecast: the larger of
+    an exact binomial tail on the Kish effective sample size and a Pearson type III tail with
+    the beta-binomial's mean, variance and skewness, the spread widened for the uncertainty of
+    rho (Student-t at Satterthwaite degrees of freedom). Returns ``(p, predictive variance)``."""
+    mu, rho = fc.expected, fc.scale
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n = trials
+        binom = mu * (1 - mu)
+        var_total = binom * (1.0 + (n - 1.0) * rho) / n + fc.forecast_var
+        n_eff = np.clip(binom / var_total, 1e-6, n)
+        k_eff = np.clip(value * n_eff, 0.0, n_eff)
+        p_binomial = binomial_two_sided_p(k_eff, n_eff, mu)
+        var_rho = binom * rho * ((n - 1.0) / n + 1.0 / np.maximum(h.level_days, 1))
+        df_eff = np.where(var_rho > 0, fc.dof * (var_total / var_rho) ** 2, _MAX_DF)
+        df_eff = np.clip(df_eff, 1.0, _MAX_DF)
+        sd_total = np.sqrt(var_total)
+        if p.student_t_guard:
+            # Rho comes from a short history: widen the spread by the ratio of the normal
+            # to the Student-t quantile at the observed deviation (Satterthwaite df).
+            z_c = np.maximum(np.abs(value - mu) - 0.5 / n, 0.0) / sd_total
+            z_n = stats.norm.isf(stats.t.sf(z_c, df_eff))
+            widen = np.where(z_c > 0, np.clip(z_c / z_n, 1.0, None), 1.0)
+            sd_total = sd_total * np.where(np.isfinite(widen), widen, 1.0)
+        # Skewness of the beta-binomial, with the forecast's own uncertainty folded into rho.
+        rho_total = rho + fc.forecast_var * n / (binom * np.maximum(n - 1.0, 1.0))
+        skew = betabinomial_rate_skewness(mu, n, rho_total)
+        p_pearson3 = pearson3_two_sided_p(value, mu, sd_total, skew, 0.5 / n)
+    return np.fmax(p_binomial, p_pearson3), var_total
+
+
+def _test_gaussian_day(fc: _Forecast, value: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two-sided Student-t p-value of the day's value; returns ``(p, predictive variance)``."""
+    var_total = fc.scale**2 + fc.forecast_var
+    with np.errstate(divide="ignore", invalid="ignore"):
+        z = np.abs(value - fc.expected) / np.sqrt(var_total)
+    return 2.0 * stats.t.sf(z, fc.dof), var_total
 
 
 def _score_windows(
-    yw: np.ndarray,
-    kw: np.ndarray,
-    nw: np.ndarray,
+    window_values: np.ndarray,
+    window_events: np.ndarray,
+    window_trials: np.ndarray,
     excluded: np.ndarray,
-    y: np.ndarray,
-    k: np.ndarray,
-    n: np.ndarray,
+    value: np.ndarray,
+    events: np.ndarray,
+    trials: np.ndarray,
     is_rate: bool,
     p: AnomalyParams,
     group: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Forecast and test (series, day) cells from their trailing windows.
 
-    ``yw``, ``kw``, ``nw`` are (S, T, D) trailing windows (D = seasonal window, oldest first,
-    the evaluated day not included) of value, numerator and denominator, NaN / 0 where a day
-    has no usable observation; ``excluded`` marks window days left out of the history (earlier
-    flags). ``y``, ``k``, ``n`` are the evaluated days, (S, T). ``group`` (S,) labels sibling
-    series (same metric and hierarchy level) whose overdispersion estimates are pooled.
-    Returns (S, T) arrays.
+    ``window_values``, ``window_events``, ``window_trials`` are (S, T, D) trailing windows
+    (D = seasonal window, oldest first, the evaluated day not included) of value, numerator
+    and denominator, NaN / 0 where a day has no usable observation; ``excluded`` marks window
+    days left out of the history (earlier flags). ``value``, ``events``, ``trials`` are the
+    evaluated days, (S, T). ``group`` (S,) labels sibling series (same metric and hierarchy
+    level) whose overdispersion estimates are pooled. Returns (S, T) arrays.
     """
-    s_count, t_count, d = yw.shape
-    wk = d // 7
-    wl = p.window_days
-    a0 = p.prior_events if is_rate else 0.0
-    b0 = p.prior_trials if is_rate else 0.0
-
-    valid = np.isfinite(y) & np.isfinite(k) & (n > 0)
-    yv = np.where(valid, y, np.nan)
-    weekday_of_pos = np.arange(d) % 7  # 0 == weekday of the evaluated day
-    in_level = np.arange(d) >= d - wl
-    history_days = np.count_nonzero(~np.isnan(yw) & in_level, axis=-1)
-    yw = np.where(excluded, np.nan, yw)
-    kw = np.where(excluded, 0.0, kw)
-    nw = np.where(excluded, 0.0, nw)
-    vw = ~np.isnan(yw)
-
-    # ---- robust screening of each window --------------------------------------------------
-    med_same, _ = nanmedian_last(yw.reshape(s_count, t_count, wk, 7).transpose(0, 1, 3, 2))
-    med_all, n_all = nanmedian_last(yw)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if is_rate:
-            c = (kw.sum(-1) + a0) / (nw.sum(-1) + b0)
-            c = np.clip(c, _EPS, 1 - _EPS)
-            sd = np.sqrt(c[..., None] * (1 - c[..., None]) / nw)
-        else:
-            sd = np.ones_like(yw)
-        z_same = (yw.reshape(s_count, t_count, wk, 7) - med_same[:, :, None, :]).reshape(
-            s_count, t_count, d
-        ) / sd
-        z_all = (yw - med_all[..., None]) / sd
-    del sd
-    group_size = np.maximum(n_all / 7.0, 2.0)
-    s_same = MAD_TO_SD * nanmedian_last(np.abs(z_same))[0] / np.sqrt(1.0 - 1.0 / group_size)
-    s_all = MAD_TO_SD * nanmedian_last(np.abs(z_all))[0]
+    h = _history(window_values, window_events, window_trials, excluded, is_rate, p)
+    judgeable = np.isfinite(value) & np.isfinite(events) & (trials > 0)
+    value = np.where(judgeable, value, np.nan)
     if is_rate:
-        floor = np.ones_like(s_same)
+        fc = _fit_rate(h, p, group)
+        p_value, var_total = _test_rate_day(fc, h, value, np.where(judgeable, trials, np.nan), p)
     else:
-        floor = np.maximum(
-            p.gaussian_min_relative_scale * np.abs(med_all), p.gaussian_min_absolute_scale
-        )
-    s_same = np.fmax(s_same, floor)
-    s_all = np.fmax(s_all, floor)
-    outlier = (np.abs(z_same) > p.screen_z * s_same[..., None]) & (
-        np.abs(z_all) > p.screen_z * s_all[..., None]
-    )
-    del z_same, z_all, med_same
-    keep = vw & ~outlier
-    del outlier
-    kk = np.where(keep, kw, 0.0)
-    nk = np.where(keep, nw, 0.0)
-    del kw, nw
-
-    # ---- weekly profile from the seasonal window -------------------------------------------
-    sk_d = kk.reshape(s_count, t_count, wk, 7).sum(2)
-    sn_d = nk.reshape(s_count, t_count, wk, 7).sum(2)
-    m_d = keep.reshape(s_count, t_count, wk, 7).sum(2)
-    m_season = m_d.sum(-1)
-    keep_l = keep & in_level
-    m_level = keep_l.sum(-1)
-    kl = np.where(in_level, kk, 0.0)
-    nl = np.where(in_level, nk, 0.0)
-    sk_l = kl.sum(-1)
-    sn_l = nl.sum(-1)
-    in_disp = np.arange(d) >= d - min(p.dispersion_days or d, d)
-    keep_disp = keep & in_disp
-    m_disp = keep_disp.sum(-1)
-    # Noise is measured around a piecewise-constant local level (one per block of
-    # `level_block_days`), so a level shift or slow drift inside the window is not taken for
-    # day-to-day noise.
-    block = _block_days(p, d)
-    n_blocks = d // block
-    block_of_pos = np.arange(d) // block
-    kd = np.where(keep_disp, kk, 0.0).reshape(s_count, t_count, n_blocks, block)
-    nd = np.where(keep_disp, nk, 0.0).reshape(s_count, t_count, n_blocks, block)
-    blocks_used = np.count_nonzero(
-        keep_disp.reshape(s_count, t_count, n_blocks, block).any(-1), axis=-1
-    )
-    season_share = m_disp / np.maximum(m_season, 1)
-    kb = kk.reshape(s_count, t_count, n_blocks, block).sum(-1)
-    nb = nk.reshape(s_count, t_count, n_blocks, block).sum(-1)
-    kd_sum = kd.sum(-1)
-    nd_sum = nd.sum(-1)
-
-    def _dof(weekday_weight: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        # One degree of freedom per local level, plus the weekday factors as far as they are
-        # used (6 free factors; a factor shrunk to 1 costs nothing).
-        dof = blocks_used + weekday_weight.sum(-1) * (6.0 / 7.0) * season_share
-        nu = np.maximum(m_disp - dof, 1.0)
-        return nu, np.where(m_disp > 0, m_disp / nu, 1.0)
-
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if is_rate:
-            inv_n = np.where(keep_disp, 1.0 / np.where(keep_disp, nk, 1.0), 0.0)
-            sum_w = (keep_disp * 1.0 - inv_n).sum(-1)
-            sum_inv_n = inv_n.sum(-1)
-            del inv_n
-            nk_safe = np.where(keep_disp, nk, 1.0)
-            clip_z = p.dispersion_clip_z
-            clip_k = winsorized_normal_second_moment(clip_z) if clip_z is not None else 1.0
-
-            def _rho(factor: np.ndarray, weight: np.ndarray):
-                f_pos = factor[..., weekday_of_pos]
-                block_level = (kd_sum + a0) / ((nd * f_pos.reshape(nd.shape)).sum(-1) + b0)
-                mu_j = np.clip(block_level[..., block_of_pos] * f_pos, _EPS, 1 - _EPS)
-                sq = np.where(keep_disp, (yw - mu_j) ** 2 / (mu_j * (1 - mu_j)), 0.0)
-                if clip_z is not None:
-                    # Huber-type: residuals in binomial standard units are clipped at
-                    # `dispersion_clip_z` robust standard deviations (MAD, never below the
-                    # binomial 1), so a few incident-like days that slipped through the screen
-                    # cannot inflate rho; the sum is rescaled to stay unbiased under normality.
-                    r2 = sq * nk_safe
-                    s_rob = MAD_TO_SD * nanmedian_last(np.where(keep_disp, np.sqrt(r2), np.nan))[0]
-                    cap = (clip_z * np.fmax(s_rob, 1.0)) ** 2
-                    clipped = np.minimum(r2, cap[..., None]) / nk_safe / clip_k
-                    # Days with few expected events have skewed, far from normal residuals:
-                    # clipping them would bias rho down, so they are left as they are.
-                    sq = np.where(_clippable(mu_j, nk_safe), clipped, sq)
-                e2 = sq.sum(-1)
-                nu, c_dof = _dof(weight)
-                rho = np.where(sum_w > 0, (c_dof * e2 - sum_inv_n) / sum_w, 0.0)
-                return rho, nu
-
-            p_all = (sk_d.sum(-1) + a0) / (sn_d.sum(-1) + b0)
-            # Weekday factor: observed events over the events expected from the local block
-            # level, so a level shift inside the window does not masquerade as a weekday effect.
-            block_rate = (kb + a0) / (nb + b0)
-            expected_d = (nk * block_rate[..., block_of_pos]).reshape(s_count, t_count, wk, 7)
-            expected_d = expected_d.sum(2)
-            raw_f = (sk_d + a0 / 7) / (expected_d + a0 / 7)
-            raw_f = np.where((m_d > 0) & np.isfinite(raw_f), raw_f, 1.0)
-            # Preliminary noise level against the raw weekday profile, for the shrinkage.
-            rho0, _ = _rho(raw_f, np.ones_like(raw_f))
-            rho0 = np.maximum(rho0, 0.0)
-            pa = np.clip(p_all, _EPS, 1 - _EPS)[..., None]
-            var_f = (
-                pa * (1 - pa) * (1.0 / (sn_d + b0 / 7) + rho0[..., None] / np.maximum(m_d, 1))
-            ) / pa**2
-            dev2 = (raw_f - 1.0) ** 2
-            w = np.where(dev2 > 0, np.clip(1.0 - var_f / dev2, 0.0, 1.0), 0.0)
-            f = 1.0 + w * (raw_f - 1.0)
-            rho, nu = _rho(f, w)
-            # Upper-confidence overdispersion: the moment estimate plus `overdispersion_margin`
-            # standard errors, so a short history that happens to look binomial does not
-            # understate the day-to-day variation of a large segment.
-            rho_se = np.sqrt(2.0 / nu) * (sum_inv_n + np.maximum(rho, 0.0) * sum_w) / sum_w
-            rho_se = np.where(sum_w > 0, rho_se, 0.0)
-            if p.dispersion_from_differences:
-                rho_d, se_d = _rho_from_differences(yw, nk, keep_disp, f, kd_sum.sum(-1), nd, p)
-                use_d = np.isfinite(rho_d) & (rho_d < rho)
-                rho = np.where(use_d, rho_d, rho)
-                rho_se = np.where(use_d, se_d, rho_se)
-            rho = np.maximum(rho, 0.0) + p.overdispersion_margin * rho_se
-            if group is not None and p.min_dispersion_events:
-                # Too few events of its own: take the noise level of the sibling segments.
-                rho_f, se_f, events = _family_overdispersion(
-                    np.where(keep_disp, kk, 0.0), np.where(keep_disp, nk, 0.0), keep_disp,
-                    group, a0, b0,
-                )  # fmt: skip
-                few = events < p.min_dispersion_events
-                rho = np.where(few, rho_f + p.overdispersion_margin * se_f, rho)
-            rho = np.clip(rho, 0.0, p.max_overdispersion)
-            level = (sk_l + a0) / ((nl * f[..., weekday_of_pos]).sum(-1) + b0)
-            level = np.clip(level, _EPS, 1 - _EPS)
-            mu = np.clip(level * f[..., 0], _EPS, 1 - _EPS)
-            v_level = (1 - level) / level * (1.0 / (sn_l + b0) + rho / np.maximum(m_level, 1))
-            var_mu = mu**2 * (v_level + w[..., 0] ** 2 * var_f[..., 0])
-            seasonal = f[..., 0]
-            scale = rho
-        else:
-
-            def _sigma2(effect: np.ndarray, weight: np.ndarray):
-                a_pos = effect[..., weekday_of_pos]
-                block_level = (kd - nd * a_pos.reshape(nd.shape)).sum(-1) / nd_sum
-                block_level = np.where(np.isfinite(block_level), block_level, 0.0)
-                resid = yw - block_level[..., block_of_pos] - a_pos
-                e2 = np.where(keep_disp, resid**2, 0.0).sum(-1)
-                nu, c_dof = _dof(weight)
-                return c_dof * e2 / np.maximum(m_disp, 1), nu
-
-            block_mean = np.where(nb > 0, kb / np.where(nb > 0, nb, 1.0), 0.0)
-            expected_d = (nk * block_mean[..., block_of_pos]).reshape(s_count, t_count, wk, 7)
-            raw_a = (sk_d - expected_d.sum(2)) / sn_d
-            raw_a = np.where((m_d > 0) & np.isfinite(raw_a), raw_a, 0.0)
-            level_raw = (kl - nl * raw_a[..., weekday_of_pos]).sum(-1) / sn_l
-            sig_floor = np.maximum(
-                p.gaussian_min_relative_scale * np.abs(level_raw), p.gaussian_min_absolute_scale
-            )
-            sigma0, _ = _sigma2(raw_a, np.ones_like(raw_a))
-            var_a = np.fmax(sigma0, sig_floor**2)[..., None] / np.maximum(m_d, 1)
-            dev2 = raw_a**2
-            w = np.where(dev2 > 0, np.clip(1.0 - var_a / dev2, 0.0, 1.0), 0.0)
-            a_eff = w * raw_a
-            sigma2, nu = _sigma2(a_eff, w)
-            sigma2 = np.fmax(sigma2, sig_floor**2)
-            level = (kl - nl * a_eff[..., weekday_of_pos]).sum(-1) / sn_l
-            mu = level + a_eff[..., 0]
-            var_mu = sigma2 / np.maximum(m_level, 1) + w[..., 0] ** 2 * var_a[..., 0]
-            seasonal = np.full(mu.shape, np.nan)
-            scale = np.sqrt(sigma2)
-
-    # ---- test today's observation ----------------------------------------------------------
-    with np.errstate(divide="ignore", invalid="ignore"):
-        if is_rate:
-            n_t = np.where(valid, n, np.nan)
-            binom = mu * (1 - mu)
-            var_obs = binom * (1.0 + (n_t - 1.0) * rho) / n_t
-            var_tot = var_obs + var_mu
-            n_eff = np.clip(binom / var_tot, 1e-6, n_t)
-            k_eff = np.clip(yv * n_eff, 0.0, n_eff)
-            p_bin = binomial_two_sided_p(k_eff, n_eff, mu)
-            var_rho = binom * rho * ((n_t - 1.0) / n_t + 1.0 / np.maximum(m_level, 1))
-            df_eff = np.where(var_rho > 0, nu * (var_tot / var_rho) ** 2, _MAX_DF)
-            df_eff = np.clip(df_eff, 1.0, _MAX_DF)
-            sd_tot = np.sqrt(var_tot)
-            if p.student_t_guard:
-                # Rho comes from a short history: widen the spread by the ratio of the normal
-                # to the Student-t quantile at the observed deviation (Satterthwaite df).
-                z_c = np.maximum(np.abs(yv - mu) - 0.5 / n_t, 0.0) / sd_tot
-                z_n = stats.norm.isf(stats.t.sf(z_c, df_eff))
-                widen = np.where(z_c > 0, np.clip(z_c / z_n, 1.0, None), 1.0)
-                sd_tot = sd_tot * np.where(np.isfinite(widen), widen, 1.0)
-            # Skewness of the beta-binomial, with the forecast's own uncertainty folded into rho.
-            rho_tot = rho + var_mu * n_t / (binom * np.maximum(n_t - 1.0, 1.0))
-            skew = betabinomial_rate_skewness(mu, n_t, rho_tot)
-            p_p3 = pearson3_two_sided_p(yv, mu, sd_tot, skew, 0.5 / n_t)
-            pval = np.fmax(p_bin, p_p3)
-        else:
-            var_tot = scale**2 + var_mu
-            z = np.abs(yv - mu) / np.sqrt(var_tot)
-            df_eff = nu
-            pval = 2.0 * stats.t.sf(z, df_eff)
+        fc = _fit_gaussian(h, p)
+        p_value, var_total = _test_gaussian_day(fc, value)
     judged = (
-        valid
-        & (history_days >= p.min_history)
-        & (m_level >= math.ceil(p.min_history / 2))
-        & np.isfinite(mu)
+        judgeable
+        & (h.history_days >= p.min_history)
+        & (h.level_days >= math.ceil(p.min_history / 2))
+        & np.isfinite(fc.expected)
     )
-    pval = np.where(judged, np.minimum(pval, 1.0), np.nan)
-    mu = np.where(history_days > 0, mu, np.nan)
+    has_history = h.history_days > 0
     return {
-        "expected_value": mu,
-        "predictive_sd": np.where(history_days > 0, np.sqrt(var_tot), np.nan),
-        "forecast_var": np.where(history_days > 0, var_mu, np.nan),
-        "p_value": pval,
-        "history_days": history_days,
-        "history_excluded": history_days - m_level,
-        "seasonal_factor": np.where(history_days > 0, seasonal, np.nan),
-        "overdispersion": np.where(history_days > 0, scale, np.nan),
+        "expected_value": np.where(has_history, fc.expected, np.nan),
+        "predictive_sd": np.where(has_history, np.sqrt(var_total), np.nan),
+        "forecast_var": np.where(has_history, fc.forecast_var, np.nan),
+        "p_value": np.where(judged, np.minimum(p_value, 1.0), np.nan),
+        "history_days": h.history_days,
+        "history_excluded": h.history_days - h.level_days,
+        "seasonal_factor": np.where(has_history, fc.seasonal, np.nan),
+        "overdispersion": np.where(has_history, fc.scale, np.nan),
     }
 
 
@@ -697,22 +884,20 @@ def _is_material(delta: np.ndarray, mu: np.ndarray, p: AnomalyParams) -> np.ndar
     )
 
 
-def _combine_run_test(
+def _run_p_value(
     out: dict[str, np.ndarray], k: np.ndarray, n: np.ndarray, n_rate: int, t: int, run_days: int
 ) -> np.ndarray:
-    """Day ``t``'s p-value for proportion series, combined with a test of the last
-    ``run_days`` days together (day ``t`` included).
+    """Two-sided p-value of the last ``run_days`` days of every proportion series together
+    (day ``t`` included); 1 where a day of the run was not judged or the run moves against
+    day ``t``.
 
     A lasting shift of a few days that no single day makes significant (a rate with a few
     dozen trials a day) is plain in their sum: the observed events of the run are tested
     against the events the forecasts of those days expected, with each day's binomial and
     extra-binomial noise and the forecasts' shared error (fully correlated across the run,
-    the conservative choice). The two looks are combined by Bonferroni, ``2 * min(p_day,
-    p_run)``; the run counts only when it moves in the same direction as day ``t`` and every
-    day of it was judged.
+    the conservative choice).
     """
     sl = slice(t - run_days + 1, t + 1)
-    p_day = out["p_value"][:n_rate, t]
     nn = n[:n_rate, sl]
     kk = np.nan_to_num(k[:n_rate, sl])
     mu = out["expected_value"][:n_rate, sl]
@@ -728,8 +913,33 @@ def _combine_run_test(
         n_eff = np.clip(mu_run * (1 - mu_run) / (var / total_n**2), 1e-6, total_n)
         p_run = binomial_two_sided_p(np.clip(rate * n_eff, 0.0, n_eff), n_eff, mu_run)
         same_side = np.sign(rate - mu_run) == np.sign(out["_value"][:n_rate, t] - mu[:, -1])
-    p_run = np.where(judged & same_side & (total_n > 0) & np.isfinite(p_run), p_run, 1.0)
-    return np.where(np.isfinite(p_day), np.minimum(1.0, 2.0 * np.minimum(p_day, p_run)), p_day)
+    return np.where(judged & same_side & (total_n > 0) & np.isfinite(p_run), p_run, 1.0)
+
+
+def _change_p_value(
+    cusum: np.ndarray, p_day: np.ndarray, direction: np.ndarray, p: AnomalyParams
+) -> np.ndarray:
+    """Advance the two CUSUMs of every series (``cusum``: (2, S), up and down, updated in
+    place) by the day's standardised forecast error and return the p-value of the side in the
+    day's direction, ``2 exp(-2 k s)``; 1 where the day is not judged."""
+    with np.errstate(invalid="ignore"):
+        z = direction * stats.norm.isf(p_day / 2.0)
+    z = np.clip(z, -p.change_score_cap, p.change_score_cap)
+    judged = np.isfinite(z)
+    k = p.change_k
+    cusum[0] = np.where(judged, np.maximum(0.0, cusum[0] + z - k), cusum[0])
+    cusum[1] = np.where(judged, np.maximum(0.0, cusum[1] - z - k), cusum[1])
+    side = np.where(direction > 0, cusum[0], cusum[1])
+    return np.where(judged & (direction != 0), np.minimum(1.0, 2.0 * np.exp(-2.0 * k * side)), 1.0)
+
+
+def _combine_looks(p_day: np.ndarray, looks: list[np.ndarray]) -> np.ndarray:
+    """Bonferroni over the day's own test and the other looks at it: ``(1 + looks) *
+    min(p_day, looks...)``, capped at 1; unjudged days keep their null."""
+    if not looks:
+        return p_day
+    smallest = np.minimum.reduce([p_day, *looks])
+    return np.where(np.isfinite(p_day), np.minimum(1.0, (1 + len(looks)) * smallest), p_day)
 
 
 def _scan_days(
@@ -746,6 +956,7 @@ def _scan_days(
     pool_group: np.ndarray | None = None,
     resume_at: int = 0,
     prior_flags: np.ndarray | None = None,
+    prior_cusum: np.ndarray | None = None,
 ) -> dict[str, np.ndarray]:
     """Walk the calendar day by day, every series at once.
 
@@ -758,7 +969,8 @@ def _scan_days(
     the days before it from ``prior_flags`` (series x day) instead of judging them again: a day
     depends only on earlier days, so the result from ``resume_at`` on is the same as a walk from
     the first day. The ``run_days - 1`` days before ``resume_at`` are forecast again (their
-    forecasts enter the run test), not flagged; their results are not meaningful.
+    forecasts enter the run test), not flagged; their results are not meaningful. The CUSUMs
+    start from ``prior_cusum`` ((2, series): their values at the end of day ``resume_at - 1``).
     """
     d = p.season_days
     shape = (n_series, t_count)
@@ -792,6 +1004,9 @@ def _scan_days(
     out["q_value"] = np.full(shape, np.nan)
     out["_value"] = y
     out["is_anomaly"] = np.zeros(shape, dtype=bool)
+    out["cusum_up"] = np.full(shape, np.nan)
+    out["cusum_down"] = np.full(shape, np.nan)
+    cusum = np.zeros((2, n_series)) if prior_cusum is None else prior_cusum.astype(float).copy()
     segments = [(0, n_rate, True), (n_rate, n_series, False)]
     for t in np.unique(day):
         if t < first_day:
@@ -822,8 +1037,17 @@ def _scan_days(
             )
             for name in names:
                 out[name][lo:hi, t] = res[name][:, 0]
+        p_day = out["p_value"][:, t].copy()
+        direction = np.sign(y[:, t] - out["expected_value"][:, t])
+        rate_looks, gaussian_looks = [], []
         if p.run_days > 1 and n_rate and t >= p.run_days - 1:
-            out["p_value"][:n_rate, t] = _combine_run_test(out, k, n, n_rate, t, p.run_days)
+            rate_looks.append(_run_p_value(out, k, n, n_rate, t, p.run_days))
+        if p.change_k > 0 and t >= resume_at:
+            p_change = _change_p_value(cusum, p_day, direction, p)
+            rate_looks.append(p_change[:n_rate])
+            gaussian_looks.append(p_change[n_rate:])
+        out["p_value"][:n_rate, t] = _combine_looks(p_day[:n_rate], rate_looks)
+        out["p_value"][n_rate:, t] = _combine_looks(p_day[n_rate:], gaussian_looks)
         if family is None:
             q = benjamini_hochberg_single(out["p_value"][:, t])
         else:
@@ -836,6 +1060,8 @@ def _scan_days(
         out["is_anomaly"][:, t] = flag
         if t >= resume_at:
             flagged[:, t + d] = flag
+            cusum[:, flag] = 0.0  # a flagged day restarts its series' CUSUMs
+            out["cusum_up"][:, t], out["cusum_down"][:, t] = cusum
     return out
 
 
@@ -896,8 +1122,10 @@ def detect_metric_anomalies(
 
     Args:
         metrics: rows of ``metrics_daily``: ``metric_name, metric_date, region, category,
-            numerator, denominator`` and optionally ``value`` and ``is_mature``. Rows with
-            ``is_mature`` false are neither judged nor used as history.
+            numerator, denominator`` and optionally ``value``, ``is_mature`` and
+            ``is_complete``. Rows with ``is_mature`` or ``is_complete`` false (a cohort still
+            filling in, or one before the coverage of the source its metric counts) are
+            neither judged nor used as history.
         params: tuning; defaults to :class:`AnomalyParams()`.
         previous: optionally, the output of an earlier call (the table built last time). A
             day is judged from earlier days only, so when ``previous`` carries the current
@@ -911,8 +1139,9 @@ def detect_metric_anomalies(
         expected_value, lower_bound, upper_bound, anomaly_score, p_value, q_value, is_anomaly,
         direction ('up' | 'down' | None), severity ('none' | 'low' | 'medium' | 'high' |
         'critical'), relative_change, history_days, history_excluded, seasonal_factor,
-        overdispersion, method, detector_fingerprint``. ``overdispersion`` is rho for
-        proportions and the residual standard deviation for Gaussian series.
+        overdispersion, cusum_up, cusum_down, method, detector_fingerprint``.
+        ``overdispersion`` is rho for proportions and the residual standard deviation for
+        Gaussian series; ``cusum_up`` / ``cusum_down`` are the drift CUSUMs after the day.
     """
     p = params or AnomalyParams()
     fingerprint = detector_fingerprint(p)
@@ -964,14 +1193,22 @@ def detect_metric_anomalies(
     metric_code[local] = pd.factorize(df["metric_name"])[0]
     family = [np.flatnonzero(level == lv) for lv in np.unique(level)] if p.fdr_by_level else None
     pool_group = metric_code * 4 + level
-    resume_at, prior_flags = 0, None
+    resume_at, prior_flags, prior_cusum = 0, None, None
     if kept_rows.any():
         resume_at = int((changed_from - df["_date"].min()).days)
         prior = df.loc[kept_rows, [*KEY_COLUMNS, "_date"]].merge(
-            previous[[*KEY_COLUMNS, "_date", "is_anomaly"]], on=[*KEY_COLUMNS, "_date"], how="left"
+            previous[[*KEY_COLUMNS, "_date", "is_anomaly", "cusum_up", "cusum_down"]],
+            on=[*KEY_COLUMNS, "_date"],
+            how="left",
         )
         prior_flags = np.zeros((n_series, t_count), dtype=bool)
         prior_flags[local[kept_rows], day[kept_rows]] = prior["is_anomaly"].to_numpy(bool)
+        # The CUSUMs as the last kept day of each series left them.
+        prior_cusum = np.zeros((2, n_series))
+        last = (day[kept_rows] == resume_at - 1) & prior["cusum_up"].notna().to_numpy()
+        series_of_last = local[kept_rows][last]
+        prior_cusum[0, series_of_last] = prior["cusum_up"].to_numpy(float)[last]
+        prior_cusum[1, series_of_last] = prior["cusum_down"].to_numpy(float)[last]
     grid = _scan_days(
         local,
         day,
@@ -986,6 +1223,7 @@ def detect_metric_anomalies(
         pool_group,
         resume_at=resume_at,
         prior_flags=prior_flags,
+        prior_cusum=prior_cusum,
     )
     results = {name: arr[local, day] for name, arr in grid.items()}
 
@@ -1047,6 +1285,8 @@ def detect_metric_anomalies(
             "history_excluded": np.nan_to_num(results["history_excluded"]).astype(np.int64),
             "seasonal_factor": results["seasonal_factor"],
             "overdispersion": results["overdispersion"],
+            "cusum_up": results["cusum_up"],
+            "cusum_down": results["cusum_down"],
             "method": np.where(is_rate_row, METHOD_RATE, METHOD_GAUSSIAN).astype(object),
             "detector_fingerprint": fingerprint,
         }
@@ -1065,62 +1305,3 @@ def _as_built(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:
     """``frame`` in the row order and column types :func:`detect_metric_anomalies` builds."""
     frame = frame.sort_values([*KEY_COLUMNS, "metric_date"], kind="stable")
     return pd.DataFrame({c: frame[c].to_numpy() for c in columns})
-
-
-def baseline_mean_3sd(
-    metrics: pd.DataFrame, window: int = 14, k_sd: float = 3.0, min_points: int = 2
-) -> pd.DataFrame:
-    """The usual dbt anomaly test, for comparison.
-
-    For every mature row: mean and sample standard deviation of ``value`` over the trailing
-    ``window`` rows of its series **including the row itself**; flagged when
-    ``|value - mean| > k_sd * sd`` and the window holds at least ``min_points`` values.
-
-    Returns ``metric_name, region, category, metric_date, value, baseline_mean, baseline_sd,
-    n_points, is_anomaly, method``, sorted like :func:`detect_metric_anomalies`.
-    """
-    df = _prepare(metrics)
-    if df.empty:
-        cols = [*KEY_COLUMNS, "metric_date", "value", "baseline_mean", "baseline_sd"]
-        cols += ["n_points", "is_anomaly", "method"]
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    codes = df.groupby(KEY_COLUMNS, sort=True, dropna=False).ngroup().to_numpy()
-    day, _ = _day_index(df["_date"])
-    order = np.lexsort((day, codes))
-    df = df.iloc[order].reset_index(drop=True)
-    codes = codes[order]
-    val = df["value"].to_numpy(float)
-    ok = np.isfinite(val)
-    # Shift by each series' first value for numerically stable running sums.
-    starts = np.r_[0, np.flatnonzero(np.diff(codes)) + 1]
-    sizes = np.diff(np.r_[starts, codes.size])
-    first_ok = pd.Series(np.where(ok, val, np.nan)).groupby(codes).transform("first").to_numpy()
-    x = np.where(ok, val - np.nan_to_num(first_ok), 0.0)
-    c1 = np.r_[0.0, np.cumsum(ok.astype(float))]
-    s1 = np.r_[0.0, np.cumsum(x)]
-    s2 = np.r_[0.0, np.cumsum(x * x)]
-    idx = np.arange(codes.size)
-    lo = np.maximum(idx - window + 1, np.repeat(starts, sizes))
-    cnt = c1[idx + 1] - c1[lo]
-    sm = s1[idx + 1] - s1[lo]
-    sq = s2[idx + 1] - s2[lo]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mean = sm / cnt
-        var = np.maximum(sq - cnt * mean**2, 0.0) / (cnt - 1)
-    sd = np.where(cnt >= 2, np.sqrt(var), np.nan)
-    mean_abs = mean + np.nan_to_num(first_ok)
-    flag = ok & (cnt >= min_points) & (np.abs(val - mean_abs) > k_sd * sd + 1e-12)
-    return pd.DataFrame(
-        {
-            "metric_name": df["metric_name"].to_numpy(),
-            "region": df["region"].to_numpy(),
-            "category": df["category"].to_numpy(),
-            "metric_date": df["metric_date"].to_numpy(),
-            "value": val,
-            "baseline_mean": np.where(cnt > 0, mean_abs, np.nan),
-            "baseline_sd": sd,
-            "n_points": cnt.astype(np.int64),
-            "is_anomaly": flag.astype(bool),
-            "method": BASELINE_METHOD,
-        }
-    )

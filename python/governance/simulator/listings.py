@@ -93,6 +93,10 @@ ADJECTIVES = [
     "New",
 ]
 CF_PREFIX = ["Replica ", "AAA Grade ", "1:1 Mirror ", "Inspired "]
+# About this share of low-quality listings draws a counted quality action within 7 days (the
+# quality rules' recall): converts a low-quality probability into the metric's rate when a
+# shaped incident is calibrated.
+LOW_QUALITY_DETECTION_SHARE = 0.7
 STUFFING = " best cheap hot sale free shipping original best cheap"
 
 
@@ -253,7 +257,9 @@ def build_listings(
     policy = np.full(n, -1, dtype=np.int8)
     policy[vi] = severe_idx[sev]
     p_lq = np.where(bt >= 0, 0.14, 0.055) * C.CATEGORY_LOW_QUALITY_MULT[cat]
-    is_lq = ~is_v & (rng_t.random(n) < p_lq)
+    region = sd.region[seller]
+    p_lq = p_lq * _low_quality_incidents(plan, clock, t, region, cat, p_lq, kind == 0)
+    is_lq = ~is_v & (rng_t.random(n) < np.minimum(p_lq, 0.95))
     li = np.flatnonzero(is_lq)
     policy[li] = lq_idx[sample_from_weights(rng_t, C.LOW_QUALITY_WEIGHTS, len(li))]
 
@@ -284,6 +290,25 @@ def build_listings(
         title_seed=rng_t.integers(0, 1 << 30, n),
         mix_category=mix_category,
     )
+
+
+def _low_quality_incidents(plan, clock, t, region, category, p_lq, base) -> np.ndarray:
+    """Multiplier of each listing's low-quality probability from the shaped incidents of
+    low_quality_listing_rate, each calibrated on its segment's base listings of the four weeks
+    before it (volume, and the base rate times the share of low-quality listings that draw a
+    counted quality action)."""
+    metric = "low_quality_listing_rate"
+    for incident in plan.shaped:
+        if incident.metric != metric:
+            continue
+        seg = base & (t >= incident.start - 28) & (t < incident.start)
+        if incident.region >= 0:
+            seg &= region == incident.region
+        if incident.category >= 0:
+            seg &= category == incident.category
+        rate = float(p_lq[seg].mean()) * LOW_QUALITY_DETECTION_SHARE if seg.any() else 0.05
+        incident.calibrate(seg.sum() / 28.0, rate)
+    return plan.shaped_factor(metric, t, clock.dow(np.floor(t)), region, category)
 
 
 def titles(ld: ListingData, sl: slice) -> pa.Array:

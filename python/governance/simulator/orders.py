@@ -8,6 +8,7 @@ import pyarrow.compute as pc
 
 from . import config as C
 from .enforcement import A_LIMIT, A_TAKEDOWN, listing_action_type, listing_fp
+from .incidents import IncidentPlan
 from .listings import ListingData
 from .sellers import SellerData
 from .util import Clock, ids, rng_for, sample_from_weights, take_str
@@ -47,8 +48,11 @@ def generate_orders(
     writer,
     late_rate_orders: float,
     late_rate_complaints: float,
+    plan: IncidentPlan | None = None,
 ):
     days = clock.days
+    if plan is not None:
+        _calibrate_complaint_incidents(plan, cfg, ld, sd)
     n_buyers = cfg.buyers_per_seller * sd.n
     dow_accept = C.DOW_WEIGHTS / C.DOW_WEIGHTS.max()
     base = cfg.orders_per_listing / dow_accept.mean()
@@ -106,6 +110,11 @@ def generate_orders(
         p_c = np.where(bad[rows] & ~viol[rows], 0.04, p_c)
         p_c = np.where(status == 2, np.minimum(p_c * 2.5, 0.6), p_c)
         p_c = np.where(status == 1, 0.002, p_c)
+        if plan is not None:
+            factor = plan.shaped_factor(
+                "complaint_rate", t, clock.dow(np.floor(t)), sd.region[seller[rows]], cat[rows]
+            )
+            p_c = np.minimum(p_c * factor, 0.95)
         comp = np.flatnonzero(rng.random(m) < p_c)
         c_t = t[comp] + rng.gamma(2.0, 3.5, len(comp))
         ok = c_t < days
@@ -232,6 +241,35 @@ def generate_orders(
         stats["complaints"] += len(ck)
     man = {k: np.concatenate(v) if v else np.zeros(0) for k, v in manual.items()}
     return man, late, stats
+
+
+def _expected_complaint_p(ld: ListingData, sd: SellerData) -> np.ndarray:
+    """Each listing's complaint probability per completed order, violating listings weighted
+    down for their early takedown (they sell for days, not weeks)."""
+    bad = sd.is_bad[ld.seller]
+    p = np.where(ld.is_violating, 0.18 * 0.25, np.where(ld.is_low_quality, 0.03, 0.008))
+    return np.where(bad & ~ld.is_violating, 0.04, p)
+
+
+def _calibrate_complaint_incidents(plan: IncidentPlan, cfg, ld: ListingData, sd: SellerData):
+    """Strength of each shaped complaint_rate incident from its segment's completed orders a
+    day (about ``orders_per_listing`` per listing, four in five completed and before any
+    takedown) and expected complaint rate, over the four weeks before it."""
+    region = sd.region[ld.seller]
+    p_c = None
+    for incident in plan.shaped:
+        if incident.metric != "complaint_rate":
+            continue
+        if p_c is None:
+            p_c = _expected_complaint_p(ld, sd)
+        seg = (ld.t >= incident.start - 28) & (ld.t < incident.start)
+        if incident.region >= 0:
+            seg &= region == incident.region
+        if incident.category >= 0:
+            seg &= ld.category == incident.category
+        demand = CATEGORY_DEMAND[ld.category[seg]].mean() if seg.any() else 1.0
+        orders_per_day = seg.sum() / 28.0 * cfg.orders_per_listing * demand * 0.8
+        incident.calibrate(orders_per_day, float(p_c[seg].mean()) if seg.any() else 0.01)
 
 
 def _sample_reason(rng, policy, bad):

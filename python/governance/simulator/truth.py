@@ -59,6 +59,9 @@ def incident_rows(
             "strategy_id",
             "change_id",
             "description",
+            "shape",
+            "is_consequence",
+            "target_strength",
         )
     }
     n_inc = 0
@@ -79,7 +82,23 @@ def incident_rows(
                 return cid
         return None
 
-    def add(itype, metric, region, category, span, direction, strategy, change, desc):
+    def add(
+        itype,
+        metric,
+        region,
+        category,
+        span,
+        direction,
+        strategy,
+        change,
+        desc,
+        shape="spike",
+        consequence=False,
+        strength=None,
+    ):
+        rows["shape"].append(shape)
+        rows["is_consequence"].append(consequence)
+        rows["target_strength"].append(strength)
         rows["incident_id"].append(f"INC{n_inc:02d}")
         rows["incident_type"].append(itype)
         rows["metric_name"].append(metric)
@@ -110,7 +129,26 @@ def incident_rows(
                 change_id_of(st.idx, "launch"),
                 f"{st.name} launched on {clock.date_str(st.launched)} and enforces "
                 "ip_infringement: a lasting level shift of the listing violation rate",
+                shape="level_shift",
             )
+            # its false positives are appealed and overturned from about a week later on
+            overturned = _overturned_resolutions(acts, ap, kept_idx, (acts["strategy"] == st.idx))
+            fp2 = _footprint(overturned, days)
+            if fp2 is not None:
+                add(
+                    "strategy_launch",
+                    "appeal_overturn_rate",
+                    "ALL",
+                    "ALL",
+                    (fp2[0], days - 1),
+                    "up",
+                    st.strategy_id,
+                    change_id_of(st.idx, "launch"),
+                    f"{st.name}'s false positives, appealed and overturned, lift the appeal "
+                    "overturn rate from a week after its launch",
+                    shape="level_shift",
+                    consequence=True,
+                )
 
     if plan.attack is not None and sd.is_attacker.any():
         n_inc += 1
@@ -141,6 +179,7 @@ def incident_rows(
                 None,
                 None,
                 desc,
+                consequence=True,
             )
 
     if plan.threshold is not None:
@@ -169,11 +208,7 @@ def incident_rows(
                 desc,
             )
         # appeals of those actions resolved as overturned
-        a_idx = kept_idx[ap["action"]]
-        inc_act = np.zeros(len(acts["t"]), bool)
-        inc_act[np.flatnonzero(m)] = True
-        ov = (ap["outcome"] == 1) & inc_act[a_idx]
-        fp2 = _footprint(np.floor(ap["resolved"][ov]), days)
+        fp2 = _footprint(_overturned_resolutions(acts, ap, kept_idx, m), days)
         if fp2 is not None:
             add(
                 "strategy_false_positives",
@@ -185,6 +220,7 @@ def incident_rows(
                 sid,
                 chg,
                 desc,
+                consequence=True,
             )
 
     if plan.mix is not None and ld.mix_category >= 0:
@@ -238,7 +274,116 @@ def incident_rows(
             if fp is not None:
                 add("data_drop", metric, "ALL", "ALL", fp, "down", None, None, desc)
 
+    for ring, span, region, n_bad in _ring_onboarding_waves(sd, acts, kept, days):
+        n_inc += 1
+        desc = (
+            f"Ring {ring}: {n_bad} members onboarded in {C.REGIONS[region]} within days of "
+            "each other and removed within 30 days"
+        )
+        # region-wide rows: the members' primary categories vary
+        for seg_region, seg_category in _segment_and_rollups(region, -1):
+            add("ring_onboarding", "bad_seller_onboarding_rate", seg_region, seg_category,
+                span, "up", None, None, desc)  # fmt: skip
+
+    for incident in plan.shaped:
+        n_inc += 1
+        for region, category in _segment_and_rollups(incident.region, incident.category):
+            add(
+                incident.shape,
+                incident.metric,
+                region,
+                category,
+                (incident.start, incident.detect_end),
+                "up" if incident.multiplier >= 1.0 else "down",
+                None,
+                None,
+                _shaped_description(incident, clock),
+                shape=incident.shape,
+                strength=incident.strength,
+            )
+
     out = dict(rows)
     out["start_date"] = pa.array(np.array(rows["start_date"], "datetime64[D]"), pa.date32())
     out["end_date"] = pa.array(np.array(rows["end_date"], "datetime64[D]"), pa.date32())
+    return out
+
+
+def _overturned_resolutions(acts, ap, kept_idx, action_mask: np.ndarray) -> np.ndarray:
+    """Resolution days of the overturned appeals of the actions in ``action_mask``."""
+    appealed = kept_idx[ap["action"]]
+    overturned = (ap["outcome"] == 1) & action_mask[appealed]
+    return np.floor(ap["resolved"][overturned])
+
+
+def _segment_and_rollups(region: int, category: int) -> list[tuple[str, str]]:
+    """The incident's own segment and the roll-ups above it, most specific first."""
+    r = C.REGIONS[region] if region >= 0 else "ALL"
+    c = C.CATEGORIES[category] if category >= 0 else "ALL"
+    out = [(r, c)]
+    if r != "ALL" and c != "ALL":
+        out += [(r, "ALL"), ("ALL", c)]
+    if (r, c) != ("ALL", "ALL"):
+        out.append(("ALL", "ALL"))
+    return out
+
+
+SHAPE_WORDS = {
+    "drift": "drifts up over {ramp} days to x{m:.2f} and stays there",
+    "level_shift": "steps up to x{m:.2f} for good",
+    "weekly_pattern": "rises to x{m:.2f} on weekends only, for {length} days",
+    "segment_spike": "spikes to x{m:.2f} for {length} days",
+}
+SHAPE_CAUSES = {
+    "low_quality_listing_rate": "the probability that a new listing is low quality",
+    "complaint_rate": "the probability that an order draws a complaint",
+}
+
+
+def _shaped_description(incident, clock) -> str:
+    where = "/".join(
+        [
+            C.REGIONS[incident.region] if incident.region >= 0 else "all regions",
+            C.CATEGORIES[incident.category] if incident.category >= 0 else "all categories",
+        ]
+    )
+    how = SHAPE_WORDS[incident.shape].format(
+        ramp=incident.ramp_days, m=incident.multiplier, length=incident.end - incident.start + 1
+    )
+    return (
+        f"{incident.shape.replace('_', ' ').capitalize()} from {clock.date_str(incident.start)}: "
+        f"in {where}, {SHAPE_CAUSES[incident.metric]} {how} (target {incident.strength:g} x "
+        "the segment's daily binomial noise)"
+    )
+
+
+MIN_RING_WAVE = 3  # counted members that make a ring's onboarding a listed wave
+
+
+def _ring_onboarding_waves(sd, acts, kept, days):
+    """Planted rings whose members the bad-seller onboarding rate counts (a kept suspension or
+    ban for a high or critical policy within 30 days of onboarding): (ring id, onboarding-day
+    footprint, modal region, counted members) for every non-attack ring with
+    at least MIN_RING_WAVE such members. Their coordinated onboarding moves the rate of their
+    segment the way an attack does."""
+    removal = (
+        (acts["target_type"] == 1)
+        & kept
+        & np.isin(acts["action"], [E.A_SUSPENSION, E.A_BAN])
+        & (E.SEVERITY[acts["policy"]] >= 2)
+    )
+    seller = acts["target"][removal]
+    lag = acts["t"][removal] - sd.t_onb[seller]
+    counted = np.unique(seller[(lag >= 0) & (lag <= 30.0)])
+    counted = counted[sd.ring[counted] >= 0]
+    counted = counted[~sd.ring_is_attack[sd.ring[counted]]]
+    out = []
+    for ring in np.unique(sd.ring[counted]):
+        members = counted[sd.ring[counted] == ring]
+        if len(members) < MIN_RING_WAVE:
+            continue
+        span = _footprint(np.floor(sd.t_onb[members]), days)
+        if span is None:
+            continue
+        region = int(np.bincount(sd.region[members]).argmax())
+        out.append((f"R{int(ring) + 1:04d}", span, region, len(members)))
     return out

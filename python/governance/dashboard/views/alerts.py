@@ -1,4 +1,5 @@
-"""Alerts (metric incidents) and the root-cause breakdown of each move."""
+"""Alerts (metric incidents), the root-cause breakdown of each move and the sellers behind it
+(``/alerts?incident_id=...``)."""
 
 from __future__ import annotations
 
@@ -26,15 +27,25 @@ def _recent_flags(wh: data.Warehouse) -> None:
     if flags.empty:
         st.write("No anomaly is flagged in this warehouse.")
         return
-    st.dataframe(
+    ui.table(
         flags,
-        hide_index=True,
-        column_config={
+        [
+            "metric_name",
+            "metric_date",
+            "region",
+            "category",
+            "value",
+            "expected_value",
+            "relative_change",
+            "direction",
+            "severity",
+            "p_value",
+            "q_value",
+        ],
+        config={
             "metric_date": st.column_config.DateColumn("day"),
-            "value": st.column_config.NumberColumn(format="percent"),
+            "value": st.column_config.NumberColumn("value", format="percent"),
             "expected_value": st.column_config.NumberColumn("expected", format="percent"),
-            "lower_bound": None,
-            "upper_bound": None,
             "relative_change": st.column_config.NumberColumn("change", format="percent"),
             "p_value": st.column_config.NumberColumn("p-value", format="%.1e"),
             "q_value": st.column_config.NumberColumn("q-value", format="%.1e"),
@@ -52,16 +63,25 @@ def _in_scope(frame: pd.DataFrame, region: str, category: str) -> pd.DataFrame:
     return frame[keep]
 
 
+def _segment_names(wh: data.Warehouse) -> dict[str, str]:
+    options = ui.guarded(wh, "segment_options")
+    names = {data.ALL: "All"}
+    for frame in options.values():
+        names |= dict(zip(frame["code"], frame["name"], strict=True))
+    return names
+
+
 def _root_cause(wh: data.Warehouse, alert: pd.Series) -> None:
     st.subheader("Root-cause breakdown", divider="gray")
+    ui.from_url("alerts_comparison", "comparison", data.COMPARISONS[0], allowed=data.COMPARISONS)
     comparison = st.segmented_control(
         "Compared with",
         list(data.COMPARISONS),
-        default=data.COMPARISONS[0],
         format_func=lambda c: c.replace("_", " "),
         key="alerts_comparison",
     )
     comparison = comparison or data.COMPARISONS[0]
+    ui.keep_in_url({"comparison": None if comparison == data.COMPARISONS[0] else comparison})
     frame = ui.guarded(
         wh, "movement_attribution", alert["metric_name"], alert["peak_date"], comparison
     )
@@ -79,22 +99,28 @@ def _root_cause(wh: data.Warehouse, alert: pd.Series) -> None:
         "split into each region × category segment's mix and rate effects."
     )
     scoped = _in_scope(frame, alert["anchor_region"], alert["anchor_category"])
+    names = _segment_names(wh)
     top = (
         scoped.assign(size=scoped["contribution"].abs())
         .nlargest(TOP_SEGMENTS, "size")
         .drop(columns="size")
-        .assign(segment=lambda f: f["region"] + " × " + f["category"])
+        .assign(
+            segment=lambda f: [
+                f"{names.get(r, r)} · {names.get(c, c)}"
+                for r, c in zip(f["region"], f["category"], strict=True)
+            ]
+        )
         .reset_index(drop=True)
     )
     left, right = st.columns([1.0, 1.0], gap="medium")
     with left, st.container(border=True):
         st.altair_chart(charts.contribution_bars(top), width="stretch", key="attribution")
     with right:
-        st.dataframe(
-            top[list(BREAKDOWN_COLUMNS)],
-            hide_index=True,
-            column_config={
-                "segment": st.column_config.TextColumn(width="medium"),
+        ui.table(
+            top,
+            list(BREAKDOWN_COLUMNS),
+            config={
+                "segment": st.column_config.TextColumn("segment", width="medium"),
                 "contribution": st.column_config.NumberColumn("total", format="percent"),
                 "mix_effect": st.column_config.NumberColumn("mix", format="percent"),
                 "rate_effect": st.column_config.NumberColumn("rate", format="percent"),
@@ -171,8 +197,41 @@ def render() -> None:
         )
         for row in shown.itertuples(index=False)
     }
+    ui.from_url("alerts_incident", "incident_id", list(labels)[0], allowed=list(labels))
     chosen = st.selectbox("Incident", list(labels), format_func=labels.get, key="alerts_incident")
+    ui.keep_in_url({"incident_id": chosen})
     alert = shown[shown["incident_id"] == chosen].iloc[0]
     if isinstance(alert["summary"], str) and alert["summary"]:
         st.info(alert["summary"], icon=":material/campaign:")
     _root_cause(wh, alert)
+    _sellers(wh, alert)
+
+
+def _sellers(wh: data.Warehouse, alert: pd.Series) -> None:
+    """The sellers with the most records counted in the metric over the incident."""
+    st.subheader("Sellers behind the incident", divider="gray")
+    sellers = ui.guarded(
+        wh,
+        "incident_sellers",
+        alert["metric_name"],
+        alert["anchor_region"],
+        alert["anchor_category"],
+        alert["first_day"],
+        alert["last_day"],
+    )
+    if sellers is None or sellers.empty:
+        st.write("No seller has a record counted in this metric over the incident.")
+        return
+    st.caption(
+        f"Sellers with the most records counted in {alert['metric_label']} in "
+        f"{alert['anchor_region']} × {alert['anchor_category']} from {ui.day(alert['first_day'])} "
+        f"to {ui.day(alert['last_day'])}; open a seller's case page from its id."
+    )
+    ui.table(
+        ui.seller_links(sellers.assign(share=sellers["n_records"] / sellers["n_cohort"])),
+        ["seller_link", "n_records", "n_cohort", "share"],
+        config={
+            "seller_link": ui.SELLER_LINK,
+            "share": st.column_config.NumberColumn("share of its records", format="percent"),
+        },
+    )

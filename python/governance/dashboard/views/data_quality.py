@@ -6,68 +6,67 @@ import pandas as pd
 import streamlit as st
 
 from governance.dashboard import charts, data, ui
-from governance.warehouse import SOURCE_TEST_PREFIX
 
-FAILING = {"fail", "error", "runtime error"}
+FAILING = {"fail", "error", "runtime error", "failed"}
+RESULT_COLUMNS = ["resource_type", "name", "status", "failures", "message", "run_at"]
 
 
-def _dbt_tests(wh: data.Warehouse) -> None:
-    st.subheader("dbt build results", divider="gray")
-    results = data.dbt_results()
+def _build_results(wh: data.Warehouse) -> pd.DataFrame | None:
+    """The dbt results of the build that published this warehouse (stored in it)."""
+    st.subheader("Tests of the build that published this warehouse", divider="gray")
+    results = ui.guarded(wh, "build_results")
     if results is None:
         st.info(
-            f"No dbt run results at `{data.run_results_path()}`: they appear after a "
-            "`governance build` (set DBT_TARGET_PATH if the build writes elsewhere).",
+            f"This warehouse holds no build results (`{data.BUILD_RESULTS}`): it was built "
+            "before builds recorded them. The next `governance build` or nightly run adds them.",
             icon=":material/info:",
         )
-        return
-    st.caption(f"`{results.attrs['path']}` · generated {results.attrs.get('generated_at')}")
-    tests = results[results["resource_type"].isin(["test", "unit test"])]
+        return None
+    dbt = results[results["source"] == "dbt"]
+    own = dbt[~dbt["is_carried_over"]]
+    build_id = own["build_id"].dropna().iloc[0] if own["build_id"].notna().any() else "unknown"
+    ran_at = own["run_at"].max()
+    st.caption(f"Build `{build_id}` · finished {ui.day(ran_at)} {pd.Timestamp(ran_at):%H:%M} UTC")
+    tests = dbt[dbt["resource_type"].isin(["test", "unit_test"])]
     failing = tests[tests["status"].isin(FAILING)]
     warned = tests[tests["status"] == "warn"]
     stats = st.columns(5)
-    stats[0].metric("Models built", int((results["resource_type"] == "model").sum()), border=True)
+    stats[0].metric("Models built", int((own["resource_type"] == "model").sum()), border=True)
     stats[1].metric("Data tests", int((tests["resource_type"] == "test").sum()), border=True)
-    stats[2].metric("Unit tests", int((tests["resource_type"] == "unit test").sum()), border=True)
+    stats[2].metric("Unit tests", int((tests["resource_type"] == "unit_test").sum()), border=True)
     stats[3].metric("Failing", len(failing), border=True)
     stats[4].metric("Warning", len(warned), border=True)
     if failing.empty and warned.empty:
-        st.success("Every dbt test of the last build passed.", icon=":material/check_circle:")
+        st.success(
+            "Every dbt test of the build that published this warehouse passed.",
+            icon=":material/check_circle:",
+        )
     if not failing.empty:
         st.error(f"{len(failing)} dbt test(s) failed.", icon=":material/error:")
-        st.dataframe(failing, hide_index=True)
+        ui.table(failing, RESULT_COLUMNS)
     if not warned.empty:
         st.warning(
             f"{len(warned)} dbt test(s) warned (e.g. raw rows held back by quarantine rules).",
             icon=":material/warning:",
         )
-        st.dataframe(warned, hide_index=True)
-    with st.expander(f"All {len(results)} nodes of the last invocation"):
-        st.dataframe(results.drop(columns=["unique_id"]), hide_index=True)
-    if not tests["name"].str.startswith(SOURCE_TEST_PREFIX).any():
-        _stored_source_tests(wh)
-
-
-def _stored_source_tests(wh: data.Warehouse) -> None:
-    """An incremental night does not run the raw-source tests: show the last full build's."""
-    stored = data.stored_source_tests(wh)  # a small file, read each time
-    if not stored:
-        return
-    tests = pd.DataFrame(stored["tests"], columns=["name", "status", "failures", "message"])
-    flagged = tests[tests["status"] != "pass"]
-    when = f"night {stored['night']}" if stored.get("night") else "`governance build`"
-    st.caption(
-        f"The last build was incremental and left the {len(tests)} raw-source tests to full "
-        f"builds. Their results at the last full build ({when}):"
-    )
-    if flagged.empty:
-        st.success("Every raw-source test passed.", icon=":material/check_circle:")
-        return
-    st.warning(
-        f"{len(flagged)} raw-source test(s) did not pass at the last full build ({when}).",
-        icon=":material/warning:",
-    )
-    st.dataframe(flagged, hide_index=True)
+        ui.table(warned, RESULT_COLUMNS)
+    carried = tests[tests["is_carried_over"]]
+    if not carried.empty:
+        flagged = carried[carried["status"] != "pass"]
+        when = ui.day(carried["run_at"].max())
+        st.caption(
+            f"The build was incremental and left the {len(carried)} raw-source tests to full "
+            f"builds: their results are those of the last full build ({when})."
+        )
+        if not flagged.empty:
+            st.warning(
+                f"{len(flagged)} raw-source test(s) did not pass at the last full build ({when}).",
+                icon=":material/warning:",
+            )
+            ui.table(flagged, RESULT_COLUMNS)
+    with st.expander(f"All {len(dbt)} dbt nodes of the build"):
+        ui.table(dbt, [*RESULT_COLUMNS, "seconds", "is_carried_over"])
+    return results
 
 
 def _unprocessed_changes(wh: data.Warehouse) -> None:
@@ -87,29 +86,60 @@ def _unprocessed_changes(wh: data.Warehouse) -> None:
         f"`governance backfill --from {first_day}` or `governance nightly --full-refresh`.",
         icon=":material/warning:",
     )
-    st.dataframe(changes, hide_index=True)
+    ui.table(changes)
 
 
-def _expectations(wh: data.Warehouse) -> None:
-    st.subheader("Expectation suites (`governance validate`)", divider="gray")
+def _expectations(wh: data.Warehouse, results: pd.DataFrame | None) -> None:
+    st.subheader("Expectation suites (Great Expectations)", divider="gray")
+    expectations = (
+        results[results["source"] == "great_expectations"] if results is not None else None
+    )
+    if expectations is not None and not expectations.empty:
+        failed = expectations[expectations["status"] == "failed"]
+        warned = expectations[expectations["status"] == "warning"]
+        st.caption(
+            f"Validated by the build before it published, {ui.day(expectations['run_at'].max())}"
+            f" · {len(expectations)} expectations on "
+            f"{', '.join(sorted(expectations['relation'].dropna().unique()))}"
+        )
+        _verdict(
+            [f"{r.relation}: {r.name} ({r.message})" for r in failed.itertuples()],
+            [f"{r.relation}: {r.name} ({r.message})" for r in warned.itertuples()],
+        )
+        with st.expander(f"All {len(expectations)} expectations"):
+            ui.table(expectations, ["relation", "columns", "name", "status", "severity", "message"])
+        return
     summary = ui.load(wh, "validation_summary")
-    if summary is None:
+    own_build = None if results is None else _build_id(results)
+    if summary is None or own_build is None or summary.get("build_id") != own_build:
         st.info(
-            "No validation result beside this warehouse yet: run `governance validate`.",
+            "The build that published this warehouse did not validate it, and no "
+            "`governance validate` of this build is recorded: run `governance validate`.",
             icon=":material/info:",
         )
         return
-    verdict = "passed" if summary["success"] else "failed"
     st.caption(
-        f"Last run {summary['validated_at']} · {verdict} · "
+        f"`governance validate` of this build, {summary['validated_at']} · "
         f"{summary['n_expectations']} expectations on {', '.join(summary['tables'])}"
         + (f" · Data Docs: `{summary['data_docs']}`" if summary.get("data_docs") else "")
     )
-    if summary["critical_failures"]:
-        st.error("\n".join(f"- {m}" for m in summary["critical_failures"]), icon=":material/error:")
-    if summary["warnings"]:
-        st.warning("\n".join(f"- {m}" for m in summary["warnings"]), icon=":material/warning:")
-    if summary["success"] and not summary["warnings"]:
+    _verdict(summary["critical_failures"], summary["warnings"])
+
+
+def _build_id(results: pd.DataFrame) -> str | None:
+    own = results.loc[~results["is_carried_over"] & results["build_id"].notna(), "build_id"]
+    return str(own.iloc[0]) if not own.empty else None
+
+
+def _verdict(critical: list[str], warnings: list[str]) -> None:
+    if critical:
+        st.error(
+            "**Critical expectations failed:**\n" + "\n".join(f"- {m}" for m in critical),
+            icon=":material/error:",
+        )
+    if warnings:
+        st.warning("\n".join(f"- {m}" for m in warnings), icon=":material/warning:")
+    if not critical and not warnings:
         st.success("Every expectation passed.", icon=":material/check_circle:")
 
 
@@ -163,7 +193,7 @@ def _quarantine(wh: data.Warehouse) -> None:
                 icon=":material/error:",
             )
         with st.expander("Reconciliation per raw table"):
-            st.dataframe(reconciliation, hide_index=True)
+            ui.table(reconciliation)
     frame = ui.guarded(wh, "data_quality_daily")
     if frame is None:
         ui.not_built(data.DATA_QUALITY_DAILY, "the data-quality marts (models/marts/data_quality/)")
@@ -177,12 +207,11 @@ def _quarantine(wh: data.Warehouse) -> None:
     stats[1].metric("Superseded rows", f"{int(held.get('superseded', 0)):,}", border=True)
     stats[2].metric("Rules broken", f"{frame['rule_name'].nunique():,}", border=True)
     st.altair_chart(charts.daily_quality(frame), width="stretch", key="quarantine")
-    st.dataframe(
+    ui.table(
         frame,
-        hide_index=True,
-        column_config={
+        config={
             "arrived_night": st.column_config.DateColumn("night"),
-            "share_of_arrived": st.column_config.NumberColumn("share", format="percent"),
+            "share_of_arrived": st.column_config.NumberColumn("share of arrived", format="percent"),
         },
     )
 
@@ -191,11 +220,12 @@ def render() -> None:
     wh = ui.warehouse()
     ui.header(
         "Data quality",
-        "Is the published warehouse complete and trustworthy? dbt tests of the last build, "
-        "expectation suites over the published tables, row counts and quarantined input.",
+        "Is the published warehouse complete and trustworthy? The tests and expectation suites "
+        "of the build that published it (stored in the warehouse), row counts and quarantined "
+        "input.",
     )
-    _dbt_tests(wh)
+    results = _build_results(wh)
     _unprocessed_changes(wh)
-    _expectations(wh)
+    _expectations(wh, results)
     _row_counts(wh)
     _quarantine(wh)

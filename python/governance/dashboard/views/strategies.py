@@ -1,4 +1,5 @@
-"""Detection strategy performance: precision against recall, shadow strategies marked."""
+"""Detection strategy performance: precision against recall (shadow-mode and retired strategies
+marked), the scorecard, and one strategy's most-hit sellers (``/strategies?strategy_id=...``)."""
 
 from __future__ import annotations
 
@@ -42,19 +43,21 @@ def render() -> None:
     if not windows:
         ui.not_built(data.STRATEGY_PERFORMANCE, PRODUCER)
         return
+    ui.from_url("strategies_window", "window", max(windows), parse=int, allowed=windows)
     window = st.segmented_control(
         "Trailing window",
         windows,
-        default=max(windows),
         format_func=lambda d: f"{d} days",
         key="strategies_window",
     )
-    frame = ui.guarded(wh, "strategy_performance", int(window or max(windows)))
+    window = int(window or max(windows))
+    ui.keep_in_url({"window": None if window == max(windows) else window})
+    frame = ui.guarded(wh, "strategy_performance", window)
     if frame.empty:
         st.write("No strategy has figures for this window.")
         return
 
-    stats = st.columns(4)
+    stats = st.columns(5)
     stats[0].metric("Strategies", f"{len(frame):,}", border=True)
     stats[1].metric("Live", f"{int((frame['strategy_status'] == 'live').sum()):,}", border=True)
     stats[2].metric(
@@ -63,8 +66,14 @@ def render() -> None:
         border=True,
         help="Strategies with hits but no enforcement action ever attributed to them.",
     )
-    low = frame["qa_precision"].lt(0.5) & frame["n_flagged_checks"].ge(5)
     stats[3].metric(
+        "Retired",
+        f"{int((frame['strategy_status'] == 'retired').sum()):,}",
+        border=True,
+        help="Strategies switched off; their figures cover the window up to retirement.",
+    )
+    low = frame["qa_precision"].lt(0.5) & frame["n_flagged_checks"].ge(5)
+    stats[4].metric(
         "Precision below 50%",
         f"{int(low.sum()):,}",
         border=True,
@@ -78,7 +87,7 @@ def render() -> None:
         else:
             st.altair_chart(
                 charts.strategy_precision_recall(measured),
-                width="stretch",
+                width="content",
                 key="strategy_precision_recall",
             )
             missing = len(frame) - len(measured)
@@ -89,8 +98,9 @@ def render() -> None:
                 else ""
             )
             st.caption(
-                "◆ diamonds run in shadow mode (hits, never an enforcement action); ● enforce. "
-                "Lines are 95% intervals; size is hits per day." + note
+                "● enforcing · ◆ shadow mode (hits, never an enforcement action) · ✚ retired "
+                "(switched off). Colour is the status; lines are 95% intervals; size is hits "
+                "per day." + note
             )
 
     pairs = _shadow_vs_live(frame)
@@ -153,4 +163,37 @@ def render() -> None:
             "last_changed_at": st.column_config.DatetimeColumn("changed", format="YYYY-MM-DD"),
         },
         placeholder="–",
+    )
+    _strategy_sellers(wh, frame)
+
+
+def _strategy_sellers(wh: data.Warehouse, frame: pd.DataFrame) -> None:
+    """One strategy's most-hit sellers, each a link to its case page."""
+    st.subheader("Sellers a strategy hit most", divider="gray")
+    names = dict(zip(frame["strategy_id"], frame["strategy_name"], strict=True))
+    statuses = dict(zip(frame["strategy_id"], frame["strategy_status"], strict=True))
+    ids = sorted(names, key=lambda s: names[s])
+    ui.from_url("strategies_strategy", "strategy_id", ids[0], allowed=ids)
+    chosen = st.selectbox(
+        "Strategy",
+        ids,
+        key="strategies_strategy",
+        format_func=lambda s: f"{names[s]} ({s}, {statuses[s]})",
+    )
+    ui.keep_in_url({"strategy_id": chosen})
+    sellers = ui.guarded(wh, "strategy_top_sellers", chosen)
+    if sellers is None:
+        ui.not_built(data.SELLER_CASE_EVENTS, "the risk marts (models/marts/risk/)")
+        return
+    if sellers.empty:
+        st.write(f"{names[chosen]} has hit no seller up to the reporting date.")
+        return
+    ui.table(
+        ui.seller_links(sellers),
+        ["seller_link", "n_hits", "n_enforced", "last_hit_at"],
+        config={
+            "seller_link": ui.SELLER_LINK,
+            "n_enforced": "hits enforced",
+            "last_hit_at": st.column_config.DatetimeColumn("last hit", format="YYYY-MM-DD"),
+        },
     )

@@ -1,0 +1,184 @@
+"""The warehouse as a BI tool sees it: the catalogue a read-only connection lists, documented
+in docs/bi.md and the `bi_catalogue` exposure alike; integer counts; labels and targets from the
+metric registry; and weekly rates that are ratios of summed counts."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import re
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from governance import settings
+
+BI_DOC = settings.project_dir() / "docs" / "bi.md"
+SEED = settings.project_dir() / "seeds" / "metric_definitions.csv"
+Z = 1.959964
+# Written at publish by the build itself, not a dbt model (governance.build_results).
+WRITTEN_AT_PUBLISH = {"main.build_results"}
+
+
+def _section(title: str) -> str:
+    text = BI_DOC.read_text()
+    start = text.index(f"## {title}\n")
+    end = text.find("\n## ", start + 1)
+    return text[start : end if end > 0 else None]
+
+
+def _relations(title: str) -> set[str]:
+    """The relations in the first column of the tables of a section of docs/bi.md."""
+    return set(re.findall(r"^\| `([a-z_]+\.[a-z_*]+)` \|", _section(title), re.M))
+
+
+@pytest.fixture(scope="module")
+def catalogue(built) -> pd.DataFrame:
+    """Every relation a read-only connection sees, with its comment."""
+    with duckdb.connect(str(built["db"]), read_only=True) as con:
+        return con.execute(
+            """
+            select schema_name || '.' || table_name as relation, comment from duckdb_tables()
+            union all
+            select schema_name || '.' || view_name, comment from duckdb_views() where not internal
+            """
+        ).df()
+
+
+def test_bi_doc_and_the_bi_catalogue_exposure_list_the_relations_to_read(built, catalogue):
+    read, not_read = _relations("What to read"), _relations("What not to read")
+    assert {"main.metric_rates", "main.metrics_daily", "main.metrics_by_period"} <= read
+    seen = dict(zip(catalogue["relation"], catalogue["comment"], strict=True))
+    # Every relation to read is there and documented where the BI tool shows it.
+    for relation in read:
+        assert relation in seen, relation
+        assert isinstance(seen[relation], str) and len(seen[relation]) > 20, relation
+    with duckdb.connect(str(built["db"]), read_only=True) as con:
+        bare = con.execute(
+            "select schema_name || '.' || table_name as relation, column_name "
+            "from duckdb_columns() where coalesce(comment, '') = ''"
+        ).df()
+    assert bare[bare["relation"].isin(read)].empty, bare[bare["relation"].isin(read)]
+    # Every other relation a reader sees is named as one not to read.
+    for relation in seen:
+        schema = relation.split(".")[0]
+        assert relation in read | not_read or f"{schema}.*" in not_read, relation
+    # The exposure on the docs site lists the same relations.
+    manifest = json.loads((Path(built["results"]).parent / "manifest.json").read_text())
+    (exposure,) = [e for e in manifest["exposures"].values() if e["name"] == "bi_catalogue"]
+    nodes = [manifest["nodes"][n] for n in exposure["depends_on"]["nodes"]]
+    listed = {f"{n['schema']}.{n['alias'] or n['name']}" for n in nodes}
+    assert listed == read - WRITTEN_AT_PUBLISH
+
+
+def test_counts_are_integers_and_labels_come_from_the_metric_registry(built):
+    with duckdb.connect(str(built["db"]), read_only=True) as con:
+        types = con.execute(
+            """
+            select table_name, column_name, data_type from information_schema.columns
+            where table_schema = 'main' and column_name in ('numerator', 'denominator')
+              and table_name in ('metrics_daily', 'metrics_by_period', 'metric_rates')
+            """
+        ).fetchall()
+        labels = con.execute(
+            """
+            select distinct metric_name, metric_label, unit, direction_is_good, target_value
+            from main.metric_rates order by metric_name
+            """
+        ).fetchall()
+    assert len(types) == 6 and {t for _, _, t in types} == {"BIGINT"}
+    with SEED.open() as handle:
+        registry = sorted(
+            (
+                r["metric_name"],
+                r["metric_label"],
+                r["unit"],
+                r["direction_is_good"],
+                float(r["target_value"]),
+            )
+            for r in csv.DictReader(handle)
+        )
+    assert labels == registry
+
+
+def _wilson(successes: int, trials: int, side: str) -> float:
+    p = successes / trials
+    centre = p + Z * Z / (2 * trials)
+    spread = Z * math.sqrt(p * (1 - p) / trials + Z * Z / (4 * trials * trials))
+    bound = (centre - spread if side == "lower" else centre + spread) / (1 + Z * Z / trials)
+    return min(max(bound, 0.0), 1.0)
+
+
+def test_the_weekly_rates_a_bi_tool_queries_are_ratios_of_summed_counts(built):
+    example = re.search(r"```sql\n(.*?)```", BI_DOC.read_text(), re.S).group(1)
+    with duckdb.connect(str(built["db"]), read_only=True) as con:
+        weekly = con.execute(example).df()
+        daily = con.execute(
+            """
+            select d.metric_label, m.metric_date, m.numerator, m.denominator, d.maturity_days,
+                m.is_complete
+            from main.metrics_daily as m
+            inner join reference.metric_definitions as d using (metric_name)
+            where m.region = 'ALL' and m.category = 'ALL'
+            """
+        ).df()
+        as_of = con.execute("select max(as_of_date) from intermediate.int_as_of_date").fetchone()[0]
+        segments = con.execute(
+            """
+            select metric_label, period_start, segment_level, sum(numerator) as numerator
+            from main.metric_rates
+            where period_grain = 'week' and is_roll_up = false
+            group by all
+            """
+        ).df()
+    # The same weeks computed here from the daily counts: ISO weeks from Monday, complete
+    # (every day in the data, and covered by the source its metric counts) and mature (the
+    # Sunday's window closed).
+    daily["metric_date"] = pd.to_datetime(daily["metric_date"])
+    daily["week"] = daily["metric_date"] - pd.to_timedelta(daily["metric_date"].dt.day_of_week, "D")
+    sums = daily.groupby(["metric_label", "week"], as_index=False).agg(
+        numerator=("numerator", "sum"),
+        denominator=("denominator", "sum"),
+        n_days=("metric_date", "count"),
+        n_covered=("is_complete", "sum"),
+        maturity=("maturity_days", "first"),
+    )
+    sunday = sums["week"] + pd.Timedelta(days=6)
+    final = (
+        (sums["n_days"] == 7)
+        & (sums["n_covered"] == 7)
+        & (sunday + pd.to_timedelta(sums["maturity"], "D") <= pd.Timestamp(as_of))
+    )
+    expected = sums[final].sort_values(["metric_label", "week"]).reset_index(drop=True)
+    assert len(weekly) == len(expected) >= 30
+    assert list(weekly["metric_label"]) == list(expected["metric_label"])
+    assert list(pd.to_datetime(weekly["period_start"])) == list(expected["week"])
+    ratio = expected["numerator"] / expected["denominator"]
+    assert weekly["value"].tolist() == pytest.approx(ratio.tolist(), abs=1e-12)
+    lower = [_wilson(n, d, "lower") for n, d in expected[["numerator", "denominator"]].values]
+    upper = [_wilson(n, d, "upper") for n, d in expected[["numerator", "denominator"]].values]
+    assert weekly["ci_lower"].tolist() == pytest.approx(lower, abs=1e-9)
+    assert weekly["ci_upper"].tolist() == pytest.approx(upper, abs=1e-9)
+    # Not the mean of the daily rates, which weighs a quiet day like a busy one.
+    daily_rate = daily["numerator"] / daily["denominator"].where(daily["denominator"] > 0)
+    mean = daily.assign(rate=daily_rate).groupby(["metric_label", "week"])["rate"].mean()
+    means = [mean[(m, w)] for m, w in expected[["metric_label", "week"]].values]
+    assert max(abs(a - b) for a, b in zip(weekly["value"], means, strict=True)) > 1e-4
+    # Status against target: the whole interval past the target is off, below it on.
+    off = weekly["ci_lower"] > weekly["target_value"]
+    on = weekly["value"] <= weekly["target_value"]
+    assert (weekly.loc[off, "target_status"] == "off_target").all()
+    assert (weekly.loc[on, "target_status"] == "on_target").all()
+    assert (weekly.loc[~off & ~on, "target_status"] == "near_target").all()
+    # Segment rows add up to no more than the marketplace (records of unknown segment count
+    # only in the roll-ups): a BI tool summing segments never double-counts.
+    segments = segments[segments["segment_level"] == "region_category"].assign(
+        week=lambda f: pd.to_datetime(f["period_start"])
+    )
+    merged = expected.merge(segments, on=["metric_label", "week"], suffixes=("", "_segments"))
+    assert len(merged) == len(expected)
+    assert (merged["numerator_segments"] <= merged["numerator"]).all()
+    assert merged["numerator_segments"].sum() > 0.9 * merged["numerator"].sum()
