@@ -24,8 +24,9 @@ from typing import Any
 
 import pandas as pd
 
+from governance.severity import SEVERITY_LEVELS, SEVERITY_RANK
+
 ALL = "ALL"
-SEVERITY_LEVELS = ("none", "low", "medium", "high", "critical")
 DEFAULT_OPEN_DAYS = 3
 # What the numerator of each action-based metric counts, and the actions behind it.
 NUMERATOR_WORDS = {
@@ -223,7 +224,7 @@ def assign_incidents(anomalies: pd.DataFrame, max_gap_days: int = 1) -> pd.DataF
     df["is_anchor_series"] = (df["region"] == df["anchor_region"]) & (
         df["category"] == df["anchor_category"]
     )
-    df["severity_rank"] = df["severity"].map({s: i for i, s in enumerate(SEVERITY_LEVELS)})
+    df["severity_rank"] = df["severity"].map(SEVERITY_RANK)
     out = df[list(INCIDENT_DAY_COLUMNS)].sort_values(
         ["incident_id", "series_level", "region", "category", "metric_date"]
     )

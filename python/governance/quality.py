@@ -33,6 +33,7 @@ import duckdb
 import pandas as pd
 
 from governance import data_docs, settings
+from governance.severity import SEVERITY_LEVELS
 
 CRITICAL = "critical"
 WARNING = "warning"
@@ -46,7 +47,6 @@ DATA_DOCS_KEEP_RUNS = 14
 
 ALL = "ALL"
 METRICS_DAILY_KEY = ["metric_name", "metric_date", "region", "category"]
-SEVERITIES = ["none", "low", "medium", "high", "critical"]
 SELLER_TYPES = ["individual", "business"]
 SELLER_SHARE_COLUMNS = ["listing_violation_share", "low_quality_share", "refund_share"]
 SELLER_COUNT_COLUMNS = ["n_listings", "n_violation_listings", "n_orders", "n_complaints"]
@@ -379,7 +379,7 @@ def build_suites(
         in_set("region", regions, "region codes of reference.regions or ALL"),
         in_set("category", categories, "category codes of reference.categories or ALL"),
         in_set("direction", ["up", "down"], "directions up/down (null when not flagged)"),
-        in_set("severity", SEVERITIES, "severities none/low/medium/high/critical"),
+        in_set("severity", list(SEVERITY_LEVELS), "severities " + "/".join(SEVERITY_LEVELS)),
         *unit_interval(["p_value", "q_value"]),
         at_most("p_value", "q_value", "p_value ≤ q_value (Benjamini-Hochberg adjustment)"),
         *not_null(["method"], WARNING),

@@ -7,6 +7,8 @@ import math
 import altair as alt
 import pandas as pd
 
+from governance.severity import FLAGGED_SEVERITY_LEVELS
+
 INK = "#1f2a44"
 LINE = "#2563eb"
 BAND = "#93c5fd"
@@ -19,7 +21,8 @@ UNCONFIRMED = "#fca5a5"
 SHADOW = "#f59e0b"
 LIVE = "#2563eb"
 
-SEVERITY_SIZE = {"low": 70, "medium": 110, "high": 160, "critical": 220}
+# Marker area of a flagged day, by severity.
+SEVERITY_SIZE = dict(zip(FLAGGED_SEVERITY_LEVELS, (70, 110, 160, 220), strict=True))
 
 
 CHANGE = "#7c3aed"

@@ -115,6 +115,7 @@ from governance.detection._stats import (
     pearson3_two_sided_p,
     winsorized_normal_second_moment,
 )
+from governance.severity import SEVERITY_LEVELS
 
 KEY_COLUMNS = ["metric_name", "region", "category"]
 # Columns of detect_metric_anomalies, in order.
@@ -143,7 +144,6 @@ OUTPUT_COLUMNS = [
     "method",
     "detector_fingerprint",
 ]
-SEVERITY_LABELS = ("none", "low", "medium", "high", "critical")
 METHOD_RATE = "seasonal_robust_betabinomial_v1"
 METHOD_GAUSSIAN = "seasonal_robust_gaussian_v1"
 
@@ -1249,7 +1249,7 @@ def detect_metric_anomalies(
     ev_tier = np.searchsorted(np.asarray(p.severity_score_cuts), np.abs(score), side="right")
     mag_tier = np.searchsorted(np.asarray(p.severity_ratio_cuts), ratio, side="right")
     sev_idx = np.where(is_anomaly, 1 + np.minimum(ev_tier, mag_tier), 0)
-    severity = np.asarray(SEVERITY_LABELS, dtype=object)[sev_idx]
+    severity = np.asarray(SEVERITY_LEVELS, dtype=object)[sev_idx]
     direction = np.where(is_anomaly, np.where(delta > 0, "up", "down"), None).astype(object)
 
     half = np.fmax(
