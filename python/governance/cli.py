@@ -19,10 +19,6 @@ from governance.arguments import (
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    if args.advance_day:
-        from governance.commands.feed import _cmd_advance
-
-        return _cmd_advance(args)
     if args.corrupt:
         from governance.commands.corrupt import _run
 
@@ -58,6 +54,21 @@ class CommandLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+class MovedOption(argparse.Action):
+    """An option that moved to another subcommand: using it is a one-line error naming the new
+    route (exit 2), before anything runs."""
+
+    def __init__(self, *args, moved_to: str, **kwargs):
+        self.moved_to = moved_to
+        super().__init__(*args, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        new = f"governance {self.moved_to}"
+        parser.exit(
+            2, f"error: {parser.prog}: {option_string} is now `{new}` (see `{new} --help`)\n"
+        )
 
 
 def _cmd_check_raw(args: argparse.Namespace) -> int:
@@ -178,12 +189,15 @@ def build_parser() -> argparse.ArgumentParser:
         "--holdback-days",
         type=non_negative_int,
         default=0,
-        help="deliver all but the last N nights; --advance-day delivers them one at a time",
+        help="deliver all but the last N nights; `governance feed advance` delivers them one "
+        "at a time",
     )
     g.add_argument(
         "--advance-day",
-        action="store_true",
-        help="append the next held-back night to the raw folders (no new generation)",
+        nargs=0,
+        action=MovedOption,
+        help=argparse.SUPPRESS,
+        moved_to="feed advance",
     )
     from governance.simulator.corrupt import KINDS
 
