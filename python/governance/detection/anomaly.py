@@ -1219,8 +1219,8 @@ def detect_metric_anomalies(
         layout.local,
         layout.day,
         layout.y_model,
-        df["numerator"].to_numpy(float),
-        df["denominator"].to_numpy(float),
+        layout.events,
+        layout.trials,
         layout.n_series,
         layout.n_rate,
         layout.t_count,
@@ -1256,7 +1256,9 @@ class _Layout:
     n_rate: int  # proportion series (the first n_rate rows of the walk)
     local: np.ndarray  # walk row of each input row
     series_is_rate: np.ndarray  # by series code
-    y_model: np.ndarray  # what is modelled: numerator / denominator or the value
+    y_model: np.ndarray  # what is modelled: events / trials or the value
+    events: np.ndarray  # by row: the counts the noise model treats as binomial
+    trials: np.ndarray
     level: np.ndarray  # by walk row: 0 marketplace, 1 category, 2 region, 3 both
     metric_code: np.ndarray  # by walk row
 
@@ -1268,8 +1270,7 @@ def _layout(df: pd.DataFrame) -> _Layout:
     codes = df.groupby(KEY_COLUMNS, sort=True, dropna=False).ngroup().to_numpy()
     day, t_count = _day_index(df["_date"])
     n_series = int(codes.max()) + 1
-    num = df["numerator"].to_numpy(float)
-    den = df["denominator"].to_numpy(float)
+    num, den = _binomial_counts(df)
     val = df["value"].to_numpy(float)
     usable = (den > 0) & np.isfinite(num) & np.isfinite(val)
     not_prop = usable & ((num < -1e-9) | (num > den * (1 + 1e-9) + 1e-9) | (val < 0) | (val > 1))
@@ -1301,9 +1302,16 @@ def _layout(df: pd.DataFrame) -> _Layout:
         local=local,
         series_is_rate=series_is_rate,
         y_model=y_model,
+        events=num,
+        trials=den,
         level=level,
         metric_code=metric_code,
     )
+
+
+def _binomial_counts(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The numerator and denominator the noise model treats as binomial counts."""
+    return df["numerator"].to_numpy(float), df["denominator"].to_numpy(float)
 
 
 def _prior_state(df, previous, kept_rows, layout: _Layout, resume_at: int):
