@@ -1325,10 +1325,15 @@ def _prior_state(df, previous, kept_rows, layout: _Layout, resume_at: int):
     local, day = layout.local[kept_rows], layout.day[kept_rows]
     prior_flags = np.zeros((layout.n_series, layout.t_count), dtype=bool)
     prior_flags[local, day] = prior["is_anomaly"].to_numpy(bool)
+    # A series' CUSUMs change only on its own days, so its last kept row holds them as they
+    # stood at the end of day resume_at - 1, whether or not the series has a row that day.
+    with_cusum = pd.DataFrame({"local": local, "day": day}).loc[
+        prior["cusum_up"].notna().to_numpy()
+    ]
+    last_rows = with_cusum.sort_values("day").drop_duplicates("local", keep="last").index.to_numpy()
     prior_cusum = np.zeros((2, layout.n_series))
-    last = (day == resume_at - 1) & prior["cusum_up"].notna().to_numpy()
-    prior_cusum[0, local[last]] = prior["cusum_up"].to_numpy(float)[last]
-    prior_cusum[1, local[last]] = prior["cusum_down"].to_numpy(float)[last]
+    prior_cusum[0, local[last_rows]] = prior["cusum_up"].to_numpy(float)[last_rows]
+    prior_cusum[1, local[last_rows]] = prior["cusum_down"].to_numpy(float)[last_rows]
     return prior_flags, prior_cusum
 
 
