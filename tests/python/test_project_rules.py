@@ -194,3 +194,10 @@ def test_marts_name_their_columns_outside_import_ctes():
         ("select_star_in_mart", "star"): "line(s) [4] of the code",
         ("select_star_in_mart", "alias_star"): "line(s) [5] of the code",
     }
+
+
+def test_every_path_the_architecture_page_names_exists():
+    page = (ROOT / "docs" / "architecture.md").read_text()
+    paths = re.findall(r"`((?:models|macros|seeds|tests|python)/[^`*<>\s]*)`", page)
+    assert len(paths) >= 20
+    assert [path for path in paths if not (ROOT / path).exists()] == []
