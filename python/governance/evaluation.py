@@ -5,7 +5,10 @@ Reads the built warehouse (published tables only) and a ground-truth folder and 
 * anomalies — precision, recall and F1 of `metric_anomalies` on the planted incidents, and of
   the usual mean ± 3 sd test on the same series;
 * syndicates — pairwise precision, recall, F1 and adjusted Rand index of `seller_syndicates`
-  against the planted rings, and of naive connected components over every shared signal;
+  against the planted rings, overall, per ring shape and per strength bucket (adoption
+  spread, size, missing values, public hub), the share of innocent sharing pairs
+  joined into a syndicate, and naive connected components over every shared signal
+  (conventions in `governance.syndicate_evaluation`);
 * risk — ROC AUC, average precision and precision at the top 1% / 5% of `seller_risk_scores`
   on the out-of-time sellers, against the planted bad sellers.
 
@@ -34,10 +37,13 @@ from governance.anomaly_evaluation import (
     score_flags,
 )
 from governance.detection.risk import precision_at_k
-from governance.detection.syndicates import (
+from governance.syndicate_evaluation import (
     adjusted_rand,
+    innocent_join_share,
     naive_connected_components,
     pairwise_prf,
+    ring_strengths,
+    score_by_shape,
 )
 
 
@@ -94,7 +100,8 @@ def evaluate_anomalies(
 
 
 def evaluate_syndicates(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict:
-    truth = pd.read_parquet(Path(truth_dir) / "sellers.parquet", columns=["seller_id", "ring_id"])
+    truth_dir = Path(truth_dir)
+    truth = pd.read_parquet(truth_dir / "sellers.parquet", columns=["seller_id", "ring_id"])
     truth = truth.set_index("seller_id")["ring_id"]
     predicted = _read(con, "select seller_id, syndicate_id from main.seller_syndicates")
     predicted = predicted.set_index("seller_id")["syndicate_id"].reindex(truth.index)
@@ -109,6 +116,17 @@ def evaluate_syndicates(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict
     for name, labels in (("detector", predicted), ("naive_connected_components", naive)):
         prf = pairwise_prf(labels, truth)
         out[name] = {**prf, "adjusted_rand": adjusted_rand(labels, truth)}
+    rings = pd.read_parquet(truth_dir / "rings.parquet")
+    if "shape" in rings.columns:
+        out["by_shape"] = score_by_shape(predicted, truth, rings.set_index("ring_id")["shape"])
+    strengths = ring_strengths(rings)
+    if strengths:
+        out["by_strength"] = {
+            name: score_by_shape(predicted, truth, labels) for name, labels in strengths.items()
+        }
+    sharing = truth_dir / "innocent_sharing.parquet"
+    if sharing.exists():
+        out["innocent_pairs"] = innocent_join_share(predicted, truth, pd.read_parquet(sharing))
     out["planted_rings"] = int(truth.nunique())
     out["detected_syndicates"] = int(predicted.nunique())
     return out
@@ -157,16 +175,7 @@ def format_report(report: dict) -> str:
             f"{m['alarms']:>8}"
         )
     lines += _anomaly_tables(a["detector"])
-    s = report["syndicates"]
-    lines += ["", f"Syndicates ({s['planted_rings']} planted rings, "
-              f"{s['detected_syndicates']} detected)"]  # fmt: skip
-    lines.append(f"  {'method':<30}{'precision':>10}{'recall':>10}{'F1':>8}{'ARI':>8}")
-    for name in ("detector", "naive_connected_components"):
-        m = s[name]
-        lines.append(
-            f"  {name:<30}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>8.3f}"
-            f"{m['adjusted_rand']:>8.3f}"
-        )
+    lines += _syndicate_lines(report["syndicates"])
     r = report["risk"]
     lines += ["", f"Risk scores ({r['model_version']}, {r['out_of_time_sellers']} out-of-time "
               f"sellers, {r['out_of_time_bad_sellers']} bad)"]  # fmt: skip
@@ -174,6 +183,35 @@ def format_report(report: dict) -> str:
         value = r[key]
         lines.append(f"  {key:<30}{'n/a' if value is None else f'{value:.3f}':>10}")
     return "\n".join(lines)
+
+
+def _syndicate_lines(s: dict) -> list[str]:
+    lines = ["", f"Syndicates ({s['planted_rings']} planted rings, "
+             f"{s['detected_syndicates']} detected)"]  # fmt: skip
+    lines.append(f"  {'method / ring shape':<30}{'precision':>10}{'recall':>10}{'F1':>8}{'ARI':>8}")
+    rows = [(name, s[name]) for name in ("detector", "naive_connected_components")]
+    rows += [(f"  {shape} ({m['rings']} rings)", m) for shape, m in s.get("by_shape", {}).items()]
+    for name, m in rows:
+        lines.append(
+            f"  {name:<30}{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>8.3f}"
+            f"{m['adjusted_rand']:>8.3f}"
+        )
+    for name, buckets in s.get("by_strength", {}).items():
+        if name == "shape_by_spread":
+            continue
+        lines.append(f"  by {name.replace('_', ' ')}:")
+        for bucket, m in buckets.items():
+            lines.append(
+                f"    {bucket} ({m['rings']} rings)".ljust(32)
+                + f"{m['precision']:>10.3f}{m['recall']:>10.3f}{m['f1']:>8.3f}"
+                f"{m['adjusted_rand']:>8.3f}"
+            )
+    innocent = s.get("innocent_pairs")
+    if innocent:
+        lines.append("  innocent sharing pairs joined into a syndicate:")
+        for kind, m in innocent.items():
+            lines.append(f"    {kind:<28}{m['joined']:>8} of {m['pairs']:<8} {m['share']:.4f}")
+    return lines
 
 
 def _anomaly_tables(detector: dict) -> list[str]:

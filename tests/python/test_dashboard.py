@@ -653,31 +653,29 @@ def test_seller_case_page_shows_risk_reasons_ring_and_timeline(published):
 def test_the_case_page_shows_the_hashed_identifiers_that_bind_a_ring_where_published(
     built, tmp_path, monkeypatch
 ):
-    # Syndicate tables that also publish the ring's shape and its binding identifiers.
+    # The syndicate tables as built publish the ring's shape and its binding identifiers.
+    with duckdb.connect(str(built["db"]), read_only=True) as con:
+        seller, shape, identifiers = con.execute(
+            "select m.seller_id, s.shape, s.binding_identifiers "
+            "from main.seller_syndicates as m "
+            "inner join main.syndicates as s on m.syndicate_id = s.syndicate_id "
+            "order by m.seller_id limit 1"
+        ).fetchone()
+    monkeypatch.setenv("GOVERNANCE_DUCKDB_PATH", str(built["db"]))
+    at = _page("seller", {"seller_id": seller})
+    shown = next(m.value for m in at.markdown if "Identifiers that bind it" in m.value)
+    assert f"`{identifiers.split('; ')[0]}`" in shown
+    assert f"Shape: **{shape}**" in shown
+    # Tables that do not publish them: the counts of shared values per signal type.
     db = tmp_path / "governance.duckdb"
     shutil.copy(built["db"], db)
     with duckdb.connect(str(db)) as con:
-        seller, ring = con.execute(
-            "select seller_id, syndicate_id from main.seller_syndicates "
-            "where syndicate_id is not null order by seller_id limit 1"
-        ).fetchone()
-        con.execute("alter table main.syndicates add column shape varchar")
-        con.execute("alter table main.syndicates add column binding_identifiers varchar")
-        con.execute(
-            "update main.syndicates set shape = 'star', "
-            "binding_identifiers = 'device_id:3fa9c1 (4); bank_account:77be02 (3)' "
-            "where syndicate_id = ?",
-            [ring],
-        )
+        con.execute("alter table main.syndicates drop column shape")
+        con.execute("alter table main.syndicates drop column binding_identifiers")
     monkeypatch.setenv("GOVERNANCE_DUCKDB_PATH", str(db))
     at = _page("seller", {"seller_id": seller})
-    shown = next(m.value for m in at.markdown if "Identifiers that bind it" in m.value)
-    assert "`device_id:3fa9c1 (4)`" in shown and "`bank_account:77be02 (3)`" in shown
-    assert "Shape: **star**" in shown
-    # Without them (the tables as built), the counts of shared values per signal type.
-    monkeypatch.setenv("GOVERNANCE_DUCKDB_PATH", str(built["db"]))
-    at = _page("seller", {"seller_id": seller})
     assert any("Shared identity values per signal type" in m.value for m in at.markdown)
+    assert not any("Identifiers that bind it" in m.value for m in at.markdown)
 
 
 def test_an_unknown_seller_is_said_so(published):

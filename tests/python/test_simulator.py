@@ -372,14 +372,58 @@ def test_ring_members_share_signals(tiny):
     )
 
 
+def test_ring_strengths_are_drawn_per_ring():
+    """Adoption spreads from a day to months, rotation chains opened one account after another
+    1-8 weeks apart, and missing values that never cut a ring in two."""
+    from types import SimpleNamespace
+
+    import numpy as np
+
+    from governance.simulator.sellers import (
+        CHAIN_GAP_DAYS,
+        RING_SHAPES,
+        RING_SPREAD_DAYS,
+        _ring_registrations,
+    )
+    from governance.simulator.signals import _connected
+
+    sizes = np.array([5] * 40 + [6] * 10)
+    ring = np.repeat(np.arange(len(sizes)), sizes)
+    live = np.repeat(np.arange(len(sizes)) * 10.0, sizes)  # each ring's accounts go live
+    sd = SimpleNamespace(
+        ring=ring,
+        ring_size=sizes,
+        ring_is_attack=np.zeros(len(sizes), dtype=bool),
+        ring_shape=np.r_[np.zeros(40, int), np.full(10, RING_SHAPES.index("rotation_chain"))],
+        t_reg=live.copy(),
+    )
+    spread = _ring_registrations(np.random.default_rng(0), sd, (-365, 365))
+    assert spread[:40].min() < 7 < 90 < spread[:40].max() <= RING_SPREAD_DAYS[1]
+    # registrations end where the accounts go live: onboarding and activity are unchanged
+    assert (sd.t_reg <= live).all()
+    assert np.allclose(
+        [sd.t_reg[ring == r].max() for r in range(50)], live[np.r_[0, np.cumsum(sizes)[:-1]]]
+    )
+    for r in range(40, 50):
+        gaps = np.diff(sd.t_reg[ring == r])
+        assert (gaps >= CHAIN_GAP_DAYS[0]).all() and (gaps <= CHAIN_GAP_DAYS[1]).all()
+    # a chain of three accounts tied two by two: dropping either tie cuts it
+    member, value = np.array([0, 1, 1, 2]), np.array([0, 0, 1, 1])
+    assert _connected(member, value, np.array([True, True, True, True]))
+    assert not _connected(member, value, np.array([True, True, False, True]))
+
+
 def test_hubs_link_many_unrelated_sellers(tiny):
     con = _con(*tiny[:2])
+    # Bad holders of an innocent value are only members of rings that also use a public IP.
     rows = con.execute("""
         select h.hub_kind, h.n_sellers, count(distinct g.seller_id),
-               count(distinct case when t.is_bad then g.seller_id end)
+               count(distinct case when t.is_bad and not coalesce(r.touches_hub, false)
+                   then g.seller_id end)
         from truth_hubs h
         join seller_identity_signals g using (signal_type, signal_value)
         join truth_sellers t using (seller_id)
+        left join truth_rings r using (ring_id)
         group by all
     """).fetchall()
     kinds = {r[0] for r in rows}

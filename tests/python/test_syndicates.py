@@ -1,4 +1,4 @@
-"""Syndicate detection on hand-made identity-signal graphs."""
+"""Syndicate detection on hand-made seller-identifier graphs with first-use times."""
 
 from __future__ import annotations
 
@@ -6,56 +6,65 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from governance.detection import (
-    SyndicateParams,
-    adjusted_rand,
-    detect_syndicates,
-    naive_connected_components,
-    pairwise_prf,
-    summarize_syndicates,
-)
+from governance.detection import SyndicateParams, detect_syndicates, summarize_syndicates
 from governance.detection.syndicates import (
+    GROUP_COLUMNS,
+    SELLER_SYNDICATE_COLUMNS,
     SYNDICATE_COLUMNS,
-    _encode,
-    _pair_weights,
-    _seller_index,
+    cluster_group,
+    cluster_groups,
+    group_rows,
+    log10_range_p,
+    log10_window_lr,
+    score_values,
 )
 
-PERSONAL_TYPES = ("device_id", "bank_account", "phone", "address")
-RING_A = [f"A{i}" for i in range(5)]
-RING_B = [f"B{i}" for i in range(4)]
-GOOD = [f"G{i:03d}" for i in range(200)]
-FAMILY = ["F1", "F2"]
+T0 = pd.Timestamp("2025-01-01")
+HISTORY_DAYS = 365
 
 
-def build_graph() -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Two rings, a public IP shared by 200 good sellers and both rings, one family pair."""
-    rows = []
-    for s in GOOD + RING_A + RING_B + FAMILY:
-        rows += [(s, t, f"{t}:{s}") for t in PERSONAL_TYPES]
-    rows += [(s, "ip_address", "ip:public-cafe") for s in GOOD + RING_A + RING_B]
-    rows += [(s, "bank_account", "bank:A") for s in RING_A]
-    rows += [(s, "device_id", "dev:A") for s in RING_A]
-    rows += [(s, "device_id", "dev:B") for s in RING_B]
-    rows += [(s, "phone", "phone:B") for s in RING_B]
-    rows += [(s, "device_id", "dev:family") for s in FAMILY]
-    links = pd.DataFrame(rows, columns=["seller_id", "signal_type", "signal_value_hash"])
-    links["n_observations"] = 3
-    links["first_observed_at"] = pd.Timestamp("2025-03-01")
-    links["last_observed_at"] = pd.Timestamp("2025-06-01")
-    ids = GOOD + RING_A + RING_B + FAMILY
-    sellers = pd.DataFrame(
-        {
-            "seller_id": ids,
-            "region": "SG",
-            "is_confirmed_bad": [s in ("A0", "A1", "B0") for s in ids],
-            "is_enforced": [s in ("A0",) for s in ids],
-            "first_activity_at": pd.Timestamp("2025-01-01")
-            + pd.to_timedelta(np.arange(len(ids)), unit="D"),
-            "last_activity_at": pd.Timestamp("2025-09-01"),
-        }
-    )
-    return links, sellers
+class Graph:
+    """Links (seller, type, hashed value, first use) and sellers (registration)."""
+
+    def __init__(self, n_good: int = 400, seed: int = 0):
+        self.rng = np.random.default_rng(seed)
+        self.rows: list[tuple] = []
+        self.registered: dict[str, float] = {}
+        self.good = [f"G{i:03d}" for i in range(n_good)]
+        for s in self.good:
+            self.seller(s, self.rng.uniform(0, HISTORY_DAYS))
+
+    def seller(self, seller_id: str, day: float) -> str:
+        self.registered[seller_id] = day
+        return seller_id
+
+    def share(self, sellers, signal_type: str, value: str, at_signup: bool = True) -> None:
+        for s in sellers:
+            day = self.registered[s]
+            if not at_signup:  # some time while active
+                day += self.rng.uniform(0, HISTORY_DAYS - day)
+            self.rows.append((s, signal_type, f"h:{value}", T0 + pd.Timedelta(days=day)))
+
+    def ring(self, prefix: str, size: int, start: float, span: float = 3.0) -> list[str]:
+        days = start + np.linspace(0, span, size)
+        return [self.seller(f"{prefix}{i:02d}", d) for i, d in enumerate(days)]
+
+    def links(self) -> pd.DataFrame:
+        cols = ["seller_id", "signal_type", "signal_value_hash", "first_observed_at"]
+        links = pd.DataFrame(self.rows, columns=cols)
+        links["last_observed_at"] = T0 + pd.Timedelta(days=HISTORY_DAYS)
+        return links
+
+    def sellers(self) -> pd.DataFrame:
+        ids = list(self.registered)
+        return pd.DataFrame(
+            {
+                "seller_id": ids,
+                "registered_at": [T0 + pd.Timedelta(days=self.registered[s]) for s in ids],
+                "is_confirmed_bad": [not s.startswith("G") and s.endswith("0") for s in ids],
+                "is_enforced": [not s.startswith("G") and s.endswith("01") for s in ids],
+            }
+        )
 
 
 def members(seller_syndicates: pd.DataFrame) -> dict[str, list[str]]:
@@ -63,255 +72,320 @@ def members(seller_syndicates: pd.DataFrame) -> dict[str, list[str]]:
     return {k: sorted(v) for k, v in in_syn.groupby("syndicate_id")["seller_id"]}
 
 
-def test_rings_are_recovered_exactly_and_the_hub_does_not_merge_them():
-    links, sellers = build_graph()
-    seller_syn, syn = detect_syndicates(links, sellers)
-    assert members(seller_syn) == {"SYN-A0": RING_A, "SYN-B0": RING_B}
-    assert len(seller_syn) == len(sellers)
-    assert seller_syn["seller_id"].is_monotonic_increasing
-    outside = seller_syn[seller_syn["syndicate_id"].isna()]
-    assert outside["membership_strength"].isna().all()
-    assert (outside["n_links"] == 0).all()
+def shaped_marketplace(seed: int = 0) -> tuple[Graph, dict[str, list[str]]]:
+    """Rings of every shape and of weak strengths, and innocent sharing: a public IP the dense
+    ring also uses, a co-working address with its office IP, a logistics agent's phone,
+    families (one of which opened its accounts together)."""
+    g = Graph(seed=seed)
+    rings = {}
+    dense = rings["dense"] = g.ring("D", 8, 40)
+    g.share(dense, "bank_account", "bank-D")
+    g.share(dense[:4], "device_id", "dev-D1")
+    star = rings["star"] = g.ring("S", 7, 90)
+    for i, spoke in enumerate(star[1:]):
+        g.share([star[0], spoke], ("device_id", "phone", "bank_account")[i % 3], f"star-{i}")
+    partial = rings["partial_overlap"] = g.ring("P", 9, 140)
+    subsets = (("device_id", "bank_account"), ("device_id", "address"), ("bank_account", "address"))
+    for j, s in enumerate(partial):
+        for t in subsets[j % 3]:
+            g.share([s], t, f"partial-{t}")
+    chain = rings["rotation_chain"] = g.ring("C", 20, 200, span=40.0)
+    _rotation_chain(g, chain, "chain", phones_every=2)
+    weak = rings["weak_ties"] = g.ring("W", 5, 300)
+    g.share(weak, "phone", "weak-phone")
+    g.share(weak, "address", "weak-address")
+    # weak strengths: a chain opened over seven months, a weak-tie ring over three months, and
+    # a ring whose first and last accounts, seven months apart, share a bank account
+    slow_chain = rings["slow_chain"] = _sequential(g, "K", [10, 45, 70, 110, 150, 190, 230])
+    _rotation_chain(g, slow_chain, "slow-chain", phones_every=3)
+    slow_weak = rings["slow_weak_ties"] = g.ring("V", 6, 150, span=90.0)
+    g.share(slow_weak, "phone", "slow-weak-phone")
+    g.share(slow_weak, "address", "slow-weak-address")
+    far = rings["far_bank"] = _sequential(g, "B", [60, 95, 130, 170, 270])
+    for j in range(1, len(far)):
+        g.share(far[j - 1 : j + 1], "phone", f"far-phone-{j}")
+    g.share([far[0], far[-1]], "bank_account", "far-bank")
+    # innocent sharing
+    g.share(g.good[:250] + dense, "ip_address", "public-cafe", at_signup=False)
+    g.share(g.good[250:280], "address", "coworking", at_signup=False)
+    g.share(g.good[250:280], "ip_address", "coworking-wifi", at_signup=False)
+    g.share(g.good[100:160], "phone", "agent", at_signup=True)
+    for f in range(20):
+        family = g.good[300 + 3 * f : 303 + 3 * f]
+        g.share(family, "device_id", f"family-{f}")
+        g.share(family[: 2 + f % 2], "ip_address", f"family-home-{f}")
+        if f % 3 == 0:
+            g.share(family, "address", f"family-address-{f}")
+    together = [g.seller(f"G9{i:02d}", 222.0 + 0.1 * i) for i in range(3)]
+    g.good += together
+    for t, value in (("device_id", "device"), ("address", "home"), ("ip_address", "home-ip")):
+        g.share(together, t, f"together-{value}")
+    return g, rings
 
-    a = syn.set_index("syndicate_id").loc["SYN-A0"]
-    assert a["size"] == 5
-    assert a["n_confirmed_bad"] == 2
-    assert a["share_confirmed_bad"] == pytest.approx(0.4)
-    assert a["n_unenforced_members"] == 4
-    assert sorted(a["unenforced_member_ids"].split(",")) == ["A1", "A2", "A3", "A4"]
-    assert a["shared_signal_summary"] == "bank_account:1, device_id:1"
-    assert a["n_links"] == 10
-    assert a["link_density"] == pytest.approx(1.0)
-    first_a = sellers.loc[sellers["seller_id"] == "A0", "first_activity_at"].iloc[0]
-    assert a["first_activity_at"] == first_a
-    assert a["last_activity_at"] == pd.Timestamp("2025-09-01")
 
-    b = syn.set_index("syndicate_id").loc["SYN-B0"]
-    assert b["shared_signal_summary"] == "device_id:1, phone:1"
-    assert b["n_unenforced_members"] == 4
-    # Ring A: 40 % confirmed bad -> bad_signal 0.8; ring B 25 % -> 0.5.
-    assert syn["syndicate_id"].tolist() == ["SYN-A0", "SYN-B0"]
-    assert 0 < b["risk_score"] < a["risk_score"] <= 1
-
-    ring_rows = seller_syn.set_index("seller_id").loc[RING_A]
-    assert (ring_rows["tie_signal_types"] == "bank_account,device_id").all()
-    assert np.allclose(ring_rows["membership_strength"], 1.0)
-    assert (ring_rows["n_links"] == 4).all()
+def _sequential(g: Graph, prefix: str, days: list[float]) -> list[str]:
+    return [g.seller(f"{prefix}{i:02d}", d) for i, d in enumerate(days)]
 
 
-def test_naive_components_merge_everything_through_the_hub():
-    links, _ = build_graph()
-    cc = naive_connected_components(links).set_index("seller_id")
-    giant = cc.loc["A0", "cluster_id"]
-    assert cc.loc[RING_B + GOOD, "cluster_id"].eq(giant).all()
-    assert cc.loc["A0", "cluster_size"] == 209
-    assert cc.loc["F1", "cluster_id"] == cc.loc["F2", "cluster_id"] == "CC-F1"
-    truth = pd.Series({s: "A" for s in RING_A} | {s: "B" for s in RING_B})
-    naive = pairwise_prf(cc["cluster_id"], truth)
-    assert naive["recall"] == 1.0
-    # 16 ring pairs among C(209, 2) giant-component pairs plus the family pair.
-    assert naive["precision"] == pytest.approx(16 / (209 * 208 / 2 + 1))
+def _rotation_chain(g: Graph, chain: list[str], name: str, phones_every: int) -> None:
+    """Each account reuses the previous one's device; some neighbours share a phone line."""
+    for j, s in enumerate(chain):
+        g.share([s], "device_id", f"{name}-dev-{j}")
+        if j:
+            g.share([s], "device_id", f"{name}-dev-{j - 1}")
+        if j % phones_every == 1:
+            g.share([chain[j - 1], s], "phone", f"{name}-phone-{j}")
 
 
-def test_scores_against_truth_are_perfect_for_ours():
-    links, sellers = build_graph()
-    seller_syn, _ = detect_syndicates(links, sellers)
-    truth = pd.Series({s: "A" for s in RING_A} | {s: "B" for s in RING_B})
-    pred = seller_syn.set_index("seller_id")["syndicate_id"]
-    assert pairwise_prf(pred, truth) == {
-        "precision": 1.0,
-        "recall": 1.0,
-        "f1": 1.0,
-        "tp_pairs": 16,
-        "pred_pairs": 16,
-        "true_pairs": 16,
+@pytest.fixture(scope="module")
+def detected():
+    g, rings = shaped_marketplace()
+    links, sellers = g.links(), g.sellers()
+    return g, rings, links, sellers, detect_syndicates(links, sellers)
+
+
+RINGS = [
+    "dense",
+    "star",
+    "partial_overlap",
+    "rotation_chain",
+    "weak_ties",
+    "slow_chain",
+    "slow_weak_ties",
+    "far_bank",
+]
+
+
+@pytest.mark.parametrize("ring", RINGS)
+def test_each_ring_shape_and_strength_is_recovered_whole_and_alone(detected, ring):
+    _, rings, _, _, (seller_syn, _) = detected
+    members_ = rings[ring]
+    assert members(seller_syn)[f"SYN-{members_[0]}"] == members_
+
+
+def test_innocent_sharing_links_nobody(detected):
+    g, rings, _, _, (seller_syn, syn) = detected
+    assert len(syn) == len(rings)
+    good = seller_syn[seller_syn["seller_id"].isin(g.good)]
+    assert good["syndicate_id"].isna().all()
+    # The family that opened its accounts together shares a device, a home address and its
+    # IP, all close together: strong evidence, but a household (types households share here).
+    assert (
+        seller_syn.set_index("seller_id").loc[["G900", "G901", "G902"], "syndicate_id"].isna().all()
+    )
+
+
+def test_shapes_explanations_and_actionable_members(detected):
+    _, rings, links, _, (seller_syn, syn) = detected
+    by_id = syn.set_index("syndicate_id")
+    shapes = {shape: by_id.loc[f"SYN-{ring[0]}", "shape"] for shape, ring in rings.items()}
+    assert shapes == {
+        "dense": "dense",
+        "star": "star",
+        "partial_overlap": "partial_overlap",
+        "rotation_chain": "chain",
+        "weak_ties": "dense",
+        "slow_chain": "chain",
+        "slow_weak_ties": "dense",
+        "far_bank": "chain",
     }
-    assert adjusted_rand(pred, truth) == pytest.approx(1.0)
+    dense = by_id.loc["SYN-D00"]
+    assert dense["binding_identifiers"] == "bank_account:h:bank-D (8); device_id:h:dev-D1 (4)"
+    assert dense["shared_signal_summary"] == "bank_account:1, device_id:1"
+    assert dense["n_binding_values"] == 2
+    assert dense["adoption_span_days"] == pytest.approx(3.0)
+    assert dense["adoption_p_value"] < 1e-9
+    assert dense["evidence"] >= SyndicateParams().group_log_odds
+    assert dense["n_enforced"] == 1
+    assert "D01" not in dense["unenforced_member_ids"].split(",")
+    assert len(dense["unenforced_member_ids"].split(",")) == 7
+    chain = by_id.loc["SYN-C00"]
+    assert chain["binding_identifiers"].endswith("; +19 more")
+    assert chain["n_binding_values"] == 29
+    # The explanations name hashed values only: every listed identifier is an input hash.
+    hashes = set(links["signal_value_hash"])
+    for text in syn["binding_identifiers"]:
+        for item in text.split("; "):
+            if not item.startswith("+"):
+                assert item.split(":", 1)[1].rsplit(" (", 1)[0] in hashes
+    star_rows = seller_syn.set_index("seller_id").loc[rings["star"]]
+    assert star_rows.loc["S00", "n_links"] == 6
+    assert (star_rows["n_links"].iloc[1:] == 1).all()
+    assert star_rows.loc["S00", "membership_strength"] == 1.0
+    assert list(seller_syn.columns) == SELLER_SYNDICATE_COLUMNS
+    assert list(syn.columns) == SYNDICATE_COLUMNS
 
 
-def test_output_is_identical_for_any_input_row_order():
-    links, sellers = build_graph()
-    ref = detect_syndicates(links, sellers)
-    shuffled = detect_syndicates(
+def test_hubs_are_recognised_from_the_marketplaces_own_statistics(detected):
+    _, _, links, sellers, _ = detected
+    values = score_values(links, sellers).values.set_index("signal_value_hash")
+    # Values of the type and share count of the café, the co-working space and the agent are
+    # all innocent here: hubs, whatever their own timing.
+    for hub in ("h:public-cafe", "h:coworking", "h:coworking-wifi", "h:agent"):
+        assert values.loc[hub, "is_hub"] and not values.loc[hub, "is_binding"], hub
+        assert values.loc[hub, "type_log_odds"] < SyndicateParams().value_log_odds, hub
+    assert not values.loc["h:bank-D", "is_hub"]
+    assert values.loc["h:bank-D", "is_binding"]
+    # Without any time the share counts alone decide: the café (258 sellers among IP values
+    # shared by a few) is a hub, the ring's bank account binds, no value has evidence.
+    untimed = links.drop(columns=["first_observed_at", "last_observed_at"])
+    values = score_values(untimed, None).values.set_index("signal_value_hash")
+    assert values.loc["h:public-cafe", "is_hub"]
+    assert values.loc["h:bank-D", "is_binding"]
+    assert (values["evidence"] == 0).all()
+    seller_syn, _ = detect_syndicates(untimed, None)
+    assert seller_syn.loc[seller_syn["seller_id"] == "G000", "syndicate_id"].isna().all()
+
+
+def test_type_statistics_carry_weight_without_close_arrivals():
+    """Where shared bank accounts are ring accounts and shared devices mostly family devices,
+    a bank account shared by two sellers registered seven months apart is stronger evidence
+    than a device shared by two sellers registered as far apart."""
+    g = Graph()
+    for f in range(40):  # families: devices shared at independent times
+        g.share(g.good[2 * f : 2 * f + 2], "device_id", f"family-{f}")
+    for r in range(12):  # rings: bank accounts shared by accounts opened together
+        pair = [g.seller(f"R{r:02d}{i}", 20.0 + 25 * r + 0.2 * i) for i in range(2)]
+        g.share(pair, "bank_account", f"ring-bank-{r}")
+    far_bank = [g.seller("X1", 40.0), g.seller("X2", 250.0)]
+    g.share(far_bank, "bank_account", "far-bank")
+    far_device = [g.seller("Y1", 41.0), g.seller("Y2", 251.0)]
+    g.share(far_device, "device_id", "far-device")
+    values = score_values(g.links(), g.sellers()).values.set_index("signal_value_hash")
+    bank, device = values.loc["h:far-bank"], values.loc["h:far-device"]
+    assert bank["log10_adoption_p"] == pytest.approx(device["log10_adoption_p"], abs=0.05)
+    assert bank["type_log_odds"] > 0 > device["type_log_odds"]
+    assert bank["evidence"] > device["evidence"] + 1.0
+    assert bank["is_binding"]
+
+
+def test_a_family_opened_together_is_a_household_a_trio_sharing_a_bank_account_is_not():
+    g = Graph()
+    for f in range(30):  # families: a device, some also a home address
+        family = g.good[3 * f : 3 * f + 3]
+        g.share(family, "device_id", f"family-{f}")
+        if f % 2:
+            g.share(family, "address", f"family-home-{f}")
+    family = [g.seller(f"F{i}", 100.0 + 0.1 * i) for i in range(3)]
+    g.share(family, "device_id", "together-device")
+    g.share(family, "address", "together-home")
+    trio = [g.seller(f"T{i}", 200.0 + 0.1 * i) for i in range(3)]
+    g.share(trio, "bank_account", "trio-bank")
+    assert members(detect_syndicates(g.links(), g.sellers())[0]) == {"SYN-T0": trio}
+
+
+def test_a_place_that_opened_late_and_kept_drawing_users_is_not_a_ring():
+    g = Graph()
+    for s in g.good[:150]:  # everyone first uses it between days 250 and 365
+        day = max(g.registered[s], g.rng.uniform(250, HISTORY_DAYS))
+        g.rows.append((s, "ip_address", "h:new-cafe", T0 + pd.Timedelta(days=day)))
+    seller_syn, syn = detect_syndicates(g.links(), g.sellers())
+    assert syn.empty
+
+
+def test_two_rings_touching_through_a_weak_tie_stay_apart_and_a_long_chain_stays_whole():
+    g = Graph()
+    a, b = g.ring("A", 8, 100), g.ring("B", 8, 102)
+    g.share(a, "bank_account", "bank-A")
+    g.share(a, "device_id", "dev-A")
+    g.share(b, "bank_account", "bank-B")
+    g.share(b, "phone", "phone-B")
+    g.share([a[3], b[5]], "address", "shared-flat")  # one tie between the rings
+    chain = g.ring("C", 30, 200, span=60.0)
+    for j in range(1, len(chain)):
+        g.share(chain[j - 1 : j + 1], "device_id", f"chain-{j}")
+    found = members(detect_syndicates(g.links(), g.sellers())[0])
+    assert found == {"SYN-A00": a, "SYN-B00": b, "SYN-C00": chain}
+
+
+def test_the_per_group_step_gives_the_same_result_however_groups_are_batched(detected):
+    _, rings, links, sellers, (seller_syn, _) = detected
+    rows = group_rows(score_values(links, sellers))
+    assert set(GROUP_COLUMNS) < set(rows.columns)
+    together = cluster_groups(rows)
+    # the same syndicates as the detection
+    found = together[together["is_syndicate"]].groupby("community")["seller_id"].agg(sorted)
+    found.index = "SYN-" + found.index
+    assert found.to_dict() == members(seller_syn)
+    one_by_one = pd.concat(
+        [cluster_group(g.drop(columns="group")) for _, g in rows.groupby("group")]
+    ).sort_values("seller_id")
+    shuffled = rows.sample(frac=1.0, random_state=3)
+    groups = shuffled["group"].drop_duplicates().to_numpy()
+    batches = pd.concat(
+        [cluster_groups(rows[rows["group"].isin(groups[k::3])]) for k in range(3)]
+    ).sort_values("seller_id")
+    for other in (one_by_one, batches):
+        pd.testing.assert_frame_equal(together, other.reset_index(drop=True))
+
+
+def test_output_is_identical_for_any_input_row_order(detected):
+    _, _, links, sellers, (seller_syn, syn) = detected
+    again = detect_syndicates(
         links.sample(frac=1.0, random_state=1), sellers.sample(frac=1.0, random_state=2)
     )
-    pd.testing.assert_frame_equal(ref[0], shuffled[0])
-    pd.testing.assert_frame_equal(ref[1], shuffled[1])
+    pd.testing.assert_frame_equal(seller_syn, again[0])
+    pd.testing.assert_frame_equal(syn, again[1])
 
 
-def test_hub_values_generate_no_pairs():
-    links, _ = build_graph()
-    hub_only = links[links["signal_type"] == "ip_address"]
-    enc = _encode(hub_only, _seller_index(hub_only, None))
-    a, b, w, bits, usable = _pair_weights(enc, SyndicateParams())
-    assert len(a) == 0
-    assert not usable.any()
-    # Below the hub cut-off the same value yields every pair, with a small weight.
-    small = hub_only[hub_only["seller_id"].isin(GOOD[:10])]
-    enc = _encode(small, _seller_index(small, None))
-    a, b, w, bits, usable = _pair_weights(enc, SyndicateParams())
-    assert len(a) == 45
-    assert (a < b).all()
-    assert np.allclose(w, 0.2 / (1 + 0.5 * np.log2(5)))
+def test_summarising_the_memberships_gives_the_detections_syndicate_table(detected):
+    _, _, links, sellers, (seller_syn, syn) = detected
+    members_only = seller_syn[seller_syn["syndicate_id"].notna()]
+    pd.testing.assert_frame_equal(summarize_syndicates(links, sellers, members_only), syn)
+    nobody = seller_syn.assign(syndicate_id=None)
+    assert summarize_syndicates(links, sellers, nobody).columns.tolist() == SYNDICATE_COLUMNS
+    stray = seller_syn.head(1).assign(seller_id="NOT-A-SELLER", syndicate_id="SYN-X")
+    with pytest.raises(ValueError, match=r"members absent from links and sellers"):
+        summarize_syndicates(links, sellers, pd.concat([seller_syn, stray]))
 
 
-def test_chaining_guard_drops_a_single_incidental_link():
-    links, sellers = build_graph()
-    # A0's relative X shares a device with A0 only.
-    extra = pd.DataFrame(
-        {
-            "seller_id": ["X1", "A0"],
-            "signal_type": ["device_id", "device_id"],
-            "signal_value_hash": ["dev:home", "dev:home"],
-        }
-    )
-    both = pd.concat([links, extra], ignore_index=True)
-    guarded = members(detect_syndicates(both, sellers)[0])
-    assert guarded["SYN-A0"] == RING_A
-    # With the guard off (and the device weight raised) the relative is chained in.
-    loose = SyndicateParams(min_member_links=1, edge_threshold=0.6)
-    assert "X1" in members(detect_syndicates(both, sellers, loose)[0])["SYN-A0"]
+def test_range_test_p_values():
+    # k uniform draws all within r: k r^(k-1) - (k-1) r^k.
+    assert 10 ** log10_range_p(np.array([2]), np.array([0.1]))[0] == pytest.approx(0.19)
+    assert 10 ** log10_range_p(np.array([3]), np.array([0.5]))[0] == pytest.approx(0.5)
+    assert 10 ** log10_range_p(np.array([5]), np.array([1.0]))[0] == pytest.approx(1.0)
 
 
-def test_registration_proximity_links_sellers_sharing_only_a_device():
-    trio = ["T1", "T2", "T3"]
-    links = pd.DataFrame(
-        {"seller_id": trio, "signal_type": "device_id", "signal_value_hash": "dev:shared"}
-    )
-    together = pd.DataFrame(
-        {"seller_id": trio, "region": "MY", "registered_at": pd.Timestamp("2025-05-01")}
-    )
-    apart = together.assign(
-        registered_at=pd.to_datetime(["2024-01-01", "2024-09-01", "2025-05-01"])
-    )
-    assert members(detect_syndicates(links, together)[0]) == {"SYN-T1": trio}
-    assert members(detect_syndicates(links, apart)[0]) == {}  # a family device
-    # Requiring two signal types per tie rules out a single shared device entirely.
-    strict = SyndicateParams(min_tie_types=2)
-    assert members(detect_syndicates(links, together, strict)[0]) == {}
+def _lr(k: int, r: float, resolution: float = 1e-4) -> float:
+    return 10 ** log10_window_lr(np.array([k]), np.array([r]), resolution)[0]
 
 
-def test_min_size_and_missing_seller_columns():
-    links = pd.DataFrame(
-        {
-            "seller_id": ["P1", "P2"],
-            "signal_type": "bank_account",
-            "signal_value_hash": "bank:pair",
-        }
-    )
-    seller_syn, syn = detect_syndicates(links, None)
+def test_window_likelihood_ratio():
+    lr = _lr
+    # k = 2: (1 - r) / (2 r ln(1 / resolution)); two accounts 0.44 of the clock apart are
+    # about 14 times likelier independent than a ring's.
+    assert lr(2, 0.44) == pytest.approx(0.56 / (2 * 0.44 * np.log(1e4)))
+    assert lr(2, 0.44) < 0.1
+    # Close arrivals: about 1 / ((k - 1) L p); holders spread over the whole clock: near 0.
+    p = 10 ** log10_range_p(np.array([8]), np.array([1e-3]))[0]
+    assert lr(8, 1e-3) == pytest.approx(1 / (7 * np.log(1e4) * p), rel=1e-3)
+    assert lr(300, 0.99) < 1e-2
+    assert lr(14, 0.9) < 0.1 < lr(14, 0.7) < lr(14, 0.5) < lr(14, 0.1)
+
+
+def test_min_size_and_missing_columns():
+    g = Graph()
+    for f in range(30):
+        g.share(g.good[3 * f : 3 * f + 3], "device_id", f"family-{f}")
+    pair = [g.seller("P1", 100.0), g.seller("P2", 100.1)]
+    g.share(pair, "bank_account", "pair-bank")
+    g.share(pair, "phone", "pair-phone")
+    seller_syn, syn = detect_syndicates(g.links(), g.sellers())
     assert seller_syn["syndicate_id"].isna().all()
     assert syn.empty
-    pairs_allowed = SyndicateParams(min_size=2, min_member_links=1)
-    seller_syn, syn = detect_syndicates(links, None, pairs_allowed)
-    assert seller_syn["syndicate_id"].tolist() == ["SYN-P1", "SYN-P1"]
-    assert syn.loc[0, "n_confirmed_bad"] == 0
+    seller_syn, syn = detect_syndicates(g.links(), g.sellers(), SyndicateParams(min_size=2))
+    assert members(seller_syn) == {"SYN-P1": pair}
     assert syn.loc[0, "unenforced_member_ids"] == "P1,P2"
-
-
-def test_pairwise_prf_and_ari_on_known_labels():
-    pred = pd.Series({"a": 1, "b": 1, "c": 1, "d": 2, "e": 2, "f": None})
-    truth = pd.Series({"a": "X", "b": "X", "c": "Y", "d": "Y", "e": "Y", "f": "Y"})
-    prf = pairwise_prf(pred, truth)
-    # predicted pairs: C(3,2) + C(2,2) = 4; true pairs: C(2,2) + C(4,2) = 7; shared: ab, de.
-    assert prf["pred_pairs"] == 4
-    assert prf["true_pairs"] == 7
-    assert prf["tp_pairs"] == 2
-    assert prf["precision"] == pytest.approx(0.5)
-    assert prf["recall"] == pytest.approx(2 / 7)
-    assert prf["f1"] == pytest.approx(4 / 11)
-    # ARI = (2 - 4*7/15) / ((4 + 7)/2 - 4*7/15)
-    assert adjusted_rand(pred, truth) == pytest.approx((2 - 28 / 15) / (5.5 - 28 / 15))
-    # Sellers missing on one side are singletons there.
-    partial = pairwise_prf(pred.drop("a"), truth)
-    assert partial["pred_pairs"] == 2
-    assert partial["tp_pairs"] == 1
+    links = g.links()
+    with pytest.raises(ValueError, match=r"links is missing required columns: \['signal_type'\]"):
+        detect_syndicates(links.drop(columns="signal_type"))
 
 
 def test_params_from_dbt_vars():
     params = SyndicateParams.from_mapping(
-        {"max_share": "30", "edge_threshold": 0.9, "signal_weights": {"device_id": 0.5}}
+        {"group_log_odds": "2", "min_size": "4", "hub_z": 3, "unknown": 1}
     )
-    assert params.max_share == 30
-    assert params.edge_threshold == 0.9
-    assert params.weight_of("device_id") == 0.5
-    assert params.weight_of("bank_account") == 1.0  # per-type settings merge into defaults
-    assert params.weight_of("email") == params.default_signal_weight
-
-
-def _random_graph(seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Seeded noise: rings of 3-8 sellers sharing a few values each, incidental pairs, values
-    shared by dozens of sellers (hubs under a small cap), and seller attributes for the boosts."""
-    rng = np.random.default_rng(seed)
-    ids = [f"S{i:04d}" for i in range(600)]
-    types = ["bank_account", "device_id", "phone", "address", "ip_address"]
-    rows = []
-    start = 0
-    for ring in range(25):
-        size = int(rng.integers(3, 9))
-        ring_ids = ids[start : start + size]
-        start += size
-        for k in range(int(rng.integers(1, 4))):
-            t = types[int(rng.integers(0, len(types)))]
-            holders = rng.choice(ring_ids, size=int(rng.integers(2, size + 1)), replace=False)
-            rows += [(str(h), t, f"ring{ring}-{k}") for h in holders]
-    for k in range(150):
-        pair = rng.choice(ids, size=2, replace=False)
-        rows += [(str(h), types[k % len(types)], f"pair{k}") for h in pair]
-    for k in range(6):
-        crowd = rng.choice(ids, size=int(rng.integers(10, 60)), replace=False)
-        rows += [(str(h), "ip_address" if k % 2 else "device_id", f"crowd{k}") for h in crowd]
-    links = pd.DataFrame(rows, columns=["seller_id", "signal_type", "signal_value_hash"])
-    links["first_observed_at"] = pd.Timestamp("2025-01-01") + pd.to_timedelta(
-        rng.integers(0, 200, len(links)), unit="D"
-    )
-    links["last_observed_at"] = links["first_observed_at"] + pd.Timedelta(days=30)
-    sellers = pd.DataFrame(
-        {
-            "seller_id": ids,
-            "region": rng.choice(["SG", "MY", "TH"], len(ids)),
-            "primary_category": rng.choice(["toys", "beauty"], len(ids)),
-            "registered_at": pd.Timestamp("2025-01-01")
-            + pd.to_timedelta(rng.integers(0, 90, len(ids)), unit="D"),
-            "is_confirmed_bad": rng.random(len(ids)) < 0.2,
-            "is_enforced": rng.random(len(ids)) < 0.1,
-        }
-    )
-    return links, sellers
-
-
-@pytest.mark.parametrize(
-    ("seed", "params"),
-    [
-        (0, SyndicateParams()),
-        (1, SyndicateParams(max_share=30, min_tie_types=2)),
-        (2, SyndicateParams(min_size=2, same_region_boost=0.3, edge_threshold=0.5)),
-    ],
-)
-def test_summarising_the_memberships_gives_the_clusterings_syndicate_table(seed, params):
-    links, sellers = _random_graph(seed)
-    seller_syn, syn = detect_syndicates(links, sellers, params)
-    assert len(syn) >= 5
-    members_only = seller_syn[seller_syn["syndicate_id"].notna()]
-    summary = summarize_syndicates(links, sellers, members_only, params)
-    pd.testing.assert_frame_equal(summary, syn, check_exact=False, rtol=1e-12)
-
-
-def test_summary_of_the_fixture_rings_and_of_no_syndicate():
-    links, sellers = build_graph()
-    seller_syn, syn = detect_syndicates(links, sellers)
-    pd.testing.assert_frame_equal(summarize_syndicates(links, sellers, seller_syn), syn)
-    assert syn["syndicate_id"].tolist() == ["SYN-A0", "SYN-B0"]
-    nobody = seller_syn.assign(syndicate_id=None, membership_strength=np.nan)
-    assert summarize_syndicates(links, sellers, nobody).columns.tolist() == SYNDICATE_COLUMNS
-    assert summarize_syndicates(links, sellers, nobody).empty
-
-
-def test_summary_names_members_it_cannot_find():
-    links, sellers = build_graph()
-    seller_syn, _ = detect_syndicates(links, sellers)
-    stray = seller_syn.head(1).assign(seller_id="NOT-A-SELLER", syndicate_id="SYN-X")
-    with pytest.raises(
-        ValueError, match=r"members absent from links and sellers: \['NOT-A-SELLER'\]"
-    ):
-        summarize_syndicates(links, sellers, pd.concat([seller_syn, stray]))
+    assert params.group_log_odds == 2.0
+    assert params.min_size == 4
+    assert params.hub_z == 3.0
+    assert params.value_log_odds == SyndicateParams().value_log_odds

@@ -15,10 +15,9 @@ from governance.detection.risk import (
 )
 from governance.detection.syndicates import (
     SyndicateParams,
-    adjusted_rand,
+    cluster_group,
     detect_syndicates,
-    naive_connected_components,
-    pairwise_prf,
+    score_values,
     summarize_syndicates,
 )
 
@@ -27,13 +26,12 @@ __all__ = [
     "RiskParams",
     "SyndicateParams",
     "TrainedRiskModel",
-    "adjusted_rand",
+    "cluster_group",
     "detect_metric_anomalies",
     "detect_syndicates",
-    "naive_connected_components",
-    "pairwise_prf",
     "precision_at_k",
     "score",
+    "score_values",
     "summarize_syndicates",
     "train",
     "train_and_score",

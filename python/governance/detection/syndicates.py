@@ -1,51 +1,94 @@
-"""Syndicate (seller ring) detection from shared identity signals.
+"""Syndicate (seller ring) detection from group evidence on the seller–identifier graph.
 
-Bad sellers operating as a ring re-use identifiers: devices, bank accounts, phone numbers,
-addresses, IP addresses. Innocent sharing exists too: a public IP or a co-working address used
-by hundreds of unrelated sellers, a family sharing one device. :func:`detect_syndicates` turns
-the seller-level identity-signal table into weighted seller-to-seller links and clusters them:
+Bad sellers operating as a ring re-use identifiers: devices, bank accounts, phone lines,
+warehouse addresses, IP addresses. Innocent sharing exists too: a public IP or a co-working
+address used by hundreds of unrelated sellers, a family sharing one device, a logistics agent's
+phone on many accounts. No single rule separates them, so the detector weighs evidence in
+log10 odds (ring against innocent sharing), estimated from the marketplace itself, from three
+sources:
 
-1. **Value weights.** Values seen on a single seller are discarded first (before any string
-   is sorted). A value shared by ``s`` sellers gives every pair of them
-   ``signal_weight[type] * rarity(s)`` with ``rarity(s) = 1 / (1 + decay[type] * log2(s / 2))``
-   (1 for a value shared by exactly two sellers; IPs and addresses decay faster than devices,
-   bank accounts and phones). Default weights: bank account 1.0, device 0.7, phone 0.7,
-   address 0.4, IP 0.2. Values shared by more than the type's ``max_share`` sellers are hubs
-   and are dropped *before* any pair is generated, so a public IP with 500 sellers never
-   produces its 125k pairs. Strong identifiers (bank account, device, phone) have a higher hub
-   cut-off (300) than IPs and addresses (25): a bank account behind 200 new sellers is a ring
-   signature, an IP behind 200 sellers is a café.
-2. **Pair weights.** Weights are summed per seller pair over all shared values. Pairs that share
-   at least one value get small behavioural boosts: registered within
-   ``registration_window_days`` of each other, same region, same primary category.
-3. **Edges and chaining guard.** Pairs with weight ``>= edge_threshold`` (0.8) are edges
-   (optionally, with ``min_tie_types``, a pair that needs the boosts to get there must share
-   several signal types). Sellers are then pruned iteratively unless they keep
-   ``>= min_member_links`` edges or one edge of weight ``>= strong_edge_weight``; this stops
-   single incidental links (one shared device with a relative) from chaining unrelated sellers
-   into a ring.
-4. **Clusters.** Connected components (``scipy.sparse.csgraph``) of the pruned graph with at
-   least ``min_size`` members are syndicates. ``syndicate_id = id_prefix + smallest seller_id``,
-   stable under any reordering of the input.
+* **the value's type and how widely it is shared**, compared with how values of that type and
+  share count are shared in this marketplace (a bank account shared by two sellers where
+  shared bank accounts are nearly always ring accounts; an IP shared by 300 where IPs that
+  widely shared are public places);
+* **when its holders arrived**: independent sellers open their accounts at the marketplace's
+  own pace, a ring's members often (not always) within days or weeks;
+* **the group's structure**: members tied to the others through several separate values (a
+  star's centre, the links of a rotation chain), which independent sellers rarely are.
 
-Outputs: a seller-grain table (``seller_syndicates``) and a syndicate-grain table
-(``syndicates``) with a ``risk_score``:
+Four stages; the first two are table operations and the third a pure function of one
+candidate group (the same result however groups are batched), so all can run distributed:
+
+1. **Value evidence** (:func:`score_values`). Time is read on the marketplace's arrival clock,
+   the empirical distribution of sellers' ``registered_at`` (``onboarded_at`` where missing;
+   the links' first observations when sellers are not given): a position ``u`` in [0, 1] is
+   the share of the marketplace's sellers arrived by then. The ``k`` holders of a value span
+   ``r`` on it. Under independent arrival the range test gives
+   ``p = k r^(k-1) - (k-1) r^k``; under a ring whose members arrive within a window of unknown
+   length (log-uniform from one arrival, ``1/N``, to the whole clock) the likelihood ratio of
+   the two is ``LR = (1 - p) r^(1-k) / (k (k-1) ln(N) (1 - r))`` (:func:`log10_window_lr`):
+   large for close arrivals, near 0 for holders spread over the whole clock. The values of one
+   signal type and share class (2-3, 4-7, 8-15, ... holders; a *cell*) are a mixture of ring
+   and innocent values; each cell's innocent share ``pi0`` is fitted by EM on its values'
+   likelihood ratios, shrunk towards the share class over all types and that towards 1 by
+   ``prior_values`` pseudo-values. A value's **evidence** is its cell's prior log-odds,
+   ``log10((1 - pi0) / pi0)`` (the *type log-odds*, which carries weight whatever the value's
+   own timing), plus ``log10 LR``, capped at ``±evidence_cap``. A value **binds** (may tie a
+   group) when its evidence exceeds ``value_log_odds``; a value shared far more widely than
+   its type usually is (robust z-score of ``log k`` within its type above ``hub_z``) binds only
+   with evidence of ``group_log_odds`` or more. A value that does not bind is a **hub** when it
+   is that widely shared or its cell's type log-odds are ``value_log_odds`` or less (public IPs,
+   agents' phones). The **tie rate** is the share of the marketplace's sellers holding a
+   binding value, summed over types: the chance that a seller holds one by coincidence. With
+   no time at all every value's evidence is 0: hubs never bind, every other value does.
+2. **Candidate groups** (:func:`candidate_groups`): connected components of the graph of
+   sellers and binding values (hubs and values that do not bind are removed first, so no value
+   produces pairs it cannot justify); components smaller than ``min_size`` are dropped. From the
+   same components, :func:`household_types`: the signal types households share here, those a
+   value of which ties at least ``household_type_share`` of the *single-tie groups* of at most
+   ``household_size`` sellers (components in which one value is held by every member).
+3. **Communities and the group decision** (:func:`cluster_group`, :func:`cluster_groups`).
+   Groups of ``leiden_min_size`` sellers or more are split with Leiden (igraph's
+   implementation, modularity at ``resolution``, fixed seed) on pair weights (the summed
+   ``evidence - value_log_odds`` of the values two sellers share); two parts are merged back
+   when the weight between them is at least ``merge_share`` of the weight per member inside
+   the weaker part (a chain, which modularity cuts into segments, stays whole; rings touching
+   through one tie stay apart). Smaller groups are one community each, handled in bulk with
+   array operations. A community's **evidence** is
+
+       sum of max(evidence, 0) over the values two or more members share
+       + structure: log10 Bayes factor (floored at 0) of X separate extra ties (a member tied
+         through d > 1 values whose holder sets are not nested counts d - 1), a ring's X taken
+         as any of 0..size alike, independent sellers' as Poisson(size * tie rate)
+
+   (values whose evidence favours innocence add nothing: they tie the group, their evidence is
+   why they do not bind alone). A community is a syndicate when it has ``min_size`` members or
+   more, its evidence is ``group_log_odds`` or more, and it is not a **household**: at most
+   ``household_size`` members, a shared value held by all of them, and every shared value of a
+   household type (a family sharing a device, a home address and IP, however close together
+   its accounts were opened; a ring of that size tied only by such values cannot be told from
+   it and is not reported either).
+4. **Summaries** (:func:`summarize_syndicates`): one row per seller and one per syndicate, with
+   the hashed identifiers that bind it, its shape (``dense``: one value held by every member;
+   ``star``: one member tied to all others, the others barely to each other; ``chain``: no
+   member tied to more than two others; ``partial_overlap``: members hold different subsets of
+   the ring's values), its adoption span and p-value (range test of the members' arrivals),
+   its evidence, and the members not yet enforced.
+
+``syndicate_id = id_prefix + smallest member seller_id``, stable under any reordering of the
+input. The syndicate risk score:
 
     risk_score = 0.55 * bad_signal + 0.30 * link_signal + 0.15 * size_signal
 
 * ``bad_signal = min(1, 2 * share_confirmed_bad)`` (half the members confirmed bad saturates);
-* ``link_signal = 0.5 * link_density + 0.5 * min(1, mean_link_weight / (2 * edge_threshold))``;
+* ``link_signal = 0.5 * link_density + 0.5 * min(1, mean_link_weight / evidence_cap)``;
 * ``size_signal = min(1, log(size / 2) / log(20))`` (40 members saturate).
-
-:func:`naive_connected_components` is the baseline (components over every shared value,
-hubs included). :func:`pairwise_prf` and :func:`adjusted_rand` evaluate a clustering against
-known rings.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -55,30 +98,11 @@ import pyarrow.compute as pc
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from governance.detection._params import coerce, params_from_mapping
-
-DEFAULT_SIGNAL_WEIGHTS: dict[str, float] = {
-    "bank_account": 1.0,
-    "device_id": 0.7,
-    "phone": 0.7,
-    "address": 0.4,
-    "ip_address": 0.2,
-}
-DEFAULT_RARITY_DECAY_BY_TYPE: dict[str, float] = {
-    "address": 0.5,
-    "ip_address": 0.5,
-}
-DEFAULT_MAX_SHARE_BY_TYPE: dict[str, int] = {
-    "bank_account": 300,
-    "device_id": 300,
-    "phone": 300,
-}
+from governance.detection._params import params_from_mapping
 
 # The seller columns the detection uses (all optional except seller_id).
 SELLER_ATTRIBUTE_COLUMNS = [
     "seller_id",
-    "region",
-    "primary_category",
     "registered_at",
     "onboarded_at",
     "is_confirmed_bad",
@@ -93,6 +117,7 @@ SELLER_SYNDICATE_COLUMNS = [
     "n_links",
     "link_weight",
     "tie_signal_types",
+    "n_binding_values",
 ]
 SYNDICATE_COLUMNS = [
     "syndicate_id",
@@ -109,87 +134,88 @@ SYNDICATE_COLUMNS = [
     "first_activity_at",
     "last_activity_at",
     "risk_score",
+    "shape",
+    "n_binding_values",
+    "binding_identifiers",
+    "adoption_span_days",
+    "adoption_p_value",
+    "evidence",
 ]
+# Columns of the value-evidence table (stage 1), one row per shared value.
+VALUE_COLUMNS = [
+    "signal_type",
+    "signal_value_hash",
+    "n_sellers",
+    "adoption_span_days",
+    "log10_adoption_p",
+    "type_log_odds",
+    "evidence",
+    "share_z",
+    "type_surprise",
+    "is_hub",
+    "is_binding",
+]
+# Columns of the stage 3 input (one row per binding link of a candidate group).
+GROUP_COLUMNS = [
+    "seller_id",
+    "value",
+    "evidence",
+    "household_type",
+    "tie_rate",
+    "position",
+]
+_DAY_NS = 86_400e9
+_LN10 = np.log(10.0)
 
 
 @dataclass(frozen=True)
 class SyndicateParams:
-    """Tuning of :func:`detect_syndicates`.
+    """Settings of :func:`detect_syndicates`: evidence thresholds in log10 odds, estimation
+    settings and robust cut-offs, the same for every marketplace (not weights fitted to one).
 
     Attributes:
-        signal_weights: weight of one exclusively shared value, per signal type.
-        default_signal_weight: weight of signal types missing from ``signal_weights``.
-        max_share: values shared by more sellers than this are hubs and ignored.
-        max_share_by_type: per-type override of ``max_share``.
-        rarity_decay: how fast a value's weight falls with the number of sellers sharing it.
-        rarity_decay_by_type: per-type override of ``rarity_decay`` (shared IPs and addresses
-            lose weight faster than shared devices, bank accounts and phones).
-        edge_threshold: minimum summed pair weight for a link.
-        min_tie_types: a pair whose shared values alone (without behavioural boosts) stay
-            below ``edge_threshold`` must share values of at least this many signal types
-            (1: off). 2 stops a single shared family device plus a close registration date
-            from making a tie, at the cost of missing rings whose pairs share one type only.
-        min_member_links: links a seller needs to stay in a cluster ...
-        strong_edge_weight: ... unless one of its links is at least this strong.
-        min_size: smallest cluster reported as a syndicate.
-        registration_window_days, registration_boost: boost for pairs registered close together.
-        same_region_boost, same_category_boost: boosts for pairs in the same region / primary
-            category. Boosts only apply to pairs that already share a value.
-        pair_batch: pairs generated per batch (memory bound).
+        value_log_odds: a value binds (may tie a group) when its evidence exceeds this (-1.5:
+            unless innocent sharing is about 30 times likelier).
+        group_log_odds: a community is a syndicate when its evidence reaches this (1: ten to
+            one); a widely shared value needs this much on its own to bind.
+        household_size: largest household (family) size.
+        household_type_share: a signal type is one households share when a value of it ties
+            at least this share of the marketplace's single-tie groups of household size.
+        prior_values: pseudo-values with which a cell's innocent share is shrunk towards its
+            share class's, and that towards 1.
+        hub_z: robust z-score of ``log(sellers sharing)`` within the value's signal type above
+            which a value is widely shared.
+        evidence_cap: cap of the absolute log10 odds of a value.
+        leiden_min_size: groups of at least this many sellers are split with Leiden.
+        merge_share: Leiden parts are merged back when the weight between them is at least
+            this share of the weight per member inside the weaker part.
+        resolution: Leiden modularity resolution.
+        seed: Leiden seed (fixed: the same group always gives the same communities).
+        min_size: smallest community reported as a syndicate.
+        max_listed_values: binding identifiers listed per syndicate (the most shared first).
         id_prefix: prefix of syndicate ids.
     """
 
-    signal_weights: Mapping[str, float] = field(
-        default_factory=lambda: dict(DEFAULT_SIGNAL_WEIGHTS)
-    )
-    default_signal_weight: float = 0.3
-    max_share: int = 25
-    max_share_by_type: Mapping[str, int] = field(
-        default_factory=lambda: dict(DEFAULT_MAX_SHARE_BY_TYPE)
-    )
-    rarity_decay: float = 0.1
-    rarity_decay_by_type: Mapping[str, float] = field(
-        default_factory=lambda: dict(DEFAULT_RARITY_DECAY_BY_TYPE)
-    )
-    edge_threshold: float = 0.8
-    min_tie_types: int = 1
-    min_member_links: int = 2
-    strong_edge_weight: float = 1.5
+    value_log_odds: float = -1.5
+    group_log_odds: float = 1.0
+    household_size: int = 4
+    household_type_share: float = 0.1
+    prior_values: float = 4.0
+    hub_z: float = 3.5
+    evidence_cap: float = 12.0
+    leiden_min_size: int = 6
+    merge_share: float = 0.25
+    resolution: float = 1.0
+    seed: int = 0
     min_size: int = 3
-    registration_window_days: float = 7.0
-    registration_boost: float = 0.25
-    same_region_boost: float = 0.05
-    same_category_boost: float = 0.05
-    pair_batch: int = 5_000_000
+    max_listed_values: int = 10
     id_prefix: str = "SYN-"
 
     @classmethod
     def from_mapping(cls, values: Mapping[str, Any] | None) -> SyndicateParams:
         """Build from a mapping such as dbt vars (values may be strings); unknown keys and
-        ``None`` values are ignored. Per-type mappings are merged into the defaults."""
-        defaults = cls()
-
-        def merged(name: str):
-            base = dict(getattr(defaults, name))
-            return lambda raw: {**base, **coerce(raw, base)}
-
-        return params_from_mapping(
-            cls,
-            values,
-            **{
-                name: merged(name)
-                for name in ("signal_weights", "max_share_by_type", "rarity_decay_by_type")
-            },
-        )
-
-    def weight_of(self, signal_type: str) -> float:
-        return float(self.signal_weights.get(signal_type, self.default_signal_weight))
-
-    def rarity_decay_of(self, signal_type: str) -> float:
-        return float(self.rarity_decay_by_type.get(signal_type, self.rarity_decay))
-
-    def max_share_of(self, signal_type: str) -> int:
-        return int(self.max_share_by_type.get(signal_type, self.max_share))
+        ``None`` values are ignored."""
+        return params_from_mapping(cls, values)
 
 
 # --------------------------------------------------------------------------------------------
@@ -197,151 +223,81 @@ class SyndicateParams:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass
-class _Encoded:
-    seller_ids: np.ndarray  # sorted unique seller ids (original values)
-    seller: np.ndarray  # seller code per (seller, value) link, deduplicated
-    value: np.ndarray  # value code per link
-    value_type: np.ndarray  # signal type code per value
-    type_names: list[str]
-    link_first: np.ndarray | None
-    link_last: np.ndarray | None
-
-
 def _is_text(col: pd.Series) -> bool:
     return pd.api.types.is_string_dtype(col) and not pd.api.types.is_object_dtype(col)
 
 
-def _arrow_text(col: pd.Series, large: bool = False) -> pa.Array:
+def _arrow_text(col: pd.Series) -> pa.Array:
     arr = pa.array(col)
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
-    if large and arr.type != pa.large_string():
-        arr = arr.cast(pa.large_string())
-    return arr
+    return arr.cast(pa.large_string()) if arr.type != pa.large_string() else arr
 
 
-def _seller_index(links: pd.DataFrame, sellers: pd.DataFrame | None) -> np.ndarray:
-    """Sorted unique seller ids of both inputs (the seller codes used throughout)."""
-    cols = [links["seller_id"]]
-    if sellers is not None and "seller_id" in sellers.columns:
-        cols.append(sellers["seller_id"])
-    if all(_is_text(c) for c in cols):
-        # Arrow keeps millions of ids compact (no Python string objects while deduplicating).
-        ids = pc.unique(pa.chunked_array([_arrow_text(c, large=True) for c in cols]))
-        ids = ids.drop_null()
-        return ids.take(pc.array_sort_indices(ids)).to_numpy(zero_copy_only=False)
-    parts = [c.dropna() for c in cols]
-    ids = pd.Index(pd.concat(parts, ignore_index=True).unique())
-    return ids.sort_values().to_numpy()
+@dataclass
+class SellerIndex:
+    """Sellers coded once: sorted unique seller ids, and the code of each row of the links and
+    of the seller table (-1 for a null id, or a seller left out of ``ids``)."""
 
+    ids: np.ndarray
+    link_code: np.ndarray
+    seller_code: np.ndarray | None  # None without a seller table
+    n_sellers: int  # sellers in the marketplace (links and seller table), coded or not
 
-def _codes_in(col: pd.Series, sorted_values: np.ndarray) -> np.ndarray:
-    """Position of each value of ``col`` in ``sorted_values`` (all present)."""
-    if _is_text(col):
-        values = pa.array(sorted_values, type=pa.large_string())
-        arr = _arrow_text(col, large=True)
-        return pc.index_in(arr, value_set=values).to_numpy(zero_copy_only=False).astype(np.int64)
-    return pd.Index(sorted_values).get_indexer(col).astype(np.int64)
-
-
-def _factorize_sorted(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer codes of ``col`` in the order of its sorted distinct values (no nulls)."""
-    if _is_text(col):
-        enc = pc.dictionary_encode(_arrow_text(col))
-        order = pc.array_sort_indices(enc.dictionary).to_numpy()
+    @classmethod
+    def of(
+        cls, links: pd.DataFrame, sellers: pd.DataFrame | None, linked_only: bool = False
+    ) -> SellerIndex:
+        """Code the sellers of ``links`` and ``sellers``; with ``linked_only``, only those
+        of ``links`` get a code (the summaries of given syndicates need no others)."""
+        cols = [links["seller_id"].reset_index(drop=True)]
+        if sellers is not None and "seller_id" in sellers.columns:
+            cols.append(sellers["seller_id"].reset_index(drop=True))
+        if not all(_is_text(c) for c in cols):
+            joined = pd.concat(cols, ignore_index=True)
+            codes, uniques = pd.factorize(joined, sort=True)
+            n_links = len(cols[0])
+            seller_code = codes[n_links:] if len(cols) > 1 else None
+            ids = np.asarray(uniques, dtype=object)
+            return cls(ids, codes[:n_links], seller_code, len(ids))
+        # Arrow keeps millions of ids compact: one hash pass, one sort of the distinct ids.
+        texts = [_arrow_text(c) for c in cols]
+        n_sellers = None
+        rows = [np.arange(len(t)) for t in texts]
+        if linked_only and len(texts) > 1:
+            linked = pc.unique(texts[0]).drop_null()
+            keep = pc.fill_null(pc.is_in(texts[1], value_set=linked), False)
+            others = pc.unique(texts[1].filter(pc.invert(keep))).drop_null()
+            n_sellers = len(linked) + len(others)
+            rows[1] = np.flatnonzero(keep.to_numpy(zero_copy_only=False))
+            texts[1] = texts[1].filter(keep)
+        encoded = pa.chunked_array(texts).combine_chunks().dictionary_encode()
+        order = pc.array_sort_indices(encoded.dictionary).to_numpy()
+        ids = encoded.dictionary.take(order).to_numpy(zero_copy_only=False)
+        indices = pc.fill_null(encoded.indices, -1).to_numpy().astype(np.int64)
         rank = np.empty(len(order), dtype=np.int64)
         rank[order] = np.arange(len(order))
-        codes = rank[enc.indices.to_numpy(zero_copy_only=False)]
-        return codes, enc.dictionary.take(pa.array(order)).to_numpy(zero_copy_only=False)
-    codes, uniques = pd.factorize(col.astype(str), sort=True)
-    return codes.astype(np.int64), np.asarray(uniques)
+        codes = np.where(indices >= 0, rank[indices.clip(0)] if len(rank) else -1, -1)
+        n_links = len(texts[0])
+        seller_code = None
+        if len(cols) > 1:
+            seller_code = np.full(len(cols[1]), -1, dtype=np.int64)
+            seller_code[rows[1]] = codes[n_links:]
+        return cls(ids, codes[:n_links], seller_code, n_sellers or len(ids))
 
-
-def _shared_value_codes(values: pd.Series, types: np.ndarray) -> np.ndarray:
-    """Code of each row's (signal type, value) among values that occur on two or more rows,
-    numbered in sorted (type, value) order; -1 for values seen once (they link no one).
-
-    Values seen once are dropped before anything is sorted, so millions of personal
-    identifiers cost a hash pass only.
-    """
-    if _is_text(values):
-        enc = pc.dictionary_encode(_arrow_text(values))
-        raw = enc.indices.to_numpy(zero_copy_only=False).astype(np.int64)
-        dictionary = enc.dictionary
-    else:
-        raw, uniques = pd.factorize(values.astype(str), sort=False)
-        dictionary = pa.array(np.asarray(uniques, dtype=object), type=pa.large_string())
-    key = raw * (int(types.max(initial=0)) + 1) + types
-    uniq, inverse, counts = np.unique(key, return_inverse=True, return_counts=True)
-    repeated = np.flatnonzero(counts >= 2)
-    if repeated.size == 0:
-        return np.full(len(key), -1, dtype=np.int64)
-    text = dictionary.take(pa.array(uniq[repeated] // (int(types.max(initial=0)) + 1)))
-    order = np.lexsort(
-        (text.to_numpy(zero_copy_only=False), uniq[repeated] % (int(types.max(initial=0)) + 1))
-    )
-    code_of_key = np.full(len(uniq), -1, dtype=np.int64)
-    code_of_key[repeated[order]] = np.arange(len(order))
-    return code_of_key[inverse]
-
-
-def _encode(links: pd.DataFrame, seller_ids: np.ndarray) -> _Encoded:
-    required = {"seller_id", "signal_type", "signal_value_hash"}
-    missing = sorted(required - set(links.columns))
-    if missing:
-        raise ValueError(f"links is missing required columns: {missing}")
-    cols = [c for c in (*required, "first_observed_at", "last_observed_at") if c in links]
-    ok = (
-        links["seller_id"].notna()
-        & links["signal_type"].notna()
-        & links["signal_value_hash"].notna()
-    ).to_numpy()
-    lk = links[cols] if ok.all() else links.loc[ok, cols]
-    t_code, type_names = _factorize_sorted(lk["signal_type"])
-    value = _shared_value_codes(lk["signal_value_hash"], t_code)
-    shared = value >= 0
-    lk = lk.loc[shared]
-    value, t_code = value[shared], t_code[shared]
-    seller = _codes_in(lk["seller_id"], seller_ids)
-    n_values = int(value.max(initial=-1)) + 1
-    value_type = np.zeros(n_values, dtype=np.int64)
-    value_type[value] = t_code
-    # One link per (seller, value); keep the widest observation window.
-    pair = seller * max(n_values, 1) + value
-    order = np.argsort(pair, kind="stable")
-    pair_sorted = pair[order]
-    first_idx = np.r_[0, np.flatnonzero(np.diff(pair_sorted)) + 1] if len(pair_sorted) else []
-    first_idx = np.asarray(first_idx, dtype=np.int64)
-
-    def _reduce_time(col: str, how: str) -> np.ndarray | None:
-        if col not in lk.columns:
+    def column(self, sellers: pd.DataFrame | None, name: str) -> pd.Series | None:
+        """Seller table column ``name`` aligned to ``ids`` (the first row of each seller;
+        missing sellers null); None without that column."""
+        if sellers is None or self.seller_code is None or name not in sellers.columns:
             return None
-        t = _to_ns(lk[col], len(lk))[order]
-        if len(first_idx) == 0:
-            return np.array([])
-        filled = np.where(np.isnan(t), np.inf if how == "min" else -np.inf, t)
-        red = (np.minimum if how == "min" else np.maximum).reduceat(filled, first_idx)
-        return np.where(np.isfinite(red), red, np.nan)
-
-    return _Encoded(
-        seller_ids=seller_ids,
-        seller=seller[order][first_idx],
-        value=value[order][first_idx].astype(np.int64),
-        value_type=value_type,
-        type_names=[str(x) for x in type_names],
-        link_first=_reduce_time("first_observed_at", "min"),
-        link_last=_reduce_time("last_observed_at", "max"),
-    )
-
-
-def _seller_attributes(sellers: pd.DataFrame | None, seller_ids: np.ndarray) -> pd.DataFrame:
-    """Seller features aligned to ``seller_ids``; missing columns become nulls."""
-    base = pd.DataFrame(index=pd.Index(seller_ids, name="seller_id"))
-    if sellers is None or "seller_id" not in sellers.columns:
-        return base
-    s = sellers.drop_duplicates("seller_id", keep="first").set_index("seller_id")
-    return base.join(s, how="left")
+        rows = np.full(len(self.ids), -1, dtype=np.int64)
+        code = self.seller_code
+        ok = np.flatnonzero(code >= 0)
+        rows[code[ok][::-1]] = ok[::-1]  # the first row wins
+        values = sellers[name].reset_index(drop=True)
+        present = rows >= 0
+        out = values.iloc[np.where(present, rows, 0)].reset_index(drop=True)
+        return out.where(pd.Series(present), None) if not present.all() else out
 
 
 def _to_ns(series: pd.Series | None, n: int) -> np.ndarray:
@@ -355,14 +311,416 @@ def _to_ns(series: pd.Series | None, n: int) -> np.ndarray:
     return out
 
 
+def _seller_attributes(
+    sellers: pd.DataFrame | None, index: SellerIndex
+) -> dict[str, pd.Series | None]:
+    """The seller columns the summaries use, aligned to the seller codes."""
+    return {c: index.column(sellers, c) for c in SELLER_ATTRIBUTE_COLUMNS[1:]}
+
+
+def log10_range_p(k: np.ndarray, span: np.ndarray) -> np.ndarray:
+    """``log10 P(range of k independent U(0, 1) draws <= span)``, i.e. of
+    ``k span^(k-1) - (k-1) span^k``, computed in logs (spans floored at 1e-300)."""
+    k = np.asarray(k, dtype=float)
+    r = np.clip(np.asarray(span, dtype=float), 1e-300, 1.0)
+    return ((k - 1.0) * np.log(r) + np.log(k - (k - 1.0) * r)) / _LN10
+
+
+def _share_z(n_sellers: np.ndarray, type_code: np.ndarray) -> np.ndarray:
+    """Robust z-score of log(n_sellers) within each signal type: distance from the type's
+    median in units of its scaled MAD, floored at the scaled smallest non-zero deviation (share
+    counts are integers: when most values of a type are shared by exactly two sellers the MAD
+    is 0, and the next possible count sets the scale); 0 when all are shared alike."""
+    x = np.log(n_sellers.astype(float))
+    frame = pd.DataFrame({"t": type_code, "x": x})
+    med = frame.groupby("t")["x"].transform("median").to_numpy()
+    frame["d"] = np.abs(x - med)
+    mad = frame.groupby("t")["d"].transform("median").to_numpy()
+    frame["positive"] = frame["d"].where(frame["d"] > 0)
+    smallest = frame.groupby("t")["positive"].transform("min").fillna(0.0).to_numpy()
+    scale = 1.4826 * np.maximum(mad, smallest)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(scale > 0, (x - med) / scale, 0.0)
+
+
+def share_class(n_sellers: np.ndarray) -> np.ndarray:
+    """Share-count class of a value: 0 for 2-3 sellers, 1 for 4-7, 2 for 8-15, ..."""
+    return np.floor(np.log2(np.maximum(n_sellers, 2))).astype(np.int64) - 1
+
+
+def log10_window_lr(k: np.ndarray, span: np.ndarray, resolution: float) -> np.ndarray:
+    """log10 likelihood ratio of ``k`` arrival positions spanning ``span`` on the arrival clock:
+    a ring whose members arrive uniformly within a window of unknown length ``s`` (log-uniform
+    between ``resolution`` and the whole clock) against independent arrival (uniform).
+
+    With ``p`` the range test's p-value (:func:`log10_range_p`) and ``L = ln(1/resolution)``,
+    the ratio is ``(1 - p) span^(1-k) / (k (k-1) L (1 - span))``: about ``1 / ((k-1) L p)`` for
+    close arrivals, and towards 0 as the span nears the whole clock (independent sellers, a
+    public place). Spans below ``resolution`` count as ``resolution``; NaN spans stay NaN.
+    """
+    k = np.asarray(k, dtype=float)
+    span = np.asarray(span, dtype=float)
+    eps = np.clip(1.0 - np.maximum(span, resolution), 1e-12, 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        # 1 - p = 1 - r^(k-1) (1 + (k-1) eps), in logs to keep its digits as r nears 1.
+        log_r_k = (k - 1.0) * np.log1p(-eps) + np.log1p((k - 1.0) * eps)
+        log_one_minus_p = np.log(-np.expm1(np.minimum(log_r_k, -1e-300)))
+        log_lr = (
+            log_one_minus_p
+            + (1.0 - k) * np.log1p(-eps)
+            - np.log(k * (k - 1.0))
+            - np.log(np.log(1.0 / resolution))
+            - np.log(eps)
+        )
+    return np.where(np.isnan(span), np.nan, log_lr / _LN10)
+
+
+@dataclass
+class LogOdds:
+    """Stage 1 log10 odds (ring against innocent) per value."""
+
+    type_only: np.ndarray  # the prior of the value's type and share class in this marketplace
+    value: np.ndarray  # with the value's own arrivals
+
+
+def value_log_odds(
+    type_code: np.ndarray, share: np.ndarray, log10_lr: np.ndarray, p: SyndicateParams
+) -> LogOdds:
+    """Empirical-Bayes log10 odds that each value is a ring's rather than innocently shared.
+
+    The values of one signal type and share class (a *cell*) are a mixture of innocent values
+    (independent arrivals) and ring values (the window model of :func:`log10_window_lr`); the
+    cell's innocent share ``pi0`` is fitted by EM on the values' likelihood ratios, shrunk
+    towards the share class's over all types, and that towards 1 (all innocent), by
+    ``prior_values`` pseudo-values each, so a class with few values says little. A value's
+    odds are the cell's prior odds ``(1 - pi0) / pi0`` times its own likelihood ratio (values
+    without a time: the prior odds). Without any time all odds are 1 (log 0).
+    """
+    n = len(type_code)
+    timed = ~np.isnan(log10_lr)
+    if not timed.any():
+        return LogOdds(np.zeros(n), np.zeros(n))
+    n_classes = int(share.max()) + 1
+    cell = type_code * n_classes + share
+    n_cells = (int(type_code.max()) + 1) * n_classes
+    class_of_cell = np.tile(np.arange(n_classes), n_cells // n_classes)
+    c, ln_lr = p.prior_values, np.clip(log10_lr[timed], -300, 300) * _LN10
+    m_cell = np.bincount(cell[timed], minlength=n_cells).astype(float)
+    m_class = np.bincount(share[timed], minlength=n_classes).astype(float)
+    pi0_cell = np.full(n_cells, 0.5)
+    for _ in range(50):
+        prior = np.log((1.0 - pi0_cell) / pi0_cell)[cell[timed]]
+        innocent = 1.0 / (1.0 + np.exp(np.clip(prior + ln_lr, -700, 700)))
+        by_class = np.bincount(share[timed], weights=innocent, minlength=n_classes)
+        pi0_class = (by_class + c) / (m_class + c)
+        by_cell = np.bincount(cell[timed], weights=innocent, minlength=n_cells)
+        updated = (by_cell + c * pi0_class[class_of_cell]) / (m_cell + c)
+        updated = np.clip(updated, 1e-12, 1.0 - 1e-12)
+        if np.max(np.abs(updated - pi0_cell)) < 1e-6:
+            pi0_cell = updated
+            break
+        pi0_cell = updated
+    cap = p.evidence_cap
+    type_only = np.clip(np.log10((1.0 - pi0_cell) / pi0_cell), -cap, cap)[cell]
+    value = np.clip(type_only + np.nan_to_num(log10_lr, nan=0.0), -cap, cap)
+    return LogOdds(type_only, value)
+
+
 # --------------------------------------------------------------------------------------------
-# Pairs
+# Stage 1: value evidence
 # --------------------------------------------------------------------------------------------
 
 
-def _pairs_in_groups(first: int, sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """All index pairs (i, j), i < j, inside consecutive groups of the given sizes that start
-    at position ``first`` of the underlying array."""
+@dataclass
+class ValueEvidence:
+    """Stage 1 output. Links are one row per (seller, value), values one row per shared value
+    (codes follow sorted ``(signal_type, signal_value_hash)``)."""
+
+    seller_ids: np.ndarray  # sorted seller ids; link seller codes index into it
+    link_seller: np.ndarray
+    link_value: np.ndarray
+    link_position: np.ndarray  # the seller's arrival position (first use where unknown)
+    link_first_ns: np.ndarray  # first observation (float ns, NaN when unknown)
+    values: pd.DataFrame  # VALUE_COLUMNS
+    weight: np.ndarray  # per value: evidence above value_log_odds (pair weight), 0 if unbound
+    tie_rate: float  # chance that a seller holds a binding value of some type (summed over types)
+    household: np.ndarray | None = None  # per value: household type (stage 2, when computed)
+
+    @property
+    def binding(self) -> np.ndarray:
+        return self.values["is_binding"].to_numpy(dtype=bool)
+
+    @property
+    def evidence(self) -> np.ndarray:
+        return self.values["evidence"].to_numpy(dtype=float)
+
+
+@dataclass
+class _Links:
+    """Deduplicated links (one per seller and shared value) and the shared values."""
+
+    seller: np.ndarray  # seller code
+    value: np.ndarray  # value code, in sorted (signal_type, signal_value_hash) order
+    first_ns: np.ndarray  # earliest first observation (float ns, NaN when unknown)
+    signal_type: np.ndarray  # per value
+    signal_value_hash: np.ndarray  # per value
+    n_sellers: np.ndarray  # per value
+
+
+def _shared_links(links: pd.DataFrame, index: SellerIndex) -> _Links:
+    """One link per seller and value, with its earliest first observation, for values held by
+    two or more sellers (rows with a null key are dropped)."""
+    required = {"seller_id", "signal_type", "signal_value_hash"}
+    missing = sorted(required - set(links.columns))
+    if missing:
+        raise ValueError(f"links is missing required columns: {missing}")
+    type_code, types = pd.factorize(links["signal_type"], sort=True)
+    hash_code, hashes = pd.factorize(links["signal_value_hash"], sort=True)
+    ok = (index.link_code >= 0) & (type_code >= 0) & (hash_code >= 0)
+    n_hashes = max(len(hashes), 1)
+    key = type_code[ok].astype(np.int64) * n_hashes + hash_code[ok]
+    first = _to_ns(links.get("first_observed_at"), len(links))[ok]
+    n_keys = max(len(types), 1) * n_hashes
+    pair, link = np.unique(index.link_code[ok] * n_keys + key, return_inverse=True)
+    first_ns = np.full(len(pair), np.nan)
+    np.fmin.at(first_ns, link, first)
+    seller, key = pair // n_keys, pair % n_keys
+    held_keys, value, n_sellers = np.unique(key, return_inverse=True, return_counts=True)
+    shared = n_sellers[value] >= 2
+    kept = np.flatnonzero(n_sellers >= 2)
+    renumber = np.full(len(held_keys), -1, dtype=np.int64)
+    renumber[kept] = np.arange(len(kept))
+    value = renumber[value[shared]]
+    order = np.lexsort((seller[shared], value))
+    held_keys = held_keys[kept]
+    return _Links(
+        seller=seller[shared][order],
+        value=value[order],
+        first_ns=first_ns[shared][order],
+        signal_type=np.asarray(types, dtype=object)[held_keys // n_hashes],
+        signal_value_hash=np.asarray(hashes, dtype=object)[held_keys % n_hashes],
+        n_sellers=n_sellers[kept],
+    )
+
+
+def _registration_positions(
+    sellers: pd.DataFrame | None, index: SellerIndex
+) -> tuple[np.ndarray, np.ndarray]:
+    """The marketplace's arrival clock (sorted registration times, onboarding where
+    registration is missing) and each seller's position on it (NaN when unknown)."""
+    n = len(index.ids)
+    if sellers is None or index.seller_code is None:
+        return np.empty(0), np.full(n, np.nan)
+    reg = _to_ns(sellers.get("registered_at"), len(sellers))
+    onb = _to_ns(sellers.get("onboarded_at"), len(sellers))
+    arrival = np.where(np.isnan(reg), onb, reg)
+    clock = np.sort(arrival[~np.isnan(arrival)])
+    code = index.seller_code
+    position = np.full(n, np.nan)
+    ok = np.flatnonzero(code >= 0)[::-1]  # the first row of a seller wins
+    position[code[ok]] = _positions(clock, arrival[ok])
+    return clock, position
+
+
+def _positions(clock: np.ndarray, t: np.ndarray) -> np.ndarray:
+    """Mid-rank empirical CDF of times ``t`` on ``clock`` (NaN stays NaN)."""
+    if clock.size == 0:
+        return np.full(len(t), np.nan)
+    lo = np.searchsorted(clock, t, side="left")
+    hi = np.searchsorted(clock, t, side="right")
+    return np.where(np.isnan(t), np.nan, (lo + hi) / (2.0 * clock.size))
+
+
+def range_of(key: np.ndarray, position: np.ndarray, n_keys: int) -> tuple[np.ndarray, np.ndarray]:
+    """Per ``key`` (0..n_keys-1): how many positions are known (NaN ignored) and their span
+    (1 where fewer than two are known)."""
+    ok = ~np.isnan(position)
+    lo, hi = np.full(n_keys, np.inf), np.full(n_keys, -np.inf)
+    np.minimum.at(lo, key[ok], position[ok])
+    np.maximum.at(hi, key[ok], position[ok])
+    known = np.bincount(key[ok], minlength=n_keys)
+    return known, np.where(known >= 2, hi - lo, 1.0)
+
+
+def range_log_p(key: np.ndarray, position: np.ndarray, n_keys: int) -> np.ndarray:
+    """Per ``key``: log10 range-test p-value of its positions; NaN where fewer than two are
+    known."""
+    known, span = range_of(key, position, n_keys)
+    return np.where(known >= 2, log10_range_p(np.maximum(known, 2), span), np.nan)
+
+
+def score_values(
+    links: pd.DataFrame,
+    sellers: pd.DataFrame | None = None,
+    params: SyndicateParams | None = None,
+) -> ValueEvidence:
+    """Stage 1: the evidence of every value shared by two or more sellers.
+
+    Args:
+        links: one row per ``seller_id, signal_type, signal_value_hash`` (optionally
+            ``first_observed_at``); duplicates are merged, values held by one seller dropped.
+        sellers: optional seller table; ``registered_at`` (else ``onboarded_at``) gives the
+            marketplace's arrival clock and each seller's arrival, and its sellers count in
+            the marketplace's size (for the tie rate).
+        params: settings.
+    """
+    return _score_values(links, sellers, SellerIndex.of(links, sellers), params)
+
+
+def _score_values(
+    links: pd.DataFrame,
+    sellers: pd.DataFrame | None,
+    index: SellerIndex,
+    params: SyndicateParams | None = None,
+) -> ValueEvidence:
+    p = params or SyndicateParams()
+    seller_ids = index.ids
+    lk = _shared_links(links, index)
+    value, link_seller, first_ns = lk.value, lk.seller, lk.first_ns
+    clock, arrival_u = _registration_positions(sellers, index)
+    if clock.size < 2:
+        clock = np.sort(first_ns[~np.isnan(first_ns)])
+    u = _positions(clock, first_ns)
+    position = np.where(np.isnan(arrival_u[link_seller]), u, arrival_u[link_seller])
+    n_values = len(lk.n_sellers)
+    k = lk.n_sellers
+
+    first_lo, first_hi = np.full(n_values, np.inf), np.full(n_values, -np.inf)
+    timed_first = ~np.isnan(first_ns)
+    np.minimum.at(first_lo, value[timed_first], first_ns[timed_first])
+    np.maximum.at(first_hi, value[timed_first], first_ns[timed_first])
+    span_days = np.where(first_hi >= first_lo, (first_hi - first_lo) / _DAY_NS, np.nan)
+    known, span = range_of(value, position, n_values)
+    log_p = np.where(known >= 2, log10_range_p(np.maximum(known, 2), span), np.nan)
+    resolution = 1.0 / max(clock.size, 2)
+    log_lr = np.where(known >= 2, log10_window_lr(np.maximum(known, 2), span, resolution), np.nan)
+    type_code = pd.factorize(lk.signal_type, sort=True)[0]
+    log_odds = value_log_odds(type_code, share_class(k), log_lr, p)
+    evidence = log_odds.value
+    z = _share_z(k, type_code)
+    widely_shared = z > p.hub_z
+    binding = (evidence > p.value_log_odds) & (~widely_shared | (evidence >= p.group_log_odds))
+    rates = _type_rates(type_code, value, link_seller, binding, index.n_sellers)
+    with np.errstate(divide="ignore"):
+        surprise = -np.log10(rates[type_code])
+    values = pd.DataFrame(
+        {
+            "signal_type": lk.signal_type,
+            "signal_value_hash": lk.signal_value_hash,
+            "n_sellers": k,
+            "adoption_span_days": span_days,
+            "log10_adoption_p": log_p,
+            "type_log_odds": log_odds.type_only,
+            "evidence": evidence,
+            "share_z": z,
+            "type_surprise": surprise,
+            "is_hub": ~binding & (widely_shared | (log_odds.type_only <= p.value_log_odds)),
+            "is_binding": binding,
+        }
+    )
+    return ValueEvidence(
+        seller_ids=seller_ids,
+        link_seller=link_seller,
+        link_value=value,
+        link_position=position,
+        link_first_ns=first_ns,
+        values=values,
+        weight=_pair_weight(evidence, binding, p),
+        tie_rate=float(rates.sum()),
+    )
+
+
+def _pair_weight(evidence: np.ndarray, binding: np.ndarray, p: SyndicateParams) -> np.ndarray:
+    """Pair weight of a value in the community step: its evidence above ``value_log_odds``
+    (at least 0.001 for binding values), 0 for values that do not bind."""
+    return np.where(binding, np.maximum(evidence - p.value_log_odds, 1e-3), 0.0)
+
+
+def _type_rates(
+    type_code: np.ndarray,
+    link_value: np.ndarray,
+    link_seller: np.ndarray,
+    binding: np.ndarray,
+    n_sellers: int,
+) -> np.ndarray:
+    """Per signal type: the share of the marketplace's sellers holding a binding value of it."""
+    n_types = int(type_code.max(initial=-1)) + 1
+    n = max(n_sellers, 1)
+    sel = binding[link_value]
+    pair = np.unique(type_code[link_value[sel]] * n + link_seller[sel])
+    return np.bincount(pair // n, minlength=n_types) / n
+
+
+# --------------------------------------------------------------------------------------------
+# Stage 2: candidate groups
+# --------------------------------------------------------------------------------------------
+
+
+def _components(ev: ValueEvidence, values: np.ndarray | None = None) -> np.ndarray:
+    """Connected component of each seller in the graph of sellers and the selected values
+    (default: the binding ones), labelled by its smallest seller code; -1 for sellers without
+    a selected value."""
+    n = len(ev.seller_ids)
+    sel = (ev.binding if values is None else values)[ev.link_value]
+    s, v = ev.link_seller[sel], ev.link_value[sel]
+    n_values = len(ev.values)
+    graph = sparse.coo_matrix(
+        (np.ones(len(s)), (s, n + v)), shape=(n + n_values, n + n_values)
+    ).tocsr()
+    _, comp = csgraph.connected_components(graph, directed=False)
+    comp = comp[:n]
+    first = np.full(comp.max(initial=0) + 1, n, dtype=np.int64)
+    np.minimum.at(first, comp, np.arange(n))
+    linked = np.zeros(n, dtype=bool)
+    linked[s] = True
+    return np.where(linked, first[comp], -1)
+
+
+def candidate_groups(ev: ValueEvidence, min_size: int) -> np.ndarray:
+    """Stage 2: group of each seller (the smallest seller code of its connected component in
+    the graph of sellers and binding values; -1 outside groups of ``min_size`` or more)."""
+    comp = _components(ev)
+    size = np.bincount(comp[comp >= 0], minlength=len(comp))
+    return np.where((comp >= 0) & (size[comp.clip(0)] >= min_size), comp, -1)
+
+
+def household_types(ev: ValueEvidence, p: SyndicateParams) -> np.ndarray:
+    """Stage 2: per value, whether its signal type is one households share in this
+    marketplace: a value of the type ties at least ``household_type_share`` of its
+    *single-tie groups*, the groups of at most ``household_size`` sellers tied by values of at
+    most that many holders (whatever their evidence) in which one value is held by all."""
+    k = ev.values["n_sellers"].to_numpy()
+    small = k <= p.household_size
+    comp = _components(ev, small)
+    sel = small[ev.link_value]
+    s, v = ev.link_seller[sel], ev.link_value[sel]
+    c = comp[s]
+    n = len(ev.seller_ids)
+    size = np.bincount(comp[comp >= 0], minlength=n)
+    widest = np.zeros(n, dtype=np.int64)
+    np.maximum.at(widest, c, k[v])
+    single = (size[c] <= p.household_size) & (widest[c] >= size[c])
+    type_code, type_names = pd.factorize(ev.values["signal_type"], sort=True)
+    n_types = max(len(type_names), 1)
+    n_groups = len(np.unique(c[single]))
+    with_type = np.unique(c[single] * n_types + type_code[v[single]]) % n_types
+    share = np.bincount(with_type, minlength=n_types) / max(n_groups, 1)
+    return (share >= p.household_type_share)[type_code]
+
+
+# --------------------------------------------------------------------------------------------
+# Stage 3: communities and the group decision
+# --------------------------------------------------------------------------------------------
+
+
+def _run_starts(sorted_key: np.ndarray) -> np.ndarray:
+    if sorted_key.size == 0:
+        return np.empty(0, np.int64)
+    return np.r_[0, np.flatnonzero(np.diff(sorted_key)) + 1]
+
+
+def _pairs_in_groups(sizes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """All index pairs (i, j), i < j, inside consecutive runs of the given sizes."""
     sizes = sizes.astype(np.int64)
     total = int(sizes.sum())
     if total == 0:
@@ -375,69 +733,291 @@ def _pairs_in_groups(first: int, sizes: np.ndarray) -> tuple[np.ndarray, np.ndar
     step = np.arange(left.size, dtype=np.int64) - np.repeat(
         np.cumsum(partners) - partners, partners
     )
-    return first + left, first + left + step + 1
+    return left, left + step + 1
 
 
-def _reduce_pairs(
-    key: np.ndarray, weight: np.ndarray, bits: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    if key.size == 0:
-        return key, weight, bits
+def pair_rows(seller: np.ndarray, value: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair of holders of each value: ``(a, b, row)`` with seller codes ``a < b`` and the
+    row of the pair's value in the inputs (``seller`` / ``value`` are per link).
+
+    Quadratic in the holders of each value only: callers pass binding values (hubs never bind).
+    """
+    order = np.lexsort((seller, value))
+    s, v = seller[order], value[order]
+    left, right = _pairs_in_groups(np.diff(np.r_[_run_starts(v), v.size]))
+    a, b = s[left], s[right]
+    return np.minimum(a, b), np.maximum(a, b), order[left]
+
+
+def reduce_pairs(
+    a: np.ndarray, b: np.ndarray, n_sellers: int, **columns: tuple[np.ndarray, str]
+) -> tuple[np.ndarray, np.ndarray, dict[str, np.ndarray]]:
+    """Distinct pairs ``(a, b)`` with each ``column=(values, how)`` reduced per pair
+    (``how``: ``sum`` or ``or``)."""
+    key = a * n_sellers + b
     order = np.argsort(key, kind="stable")
-    key, weight, bits = key[order], weight[order], bits[order]
-    starts = np.r_[0, np.flatnonzero(np.diff(key)) + 1]
-    return key[starts], np.add.reduceat(weight, starts), np.bitwise_or.reduceat(bits, starts)
+    key = key[order]
+    first = _run_starts(key)
+    out = {}
+    for name, (values, how) in columns.items():
+        ufunc = np.add if how == "sum" else np.bitwise_or
+        out[name] = ufunc.reduceat(values[order], first) if first.size else values[:0]
+    return key[first] // n_sellers, key[first] % n_sellers, out
 
 
-def _pair_weights(enc: _Encoded, p: SyndicateParams):
-    """Summed pair weights (seller a < seller b) over shared non-hub values."""
-    n_values = len(enc.value_type)
-    share = np.bincount(enc.value, minlength=n_values)
-    type_weight = np.array([p.weight_of(t) for t in enc.type_names])
-    type_cap = np.array([p.max_share_of(t) for t in enc.type_names])
-    type_decay = np.array([p.rarity_decay_of(t) for t in enc.type_names])
-    usable = (share >= 2) & (share <= type_cap[enc.value_type])
-    with np.errstate(divide="ignore"):
-        decay = type_decay[enc.value_type]
-        rarity = 1.0 / (1.0 + decay * np.log2(np.maximum(share, 2) / 2.0))
-    value_weight = np.where(usable, type_weight[enc.value_type] * rarity, 0.0)
+def _leiden(n: int, a: np.ndarray, b: np.ndarray, w: np.ndarray, p: SyndicateParams):
+    """Leiden communities (modularity at ``p.resolution``, iterated until stable) of one
+    group's seller graph, with igraph's own Leiden and a generator seeded for this call only,
+    so the same group always gives the same communities."""
+    import random
 
-    sel = usable[enc.value]
-    v = enc.value[sel]
-    s = enc.seller[sel]
-    order = np.lexsort((s, v))
-    v, s = v[order], s[order]
-    if v.size == 0:
-        e = np.empty(0, np.int64)
-        return e, e, np.empty(0), e, usable
-    starts = np.r_[0, np.flatnonzero(np.diff(v)) + 1]
-    sizes = np.diff(np.r_[starts, v.size])
-    group_value = v[starts]
-    n_pairs = sizes * (sizes - 1) // 2
-    cum = np.cumsum(n_pairs)
-    n_sellers = len(enc.seller_ids)
-    keys, weights, bits = [], [], []
-    g0 = 0
-    while g0 < len(starts):
-        base = cum[g0 - 1] if g0 > 0 else 0
-        g1 = int(np.searchsorted(cum, base + p.pair_batch, side="right"))
-        g1 = max(g1, g0 + 1)
-        gz = sizes[g0:g1]
-        left, right = _pairs_in_groups(int(starts[g0]), gz)
-        gv = np.repeat(group_value[g0:g1], gz * (gz - 1) // 2)
-        a, b = s[left], s[right]
-        key = np.minimum(a, b) * n_sellers + np.maximum(a, b)
-        w = value_weight[gv]
-        bit = np.left_shift(np.int64(1), enc.value_type[gv].astype(np.int64))
-        k_, w_, b_ = _reduce_pairs(key, w, bit)
-        keys.append(k_)
-        weights.append(w_)
-        bits.append(b_)
-        g0 = g1
-    key, weight, bit = _reduce_pairs(
-        np.concatenate(keys), np.concatenate(weights), np.concatenate(bits)
+    import igraph as ig
+
+    graph = ig.Graph(n=n, edges=np.column_stack([a, b]).tolist(), directed=False)
+    ig.set_random_number_generator(random.Random(p.seed))
+    try:
+        parts = graph.community_leiden(
+            objective_function="modularity",
+            weights=w.tolist(),
+            resolution=p.resolution,
+            n_iterations=-1,
+        )
+    finally:
+        ig.set_random_number_generator(random)
+    return np.asarray(parts.membership, dtype=np.int64)
+
+
+def _merge_back(
+    part: np.ndarray, a: np.ndarray, b: np.ndarray, w: np.ndarray, share: float
+) -> np.ndarray:
+    """Merge Leiden parts tied to each other (summed pair weights between them) at least
+    ``share`` times as strongly as the weaker part's members are tied inside it (its inside
+    pair weights per member), with union-find, strongest ties first. A chain's segments are
+    tied by one link like those inside them and merge; rings touching through one tie, whose
+    members each hold several ties inside, do not."""
+    n_parts = int(part.max()) + 1
+    if n_parts == 1:
+        return part
+    size = np.bincount(part, minlength=n_parts)
+    inside = part[a] == part[b]
+    per_member = np.bincount(part[a[inside]], weights=w[inside], minlength=n_parts) / size
+    pa_, pb_ = np.minimum(part[a], part[b])[~inside], np.maximum(part[a], part[b])[~inside]
+    keys, where = np.unique(pa_ * n_parts + pb_, return_inverse=True)
+    between = np.bincount(where, weights=w[~inside], minlength=len(keys))
+    parent = list(range(n_parts))
+
+    def root(x: int) -> int:
+        while parent[x] != x:
+            parent[x] = parent[parent[x]]
+            x = parent[x]
+        return x
+
+    for rank in np.lexsort((keys, -between)):
+        i, j, weight = int(keys[rank] // n_parts), int(keys[rank] % n_parts), between[rank]
+        if weight >= share * min(per_member[i], per_member[j]):
+            ri, rj = root(i), root(j)
+            if ri != rj:
+                parent[max(ri, rj)] = min(ri, rj)
+    return np.array([root(x) for x in range(n_parts)], dtype=np.int64)[part]
+
+
+def _split_group(
+    seller: np.ndarray, value: np.ndarray, weight: np.ndarray, p: SyndicateParams
+) -> np.ndarray:
+    """Community label (smallest member code) of each seller code ``0..n-1`` of one group,
+    from its links (local seller codes, value codes, the values' pair weights)."""
+    n = int(seller.max()) + 1
+    a, b, row = pair_rows(seller, value)
+    a, b, red = reduce_pairs(a, b, n, w=(weight[row], "sum"))
+    part = _merge_back(_leiden(n, a, b, red["w"], p), a, b, red["w"], p.merge_share)
+    first = np.full(n, n, dtype=np.int64)
+    np.minimum.at(first, part, np.arange(n))
+    return first[part]
+
+
+def _communities(
+    group: np.ndarray, seller: np.ndarray, value: np.ndarray, weight: np.ndarray, n: int, p
+) -> np.ndarray:
+    """Community label (smallest member's seller code) of every seller code ``0..n-1`` (-1
+    outside groups): a group smaller than ``leiden_min_size`` is one community, larger ones are
+    split (per link: ``group`` label, seller and value codes, value weight)."""
+    label = np.full(n, -1, dtype=np.int64)
+    label[seller] = group
+    size = np.bincount(label[label >= 0], minlength=n)
+    big = size[group] >= p.leiden_min_size
+    if not big.any():
+        return label
+    order = np.flatnonzero(big)[np.argsort(group[big], kind="stable")]
+    bounds = np.r_[_run_starts(group[order]), len(order)]
+    for lo, hi in zip(bounds[:-1], bounds[1:], strict=True):
+        rows = order[lo:hi]
+        codes, local = np.unique(seller[rows], return_inverse=True)
+        local_label = _split_group(local, value[rows], weight[rows], p)
+        label[codes] = codes[local_label]
+    return label
+
+
+@dataclass
+class CommunityEvidence:
+    """Per community label (a seller code; arrays of the number of seller codes)."""
+
+    size: np.ndarray
+    values: np.ndarray  # summed positive evidence of the values two or more members share
+    structure: np.ndarray
+    extra_ties: np.ndarray
+    log10_p: np.ndarray  # range test of the members' arrival positions (NaN: unknown)
+    household: np.ndarray
+    widest: np.ndarray  # most members holding one shared value
+
+    @property
+    def evidence(self) -> np.ndarray:
+        return self.values + self.structure
+
+    def is_syndicate(self, p: SyndicateParams) -> np.ndarray:
+        return (self.size >= p.min_size) & (self.evidence >= p.group_log_odds) & ~self.household
+
+
+def community_evidence(
+    label: np.ndarray,
+    seller: np.ndarray,
+    value: np.ndarray,
+    evidence: np.ndarray,
+    household_type: np.ndarray,
+    tie_rate: float,
+    position: np.ndarray,
+    p: SyndicateParams,
+) -> CommunityEvidence:
+    """The evidence of every community at once (see the module docstring); each community's
+    figures depend on its own links only.
+
+    Args:
+        label: community label per seller code (-1 outside communities).
+        seller, value, evidence, household_type: per binding link (value codes, the value's
+            evidence, and whether its type is one households share: :func:`household_types`).
+        tie_rate: the chance that a seller holds a binding value of some type.
+        position: arrival position per seller code (NaN when unknown).
+    """
+    n = len(label)
+    comm = label[seller]
+    inside = comm >= 0
+    seller, value, comm = seller[inside], value[inside], comm[inside]
+    n_values = max(int(value.max(initial=-1)) + 1, 1)
+    key, link_key, holders = np.unique(
+        comm * n_values + value, return_inverse=True, return_counts=True
     )
-    return key // n_sellers, key % n_sellers, weight, bit, usable
+    key_comm = key // n_values
+    key_e, key_home = np.zeros(len(key)), np.zeros(len(key), dtype=bool)
+    key_e[link_key], key_home[link_key] = evidence[inside], household_type[inside]
+    shared = holders >= 2
+    members = np.flatnonzero(label >= 0)
+    size = np.bincount(label[members], minlength=n)
+    values = np.bincount(key_comm[shared], weights=np.maximum(key_e[shared], 0.0), minlength=n)
+    widest = np.zeros(n, dtype=np.int64)
+    np.maximum.at(widest, key_comm[shared], holders[shared])
+    other = np.bincount(key_comm[shared & ~key_home], minlength=n)  # values of other types
+    extra = _extra_ties(seller, link_key, holders, shared, n)
+    extra_ties = np.bincount(label[members], weights=extra[members], minlength=n)
+    structure = _structure_log_lr(extra_ties, size, tie_rate)
+    log_p = range_log_p(label[members], position[members], n)
+    household = (size <= p.household_size) & (widest >= size) & (other == 0)
+    return CommunityEvidence(size, values, structure, extra_ties, log_p, household, widest)
+
+
+def _extra_ties(
+    seller: np.ndarray, link_key: np.ndarray, holders: np.ndarray, shared: np.ndarray, n: int
+) -> np.ndarray:
+    """Per seller code: the number of separate ties beyond the first, a tie being a shared
+    value whose holders (in the community) are not contained in another shared value's."""
+    on_shared = shared[link_key]
+    s_seller, s_key = seller[on_shared], link_key[on_shared]
+    a, b, _ = pair_rows(s_key, s_seller)
+    a, b, red = reduce_pairs(a, b, len(holders), both=(np.ones(len(a), dtype=np.int64), "sum"))
+    both = red["both"]
+    contained = np.zeros(len(holders), dtype=bool)
+    contained[b[(both == holders[b]) & (holders[a] >= holders[b])]] = True
+    contained[a[(both == holders[a]) & (holders[b] > holders[a])]] = True
+    ties = np.bincount(s_seller[~contained[s_key]], minlength=n)
+    return np.maximum(ties - 1, 0)
+
+
+def _structure_log_lr(extra_ties: np.ndarray, size: np.ndarray, tie_rate: float) -> np.ndarray:
+    """log10 Bayes factor, floored at 0, of ``extra_ties`` separate extra ties in a community
+    of ``size`` members: a ring's count is taken as anything from 0 to ``size`` alike (its
+    members may share one value or each hold several ties: a star's centre, a chain's links),
+    independent sellers' as Poisson with mean ``size * tie_rate`` (each member holding a
+    further binding value by coincidence). 0 unless there are more extra ties than that mean:
+    fewer is no evidence of a ring."""
+    from scipy.stats import poisson
+
+    out = np.zeros(len(size))
+    expected = size * tie_rate
+    some = np.flatnonzero(extra_ties > expected)
+    x, m = np.minimum(extra_ties[some], size[some]), size[some]
+    log10_null = poisson.logpmf(x, np.maximum(expected[some], 1e-12)) / _LN10
+    out[some] = np.maximum(-np.log10(m + 1.0) - log10_null, 0.0)
+    return out
+
+
+def _seller_positions(n: int, seller: np.ndarray, position: np.ndarray) -> np.ndarray:
+    """Per seller code: its earliest link position (NaN when none is known)."""
+    out = np.full(n, np.nan)
+    np.fmin.at(out, seller, position)
+    return out
+
+
+def cluster_group(group: pd.DataFrame, params: SyndicateParams | None = None) -> pd.DataFrame:
+    """Stage 3: the syndicates inside one candidate group. A pure function of the group.
+
+    Args:
+        group: the group's binding links, :data:`GROUP_COLUMNS`: ``seller_id, value`` (any
+            sortable value key), the value's ``evidence`` and ``household_type``, the
+            marketplace's ``tie_rate`` (stage 1; the same on every row) and the seller's
+            arrival ``position`` (NaN: unknown).
+        params: settings.
+
+    Returns:
+        One row per seller of the group, sorted by ``seller_id``: ``seller_id``,
+        ``community`` (the smallest seller id of the seller's community), ``is_syndicate``,
+        ``evidence`` (the community's, log10 odds) and ``log10_adoption_p`` (the range test
+        of its members' arrivals; NaN when fewer than two are known).
+    """
+    return cluster_groups(group.assign(group=0), params)
+
+
+def cluster_groups(rows: pd.DataFrame, params: SyndicateParams | None = None) -> pd.DataFrame:
+    """Stage 3 over many groups: :func:`cluster_group` applied to each ``group`` of ``rows``
+    (columns ``group`` plus :data:`GROUP_COLUMNS`), concatenated and sorted by seller id; the
+    same result however the groups are batched."""
+    p = params or SyndicateParams()
+    ids, seller = np.unique(rows["seller_id"].to_numpy(), return_inverse=True)
+    _, value = np.unique(rows["value"].to_numpy(), return_inverse=True)
+    _, group = np.unique(rows["group"].to_numpy(), return_inverse=True)
+    n = len(ids)
+    evidence = rows["evidence"].to_numpy(float)
+    first = np.full(int(group.max(initial=-1)) + 1, n, dtype=np.int64)
+    np.minimum.at(first, group, seller)
+    weight = _pair_weight(evidence, np.ones(len(evidence), dtype=bool), p)
+    label = _communities(first[group], seller, value, weight, n, p)
+    tie_rate = rows["tie_rate"].to_numpy(float)
+    ce = community_evidence(
+        label,
+        seller,
+        value,
+        evidence,
+        rows["household_type"].to_numpy(bool),
+        float(tie_rate[0]) if len(tie_rate) else 0.0,
+        _seller_positions(n, seller, rows["position"].to_numpy(float)),
+        p,
+    )
+    return pd.DataFrame(
+        {
+            "seller_id": ids,
+            "community": ids[label],
+            "is_syndicate": ce.is_syndicate(p)[label],
+            "evidence": ce.evidence[label],
+            "log10_adoption_p": ce.log10_p[label],
+        }
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -445,128 +1025,92 @@ def _pair_weights(enc: _Encoded, p: SyndicateParams):
 # --------------------------------------------------------------------------------------------
 
 
-def _strong_pairs(enc: _Encoded, attrs: pd.DataFrame, p: SyndicateParams):
-    """Seller pairs (a < b) whose boosted weight makes an edge, with that weight, the signal
-    types they share (bit set) and the usable (non-hub, shared) values."""
-    n = len(enc.seller_ids)
-    a, b, w, bits, usable = _pair_weights(enc, p)
-    signal_w = w.copy()
-
-    # Behavioural boosts for pairs that already share something.
-    if len(a):
-        reg = _to_ns(attrs.get("registered_at", attrs.get("onboarded_at")), n)
-        window = p.registration_window_days * 86_400e9
-        close = np.abs(reg[a] - reg[b]) <= window
-        w = w + p.registration_boost * np.nan_to_num(close)
-        for col, boost in (
-            ("region", p.same_region_boost),
-            ("primary_category", p.same_category_boost),
-        ):
-            if col in attrs.columns and boost:
-                codes = pd.factorize(attrs[col])[0]
-                w = w + boost * ((codes[a] == codes[b]) & (codes[a] >= 0))
-
-    n_types = np.zeros(len(a), dtype=np.int64)
-    for i in range(len(enc.type_names)):
-        n_types += (bits >> i) & 1
-    strong = (w >= p.edge_threshold) & (
-        (signal_w >= p.edge_threshold) | (n_types >= p.min_tie_types)
-    )
-    a, b, w, bits = a[strong], b[strong], w[strong], bits[strong]
-    return a, b, w, bits, usable
-
-
 def detect_syndicates(
     links: pd.DataFrame,
     sellers: pd.DataFrame | None = None,
     params: SyndicateParams | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Cluster sellers into syndicates from shared identity signals.
+    """Cluster sellers into syndicates from shared identity signals (stages 1-4).
 
     Args:
         links: one row per ``seller_id, signal_type, signal_value_hash`` (optionally
-            ``n_observations, first_observed_at, last_observed_at``). Duplicate rows are merged.
+            ``first_observed_at``). Duplicate rows are merged.
         sellers: seller features; used columns (all optional except ``seller_id``):
-            ``region, primary_category, registered_at, onboarded_at, is_confirmed_bad,
-            is_enforced, first_activity_at, last_activity_at``.
-        params: tuning; defaults to :class:`SyndicateParams()`.
+            ``registered_at, onboarded_at, is_confirmed_bad, is_enforced, first_activity_at,
+            last_activity_at``.
+        params: settings; defaults to :class:`SyndicateParams()`.
 
     Returns:
         ``(seller_syndicates, syndicates)``.
 
         ``seller_syndicates``: one row per seller in ``links`` or ``sellers``, sorted by
         ``seller_id``: ``seller_id, syndicate_id`` (null when in none),
-        ``membership_strength`` (0-1: the seller's summed link weight inside its syndicate
-        divided by the largest such sum among the members; null outside syndicates),
-        ``n_links`` (links to fellow members), ``link_weight`` (their summed weight),
-        ``tie_signal_types`` (sorted, comma-separated signal types of those links).
+        ``membership_strength`` (0-1: the seller's summed tie weight to fellow members divided
+        by the largest such sum among the members; null outside syndicates), ``n_links``
+        (fellow members it shares a binding value with), ``link_weight`` (the summed weight,
+        evidence above ``value_log_odds``, of the values it shares with them),
+        ``tie_signal_types`` (sorted, comma-separated signal types of those ties),
+        ``n_binding_values`` (binding values it shares with fellow members).
 
-        ``syndicates``: one row per syndicate, sorted by ``risk_score`` descending then id:
-        ``syndicate_id, size, n_confirmed_bad, share_confirmed_bad, n_enforced,
-        n_unenforced_members, unenforced_member_ids`` (comma-separated, strongest members
-        first), ``shared_signal_summary`` (e.g. ``'bank_account:2, device_id:1'``: distinct
-        non-hub values of each type shared by two or more members), ``n_links,
-        link_density, mean_link_weight, first_activity_at, last_activity_at, risk_score``.
+        ``syndicates``: one row per syndicate, sorted by ``risk_score`` descending then id
+        (see :data:`SYNDICATE_COLUMNS` and :func:`summarize_syndicates`).
     """
     p = params or SyndicateParams()
-    seller_ids = _seller_index(links, sellers)
-    n = len(seller_ids)
-    enc = _encode(links, seller_ids)
-    attrs = _seller_attributes(sellers, seller_ids)
-    a, b, w, bits, usable = _strong_pairs(enc, attrs, p)
+    index = SellerIndex.of(links, sellers)
+    ev = _score_values(links, sellers, index, p)
+    syn_of = _syndicate_labels(ev, p)
+    return _tables(ev, _seller_attributes(sellers, index), syn_of, p)
 
-    # Chaining guard: iteratively drop sellers with too little support.
-    alive = np.ones(len(a), dtype=bool)
-    for _ in range(100):
-        deg = np.bincount(a[alive], minlength=n) + np.bincount(b[alive], minlength=n)
-        max_w = np.zeros(n)
-        np.maximum.at(max_w, a[alive], w[alive])
-        np.maximum.at(max_w, b[alive], w[alive])
-        ok_node = (deg >= p.min_member_links) | (max_w >= p.strong_edge_weight)
-        new_alive = alive & ok_node[a] & ok_node[b]
-        if new_alive.sum() == alive.sum():
-            break
-        alive = new_alive
-    a, b, w, bits = a[alive], b[alive], w[alive], bits[alive]
 
-    graph = sparse.coo_matrix((np.ones(len(a)), (a, b)), shape=(n, n)).tocsr()
-    _, comp = csgraph.connected_components(graph, directed=False)
-    comp_size = np.bincount(comp, minlength=n)
-    in_syn = comp_size[comp] >= p.min_size
-
-    # Syndicate id: prefix + smallest seller id (seller codes follow sorted ids).
-    first_member = np.full(comp.max(initial=0) + 1, n, dtype=np.int64)
-    np.minimum.at(first_member, comp, np.arange(n))
-    syn_of = np.where(in_syn, first_member[comp], -1)
-    syn_ids = np.array([f"{p.id_prefix}{x}" for x in seller_ids], dtype=object)
-
-    # Per-seller link statistics inside the syndicate.
-    link_weight = np.bincount(a, weights=w, minlength=n) + np.bincount(b, weights=w, minlength=n)
-    n_links = np.bincount(a, minlength=n) + np.bincount(b, minlength=n)
-    seller_bits = np.zeros(n, dtype=np.int64)
-    np.bitwise_or.at(seller_bits, a, bits)
-    np.bitwise_or.at(seller_bits, b, bits)
-    max_in_syn = np.zeros(n)
-    np.maximum.at(max_in_syn, np.where(in_syn, syn_of, 0), np.where(in_syn, link_weight, 0.0))
-    strength = np.where(
-        in_syn, link_weight / np.where(in_syn, max_in_syn[syn_of.clip(0)], 1.0), np.nan
-    )
-    bit_labels = _bit_labels(seller_bits, enc.type_names)
-
-    seller_syndicates = pd.DataFrame(
+def group_rows(ev: ValueEvidence, p: SyndicateParams | None = None) -> pd.DataFrame:
+    """The stage 3 input: one row per binding link of a candidate group, columns ``group``
+    (the group's smallest seller id) and :data:`GROUP_COLUMNS` (``value`` is the value code)."""
+    p = p or SyndicateParams()
+    group = candidate_groups(ev, p.min_size)
+    sel = ev.binding[ev.link_value] & (group[ev.link_seller] >= 0)
+    s, v = ev.link_seller[sel], ev.link_value[sel]
+    position = _seller_positions(len(ev.seller_ids), ev.link_seller, ev.link_position)
+    return pd.DataFrame(
         {
-            "seller_id": seller_ids,
-            "syndicate_id": np.where(in_syn, syn_ids[syn_of.clip(0)], None),
-            "membership_strength": strength,
-            "n_links": np.where(in_syn, n_links, 0).astype(np.int64),
-            "link_weight": np.where(in_syn, link_weight, 0.0),
-            "tie_signal_types": np.where(in_syn, bit_labels, None),
+            "group": ev.seller_ids[group[s]],
+            "seller_id": ev.seller_ids[s],
+            "value": v,
+            "evidence": ev.evidence[v],
+            "household_type": _household(ev, p)[v],
+            "tie_rate": ev.tie_rate,
+            "position": position[s],
         }
     )
-    syndicates = _syndicate_table(
-        enc, attrs, seller_ids, syn_of, in_syn, strength, a, b, w, usable, syn_ids, p
-    )
-    return seller_syndicates, syndicates
+
+
+def _syndicate_labels(ev: ValueEvidence, p: SyndicateParams) -> np.ndarray:
+    """Stages 2 and 3 on the codes of ``ev``: each seller's syndicate label (its smallest
+    member's seller code; -1 outside syndicates). The same as :func:`cluster_groups` on
+    :func:`group_rows`."""
+    n = len(ev.seller_ids)
+    group = candidate_groups(ev, p.min_size)
+    sel = ev.binding[ev.link_value] & (group[ev.link_seller] >= 0)
+    s, v = ev.link_seller[sel], ev.link_value[sel]
+    label = _communities(group[s], s, v, ev.weight[v], n, p)
+    syndicate = _evidence_of(ev, label, p).is_syndicate(p)
+    return np.where((label >= 0) & syndicate[label.clip(0)], label, -1)
+
+
+def _evidence_of(ev: ValueEvidence, label: np.ndarray, p: SyndicateParams) -> CommunityEvidence:
+    """:func:`community_evidence` of the communities ``label`` (per seller code) of ``ev``."""
+    n = len(ev.seller_ids)
+    sel = ev.binding[ev.link_value] & (label[ev.link_seller] >= 0)
+    s, v = ev.link_seller[sel], ev.link_value[sel]
+    position = _seller_positions(n, ev.link_seller, ev.link_position)
+    home = _household(ev, p)
+    return community_evidence(label, s, v, ev.evidence[v], home[v], ev.tie_rate, position, p)
+
+
+def _household(ev: ValueEvidence, p: SyndicateParams) -> np.ndarray:
+    """:func:`household_types` of ``ev``, computed once."""
+    if ev.household is None:
+        ev.household = household_types(ev, p)
+    return ev.household
 
 
 def summarize_syndicates(
@@ -576,152 +1120,232 @@ def summarize_syndicates(
     params: SyndicateParams | None = None,
 ) -> pd.DataFrame:
     """The ``syndicates`` table of :func:`detect_syndicates`, from its ``seller_syndicates``
-    output and the same ``links``, ``sellers`` and ``params``, without clustering again.
-
-    Only the values some member holds are scored (with every seller holding them, so rarity and
-    hub caps are those of the clustering); the edges kept are the strong pairs of members of the
-    same syndicate, which are exactly the links the clustering kept inside syndicates (a member
-    keeps its support to the end of the chaining guard, so none of its strong links is pruned).
+    output and the same ``links``, ``sellers`` and ``params``, without clustering again (the
+    value evidence, a linear pass, is recomputed).
 
     Args:
         links, sellers, params: as given to :func:`detect_syndicates`.
-        seller_syndicates: its seller-level output; used columns ``seller_id, syndicate_id,
-            membership_strength`` (sellers outside syndicates may be left out).
+        seller_syndicates: its seller-level output; used columns ``seller_id, syndicate_id``
+            (sellers outside syndicates may be left out).
     """
     p = params or SyndicateParams()
-    required = {"seller_id", "syndicate_id", "membership_strength"}
+    required = {"seller_id", "syndicate_id"}
     missing = sorted(required - set(seller_syndicates.columns))
     if missing:
         raise ValueError(f"seller_syndicates is missing required columns: {missing}")
     members = seller_syndicates.loc[seller_syndicates["syndicate_id"].notna(), list(required)]
     if members.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in SYNDICATE_COLUMNS})
-    value_key = ["signal_type", "signal_value_hash"]
-    held = links.loc[links["seller_id"].isin(members["seller_id"]), value_key].drop_duplicates()
-    scored = links.merge(held, on=value_key, how="inner")
-    if sellers is not None and "seller_id" in sellers.columns:
-        # Only the holders of those values matter (pair boosts, member attributes).
-        sellers = sellers[sellers["seller_id"].isin(scored["seller_id"])]
-
-    seller_ids = _seller_index(scored, sellers)
-    n = len(seller_ids)
-    enc = _encode(scored, seller_ids)
-    attrs = _seller_attributes(sellers, seller_ids)
-    a, b, w, _, usable = _strong_pairs(enc, attrs, p)
-
-    code = pd.Index(seller_ids).get_indexer(members["seller_id"].astype(object)).astype(np.int64)
-    if (code < 0).any():
-        unknown = members["seller_id"][code < 0].head(3).tolist()
+        return _empty(SYNDICATE_COLUMNS)
+    index = SellerIndex.of(links, sellers, linked_only=True)
+    member_ids = members["seller_id"].to_numpy(dtype=object)
+    code = np.searchsorted(index.ids, member_ids).clip(0, max(len(index.ids) - 1, 0))
+    found = (len(index.ids) > 0) & (index.ids[code] == member_ids) if len(code) else code >= 0
+    if not np.all(found):
+        unknown = member_ids[~found][:3].tolist()
         raise ValueError(f"seller_syndicates has members absent from links and sellers: {unknown}")
-    # A syndicate's code is its smallest member's (ids are the prefix and that seller's id).
+    ev = _score_values(links, sellers, index, p)
     first = pd.Series(code).groupby(members["syndicate_id"].to_numpy()).transform("min")
-    syn_of = np.full(n, -1, dtype=np.int64)
+    syn_of = np.full(len(index.ids), -1, dtype=np.int64)
     syn_of[code] = first.to_numpy()
-    in_syn = syn_of >= 0
-    strength = np.full(n, np.nan)
-    strength[code] = members["membership_strength"].to_numpy(dtype=float)
-    inside = in_syn[a] & (syn_of[a] == syn_of[b])
-    syn_ids = np.array([f"{p.id_prefix}{x}" for x in seller_ids], dtype=object)
-    return _syndicate_table(
-        enc,
-        attrs,
-        seller_ids,
-        syn_of,
-        in_syn,
-        strength,
-        a[inside],
-        b[inside],
-        w[inside],
-        usable,
-        syn_ids,
-        p,
-    )
+    return _tables(ev, _seller_attributes(sellers, index), syn_of, p)[1]
+
+
+# --------------------------------------------------------------------------------------------
+# Stage 4: summaries
+# --------------------------------------------------------------------------------------------
+
+
+def _empty(columns: list[str]) -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+
+
+@dataclass
+class _Inside:
+    """Binding links and seller pairs inside syndicates (codes are seller codes)."""
+
+    seller: np.ndarray
+    value: np.ndarray
+    syn: np.ndarray  # syndicate code (smallest member) per link
+    a: np.ndarray
+    b: np.ndarray
+    w: np.ndarray  # summed pair weight (evidence above value_log_odds) of the values shared
+    type_bits: np.ndarray  # bit set of the signal types each pair shares
+
+
+def _inside(ev: ValueEvidence, syn_of: np.ndarray) -> _Inside:
+    n = len(ev.seller_ids)
+    syn = syn_of[ev.link_seller]
+    sel = (syn >= 0) & ev.binding[ev.link_value]
+    s, v, g = ev.link_seller[sel], ev.link_value[sel], syn[sel]
+    # Values held by two or more members of the same syndicate; a value split across
+    # syndicates pairs members of the same syndicate only.
+    n_values = max(len(ev.values), 1)
+    g_value = g * n_values + v
+    shared = pd.Series(g_value).groupby(g_value).transform("size").to_numpy() >= 2
+    s, v, g, g_value = s[shared], v[shared], g[shared], g_value[shared]
+    a, b, row = pair_rows(s, g_value)
+    type_code = pd.factorize(ev.values["signal_type"], sort=True)[0]
+    bits = np.left_shift(np.int64(1), type_code[v[row]].astype(np.int64))
+    a, b, red = reduce_pairs(a, b, n, w=(ev.weight[v[row]], "sum"), bits=(bits, "or"))
+    return _Inside(s, v, g, a, b, red["w"], red["bits"])
 
 
 def _bit_labels(bits: np.ndarray, type_names: list[str]) -> np.ndarray:
     uniq, inv = np.unique(bits, return_inverse=True)
-    names = sorted(range(len(type_names)), key=lambda i: type_names[i])
     labels = []
     for u in uniq:
-        labels.append(",".join(type_names[i] for i in names if (int(u) >> i) & 1) or None)
+        labels.append(",".join(t for i, t in enumerate(type_names) if (int(u) >> i) & 1) or None)
     return np.array(labels, dtype=object)[inv]
 
 
-def _syndicate_table(
-    enc, attrs, seller_ids, syn_of, in_syn, strength, a, b, w, usable, syn_ids, p: SyndicateParams
-) -> pd.DataFrame:
-    members = np.flatnonzero(in_syn)
+def _tables(ev: ValueEvidence, attrs: dict, syn_of: np.ndarray, p: SyndicateParams):
+    n = len(ev.seller_ids)
+    ins = _inside(ev, syn_of)
+    in_syn = syn_of >= 0
+    link_weight = np.bincount(ins.a, weights=ins.w, minlength=n) + np.bincount(
+        ins.b, weights=ins.w, minlength=n
+    )
+    n_links = np.bincount(ins.a, minlength=n) + np.bincount(ins.b, minlength=n)
+    seller_bits = np.zeros(n, dtype=np.int64)
+    np.bitwise_or.at(seller_bits, ins.a, ins.type_bits)
+    np.bitwise_or.at(seller_bits, ins.b, ins.type_bits)
+    max_in_syn = np.zeros(n)
+    np.maximum.at(max_in_syn, np.where(in_syn, syn_of, 0), np.where(in_syn, link_weight, 0.0))
+    denominator = np.where(in_syn, max_in_syn[syn_of.clip(0)], 1.0)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        strength = np.where(
+            in_syn, np.where(denominator > 0, link_weight / denominator, 1.0), np.nan
+        )
+    type_names = sorted(ev.values["signal_type"].unique().tolist())
+    syn_ids = np.full(n, None, dtype=object)
+    codes = np.unique(syn_of[in_syn])
+    syn_ids[codes] = [f"{p.id_prefix}{x}" for x in ev.seller_ids[codes]]
+    seller_syndicates = pd.DataFrame(
+        {
+            "seller_id": ev.seller_ids,
+            "syndicate_id": np.where(in_syn, syn_ids[syn_of.clip(0)], None),
+            "membership_strength": strength,
+            "n_links": np.where(in_syn, n_links, 0).astype(np.int64),
+            "link_weight": np.where(in_syn, link_weight, 0.0),
+            "tie_signal_types": np.where(in_syn, _bit_labels(seller_bits, type_names), None),
+            "n_binding_values": np.bincount(ins.seller, minlength=n).astype(np.int64),
+        }
+    )
+    syndicates = _syndicate_table(ev, attrs, syn_of, strength, ins, syn_ids, p)
+    return seller_syndicates, syndicates
+
+
+def _shapes(ins: _Inside, syn_codes: np.ndarray, size: np.ndarray, n: int) -> np.ndarray:
+    """Shape of each syndicate from its graph (see the module docstring)."""
+    k = len(syn_codes)
+    loc_of = np.full(n, -1, dtype=np.int64)
+    loc_of[syn_codes] = np.arange(k)
+    # dense: one value held by every member.
+    holders = pd.DataFrame({"g": loc_of[ins.syn], "v": ins.value}).groupby(["g", "v"]).size()
+    widest = holders.groupby(level="g").max().reindex(range(k), fill_value=0).to_numpy()
+    # degrees of members within their syndicate
+    degree = np.bincount(ins.a, minlength=n) + np.bincount(ins.b, minlength=n)
+    member_syn = np.full(n, -1, dtype=np.int64)
+    member_syn[ins.seller] = loc_of[ins.syn]
+    g_edge = member_syn[ins.a] if len(ins.a) else np.empty(0, np.int64)
+    n_edges = np.bincount(g_edge, minlength=k)
+    members = np.flatnonzero(member_syn >= 0)
+    max_deg = np.zeros(k, dtype=np.int64)
+    np.maximum.at(max_deg, member_syn[members], degree[members])
+    # star: a centre tied to all others, the others tied to less than half their pairs
+    rest_edges = n_edges - max_deg
+    rest_pairs = np.maximum((size - 1) * (size - 2) / 2.0, 1.0)
+    shape = np.full(k, "partial_overlap", dtype=object)
+    shape[max_deg <= 2] = "chain"
+    star = (max_deg == size - 1) & (rest_edges < 0.5 * rest_pairs)
+    shape[star] = "star"
+    shape[widest >= size] = "dense"
+    return shape
+
+
+def _syndicate_table(ev, attrs, syn_of, strength, ins: _Inside, syn_ids, p: SyndicateParams):
+    members = np.flatnonzero(syn_of >= 0)
     if members.size == 0:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in SYNDICATE_COLUMNS})
-    n = len(seller_ids)
+        return _empty(SYNDICATE_COLUMNS)
+    n = len(ev.seller_ids)
     syn_codes, syn_local = np.unique(syn_of[members], return_inverse=True)
     k = len(syn_codes)
     size = np.bincount(syn_local, minlength=k)
+    loc_of = np.full(n, -1, dtype=np.int64)
+    loc_of[syn_codes] = np.arange(k)
 
     def _flag(col: str) -> np.ndarray:
-        if col not in attrs.columns:
+        if attrs.get(col) is None:
             return np.zeros(n, dtype=bool)
         return attrs[col].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
-    bad = _flag("is_confirmed_bad")
-    enforced = _flag("is_enforced")
+    bad, enforced = _flag("is_confirmed_bad"), _flag("is_enforced")
     n_bad = np.bincount(syn_local, weights=bad[members], minlength=k).astype(np.int64)
     n_enf = np.bincount(syn_local, weights=enforced[members], minlength=k).astype(np.int64)
 
-    # Links inside each syndicate (every kept link joins two members of the same component).
-    edge_syn = syn_of[a]
-    inside = (edge_syn >= 0) & (edge_syn == syn_of[b])
-    loc_of = np.full(n, -1, dtype=np.int64)
-    loc_of[syn_codes] = np.arange(k)
-    e_loc = loc_of[edge_syn[inside]]
+    e_loc = loc_of[syn_of[ins.a]] if len(ins.a) else np.empty(0, np.int64)
     n_edges = np.bincount(e_loc, minlength=k)
-    sum_w = np.bincount(e_loc, weights=w[inside], minlength=k)
+    sum_w = np.bincount(e_loc, weights=ins.w, minlength=k)
     density = n_edges / (size * (size - 1) / 2.0)
     mean_w = np.where(n_edges > 0, sum_w / np.maximum(n_edges, 1), 0.0)
 
-    # Shared values among members, per type.
-    seller_syn_loc = np.full(n, -1, dtype=np.int64)
-    seller_syn_loc[members] = syn_local
-    link_syn = seller_syn_loc[enc.seller]
-    sel = (link_syn >= 0) & usable[enc.value]
-    vs = pd.DataFrame({"syn": link_syn[sel], "value": enc.value[sel]})
-    vcount = vs.groupby(["syn", "value"], sort=True).size()
-    shared = vcount[vcount >= 2].reset_index()[["syn", "value"]]
-    shared["type"] = np.asarray(enc.type_names, dtype=object)[enc.value_type[shared["value"]]]
-    per_type = shared.groupby(["syn", "type"], sort=True).size().rename("n").reset_index()
-    per_type = per_type.sort_values(["syn", "n", "type"], ascending=[True, False, True])
+    # Binding values shared by two or more members: per type counts and the listed hashes.
+    vals = pd.DataFrame({"g": loc_of[ins.syn], "v": ins.value}).groupby(["g", "v"]).size()
+    vals = vals.rename("holders").reset_index()
+    vals["type"] = ev.values["signal_type"].to_numpy(dtype=object)[vals["v"]]
+    vals["hash"] = ev.values["signal_value_hash"].to_numpy(dtype=object)[vals["v"]]
+    per_type = vals.groupby(["g", "type"], sort=True).size().rename("n").reset_index()
+    per_type = per_type.sort_values(["g", "n", "type"], ascending=[True, False, True])
     summary = (
-        (per_type["type"] + ":" + per_type["n"].astype(str)).groupby(per_type["syn"]).agg(", ".join)
+        (per_type["type"] + ":" + per_type["n"].astype(str)).groupby(per_type["g"]).agg(", ".join)
     )
-    summary_arr = summary.reindex(range(k)).to_numpy(dtype=object)
+    vals = vals.sort_values(["g", "holders", "type", "hash"], ascending=[True, False, True, True])
+    vals["rank"] = vals.groupby("g").cumcount()
+    listed = vals[vals["rank"] < p.max_listed_values]
+    text = (
+        listed["type"]
+        + ":"
+        + listed["hash"].astype(str)
+        + " ("
+        + listed["holders"].astype(str)
+        + ")"
+    )
+    identifiers = text.groupby(listed["g"]).agg("; ".join).reindex(range(k))
+    n_vals = vals.groupby("g").size().reindex(range(k), fill_value=0).to_numpy()
+    more = n_vals - np.minimum(n_vals, p.max_listed_values)
+    identifiers = np.where(
+        more > 0, identifiers.fillna("") + "; +" + more.astype(str) + " more", identifiers
+    )
 
-    # Activity window: seller columns first, signal observations as a fallback.
+    # Adoption: members' earliest first use of a binding value they share.
+    first_use = pd.Series(ev.link_first_ns[_link_rows(ev, ins)]).groupby(ins.seller).min()
+    member_first = np.full(n, np.nan)
+    member_first[first_use.index.to_numpy()] = first_use.to_numpy()
+    g_first = pd.Series(member_first[members]).groupby(syn_local)
+    span_days = ((g_first.max() - g_first.min()) / _DAY_NS).reindex(range(k)).to_numpy()
+    community = _evidence_of(ev, syn_of, p)
+    adoption_p = 10.0 ** community.log10_p[syn_codes]
+
+    # Activity window: seller columns first, first observations as a fallback.
     first = _to_ns(attrs.get("first_activity_at"), n)
     for alt in ("registered_at", "onboarded_at"):
         first = np.where(np.isnan(first), _to_ns(attrs.get(alt), n), first)
+    first = np.where(np.isnan(first), member_first, first)
     last = _to_ns(attrs.get("last_activity_at"), n)
-    if enc.link_first is not None:
-        lf = np.full(n, np.inf)
-        np.minimum.at(lf, enc.seller, np.where(np.isnan(enc.link_first), np.inf, enc.link_first))
-        first = np.where(np.isnan(first), np.where(np.isfinite(lf), lf, np.nan), first)
-    if enc.link_last is not None:
-        ll = np.full(n, -np.inf)
-        np.maximum.at(ll, enc.seller, np.where(np.isnan(enc.link_last), -np.inf, enc.link_last))
-        last = np.where(np.isnan(last), np.where(np.isfinite(ll), ll, np.nan), last)
+    last = np.where(np.isnan(last), member_first, last)
     syn_first = pd.Series(first[members]).groupby(syn_local).min().reindex(range(k))
     syn_last = pd.Series(last[members]).groupby(syn_local).max().reindex(range(k))
 
     # Actionable list: unenforced members, strongest first.
     um = members[~enforced[members]]
-    um_df = pd.DataFrame(
-        {"syn": seller_syn_loc[um], "strength": strength[um], "code": um}
-    ).sort_values(["syn", "strength", "code"], ascending=[True, False, True])
-    um_df["sid"] = seller_ids[um_df["code"].to_numpy()].astype(str)
+    um_df = pd.DataFrame({"syn": loc_of[syn_of[um]], "strength": strength[um], "code": um})
+    um_df = um_df.sort_values(["syn", "strength", "code"], ascending=[True, False, True])
+    um_df["sid"] = ev.seller_ids[um_df["code"].to_numpy()].astype(str)
     unenforced = um_df.groupby("syn", sort=True)["sid"].agg(",".join).reindex(range(k))
 
     share_bad = n_bad / size
     bad_signal = np.minimum(1.0, 2.0 * share_bad)
-    link_signal = 0.5 * density + 0.5 * np.minimum(1.0, mean_w / (2.0 * p.edge_threshold))
+    link_signal = 0.5 * density + 0.5 * np.minimum(1.0, mean_w / p.evidence_cap)
     size_signal = np.clip(np.log(size / 2.0) / np.log(20.0), 0.0, 1.0)
     risk = np.clip(0.55 * bad_signal + 0.30 * link_signal + 0.15 * size_signal, 0.0, 1.0)
 
@@ -734,102 +1358,29 @@ def _syndicate_table(
             "n_enforced": n_enf,
             "n_unenforced_members": (size - n_enf).astype(np.int64),
             "unenforced_member_ids": unenforced.to_numpy(dtype=object),
-            "shared_signal_summary": summary_arr,
+            "shared_signal_summary": summary.reindex(range(k)).to_numpy(dtype=object),
             "n_links": n_edges.astype(np.int64),
             "link_density": density,
             "mean_link_weight": mean_w,
             "first_activity_at": pd.to_datetime(syn_first.to_numpy(), unit="ns"),
             "last_activity_at": pd.to_datetime(syn_last.to_numpy(), unit="ns"),
             "risk_score": risk,
+            "shape": _shapes(ins, syn_codes, size, n),
+            "n_binding_values": n_vals.astype(np.int64),
+            "binding_identifiers": np.asarray(identifiers, dtype=object),
+            "adoption_span_days": span_days,
+            "adoption_p_value": adoption_p,
+            "evidence": community.evidence[syn_codes],
         }
     )
     out = out.sort_values(["risk_score", "syndicate_id"], ascending=[False, True], kind="stable")
     return out.reset_index(drop=True)
 
 
-def naive_connected_components(links: pd.DataFrame, id_prefix: str = "CC-") -> pd.DataFrame:
-    """Baseline clustering: connected components over every shared value, hubs included.
-
-    Returns ``seller_id, cluster_id, cluster_size`` for every seller in ``links`` (singletons
-    get their own cluster); ``cluster_id = id_prefix + smallest seller_id``.
-    """
-    seller_ids = _seller_index(links, None)
-    enc = _encode(links, seller_ids)
-    n = len(seller_ids)
-    n_values = len(enc.value_type)
-    graph = sparse.coo_matrix(
-        (np.ones(len(enc.seller)), (enc.seller, n + enc.value)), shape=(n + n_values,) * 2
-    ).tocsr()
-    _, comp = csgraph.connected_components(graph, directed=False)
-    comp = comp[:n]
-    first_member = np.full(comp.max(initial=0) + 1, n, dtype=np.int64)
-    np.minimum.at(first_member, comp, np.arange(n))
-    ids = np.array([f"{id_prefix}{x}" for x in seller_ids], dtype=object)
-    return pd.DataFrame(
-        {
-            "seller_id": seller_ids,
-            "cluster_id": ids[first_member[comp]],
-            "cluster_size": np.bincount(comp)[comp].astype(np.int64),
-        }
-    )
-
-
-# --------------------------------------------------------------------------------------------
-# Evaluation
-# --------------------------------------------------------------------------------------------
-
-
-def _aligned_labels(pred: pd.Series, truth: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Integer labels over the union of sellers; null labels become singleton clusters."""
-    index = pred.index.union(truth.index)
-    pr = pred[~pred.index.duplicated()].reindex(index)
-    tr = truth[~truth.index.duplicated()].reindex(index)
-    out = []
-    for s in (pr, tr):
-        codes = pd.factorize(s, use_na_sentinel=True)[0].astype(np.int64)
-        na = codes < 0
-        codes[na] = codes.max(initial=-1) + 1 + np.arange(int(na.sum()))
-        out.append(codes)
-    return out[0], out[1]
-
-
-def _pairs(counts: np.ndarray) -> int:
-    c = counts.astype(np.int64)
-    return int((c * (c - 1) // 2).sum())
-
-
-def pairwise_prf(pred: pd.Series, truth: pd.Series) -> dict[str, float]:
-    """Pairwise precision, recall and F1 of a clustering against known rings.
-
-    ``pred`` and ``truth`` map seller_id (index) to a cluster / ring label; null labels and
-    sellers missing from one side are singletons. A pair of sellers is predicted positive when
-    both are in the same predicted cluster, truly positive when in the same ring. Counted from
-    the contingency table (``sum C(n_ij, 2)``), never by listing pairs. With no predicted
-    (true) pairs, precision (recall) is 1.0 by convention.
-
-    Returns ``precision, recall, f1, tp_pairs, pred_pairs, true_pairs``.
-    """
-    pl, tl = _aligned_labels(pred, truth)
-    pred_pairs = _pairs(np.bincount(pl))
-    true_pairs = _pairs(np.bincount(tl))
-    joint = pl * (tl.max(initial=0) + 1) + tl
-    tp = _pairs(np.unique(joint, return_counts=True)[1])
-    precision = tp / pred_pairs if pred_pairs else 1.0
-    recall = tp / true_pairs if true_pairs else 1.0
-    f1 = 2 * precision * recall / (precision + recall) if precision + recall else 0.0
-    return {
-        "precision": float(precision),
-        "recall": float(recall),
-        "f1": float(f1),
-        "tp_pairs": tp,
-        "pred_pairs": pred_pairs,
-        "true_pairs": true_pairs,
-    }
-
-
-def adjusted_rand(pred: pd.Series, truth: pd.Series) -> float:
-    """Adjusted Rand index over the union of sellers (null labels are singletons)."""
-    from sklearn.metrics import adjusted_rand_score
-
-    pl, tl = _aligned_labels(pred, truth)
-    return float(adjusted_rand_score(tl, pl))
+def _link_rows(ev: ValueEvidence, ins: _Inside) -> np.ndarray:
+    """Row of each inside link (seller, value) in the evidence's link arrays."""
+    n_values = max(len(ev.values), 1)
+    key = ev.link_seller * n_values + ev.link_value
+    order = np.argsort(key, kind="stable")
+    pos = np.searchsorted(key[order], ins.seller * n_values + ins.value)
+    return order[pos]

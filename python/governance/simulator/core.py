@@ -15,7 +15,13 @@ from .incidents import plan_incidents
 from .listings import build_listings, write_listings
 from .orders import generate_orders
 from .pii import phones, seller_pii, signal_values
-from .sellers import build_sellers, plan_seller_enforcement
+from .sellers import (
+    FAMILY_CODE,
+    RING_SHAPES,
+    build_sellers,
+    family_kind,
+    plan_seller_enforcement,
+)
 from .signals import HUB_OFFSET, assignments, write_signals
 from .strategies import build_strategies, strategy_changes
 from .truth import incident_rows
@@ -390,7 +396,7 @@ def _simulate(writer, truth_dir, scale, seed, end_date, days) -> dict:
         "truth_counts": {
             "bad_sellers": int(sd.is_bad.sum()),
             "rings": len(sd.ring_size),
-            "hubs": len(sd.hubs) + len(sd.family_groups),
+            "hubs": len(_innocent_values(sd)),
             "violating_listings": int(ld.is_violating.sum()),
             "low_quality_listings": int(ld.is_low_quality.sum()),
             "missing_actions": int(dropped.sum()),
@@ -401,15 +407,30 @@ def _simulate(writer, truth_dir, scale, seed, end_date, days) -> dict:
     return manifest
 
 
+def _innocent_values(sd) -> list[tuple[str, int, int, np.ndarray]]:
+    """Every innocently shared value: (hub_kind, signal_type, value code, holders), the holders
+    of public IPs including the members of rings that also use them."""
+    touching = {}
+    for r in np.flatnonzero(sd.ring_hub >= 0):
+        touching.setdefault(int(sd.ring_hub[r]), []).append(np.flatnonzero(sd.ring == r))
+    out = []
+    for h, (kind, t, code, members) in enumerate(sd.hubs):
+        holders = np.unique(np.concatenate([members, *touching.get(h, [])]))
+        out.append((kind, t, HUB_OFFSET + code, holders))
+    for g, grp in enumerate(sd.family_groups):
+        kind = family_kind("device", sd.family_together[g])
+        out.append((kind, 0, HUB_OFFSET + FAMILY_CODE + g, grp))
+    for kind, t, code, members, _ in sd.innocent:
+        out.append((kind, t, HUB_OFFSET + code, members))
+    return out
+
+
 def _hub_kinds(sd) -> pa.Array:
     kinds = [[] for _ in range(sd.n)]
-    for kind, _, _, members in sd.hubs:
+    for kind, _, _, members in _innocent_values(sd):
         for m in members.tolist():
             if kind not in kinds[m]:
                 kinds[m].append(kind)
-    for grp in sd.family_groups:
-        for m in grp.tolist():
-            kinds[m].append("family_device")
     return pa.array([",".join(k) if k else None for k in kinds], pa.string())
 
 
@@ -422,6 +443,18 @@ def _write_rings(truth_dir, sd, clock) -> None:
     np.maximum.at(last, sd.ring[members], sd.t_reg[members])
     cat_counts = np.zeros((n_r, len(C.CATEGORIES)), np.int64)
     np.add.at(cat_counts, (sd.ring[members], sd.category[members]), 1)
+    shared_types = [
+        ",".join(C.SIGNAL_TYPES[t] for t in tt)
+        for tt in sd.ring_types
+    ]  # fmt: skip
+    by_shape = {
+        "star": "device_id,bank_account,phone",
+        "partial_overlap": "device_id,bank_account,address",
+        "rotation_chain": "device_id,phone",
+        "weak_ties": "address,phone",
+    }
+    shapes = [RING_SHAPES[s] for s in sd.ring_shape]
+    shared_types = [by_shape.get(s, d) for s, d in zip(shapes, shared_types, strict=True)]
     write_truth(
         truth_dir,
         "rings",
@@ -430,42 +463,46 @@ def _write_rings(truth_dir, sd, clock) -> None:
             "size": pa.array(sd.ring_size.astype(np.int32)),
             "region": take_str(C.REGIONS, sd.ring_region),
             "primary_category": take_str(C.CATEGORIES, cat_counts.argmax(axis=1)),
-            "shared_signal_types": pa.array(
-                [",".join(C.SIGNAL_TYPES[t] for t in tt) for tt in sd.ring_types], pa.string()
-            ),
+            "shared_signal_types": pa.array(shared_types, pa.string()),
             "first_registered_at": clock.ts_array(first),
             "last_registered_at": clock.ts_array(last),
             "is_attack_ring": pa.array(sd.ring_is_attack),
+            "shape": pa.array(shapes, pa.string()),
+            "touches_hub": pa.array(sd.ring_hub >= 0),
+            "adoption_spread_days": pa.array(last - first, pa.float64()),
+            "missing_share": pa.array(sd.ring_missing_share, pa.float64()),
         },
     )
 
 
 def _write_hubs(truth_dir, sd) -> None:
-    types, codes, regions, kinds, sizes = [], [], [], [], []
-    for kind, t, code, members in sd.hubs:
-        types.append(t)
-        codes.append(HUB_OFFSET + code)
-        regions.append(sd.region[members[0]])
-        kinds.append(kind)
-        sizes.append(len(members))
-    for g, grp in enumerate(sd.family_groups):
-        types.append(0)
-        codes.append(HUB_OFFSET + 100_000 + g)
-        regions.append(sd.region[grp[0]])
-        kinds.append("family_device")
-        sizes.append(len(grp))
-    t = np.array(types, np.int8)
+    values = _innocent_values(sd)
+    t = np.array([v[1] for v in values], np.int8)
+    codes = np.array([v[2] for v in values], np.int64)
+    regions = np.array([sd.region[v[3][0]] for v in values], np.int8)
+    text = signal_values(t, codes, regions, C.REGIONS)
     write_truth(
         truth_dir,
         "hubs",
         {
             "signal_type": take_str(C.SIGNAL_TYPES, t),
-            "signal_value": signal_values(
-                t, np.array(codes, np.int64), np.array(regions, np.int8), C.REGIONS
-            ),
-            "hub_kind": pa.array(kinds, pa.string()),
-            "n_sellers": pa.array(np.array(sizes, np.int32)),
-            "region": take_str(C.REGIONS, np.array(regions, np.int64)),
+            "signal_value": text,
+            "hub_kind": pa.array([v[0] for v in values], pa.string()),
+            "n_sellers": pa.array(np.array([len(v[3]) for v in values], np.int32)),
+            "region": take_str(C.REGIONS, regions.astype(np.int64)),
+        },
+    )
+    sizes = np.array([len(v[3]) for v in values], np.int64)
+    row = np.repeat(np.arange(len(values)), sizes)
+    holders = np.concatenate([v[3] for v in values]) if values else np.zeros(0, np.int64)
+    write_truth(
+        truth_dir,
+        "innocent_sharing",
+        {
+            "signal_type": take_str(C.SIGNAL_TYPES, t[row]),
+            "signal_value": text.take(pa.array(row)),
+            "hub_kind": pa.array([values[i][0] for i in row], pa.string()),
+            "seller_id": ids("S", holders + 1, 7),
         },
     )
 

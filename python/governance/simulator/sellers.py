@@ -1,4 +1,5 @@
-"""Sellers, fraud rings, innocent shared-signal hubs and seller-level enforcement plans."""
+"""Sellers, fraud rings of several shapes, innocent shared-signal hubs and seller-level
+enforcement plans."""
 
 from __future__ import annotations
 
@@ -12,6 +13,50 @@ from .strategies import Strategy
 from .util import rng_for, sample_from_weights
 
 RING_SHARED_TYPE_P = np.array([0.9, 0.5, 0.7, 0.5, 0.4])  # device, ip, bank, address, phone
+DEVICE, IP, BANK, ADDRESS, PHONE = range(5)  # signal type codes (config.SIGNAL_TYPES)
+
+# How rings share identifiers (truth `rings.shape`):
+# dense           one value of a type held by every member (plus values held by subsets);
+# star            a controller account shares a different device / phone / bank account with
+#                 each other member, who share nothing among themselves;
+# partial_overlap each member holds two of the ring's device, bank account and warehouse
+#                 address, so no value is common to all;
+# rotation_chain  each new account reuses the previous account's device, and about half of the
+#                 neighbouring accounts also share a phone line;
+# weak_ties       the members share only one phone line and one warehouse address.
+RING_SHAPES = ("dense", "star", "partial_overlap", "rotation_chain", "weak_ties")
+RING_SHAPE_WEIGHTS = np.array([0.2, 0.2, 0.2, 0.2, 0.2])
+RING_TOUCHES_HUB_P = 0.3  # rings whose members also use a public IP hub
+RING_VALUE_SLOTS = 64  # value codes per ring (a star or chain of 40 needs 40)
+# Strengths, drawn per ring (truth `rings`): how far apart a ring's accounts were opened, and
+# how many of the ring's values its members leave out.
+# - adoption spread: log-uniform from one day to six months (at most half the simulated
+#   history); the members register at uniform times within it;
+# - rotation chains open their accounts one after another, each 1-8 weeks after the previous
+#   (gaps compressed when a long chain would not fit the history);
+# - missing values: each member-value assignment of the ring is left out with a per-ring
+#   probability, as long as the ring stays connected through the values it keeps.
+# The spread ends at the ring's going live: its accounts' onboarding and listing activity are
+# drawn as before, so the rest of the marketplace is the same whatever the strengths.
+RING_SPREAD_DAYS = (1.0, 180.0)
+CHAIN_GAP_DAYS = (7.0, 56.0)
+RING_MISSING_P = (0.0, 0.3)
+# Innocent sharing beyond public IPs, co-working addresses and family devices, at several
+# strengths: families that also share a home address (and a home IP), co-working spaces whose
+# members also share the office IP, logistics agents whose phone (and pickup address) is on
+# every account they run.
+FAMILY_ADDRESS_P, FAMILY_IP_P = 0.4, 0.25
+# Families: 2-3 good sellers of one region sharing a device, a third of them with a further
+# member (2-4 in all); most opened their accounts independently of each other, some together
+# (the sellers registered next in their region).
+FAMILY_GROW_P = 1.0 / 3.0
+FAMILY_TOGETHER_P = 0.25
+COWORKING_IP_P = 0.5
+AGENT_SELLERS_PER_AGENT = 2_500  # one agent per this many sellers (at least two)
+AGENT_SIZE = (8, 120)
+AGENT_ADDRESS_P = 0.5
+# Innocent value codes (per signal type, added to the hub offset of signals.py).
+FAMILY_CODE, COWORKING_IP_CODE, AGENT_CODE = 100_000, 300_000, 400_000
 
 
 @dataclass
@@ -37,6 +82,19 @@ class SellerData:
     # (kind, signal_type, value_code, member seller indices)
     hubs: list[tuple[str, int, int, np.ndarray]] = field(default_factory=list)
     family_groups: list[np.ndarray] = field(default_factory=list)
+    family_together: list[bool] = field(default_factory=list)  # opened their accounts together
+    # The groups the enforcement plan draws its false positives from (families before the
+    # strengths above were added: the plan's random stream is consumed as before).
+    family_draws: list[np.ndarray] = field(default_factory=list)
+    ring_shape: np.ndarray | None = None  # index into RING_SHAPES per ring
+    ring_spread: np.ndarray | None = None  # planted adoption spread in days (chains: span)
+    ring_missing_p: np.ndarray | None = None  # planted chance a member leaves a value out
+    ring_missing_share: np.ndarray | None = None  # share of ring values left out (signals.py)
+    ring_hub: np.ndarray | None = None  # public-IP hub a ring's members also use, -1 if none
+    # Further innocent sharing: (kind, signal_type, hub value code, members, adopted_at_signup)
+    # where adopted_at_signup says whether members first use the value when they register
+    # (families, agents) or at some point of their activity (office IPs).
+    innocent: list[tuple[str, int, int, np.ndarray, bool]] = field(default_factory=list)
     events: dict | None = None  # seller-level hits/actions
     qa: dict | None = None  # random seller QA checks
 
@@ -184,12 +242,90 @@ def build_sellers(
         ring_types=ring_types,
         ring_values=ring_values,
         ring_is_attack=ring_is_attack,
+        ring_missing_p=rng_for(seed, "ring_timing", 1).uniform(*RING_MISSING_P, n_r),
     )
-    _build_hubs(sd, cfg, rng)
+    _build_hubs(sd, cfg, rng, rng_for(seed, "families"))
+    _build_ring_shapes(sd, seed)
+    sd.ring_spread = _ring_registrations(rng_for(seed, "ring_timing"), sd, (-history, days))
+    _build_innocent_sharing(sd, cfg, seed)
     return sd
 
 
-def _build_hubs(sd: SellerData, cfg: C.ScaleConfig, rng) -> None:
+def _ring_registrations(rng, sd: SellerData, window: tuple[float, float]) -> np.ndarray:
+    """Each planted ring's registration times (written into ``sd.t_reg``) and adoption spread
+    in days. The spread ends where the ring's accounts were registered before (its going
+    live), so onboarding and activity are unchanged; the attack ring keeps its own."""
+    lo, hi = window
+    spread_hi = min(RING_SPREAD_DAYS[1], (hi - lo) / 2.0)
+    chain = RING_SHAPES.index("rotation_chain")
+    n_r = len(sd.ring_size)
+    spreads = np.zeros(n_r)
+    order = np.argsort(sd.ring, kind="stable")
+    bounds = np.searchsorted(sd.ring[order], np.arange(n_r + 1))
+    for r in range(n_r):
+        members = order[bounds[r] : bounds[r + 1]]  # in seller order
+        if sd.ring_is_attack[r]:
+            spreads[r] = np.ptp(sd.t_reg[members])
+            continue
+        if sd.ring_shape[r] == chain:
+            gaps = rng.uniform(*CHAIN_GAP_DAYS, len(members) - 1)
+            gaps *= min(1.0, (hi - lo - 20.0) / max(gaps.sum(), 1e-9))
+            offsets = np.r_[0.0, np.cumsum(gaps)]
+        else:
+            spread = np.exp(rng.uniform(np.log(RING_SPREAD_DAYS[0]), np.log(spread_hi)))
+            offsets = rng.random(len(members)) * spread
+        live = sd.t_reg[members].min()
+        sd.t_reg[members] = live - offsets.max() + offsets
+        spreads[r] = np.ptp(offsets)
+    return spreads
+
+
+def _build_ring_shapes(sd: SellerData, seed: int) -> None:
+    """Each ring's shape and whether its members also use a public IP hub (own random stream,
+    so the rest of the marketplace is drawn as before)."""
+    rng = rng_for(seed, "ring_shapes")
+    n_r = len(sd.ring_size)
+    sd.ring_shape = sample_from_weights(rng, RING_SHAPE_WEIGHTS, n_r).astype(np.int8)
+    sd.ring_shape[sd.ring_is_attack] = RING_SHAPES.index("dense")
+    public = [i for i, h in enumerate(sd.hubs) if h[0] == "public_ip"]
+    touches = (rng.random(n_r) < RING_TOUCHES_HUB_P) & bool(public)
+    pick = rng.integers(0, max(len(public), 1), n_r)
+    sd.ring_hub = np.where(touches, np.asarray(public or [0])[pick], -1).astype(np.int32)
+    for r in np.flatnonzero(sd.ring_shape == RING_SHAPES.index("dense")):
+        sd.ring_values[r][0] = 1  # the first shared type has one value, held by every member
+
+
+def family_kind(value: str, together: bool) -> str:
+    """Truth kind of a family's shared value: ``family_<value>``, with ``_together`` for
+    families that opened their accounts together."""
+    return f"family_{value}" + ("_together" if together else "")
+
+
+def _build_innocent_sharing(sd: SellerData, cfg: C.ScaleConfig, seed: int) -> None:
+    rng = rng_for(seed, "innocent_sharing")
+    for g, grp in enumerate(sd.family_groups):
+        if rng.random() < FAMILY_ADDRESS_P:
+            kind = family_kind("address", sd.family_together[g])
+            sd.innocent.append((kind, ADDRESS, FAMILY_CODE + g, grp, True))
+            if rng.random() < FAMILY_IP_P / FAMILY_ADDRESS_P:
+                kind = family_kind("ip", sd.family_together[g])
+                sd.innocent.append((kind, IP, FAMILY_CODE + g, grp, True))
+    coworking = [h for h in sd.hubs if h[0] == "coworking_address"]
+    for h, (_, _, _, members) in enumerate(coworking):
+        if rng.random() < COWORKING_IP_P:
+            sd.innocent.append(("coworking_ip", IP, COWORKING_IP_CODE + h, members, False))
+    good = ~sd.is_bad
+    for a in range(max(2, sd.n // AGENT_SELLERS_PER_AGENT)):
+        r = sample_from_weights(rng, C.REGION_WEIGHTS, 1)[0]
+        pool = np.flatnonzero(good & (sd.region == r))
+        k = min(int(rng.integers(AGENT_SIZE[0], AGENT_SIZE[1] + 1)), len(pool))
+        members = np.sort(rng.choice(pool, size=k, replace=False))
+        sd.innocent.append(("agent_phone", PHONE, AGENT_CODE + a, members, True))
+        if rng.random() < AGENT_ADDRESS_P:
+            sd.innocent.append(("agent_address", ADDRESS, AGENT_CODE + a, members, True))
+
+
+def _build_hubs(sd: SellerData, cfg: C.ScaleConfig, rng, rng_families) -> None:
     """Innocent sharing: public IPs, co-working addresses and family devices."""
     good = ~sd.is_bad
     code = 0
@@ -207,19 +343,47 @@ def _build_hubs(sd: SellerData, cfg: C.ScaleConfig, rng) -> None:
         members = np.sort(rng.choice(pool, size=k, replace=False))
         sd.hubs.append(("coworking_address", 3, code, members))
         code += 1
-    # families: 2-3 good sellers of the same region sharing one device
+    _build_families(sd, rng, rng_families)
+
+
+def _build_families(sd: SellerData, rng, rng_families) -> None:
+    """Families: 2-3 good sellers of one region sharing one device, in groups drawn as before
+    (kept in ``family_draws`` for the enforcement plan), whose members are taken in random
+    order within their region (they opened their accounts independently of each other); a
+    third gain a further member, a quarter opened their accounts together (the first member
+    and the next good sellers registered in its region). The changes draw from
+    ``rng_families`` only."""
+    good = ~sd.is_bad
     n_fam = max(1, int(0.012 * sd.n))
     cand = np.flatnonzero(good)
     chosen = np.sort(rng.choice(cand, size=min(n_fam, len(cand)), replace=False))
+    mixed = rng_families.permutation(chosen)
     chosen = chosen[np.argsort(sd.region[chosen], kind="stable")]
+    mixed = mixed[np.argsort(sd.region[mixed], kind="stable")]  # same regions by position
+    taken = np.zeros(sd.n, dtype=bool)
+    taken[chosen] = True
     i = 0
     while i + 1 < len(chosen):
         k = 3 if rng.random() < 0.3 else 2
-        grp = chosen[i : i + k]
+        grp, members = chosen[i : i + k], mixed[i : i + k]
         i += k
         if len(grp) < 2 or sd.region[grp[0]] != sd.region[grp[-1]]:
             continue
-        sd.family_groups.append(np.sort(grp))
+        sd.family_draws.append(np.sort(grp))
+        region = sd.region[members[0]]
+        free = np.flatnonzero(good & ~taken & (sd.region == region))
+        together = rng_families.random() < FAMILY_TOGETHER_P
+        size = len(members) + int(rng_families.random() < FAMILY_GROW_P)
+        if together:
+            later = free[free > members[0]][: size - 1]
+            together = len(later) == size - 1
+            if together:
+                members = np.r_[members[0], later]
+        if len(members) < size and len(free):
+            members = np.r_[members, rng_families.choice(free, size=1)]
+        taken[members] = True
+        sd.family_groups.append(np.sort(members))
+        sd.family_together.append(bool(together))
 
 
 def plan_seller_enforcement(
@@ -280,7 +444,7 @@ def plan_seller_enforcement(
     for kind, _, _, members in sd.hubs:
         p = 0.03 if kind == "public_ip" else 0.06
         fp_members.append(members[rng.random(len(members)) < p])
-    for grp in sd.family_groups:
+    for grp in sd.family_draws:
         fp_members.append(grp[rng.random(len(grp)) < 0.04])
     fpm = np.unique(np.concatenate(fp_members)) if fp_members else np.zeros(0, np.int64)
     fpm = fpm[onb[fpm]]

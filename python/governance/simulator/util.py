@@ -28,6 +28,12 @@ _STREAMS = {
     "appeals": 15,
     "late": 16,
     "seller_plan": 17,
+    "ring_shapes": 18,
+    "innocent_sharing": 19,
+    "ring_signals": 20,
+    "families": 21,
+    "ring_timing": 22,
+    "ring_noise": 23,
 }
 
 

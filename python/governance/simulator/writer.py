@@ -168,6 +168,13 @@ TRUTH_SCHEMAS: dict[str, pa.Schema] = {
             ("first_registered_at", TS),
             ("last_registered_at", TS),
             ("is_attack_ring", B),
+            ("shape", S),
+            ("touches_hub", B),
+            # Strengths: days between the first and last member's registration (for a rotation
+            # chain, its whole span), and the share of the ring's member-value assignments
+            # left out (missing-value noise).
+            ("adoption_spread_days", F),
+            ("missing_share", F),
         ]
     ),
     "hubs": pa.schema(
@@ -177,6 +184,15 @@ TRUTH_SCHEMAS: dict[str, pa.Schema] = {
             ("hub_kind", S),
             ("n_sellers", I),
             ("region", S),
+        ]
+    ),
+    # One row per seller holding an innocently shared value (hub_kind as in `hubs`).
+    "innocent_sharing": pa.schema(
+        [
+            ("signal_type", S),
+            ("signal_value", S),
+            ("hub_kind", S),
+            ("seller_id", S),
         ]
     ),
     "incidents": pa.schema(
