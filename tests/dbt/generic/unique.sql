@@ -1,5 +1,5 @@
 {#- dbt's `unique` test, with an optional `latest_rows_of` that limits a nightly build's check to
-    the keys it wrote (see `duplicate_keys` in macros/uniqueness.sql), and an optional
+    the keys it wrote (see `duplicate_keys` in macros/tests/uniqueness.sql), and an optional
     `raw_rows_of` for the key of a raw source: the source's staging base model, which holds
     every raw row, typed, with its key and disposition, is searched instead of the raw files
     (see `repeated_raw_keys`). -#}
