@@ -37,6 +37,12 @@ def to_pandas(
     )
 
 
+def is_spark(session) -> bool:
+    """Whether ``session`` (what dbt hands a Python model) is a Spark session: the models then
+    run their distributed form (governance.spark_detection)."""
+    return hasattr(session, "catalog") and hasattr(session, "sparkContext")
+
+
 def table_or_none(session, this):
     """The table a dbt Python model builds (``dbt.this``) as it stands before this build, as a
     relation of ``session``; None when it does not exist yet (first build, new warehouse).
@@ -45,7 +51,8 @@ def table_or_none(session, this):
     """
     schema, name = this.schema, this.identifier
     if hasattr(session, "catalog"):  # Spark session; the catalog part only where there is one
-        qualified = ".".join(part for part in (this.database, schema, name) if part)
+        # dbt-spark renders a missing catalog as "None"; its ``this`` prints the qualified name
+        qualified = str(this)
         return session.table(qualified) if session.catalog.tableExists(qualified) else None
     ((found,),) = session.execute(
         "select count(*) from information_schema.tables "
