@@ -10,7 +10,6 @@ import yaml
 from governance.settings import project_dir
 
 ROOT = project_dir()
-SPARK_OFF = "{{ target.type != 'spark' }}"
 REF = re.compile(r"""\bref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)""")
 
 
@@ -29,40 +28,22 @@ def _enabled_configs(node: dict, path: tuple[str, ...] = ()) -> dict[str, str]:
     return found
 
 
-def _refs() -> dict[str, set[str]]:
-    """Model name -> names it refs, read from the model files."""
-    refs = {}
-    for path in (ROOT / "models").rglob("*"):
-        if path.suffix in (".sql", ".py"):
-            refs[path.stem] = set(REF.findall(path.read_text()))
-    return refs
-
-
-def test_python_models_and_the_models_built_on_them_are_skipped_on_spark():
-    refs = _refs()
-    python_models = {p.stem for p in (ROOT / "models").rglob("*.py")}
-    downstream: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for model, parents in refs.items():
-            if model not in python_models | downstream and parents & (python_models | downstream):
-                downstream.add(model)
-                changed = True
-    skipped = _project()["vars"]["spark_skipped_models"]
-    hint = (
-        "dbt-spark's session method cannot run dbt Python models: list each, and each model "
-        'that reads one, in the var spark_skipped_models and give it `+enabled: "'
-        + SPARK_OFF
-        + '"` under models: in dbt_project.yml'
-    )
-    assert set(skipped["python"]) == python_models, hint
-    assert set(skipped["built_on_python"]) == downstream, hint
+def test_every_model_is_enabled_on_spark_python_models_included():
+    # dbt Python models run on the spark target too (governance.spark_session): no model, and
+    # no model built on one, may be switched off there.
     enabled = _enabled_configs(_project()["models"]["marketplace_governance"])
-    everything = python_models | downstream
-    assert {name: enabled.get(name) for name in everything} == dict.fromkeys(
-        everything, SPARK_OFF
-    ), hint
+    assert {name: expr for name, expr in enabled.items() if "spark" in str(expr)} == {}
+    assert "spark_skipped_models" not in _project()["vars"]
+
+
+def test_dbt_loads_the_plugin_that_runs_python_models_in_the_spark_session():
+    # dbt-core initialises the `plugins` of every importable module named dbt_*.
+    import pkgutil
+
+    import dbt_governance
+
+    assert "dbt_governance" in {m.name for m in pkgutil.iter_modules()}
+    assert [p.__name__ for p in dbt_governance.plugins] == ["SparkSessionPythonModels"]
 
 
 def test_prepare_run_hook_runs_at_the_start_of_every_run():
