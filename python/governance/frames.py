@@ -51,8 +51,9 @@ def table_or_none(session, this):
     """
     schema, name = this.schema, this.identifier
     if hasattr(session, "catalog"):  # Spark session; the catalog part only where there is one
-        # dbt-spark renders a missing catalog as "None"; its ``this`` prints the qualified name
-        qualified = str(this)
+        # dbt-spark has no catalog part: its compiled ``this`` holds the text "None" there
+        parts = (this.database, schema, name)
+        qualified = ".".join(part for part in parts if part and part != "None")
         return session.table(qualified) if session.catalog.tableExists(qualified) else None
     ((found,),) = session.execute(
         "select count(*) from information_schema.tables "

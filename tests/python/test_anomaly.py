@@ -9,12 +9,12 @@ from scipy import stats
 
 from governance.anomaly_evaluation import baseline_mean_3sd
 from governance.detection import AnomalyParams, detect_metric_anomalies
-from governance.detection.anomaly import KEY_COLUMNS, independent_series_groups
 from governance.detection._stats import (
     benjamini_hochberg,
     benjamini_hochberg_single,
     binomial_two_sided_p,
 )
+from governance.detection.anomaly import KEY_COLUMNS, independent_series_groups
 
 START = "2025-01-06"  # a Monday
 
