@@ -104,8 +104,9 @@ $(BIN)/.installed-spark: pyproject.toml $(BIN)/.installed
 	$(BIN)/pip install --quiet -e '.[dev,spark]'
 	@touch $@
 
-# The SQL models on Apache Spark (dbt-spark, local pyspark, Java 17): builds the tiny tier on
-# Spark and on DuckDB and compares metrics_daily and seller_features row for row. Slow (~5 min).
+# Every model on Apache Spark (dbt-spark, local pyspark, Java 17), the dbt Python models included
+# (docs/spark.md): builds the tiny tier on Spark and on DuckDB and compares metrics, seller
+# features, anomaly flags, syndicate memberships, risk scores and alerts. Slow (minutes).
 test-spark: $(BIN)/.installed-spark
 	$(BIN)/pytest tests/spark
 

@@ -7,8 +7,7 @@
     GOVERNANCE_RAW_DIR are registered as external tables of schema `marketplace_files`, one per
     source table (`<raw dir>/<table>/*.parquet`, schemas merged across files), each read by the
     source relation, a view `marketplace.<table>`. Dropping such a table leaves its files in
-    place. It also refuses to hash PII without a secret salt, and says
-    which dbt Python models the run skips. -#}
+    place. It also refuses to hash PII without a secret salt. -#}
 
 {% macro prepare_run() -%}
     {{ return(adapter.dispatch('prepare_run', 'marketplace_governance')()) }}
@@ -21,7 +20,6 @@
     {%- if execute -%}
         {%- do check_spark_pii_salt() -%}
         {%- do register_raw_sources() -%}
-        {%- do log_skipped_python_models() -%}
     {%- endif -%}
 {%- endmacro %}
 
@@ -81,22 +79,4 @@
     {%- endfor -%}
     {{ log("Registered " ~ (tables | length) ~ " raw Parquet tables of " ~ raw_dir
         ~ " as source '" ~ source_name ~ "'", info=true) }}
-{%- endmacro %}
-
-{#- Logs which dbt Python models (and the models built on them) var `spark_skipped_models` switches off on this target; returns nothing. -#}
-{% macro log_skipped_python_models() -%}
-    {%- set skipped = var('spark_skipped_models', {}) -%}
-    {%- set python_models = skipped.get('python', []) -%}
-    {%- set built_on_python = skipped.get('built_on_python', []) -%}
-    {%- if python_models -%}
-        {{ log(
-            "Skipping the dbt Python models " ~ (python_models | join(', '))
-            ~ (" and the models built on them (" ~ (built_on_python | join(', ')) ~ ")"
-               if built_on_python else "")
-            ~ " on the '" ~ target.name ~ "' target: dbt-spark's session method cannot run dbt "
-            ~ "Python models (they run on DuckDB, and on Databricks, Snowflake or BigQuery; "
-            ~ "see the README, 'Spark').",
-            info=true
-        ) }}
-    {%- endif -%}
 {%- endmacro %}

@@ -15,6 +15,10 @@ memory belong to that step alone:
 * ``spark_metrics_daily`` (tiers ``SPARK_TIERS``, when the ``spark`` extra and Java are
   installed): the same ``dbt build --select +metrics_daily`` on the ``spark`` target (a local
   Spark session), its table compared with DuckDB's;
+* ``spark_metric_anomalies`` (with ``spark_metrics_daily``): ``dbt run --select
+  metric_anomalies`` on the Spark warehouse that step built: the anomaly detection distributed
+  over Spark (one task per independent group of series), set against the same model's time in
+  the DuckDB ``full_build`` (both judge every day: neither has an earlier table to resume from);
 * ``full_build``: ``dbt build`` on an empty warehouse, as analysts run it (models, seeds, data
   tests and unit tests);
 * ``incremental``: the nightly run on the built warehouse: ``governance nightly`` when the
@@ -589,6 +593,10 @@ def ratios(result: dict) -> dict[str, float | None]:
         "spark_over_duckdb_metrics_daily_models": _model_seconds_ratio(
             result.get("spark_metrics_daily_nodes"), result.get("dbt_metrics_daily_nodes")
         ),
+        # The anomaly detection model alone, distributed on Spark against pandas on DuckDB.
+        "spark_over_duckdb_metric_anomalies": ratio(
+            "spark_metric_anomalies_model_s", "duckdb_metric_anomalies_model_s"
+        ),
     }
 
 
@@ -976,6 +984,42 @@ def _spark_match(run: BenchRun, spark_dir: Path) -> dict:
     return compare_with_warehouse(pd.read_parquet(run.work / DBT_OUTPUT), spark)
 
 
+ANOMALY_MODEL = "model.marketplace_governance.metric_anomalies"
+
+
+def model_seconds(run_results: Path, unique_id: str) -> float | None:
+    """The execution time of one node in a dbt run_results.json (None when it did not run)."""
+    if not Path(run_results).exists():
+        return None
+    for r in json.loads(Path(run_results).read_text())["results"]:
+        if r["unique_id"] == unique_id and r["status"] == "success":
+            return round(float(r.get("execution_time") or 0.0), 3)
+    return None
+
+
+def spark_metric_anomalies_step(run: BenchRun) -> None:
+    """``dbt run --select metric_anomalies`` on the Spark warehouse of spark_metrics_daily."""
+    if run.result.get("spark_metrics_daily_status") != "ok":
+        run.result.update(
+            spark_metric_anomalies_s=None,
+            spark_metric_anomalies_status=run.result.get("spark_metrics_daily_status"),
+        )
+        return
+    spark_dir = run.work / "spark"
+    env = {**run.env, SPARK_DIR_ENV: str(spark_dir), settings.PII_SALT_ENV: SPARK_BENCH_SALT}
+    target = run.work / "target_spark_anomalies"
+    run.parse(target, env, "spark")
+    run.echo("[bench] dbt run --select metric_anomalies on the spark target ...")
+    command = run.dbt(["run", "--select", "metric_anomalies"], target, "spark")
+    m = run.measure(command, "spark_metric_anomalies", env)
+    _build_outcome("spark dbt run metric_anomalies", m, target)
+    run.record("spark_metric_anomalies", m)
+    run.result.update(
+        spark_metric_anomalies_status="ok",
+        spark_metric_anomalies_model_s=model_seconds(target / "run_results.json", ANOMALY_MODEL),
+    )
+
+
 def full_build_step(run: BenchRun) -> None:
     """``dbt build`` of the whole project on an empty warehouse."""
     _remove_duckdb(run.db)
@@ -986,6 +1030,7 @@ def full_build_step(run: BenchRun) -> None:
     run.result["full_build_failed_tests"] = _build_outcome("full dbt build", m, target)
     run.record("full_build", m)
     run.result.update(
+        duckdb_metric_anomalies_model_s=model_seconds(target / "run_results.json", ANOMALY_MODEL),
         full_build_nodes=node_timings(target / "run_results.json"),
         warehouse_mb=round(run.db.stat().st_size / 2**20) if run.db.exists() else None,
     )
@@ -1058,6 +1103,7 @@ STEPS: tuple[Callable[[BenchRun], None], ...] = (
     dbt_metrics_daily_step,
     compare_metrics_daily_step,
     spark_metrics_daily_step,
+    spark_metric_anomalies_step,
     full_build_step,
     incremental_step,
 )
@@ -1105,6 +1151,7 @@ REPORTED_STEPS = (
     ("pandas: the whole metrics_daily", "pandas_metrics_daily"),
     ("dbt build --select +metrics_daily (DuckDB)", "dbt_metrics_daily"),
     ("dbt build --select +metrics_daily (Spark)", "spark_metrics_daily"),
+    ("dbt run --select metric_anomalies (Spark)", "spark_metric_anomalies"),
     ("full dbt build", "full_build"),
     ("incremental", "incremental"),
 )
@@ -1115,6 +1162,7 @@ REPORTED_RATIOS = (
     ("pandas / dbt +metrics_daily", "pandas_over_dbt_metrics_daily"),
     ("Spark / DuckDB +metrics_daily", "spark_over_duckdb_metrics_daily"),
     ("  the same, model time only", "spark_over_duckdb_metrics_daily_models"),
+    ("Spark / DuckDB metric_anomalies (model time)", "spark_over_duckdb_metric_anomalies"),
 )
 
 

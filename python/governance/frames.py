@@ -37,6 +37,12 @@ def to_pandas(
     )
 
 
+def is_spark(session) -> bool:
+    """Whether ``session`` (what dbt hands a Python model) is a Spark session: the models then
+    run their distributed form (governance.spark_detection)."""
+    return hasattr(session, "catalog") and hasattr(session, "sparkContext")
+
+
 def table_or_none(session, this):
     """The table a dbt Python model builds (``dbt.this``) as it stands before this build, as a
     relation of ``session``; None when it does not exist yet (first build, new warehouse).
@@ -45,7 +51,9 @@ def table_or_none(session, this):
     """
     schema, name = this.schema, this.identifier
     if hasattr(session, "catalog"):  # Spark session; the catalog part only where there is one
-        qualified = ".".join(part for part in (this.database, schema, name) if part)
+        # dbt-spark has no catalog part: its compiled ``this`` holds the text "None" there
+        parts = (this.database, schema, name)
+        qualified = ".".join(part for part in parts if part and part != "None")
         return session.table(qualified) if session.catalog.tableExists(qualified) else None
     ((found,),) = session.execute(
         "select count(*) from information_schema.tables "
@@ -53,3 +61,31 @@ def table_or_none(session, this):
         [this.database, schema, name],
     ).fetchall()
     return session.sql(f"select * from {this}") if found else None
+
+
+# pandas dtype name prefix -> Spark type name, for the columns of an empty result.
+_SPARK_TYPES = (
+    ("bool", "Boolean"),
+    ("int", "Long"),
+    ("float", "Double"),
+    ("datetime", "Timestamp"),
+)
+
+
+def for_engine(session, frame: pd.DataFrame, *relations):
+    """A model's pandas result as the engine can store it. On DuckDB, ``frame`` itself. On
+    Spark, an empty ``frame`` becomes an empty Spark DataFrame with typed columns (Spark cannot
+    infer a type from no rows): a column takes its type from the first of ``relations`` (Spark
+    DataFrames the model read) that has it, else from its pandas dtype, text otherwise."""
+    if not is_spark(session) or len(frame):
+        return frame
+    from pyspark.sql import types
+
+    known = {f.name: f.dataType for relation in reversed(relations) for f in relation.schema}
+    fields = []
+    for column, dtype in frame.dtypes.items():
+        name = str(dtype)
+        spark_type = next((t for prefix, t in _SPARK_TYPES if name.startswith(prefix)), "String")
+        data_type = known.get(column) or getattr(types, f"{spark_type}Type")()
+        fields.append(types.StructField(str(column), data_type, True))
+    return session.createDataFrame([], types.StructType(fields))

@@ -14,6 +14,7 @@ from governance.detection._stats import (
     benjamini_hochberg_single,
     binomial_two_sided_p,
 )
+from governance.detection.anomaly import KEY_COLUMNS, independent_series_groups
 
 START = "2025-01-06"  # a Monday
 
@@ -650,3 +651,25 @@ def test_an_earlier_output_of_other_settings_is_not_reused():
     )
     repeated = pd.concat([stale, stale.iloc[[0]]], ignore_index=True)
     pd.testing.assert_frame_equal(detect_metric_anomalies(data, previous=repeated), night)
+
+
+def test_each_independent_group_of_series_alone_gives_its_rows_of_the_full_result():
+    # What the Spark build relies on: one task per group (anomaly.independent_series_groups).
+    data = _segments(130)
+    data = pd.concat(
+        [data, make_series(130, 400, 0.03, seed=75, region="SG", category="ALL")],
+        ignore_index=True,
+    )
+    key = [*KEY_COLUMNS, "metric_date"]
+    full = detect_metric_anomalies(data).sort_values(key).reset_index(drop=True)
+    assert full["is_anomaly"].sum() >= 2
+    assert independent_series_groups() == ["region = 'ALL'", "category = 'ALL'"]
+    level = (data["region"] == "ALL").astype(str) + (data["category"] == "ALL").astype(str)
+    assert level.nunique() == 4  # every level of the segment hierarchy
+    parts = [detect_metric_anomalies(part) for _, part in data.groupby(level)]
+    by_group = pd.concat(parts).sort_values(key).reset_index(drop=True)
+    pd.testing.assert_frame_equal(by_group.astype(full.dtypes.to_dict()), full)
+
+
+def test_without_fdr_by_level_all_series_are_one_group():
+    assert independent_series_groups(AnomalyParams(fdr_by_level=False)) == []

@@ -67,7 +67,10 @@ def test_ratios_are_computed_from_the_measured_figures():
         "pandas_over_dbt_metrics_daily": 0.25,
         "spark_over_duckdb_metrics_daily": 5.0,
         "spark_over_duckdb_metrics_daily_models": None,
+        "spark_over_duckdb_metric_anomalies": None,
     }
+    figures |= {"spark_metric_anomalies_model_s": 6.0, "duckdb_metric_anomalies_model_s": 2.0}
+    assert bench.ratios(figures)["spark_over_duckdb_metric_anomalies"] == 3.0
     figures["dbt_metrics_daily_nodes"] = {"seconds_by_node_kind": {"model": 20.0, "test": 9.0}}
     figures["spark_metrics_daily_nodes"] = {"seconds_by_node_kind": {"model": 150.0}}
     assert bench.ratios(figures)["spark_over_duckdb_metrics_daily_models"] == 7.5
@@ -287,6 +290,7 @@ def test_benchmark_run_writes_every_key_with_sane_values(built, tmp_path):
     assert written["pandas_metrics_daily_status"] == "ok"
     assert written["spark_metrics_daily_s"] is None
     assert written["spark_metrics_daily_status"] == "skipped"
+    assert written["spark_metric_anomalies_s"] is None
     assert isinstance(written["full_build_failed_tests"], list)
     # The two metrics_daily tables of the run, compared row for row.
     match = written["metrics_daily_match"]
@@ -513,3 +517,15 @@ def test_time_zone_aware_raw_timestamps_are_read_as_utc(tmp_path):
     pq.write_table(table, tmp_path / "complaints" / "part-000.parquet")
     read = pandas_metrics.read_raw(tmp_path, "complaints")
     assert read["created_at"].tolist() == [pd.Timestamp("2026-06-02 01:30")]
+
+
+def test_model_seconds_reads_one_successful_node_of_run_results(tmp_path):
+    results = tmp_path / "run_results.json"
+    rows = [
+        {"unique_id": bench.ANOMALY_MODEL, "status": "success", "execution_time": 12.3456},
+        {"unique_id": "model.marketplace_governance.alerts", "status": "error"},
+    ]
+    results.write_text(json.dumps({"results": rows}))
+    assert bench.model_seconds(results, bench.ANOMALY_MODEL) == 12.346
+    assert bench.model_seconds(results, "model.marketplace_governance.alerts") is None
+    assert bench.model_seconds(tmp_path / "missing.json", bench.ANOMALY_MODEL) is None

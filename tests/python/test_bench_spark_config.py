@@ -11,7 +11,6 @@ import yaml
 from governance.settings import project_dir
 
 ROOT = project_dir()
-SPARK_OFF = "{{ target.type != 'spark' }}"
 REF = re.compile(r"""\bref\(\s*['"]([A-Za-z0-9_]+)['"]\s*\)""")
 
 
@@ -36,32 +35,22 @@ def _model_files() -> list[Path]:
     return [p for p in (ROOT / "models").rglob("*") if p.suffix in (".sql", ".py")]
 
 
-def _refs() -> dict[str, set[str]]:
-    """Model name -> names it refs, read from the model files."""
-    return {path.stem: set(REF.findall(path.read_text())) for path in _model_files()}
+def test_every_model_is_enabled_on_spark_python_models_included():
+    # dbt Python models run on the spark target too (governance.spark_session): no model, and
+    # no model built on one, may be switched off there.
+    switched = {path.stem: _enabled(path) for path in _model_files()}
+    assert {name: expr for name, expr in switched.items() if "spark" in str(expr or "")} == {}
+    assert "spark_skipped_models" not in _project()["vars"]
 
 
-def test_python_models_and_the_models_built_on_them_are_skipped_on_spark():
-    refs = _refs()
-    python_models = {p.stem for p in (ROOT / "models").rglob("*.py")}
-    downstream: set[str] = set()
-    changed = True
-    while changed:
-        changed = False
-        for model, parents in refs.items():
-            if model not in python_models | downstream and parents & (python_models | downstream):
-                downstream.add(model)
-                changed = True
-    skipped = _project()["vars"]["spark_skipped_models"]
-    hint = (
-        "dbt-spark's session method cannot run dbt Python models: list each, and each model "
-        "that reads one, in the var spark_skipped_models and switch it off, and nothing else, "
-        'with `+enabled: "' + SPARK_OFF + '"` on its folder under models: in dbt_project.yml'
-    )
-    assert set(skipped["python"]) == python_models, hint
-    assert set(skipped["built_on_python"]) == downstream, hint
-    switched_off = {path.stem for path in _model_files() if _enabled(path) == SPARK_OFF}
-    assert switched_off == python_models | downstream, hint
+def test_dbt_loads_the_plugin_that_runs_python_models_in_the_spark_session():
+    # dbt-core initialises the `plugins` of every importable module named dbt_*.
+    import pkgutil
+
+    import dbt_governance
+
+    assert "dbt_governance" in {m.name for m in pkgutil.iter_modules()}
+    assert [p.__name__ for p in dbt_governance.plugins] == ["SparkSessionPythonModels"]
 
 
 def test_prepare_run_hook_runs_at_the_start_of_every_run():

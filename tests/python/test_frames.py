@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from governance.frames import table_or_none, to_pandas
+from governance.frames import for_engine, is_spark, table_or_none, to_pandas
 
 ROWS = pd.DataFrame(
     {"seller_id": ["s1", "s2", "s3"], "size": [3, 1, 5], "bad": [True, False, True]}
@@ -97,3 +97,20 @@ def test_on_spark_the_table_is_looked_up_by_its_catalog_schema_and_name():
     # dbt-spark has no catalog part: schema.name.
     hive = FakeSparkSession({"main.metric_anomalies": ROWS})
     assert table_or_none(hive, This(None, "main", "metric_anomalies")) is not None
+    # ... which a compiled dbt-spark Python model spells "None".
+    assert table_or_none(hive, This("None", "main", "metric_anomalies")) is not None
+
+
+def test_only_a_session_with_a_spark_context_counts_as_spark():
+    class SparkLike(FakeSparkSession):
+        sparkContext = object()  # noqa: N815 - pyspark's name
+
+    assert is_spark(SparkLike({}))
+    assert not is_spark(FakeSparkSession({}))
+    assert not is_spark(duckdb.connect())
+
+
+def test_a_result_goes_to_duckdb_as_it_is_even_empty():
+    empty = ROWS.iloc[:0]
+    assert for_engine(duckdb.connect(), empty) is empty
+    assert for_engine(FakeSparkSession({}), ROWS) is ROWS  # rows: Spark infers their types

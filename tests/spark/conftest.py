@@ -1,6 +1,6 @@
 """The tiny tier built twice, on DuckDB (target dev) and on Spark (target spark), from the same
-raw files with the same PII salt. Slow (a local Spark session starts in about a minute): run
-with `make test-spark`, not part of `make test`.
+raw files with the same PII salt, dbt Python models included (they run in dbt's Spark session,
+governance.spark_session). Slow: `make test-spark`, the last step of `make test`.
 
 GOVERNANCE_PROJECT_DIR points the builds at another checkout of the dbt project (default: this
 one)."""

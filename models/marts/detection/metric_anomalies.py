@@ -6,20 +6,25 @@ through the model config. A cohort before the coverage of the source its metric 
 (metrics_daily.is_complete false) is neither judged nor history. The table of the previous
 build is handed to the detector, which keeps its rows up to the first day whose metrics changed
 and judges the days from there (the same result as judging every day: a day depends only on
-earlier days).
+earlier days). On Spark each independent group of series is judged in its own task
+(governance.spark_detection.metric_anomalies).
 """
 
 import pandas as pd
 
+from governance import spark_detection
 from governance.detection.anomaly import AnomalyParams, detect_metric_anomalies
-from governance.frames import table_or_none, to_pandas
+from governance.frames import is_spark, table_or_none, to_pandas
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     params = AnomalyParams.from_mapping(dbt.config.get("anomaly_params"))
-    metrics = to_pandas(dbt.ref("metrics_daily"), where="is_mature and is_complete")
     previous = table_or_none(session, dbt.this)
+    if is_spark(session):
+        metrics = dbt.ref("metrics_daily").filter("is_mature and is_complete")
+        return spark_detection.metric_anomalies(metrics, params, previous=previous)
+    metrics = to_pandas(dbt.ref("metrics_daily"), where="is_mature and is_complete")
     if previous is not None:
         previous = to_pandas(previous)
     anomalies = detect_metric_anomalies(metrics, params, previous=previous)

@@ -14,7 +14,7 @@ from governance.detection.risk_registry import (
     registry_row,
     retrain_reason,
 )
-from governance.frames import to_pandas
+from governance.frames import for_engine, to_pandas
 
 
 def model(dbt, session):
@@ -28,12 +28,12 @@ def model(dbt, session):
     retrain_days = dbt.config.get("risk_retrain_days")
     as_of_date = to_pandas(dbt.ref("int_as_of_date"), ["as_of_date"])["as_of_date"].iloc[0]
     features = dbt.ref("seller_features")
-    in_force = None
+    in_force, built = None, []
     if dbt.is_incremental:
-        registry = to_pandas(session.sql(f"select * from {dbt.this}"), list(SELECTION_COLUMNS))
-        in_force = model_in_force(registry, as_of_date)
+        built = [session.sql(f"select * from {dbt.this}")]
+        in_force = model_in_force(to_pandas(built[0], list(SELECTION_COLUMNS)), as_of_date)
     reason = retrain_reason(in_force, as_of_date, features.columns, params, retrain_days)
     if reason is None:
-        return no_new_model()
+        return for_engine(session, no_new_model(), *built)
     frame = read_risk_feature_frame(features, dbt.ref("seller_syndicates"), dbt.ref("syndicates"))
     return registry_row(train(frame, params), as_of_date, reason, features.columns, params)

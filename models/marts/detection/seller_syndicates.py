@@ -10,7 +10,7 @@ from governance.detection.syndicates import (
     SyndicateParams,
     detect_syndicates,
 )
-from governance.frames import to_pandas
+from governance.frames import for_engine, to_pandas
 
 
 def model(dbt, session):
@@ -19,4 +19,4 @@ def model(dbt, session):
     links = to_pandas(dbt.ref("int_seller_identity_links"), where="n_sellers_sharing > 1")
     sellers = to_pandas(dbt.ref("seller_features"), SELLER_ATTRIBUTE_COLUMNS)
     seller_syndicates, _ = detect_syndicates(links, sellers, params)
-    return seller_syndicates
+    return for_engine(session, seller_syndicates)

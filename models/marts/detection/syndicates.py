@@ -11,7 +11,7 @@ from governance.detection.syndicates import (
     SyndicateParams,
     summarize_syndicates,
 )
-from governance.frames import to_pandas
+from governance.frames import for_engine, to_pandas
 
 MEMBER_COLUMNS = ["seller_id", "syndicate_id", "membership_strength"]
 
@@ -27,4 +27,4 @@ def model(dbt, session):
     syndicates = summarize_syndicates(links, sellers, members, params)
     for column in ("first_activity_at", "last_activity_at"):
         syndicates[column] = syndicates[column].astype("datetime64[us]")
-    return syndicates
+    return for_engine(session, syndicates)

@@ -1122,6 +1122,17 @@ def _flag_day(out, grid: _Grid, cusum, t, n_rate, p, family, judges_change) -> n
 # --------------------------------------------------------------------------------------------
 
 
+def independent_series_groups(params: AnomalyParams | None = None) -> list[str]:
+    """SQL conditions over ``metrics_daily`` whose values split its series into groups that
+    :func:`detect_metric_anomalies` judges independently: the result of a group alone equals
+    its rows in the result of all series. Series are coupled only within a Benjamini-Hochberg
+    family (one level of the segment hierarchy across all metrics, with ``fdr_by_level``) and
+    within a pooling group (one metric and level): so the groups are the hierarchy levels, or
+    all series at once without ``fdr_by_level``. Distributed engines run one group per task."""
+    p = params or AnomalyParams()
+    return ["region = 'ALL'", "category = 'ALL'"] if p.fdr_by_level else []
+
+
 def detector_fingerprint(params: AnomalyParams | None = None) -> str:
     """A digest of what decides the flags besides the data: the detector's code, the settings
     and the numeric libraries' versions. Rows scored under another fingerprint are never reused

@@ -11,7 +11,7 @@ weeks before the incident. Settings: vars anomaly_window_days and alert_cause_mi
 
 import pandas as pd
 
-from governance.frames import to_pandas
+from governance.frames import for_engine, to_pandas
 from governance.root_cause import CauseParams, attribute_incident_causes
 
 
@@ -26,7 +26,8 @@ def model(dbt, session):
     params = CauseParams.from_mapping(dbt.config.get("cause_params"))
     incidents = to_pandas(dbt.ref("int_alert_incidents"))
     in_metrics = _in_list("metric_name", incidents["metric_name"])
-    interventions = to_pandas(dbt.ref("metric_movement_interventions"), where=in_metrics)
+    intervention_relation = dbt.ref("metric_movement_interventions")
+    interventions = to_pandas(intervention_relation, where=in_metrics)
     series = to_pandas(
         dbt.ref("metric_anomalies"),
         columns=[
@@ -47,4 +48,4 @@ def model(dbt, session):
     feeds = to_pandas(dbt.ref("int_strategy_metric_feeds"))
     causes = attribute_incident_causes(incidents, interventions, series, events, feeds, params)
     causes["change_date"] = pd.to_datetime(causes["change_date"]).dt.date
-    return causes
+    return for_engine(session, causes, intervention_relation)

@@ -6,11 +6,13 @@ parent's when both fire together. One row per anomalous series-day with its inci
 """
 
 from governance.alerts import AlertParams, assign_incidents
-from governance.frames import to_pandas
+from governance.frames import for_engine, to_pandas
 
 
 def model(dbt, session):
     dbt.config(materialized="table")
     params = AlertParams.from_mapping(dbt.config.get("alert_params"))
-    anomalies = to_pandas(dbt.ref("metric_anomalies"), where="is_anomaly")
-    return assign_incidents(anomalies, max_gap_days=params.max_gap_days)
+    relation = dbt.ref("metric_anomalies")
+    anomalies = to_pandas(relation, where="is_anomaly")
+    incidents = assign_incidents(anomalies, max_gap_days=params.max_gap_days)
+    return for_engine(session, incidents, relation)

@@ -5,7 +5,7 @@ contributing segments and coinciding strategy changes, and writes incident_id an
 """
 
 from governance.alerts import summarize_incidents
-from governance.frames import to_pandas
+from governance.frames import for_engine, to_pandas
 
 
 def model(dbt, session):
@@ -13,4 +13,4 @@ def model(dbt, session):
     incidents = to_pandas(dbt.ref("int_alert_incidents"))
     segments = to_pandas(dbt.ref("int_alert_incident_segments"))
     changes = to_pandas(dbt.ref("int_alert_incident_changes"))
-    return summarize_incidents(incidents, segments, changes)
+    return for_engine(session, summarize_incidents(incidents, segments, changes))
