@@ -263,7 +263,7 @@ def _count_text(metric: Metric) -> str:
     if metric.count_unit in AMOUNT_UNITS:
         return (
             f"The value is a {metric.unit}; numerator and denominator are sums of "
-            f"`{metric.amount_column}`, whole {metric.count_unit.replace('_', ' ')} "
+            f"`{metric.amount_column}`, whole {AMOUNT_UNITS[metric.count_unit][2]} "
             f"(`count_unit` {metric.count_unit})."
         )
     return f"The value is a {metric.unit}; numerator and denominator count {metric.count_unit}."

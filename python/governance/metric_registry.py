@@ -23,8 +23,9 @@ INTERVALS = ("wilson", "wilson_kish")
 DIRECTIONS = ("down", "up")
 VIA = ("action", "appeal", "metric")
 NAME = re.compile(r"[a-z][a-z0-9_]*")
-# The integer amount units a metric can sum, and how one is shown.
-AMOUNT_UNITS = {"usd_cents": ("$", 100)}
+# The integer amount units a metric can sum: how an amount is shown (symbol, units per symbol)
+# and what one unit is called.
+AMOUNT_UNITS = {"usd_cents": ("$", 100, "US cents")}
 
 
 class RegistryError(ValueError):
@@ -103,7 +104,7 @@ class Metric:
     def format_count(self, value: float) -> str:
         """A numerator or denominator (or a difference of them) as a reader reads it."""
         if self.count_unit in AMOUNT_UNITS:
-            symbol, per_unit = AMOUNT_UNITS[self.count_unit]
+            symbol, per_unit, _ = AMOUNT_UNITS[self.count_unit]
             sign = "-" if value < 0 else ""
             return f"{sign}{symbol}{abs(value) / per_unit:,.0f}"
         return f"{value:.0f}"

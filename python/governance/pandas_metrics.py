@@ -67,7 +67,7 @@ RAW_COLUMNS = {
         "check_id",
         ["target_type", "target_id", "sample_type", "checked_at", "is_violation"],
     ),
-    "orders": ("order_id", ["listing_id", "ordered_at", "order_status"]),
+    "orders": ("order_id", ["listing_id", "ordered_at", "order_status", "gmv_usd"]),
     "complaints": ("complaint_id", ["order_id", "created_at"]),
 }
 # Each event source a metric can count (metric_definitions.outcome_source): its table here and
@@ -469,6 +469,32 @@ def _completed_orders(t: RawTables) -> np.ndarray:
     return ((orders["order_status"] == "completed") & (orders["ordered_at"] < t.cutoff)).to_numpy()
 
 
+def _whole_cents(usd: pd.Series) -> np.ndarray:
+    """US dollars as whole cents, halves away from zero (SQL's round); 0 for no amount."""
+    cents = usd.to_numpy(dtype=np.float64, na_value=np.nan) * 100
+    return np.nan_to_num(np.sign(cents) * np.floor(np.abs(cents) + 0.5), nan=0.0)
+
+
+def violating_gmv_cohort(t: RawTables, d: Definitions, s: Segments) -> Cohort:
+    """violating_gmv_share: the GMV (whole cents) of completed orders by order day, hit when the
+    ordered listing (created by the reporting day) is a violating listing of
+    listing_violation_rate."""
+    in_scope = _completed_orders(t)
+    listing_rows = t.positions["order_listing"][in_scope]
+    violating = (
+        _listing_hits(t, d, "listing_violation_rate", low_quality=False)
+        & (t.listings["created_at"] < t.cutoff).to_numpy()
+    )
+    regions, categories = s.of_listings(listing_rows)
+    return Cohort(
+        days=_epoch_days(t.orders["ordered_at"])[in_scope],
+        regions=regions,
+        categories=categories,
+        hits=_take(violating, listing_rows, False),
+        amounts=_whole_cents(t.orders["gmv_usd"])[in_scope],
+    )
+
+
 def appeal_cohort(t: RawTables, d: Definitions, s: Segments) -> Cohort:
     """appeal_overturn_rate: appeals by resolution day, hit when overturned; the segment of the
     appealed action's target (a listing's or a seller's)."""
@@ -498,6 +524,7 @@ COHORTS: dict[str, Callable[[RawTables, Definitions, Segments], Cohort]] = {
     "violation_prevalence": prevalence_cohort,
     "complaint_rate": complaint_cohort,
     "appeal_overturn_rate": appeal_cohort,
+    "violating_gmv_share": violating_gmv_cohort,
 }
 METRICS = tuple(COHORTS)
 

@@ -90,7 +90,7 @@ def test_counts_are_integers_and_labels_come_from_the_metric_registry(built):
             """
         ).fetchall()
     assert len(types) == 6 and {t for _, _, t in types} == {"BIGINT"}
-    assert len(labels) == len(metric_registry.load().metrics) == 6
+    assert len(labels) == len(metric_registry.load().metrics) == 7
     with SEED.open() as handle:
         registry = sorted(
             (

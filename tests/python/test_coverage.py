@@ -83,5 +83,7 @@ def test_strategy_events_are_numerator_members(built):
         "low_quality_listing_rate",
         "bad_seller_onboarding_rate",
         "appeal_overturn_rate",
+        "violating_gmv_share",
     }
     assert set(counts["metric_name"]) <= fed
+    assert "violating_gmv_share" in set(counts["metric_name"])

@@ -463,7 +463,7 @@ def test_each_metric_fact_counts_the_numerators_of_metrics_daily(published):
     # must give metrics_daily's numerators and denominators.
     wh = data.open_published(published)
     names = metric_registry.load().names
-    assert len(names) == 6
+    assert len(names) == 7
     for metric in names:
         fact = data.metric_fact(metric)
         relation = data.fact_relation(wh, fact)

@@ -177,7 +177,7 @@ def test_text_index_matches_plain_substring_search():
 
 def test_metric_glossary_is_the_metrics_description(manifest):
     docs = manifest["docs"]
-    assert len(NORTH_STAR_METRICS) == 6
+    assert len(NORTH_STAR_METRICS) == 7
     for metric in NORTH_STAR_METRICS:
         node = manifest["metrics"][f"metric.{PROJECT}.{metric}"]
         block = docs[f"doc.{PROJECT}.metric_{metric}"]["block_contents"]

@@ -29,7 +29,7 @@ def _metric(document: dict, name: str) -> dict:
 # --------------------------------------------------------------------------- the registry
 
 
-def test_the_registry_defines_the_north_star_metrics():
+def test_the_registry_defines_the_seven_north_star_metrics():
     registry = metric_registry.load()
     assert registry.names == (
         "listing_violation_rate",
@@ -38,9 +38,19 @@ def test_the_registry_defines_the_north_star_metrics():
         "violation_prevalence",
         "complaint_rate",
         "appeal_overturn_rate",
+        "violating_gmv_share",
     )
+    share = registry.metric("violating_gmv_share")
+    assert (share.amount_column, share.count_unit, share.interval) == (
+        "gmv_cents",
+        "usd_cents",
+        "wilson_kish",
+    )
+    assert registry.feeding_metric(share).name == "listing_violation_rate"
     assert registry.feeding_metric("complaint_rate") is None
     assert registry.feeding_metric("appeal_overturn_rate").name == "appeal_overturn_rate"
+    assert share.format_count(123456) == "$1,235"
+    assert share.format_count(-250) == "-$2"
 
 
 @pytest.mark.parametrize(
@@ -50,6 +60,15 @@ def test_the_registry_defines_the_north_star_metrics():
             lambda d: _metric(d, "complaint_rate").update(window_days=13),
             "metric complaint_rate: outcome.flag has_complaint_within_14d names a 14-day window "
             "but window_days is 13",
+        ),
+        (
+            lambda d: _metric(d, "violating_gmv_share").update(interval="wilson"),
+            "metric violating_gmv_share: a ratio of amount sums needs interval wilson_kish",
+        ),
+        (
+            lambda d: _metric(d, "violating_gmv_share").update(window_days=8),
+            "metric violating_gmv_share: window_days must be the window of "
+            "listing_violation_rate (7)",
         ),
         (
             lambda d: _metric(d, "complaint_rate").update(maturity="14"),
@@ -141,6 +160,15 @@ def test_metrics_check_reports_stale_files(tmp_path, monkeypatch, capsys):
     )
     assert main(["metrics", "generate"]) == 0
     assert main(["metrics", "--check"]) == 0
+
+
+def test_the_glossary_states_the_interval_of_a_ratio_of_sums():
+    glossary = (PROJECT / metric_outputs.GLOSSARY_FILE).read_text()
+    entry = glossary[glossary.index("{% docs metric_violating_gmv_share %}") :]
+    entry = entry[: entry.index("{% enddocs %}")]
+    assert "**Interval.** A ratio of sums, so not a binomial count" in entry
+    assert "Kish effective sample size" in entry
+    assert "`n_eff = (Σ x_i)² / Σ x_i²`" in entry
 
 
 # --------------------------------------------------------------------------- no other copy

@@ -24,6 +24,7 @@ RATIO_PARTS = {
     "violation_prevalence": ("violating_random_checks", "random_listing_checks"),
     "complaint_rate": ("complained_orders", "completed_order_count"),
     "appeal_overturn_rate": ("overturned_appeals", "resolved_appeals"),
+    "violating_gmv_share": ("violating_listing_gmv_cents", "completed_order_gmv_cents"),
 }
 
 

@@ -224,7 +224,7 @@ def _sellers(wh: data.Warehouse, alert: pd.Series) -> None:
         st.write("No seller has a record counted in this metric over the incident.")
         return
     metric = metric_registry.load().metric(alert["metric_name"])
-    counted = f"{metric.count_unit.replace('_', ' ')}" if metric.is_amount else "records"
+    counted = metric_registry.AMOUNT_UNITS[metric.count_unit][2] if metric.is_amount else "records"
     st.caption(
         f"Sellers with the most {counted} counted in {alert['metric_label']} in "
         f"{alert['anchor_region']} × {alert['anchor_category']} from {ui.day(alert['first_day'])} "
