@@ -3,7 +3,9 @@
     record-level outcome model that holds that metric's definition (its `outcome` in
     metric_registry.yml): the denominator counts its records of the day, or sums their amount for
     a ratio of sums; the numerator counts (sums) those whose flag is true. The sum of squared
-    amounts (the record count for a count metric) gives the interval of a ratio of sums.
+    amounts (the record count for a count metric) gives the interval of a ratio of sums; for a
+    metric whose records share their outcome in clusters (`outcome.cluster_column`), the squares
+    are of the clusters' amounts.
     Segments may be null when the record's listing or seller is unknown; such records still count
     in the `ALL` roll-ups of metrics_daily. -#}
 
@@ -16,29 +18,71 @@ with
 {% for metric in metric_registry() %}
     {%- set outcome = metric.outcome %}
     {%- set amount = outcome.amount_column or '1' %}
-    {{ metric.name }} as (
+    {%- if outcome.cluster_column %}
+        {#- Records that share their outcome (orders on one listing) count as one unit of the
+            interval: the sum of squares is over the units' amounts. A record without a cluster is
+            a unit of its own. #}
+        {{ metric.name }}_units as (
 
-        select
-            '{{ metric.name }}' as metric_name,
-            {{ outcome.date_column }} as metric_date,
-            region,
-            category,
-            {% if outcome.amount_column -%}
-                cast(sum(case when {{ outcome.flag }} then {{ amount }} else 0 end) as bigint) as numerator,
-                cast(sum({{ amount }}) as bigint) as denominator,
+            select
+                {{ outcome.date_column }} as metric_date,
+                region,
+                category,
+                sum(case when {{ outcome.flag }} then {{ amount }} else 0 end) as numerator,
+                sum({{ amount }}) as denominator
+
+            from {{ ref(outcome.model) }}
+            group by
+                {{ outcome.date_column }},
+                region,
+                category,
+                {{ outcome.cluster_column }},
+                case when {{ outcome.cluster_column }} is null then {{ outcome.key }} end
+
+        ),
+
+        {{ metric.name }} as (
+
+            select
+                '{{ metric.name }}' as metric_name,
+                metric_date,
+                region,
+                category,
+                cast(sum(numerator) as bigint) as numerator,
+                cast(sum(denominator) as bigint) as denominator,
                 cast(
-                    sum(cast({{ amount }} as {{ sum_squares_type }}) * {{ amount }}) as {{ sum_squares_type }}
+                    sum(cast(denominator as {{ sum_squares_type }}) * denominator) as {{ sum_squares_type }}
                 ) as denominator_sum_squares
-            {%- else -%}
-                cast(sum(case when {{ outcome.flag }} then 1 else 0 end) as bigint) as numerator,
-                cast(count(*) as bigint) as denominator,
-                cast(count(*) as {{ sum_squares_type }}) as denominator_sum_squares
-            {%- endif %}
 
-        from {{ ref(outcome.model) }}
-        group by {{ outcome.date_column }}, region, category
+            from {{ metric.name }}_units
+            group by metric_date, region, category
 
-    ),
+        ),
+    {%- else %}
+        {{ metric.name }} as (
+
+            select
+                '{{ metric.name }}' as metric_name,
+                {{ outcome.date_column }} as metric_date,
+                region,
+                category,
+                {% if outcome.amount_column -%}
+                    cast(sum(case when {{ outcome.flag }} then {{ amount }} else 0 end) as bigint) as numerator,
+                    cast(sum({{ amount }}) as bigint) as denominator,
+                    cast(
+                        sum(cast({{ amount }} as {{ sum_squares_type }}) * {{ amount }}) as {{ sum_squares_type }}
+                    ) as denominator_sum_squares
+                {%- else -%}
+                    cast(sum(case when {{ outcome.flag }} then 1 else 0 end) as bigint) as numerator,
+                    cast(count(*) as bigint) as denominator,
+                    cast(count(*) as {{ sum_squares_type }}) as denominator_sum_squares
+                {%- endif %}
+
+            from {{ ref(outcome.model) }}
+            group by {{ outcome.date_column }}, region, category
+
+        ),
+    {%- endif %}
 
 {% endfor %}
 

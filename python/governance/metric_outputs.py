@@ -244,18 +244,31 @@ def interval_text(metric: Metric) -> str:
             "Wilson score 95% interval of the binomial proportion numerator / denominator "
             "(z = the dbt var `wilson_z`, 1.959964)."
         )
+    amount = f"`{metric.amount_column}`" if metric.amount_column else "1"
+    if metric.cluster_column:
+        unit, units = (
+            f"unit *i* (the records of one `{metric.cluster_column}` on the day and segment, "
+            "which share their outcome)",
+            "units",
+        )
+        independence = (
+            "It treats units as independent and the flag as unrelated to the amount; a "
+            f"`{metric.cluster_column}`'s records on different days of a period are counted as "
+            "different units, so period intervals are somewhat too narrow."
+        )
+    else:
+        unit, units = "record *i*", "records"
+        independence = "It treats records as independent and the flag as unrelated to the amount."
     return (
         "A ratio of sums, so not a binomial count: Wilson score 95% interval on the Kish "
-        "effective sample size. With `x_i` the amount of record *i* "
-        f"(`{metric.amount_column}`) and `p` = numerator / denominator = "
-        "Σ flagged `x_i` / Σ `x_i`, "
+        f"effective sample size. With `x_i` the amount ({amount}) of {unit} and `p` = "
+        "numerator / denominator = Σ flagged `x_i` / Σ `x_i`, "
         "`n_eff = (Σ x_i)² / Σ x_i²` and the bounds are "
         "`(p + z²/(2 n_eff) ± z √(p (1 − p) / n_eff + z² / (4 n_eff²))) / (1 + z² / n_eff)`: "
-        "the Wilson interval of `n_eff` equal records (n_eff = the record count when all amounts "
-        "are equal). Periods and roll-ups sum the numerator, denominator and Σ x_i² first. It "
-        "treats records as independent and the flag as unrelated to the amount; records that "
-        "share an outcome (orders on one listing) make the true interval wider. The anomaly "
-        "detector judges the day on the same effective counts (`p · n_eff` of `n_eff`)."
+        f"the Wilson interval of `n_eff` equal {units} (n_eff = their number when all amounts "
+        "are equal). Periods and roll-ups sum the numerator, denominator and Σ x_i² first. "
+        f"{independence} The anomaly detector judges the day on the same effective counts "
+        "(`p · n_eff` of `n_eff`)."
     )
 
 

@@ -92,6 +92,11 @@ class Metric:
         return self.outcome.get("amount_column")
 
     @property
+    def cluster_column(self) -> str | None:
+        """Records with one value of this column share their outcome (None: independent)."""
+        return self.outcome.get("cluster_column")
+
+    @property
     def is_amount(self) -> bool:
         """Numerator and denominator are sums of an integer amount, not record counts."""
         return self.amount_column is not None
@@ -236,6 +241,8 @@ def _metric(entry: Mapping[str, Any], cohorts: Mapping[str, Cohort]) -> Metric:
         )
     if amount is not None and entry["interval"] != "wilson_kish":
         _fail(where, "a ratio of amount sums needs interval wilson_kish")
+    if entry["outcome"].get("cluster_column") and entry["interval"] != "wilson_kish":
+        _fail(where, "an outcome.cluster_column needs interval wilson_kish")
     _check_flag_window(entry, where)
     rule = entry.get("numerator_actions")
     if rule is not None and rule.get("via") not in VIA:

@@ -216,6 +216,7 @@ class Cohort:
     categories: np.ndarray  # index into Definitions.categories; len(categories) = unknown
     hits: np.ndarray  # bool
     amounts: np.ndarray | None = None  # float64 whole units (US cents)
+    clusters: np.ndarray | None = None  # int64: members that share their outcome; -1 for none
 
 
 def _epoch_days(timestamps: pd.Series) -> np.ndarray:
@@ -478,7 +479,8 @@ def _whole_cents(usd: pd.Series) -> np.ndarray:
 def violating_gmv_cohort(t: RawTables, d: Definitions, s: Segments) -> Cohort:
     """violating_gmv_share: the GMV (whole cents) of completed orders by order day, hit when the
     ordered listing (created by the reporting day) is a violating listing of
-    listing_violation_rate."""
+    listing_violation_rate; the orders of one listing share their outcome (one unit of the
+    interval per day and segment)."""
     in_scope = _completed_orders(t)
     listing_rows = t.positions["order_listing"][in_scope]
     violating = (
@@ -492,6 +494,7 @@ def violating_gmv_cohort(t: RawTables, d: Definitions, s: Segments) -> Cohort:
         categories=categories,
         hits=_take(violating, listing_rows, False),
         amounts=_whole_cents(t.orders["gmv_usd"])[in_scope],
+        clusters=pd.factorize(t.orders["listing_id"])[0][in_scope].astype(np.int64),
     )
 
 
@@ -545,8 +548,12 @@ def daily_cube(cohort: Cohort, first_day: int, last_day: int, shape: tuple[int, 
     size = int(np.prod(cube_shape))
     amounts = np.ones(len(cohort.days)) if cohort.amounts is None else cohort.amounts
     counts = []
-    for weights in (np.where(cohort.hits, amounts, 0.0), amounts, amounts * amounts):
-        cube = np.bincount(flat, weights=weights, minlength=size).reshape(cube_shape)
+    for weights in (np.where(cohort.hits, amounts, 0.0), amounts, None):
+        if weights is None:
+            cells, weights = _unit_squares(flat, amounts, cohort.clusters)
+        else:
+            cells = flat
+        cube = np.bincount(cells, weights=weights, minlength=size).reshape(cube_shape)
         rolled = np.empty_like(cube, dtype=np.float64)
         rolled[:, :regions, :categories] = cube[:, :regions, :categories]
         rolled[:, :regions, categories] = cube[:, :regions, :].sum(axis=2)
@@ -554,6 +561,19 @@ def daily_cube(cohort: Cohort, first_day: int, last_day: int, shape: tuple[int, 
         rolled[:, regions, categories] = cube.sum(axis=(1, 2))
         counts.append(rolled)
     return counts
+
+
+def _unit_squares(
+    cells: np.ndarray, amounts: np.ndarray, clusters: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit of the interval, its cell (day and segment) and squared amount: a member is a
+    unit, or the members of one cluster in one cell are (a member without a cluster is its own)."""
+    if clusters is None:
+        return cells, amounts * amounts
+    own = np.arange(len(cells)) + int(clusters.max(initial=0)) + 1
+    units = pd.DataFrame({"cell": cells, "unit": np.where(clusters >= 0, clusters, own)})
+    sums = units.assign(amount=amounts).groupby(["cell", "unit"], sort=False)["amount"].sum()
+    return sums.index.get_level_values("cell").to_numpy(), sums.to_numpy() ** 2
 
 
 def effective_counts(

@@ -115,7 +115,8 @@ def _wilson(successes: int, trials: int, side: str) -> float:
 
 def _effective_counts(db: Path, weeks: pd.DataFrame) -> list[tuple[float, float]]:
     """Per week, the counts its Wilson interval reads: the counts, or for a ratio of sums the
-    Kish effective counts from the records' amounts (the outcome model of the registry)."""
+    Kish effective counts from the amounts of its units, the records of one cluster (listing)
+    on one day and segment (the outcome model of the registry)."""
     registry = metric_registry.load()
     squares = {}
     with duckdb.connect(str(db), read_only=True) as con:
@@ -123,8 +124,15 @@ def _effective_counts(db: Path, weeks: pd.DataFrame) -> list[tuple[float, float]
             if metric.is_amount:
                 amount, day = metric.amount_column, metric.date_column
                 rows = con.execute(
-                    f"select date_trunc('week', {day}), sum(cast({amount} as double) * {amount}) "
-                    f"from intermediate.{metric.outcome_model} group by 1"
+                    f"""
+                    with units as (
+                        select {day} as day, sum({amount}) as amount
+                        from intermediate.{metric.outcome_model}
+                        group by {day}, region, category, {metric.cluster_column}
+                    )
+                    select date_trunc('week', day), sum(cast(amount as double) * amount)
+                    from units group by 1
+                    """
                 ).fetchall()
                 squares |= {(metric.label, pd.Timestamp(w)): q for w, q in rows}
     trials = []

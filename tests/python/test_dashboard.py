@@ -186,17 +186,26 @@ WEEKLY = """
 
 def _effective_counts(db: Path, metric: str, weeks: pd.DataFrame) -> tuple[list, list]:
     """The weeks' counts the Wilson interval reads: the counts themselves, or for a ratio of
-    sums the Kish effective counts from the cohort records' amounts (written out here)."""
+    sums the Kish effective counts from the amounts of its units, the records of one cluster
+    (listing) on one day and segment (written out here)."""
     numerators, denominators = weeks["numerator"].tolist(), weeks["denominator"].tolist()
     fact = data.metric_fact(metric)
     if fact.amount_column is None:
         return numerators, denominators
     relation = data.fact_relation(data.open_published(db), fact)
+    cluster = metric_registry.load().metric(metric).cluster_column
     squares = _query(
         db,
-        f"select cast(date_trunc('week', {fact.day_column}) as date) as week, "
-        f"sum(cast({fact.amount_column} as double) * {fact.amount_column}) as sum_squares "
-        f"from {relation} group by 1",
+        f"""
+        with units as (
+            select {fact.day_column} as day, sum({fact.amount_column}) as amount
+            from {relation}
+            group by {fact.day_column}, region, category, {cluster}
+        )
+        select cast(date_trunc('week', day) as date) as week,
+               sum(cast(amount as double) * amount) as sum_squares
+        from units group by 1
+        """,
     )
     by_week = dict(zip(_day(squares["week"]), squares["sum_squares"], strict=True))
     sums = [by_week[week] for week in _day(weeks["week"])]

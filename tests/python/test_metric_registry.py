@@ -41,8 +41,9 @@ def test_the_registry_defines_the_seven_north_star_metrics():
         "violating_gmv_share",
     )
     share = registry.metric("violating_gmv_share")
-    assert (share.amount_column, share.count_unit, share.interval) == (
+    assert (share.amount_column, share.cluster_column, share.count_unit, share.interval) == (
         "gmv_cents",
+        "listing_id",
         "usd_cents",
         "wilson_kish",
     )
@@ -64,6 +65,10 @@ def test_the_registry_defines_the_seven_north_star_metrics():
         (
             lambda d: _metric(d, "violating_gmv_share").update(interval="wilson"),
             "metric violating_gmv_share: a ratio of amount sums needs interval wilson_kish",
+        ),
+        (
+            lambda d: _metric(d, "complaint_rate")["outcome"].update(cluster_column="listing_id"),
+            "metric complaint_rate: an outcome.cluster_column needs interval wilson_kish",
         ),
         (
             lambda d: _metric(d, "violating_gmv_share").update(window_days=8),
@@ -169,6 +174,7 @@ def test_the_glossary_states_the_interval_of_a_ratio_of_sums():
     assert "**Interval.** A ratio of sums, so not a binomial count" in entry
     assert "Kish effective sample size" in entry
     assert "`n_eff = (Σ x_i)² / Σ x_i²`" in entry
+    assert "unit *i* (the records of one `listing_id` on the day and segment" in entry
 
 
 # --------------------------------------------------------------------------- no other copy
