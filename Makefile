@@ -17,15 +17,27 @@ export DBT_PROFILES_DIR := $(CURDIR)
 .PHONY: nightly nightly-demo backfill
 
 help:
-	@echo "make demo     set up .venv, generate the demo marketplace, build the warehouse, print a summary"
-	@echo "make test     everything CI runs: install, lint (sqlfluff, ruff), semantic check, pytest, Spark parity"
-	@echo "make build    dbt build against \$$GOVERNANCE_RAW_DIR (default data/raw)"
-	@echo "make clean    remove generated data, the warehouse and dbt artefacts"
-	@echo "make bench    benchmark a scale tier (SCALE=small|medium|large): bench/results/<scale>.json"
-	@echo "make test-spark  build the tiny tier on Apache Spark too and compare it with DuckDB (part of make test)"
-	@echo "make dashboard   serve the Streamlit dashboard over the published warehouse (read-only)"
-	@echo "make dashboard-screenshots  a screenshot of every dashboard page in target/dashboard-screenshots"
-	@echo "make validate    Great Expectations checkpoint over the published tables; Data Docs in target/gx_data_docs"
+	@printf "  make %-22s %s\n" "demo" "set up .venv, generate the demo marketplace (SCALE, SEED), build, validate, evaluate"
+	@printf "  make %-22s %s\n" "test" "everything CI runs: lint, semantic check, pytest, Spark parity"
+	@printf "  make %-22s %s\n" "install" "create .venv with the project and its dev tools; parse the project for MetricFlow"
+	@printf "  make %-22s %s\n" "generate" "simulate a marketplace into data/raw (SCALE=tiny|small|medium|large, SEED=42)"
+	@printf "  make %-22s %s\n" "build" "check-raw, dbt build with every test, atomic publish (raw files: GOVERNANCE_RAW_DIR, default data/raw)"
+	@printf "  make %-22s %s\n" "summary" "print the latest value of each north-star metric"
+	@printf "  make %-22s %s\n" "nightly" "one night: pre-check, incremental build (LOOKBACK=3), validation, publish (NIGHT=YYYY-MM-DD)"
+	@printf "  make %-22s %s\n" "backfill" "rebuild every record from FROM=YYYY-MM-DD on (TO=YYYY-MM-DD, default the newest night)"
+	@printf "  make %-22s %s\n" "nightly-demo" "three simulated nights delivered and built one after the other"
+	@printf "  make %-22s %s\n" "alerts" "metric incidents open on the latest day (DATE=YYYY-MM-DD for another)"
+	@printf "  make %-22s %s\n" "dashboard" "serve the Streamlit dashboard over the published warehouse, read-only (PORT=8501)"
+	@printf "  make %-22s %s\n" "dashboard-screenshots" "a screenshot of every dashboard page in target/dashboard-screenshots"
+	@printf "  make %-22s %s\n" "docs" "the documentation site as one page, target/static_index.html"
+	@printf "  make %-22s %s\n" "validate" "Great Expectations over the published tables; Data Docs in target/gx_data_docs"
+	@printf "  make %-22s %s\n" "semantic-check" "validate the MetricFlow semantic models and metrics"
+	@printf "  make %-22s %s\n" "bench" "benchmark a tier (SCALE=tiny|small|medium|large): bench/results/<scale>.json"
+	@printf "  make %-22s %s\n" "lint" "ruff and sqlfluff"
+	@printf "  make %-22s %s\n" "pytest" "the pytest suite (dbt builds of the tiny tier included)"
+	@printf "  make %-22s %s\n" "test-spark" "build the tiny tier on Apache Spark and compare it with DuckDB"
+	@printf "  make %-22s %s\n" "clean" "remove generated data, the warehouse and dbt artefacts"
+	@printf "  make %-22s %s\n" "help" "this list"
 
 $(BIN)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)

@@ -46,6 +46,7 @@ days as (
         is_anchor_series,
         anchor_region,
         anchor_category,
+        severity,
         severity_rank,
         direction,
         value,
@@ -70,6 +71,17 @@ incident_spans as (
 
     from days
     group by incident_id, metric_name, anchor_region, anchor_category
+
+),
+
+-- The level's name as the detector wrote it (governance.severity holds the scale).
+severity_levels as (
+
+    select distinct
+        severity_rank,
+        severity
+
+    from days
 
 ),
 
@@ -172,6 +184,7 @@ select
     incident_spans.last_day,
     incident_spans.n_anomalous_days,
     series_counts.n_series,
+    severity_levels.severity,
     incident_spans.severity_rank,
     ranked_anchor_days.direction,
     ranked_anchor_days.metric_date as peak_date,
@@ -180,14 +193,7 @@ select
     related_series.related_series,
     cast(latest_judged.latest_judged_date as date) as latest_judged_date,
     coalesce(regions.region_name, incident_spans.anchor_region) as anchor_region_name,
-    coalesce(categories.category_name, incident_spans.anchor_category) as anchor_category_name,
-    case incident_spans.severity_rank
-        when 4 then 'critical'
-        when 3 then 'high'
-        when 2 then 'medium'
-        when 1 then 'low'
-        else 'none'
-    end as severity
+    coalesce(categories.category_name, incident_spans.anchor_category) as anchor_category_name
 
 from incident_spans
 inner join ranked_anchor_days
@@ -196,6 +202,8 @@ inner join ranked_anchor_days
         and ranked_anchor_days.peak_rank = 1
 inner join series_counts
     on incident_spans.incident_id = series_counts.incident_id
+inner join severity_levels
+    on incident_spans.severity_rank = severity_levels.severity_rank
 left join related_series
     on incident_spans.incident_id = related_series.incident_id
 left join metric_definitions

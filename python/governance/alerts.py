@@ -25,9 +25,9 @@ from typing import Any
 import pandas as pd
 
 from governance import metric_registry
+from governance.severity import SEVERITY_LEVELS, SEVERITY_RANK
 
 ALL = "ALL"
-SEVERITY_LEVELS = ("none", "low", "medium", "high", "critical")
 DEFAULT_OPEN_DAYS = 3
 # Named segments carrying at least this share of the move make it "concentrated".
 CONCENTRATED_SHARE = 0.5
@@ -130,11 +130,38 @@ def assign_incidents(anomalies: pd.DataFrame, max_gap_days: int = 1) -> pd.DataF
         raise ValueError(f"metric_anomalies is missing required columns: {missing}")
     if max_gap_days < 0:
         raise ValueError(f"max_gap_days must be 0 or more, got {max_gap_days}")
+    df = _anomalous_days(anomalies)
+    if df.empty:
+        return empty_incident_days()
+    df, runs = _series_runs(df, max_gap_days)
+    runs["component"] = _joined_runs(runs, max_gap_days)
+    incident = _incidents(runs)
+    df = df.merge(runs[["run", "component", "level"]], on="run", how="left")
+    df = df.merge(
+        incident[["incident_id", "anchor_region", "anchor_category"]],
+        left_on="component",
+        right_index=True,
+        how="left",
+    )
+    df["series_level"] = df["level"]
+    df["is_anchor_series"] = (df["region"] == df["anchor_region"]) & (
+        df["category"] == df["anchor_category"]
+    )
+    df["severity_rank"] = df["severity"].map(SEVERITY_RANK)
+    out = df[list(INCIDENT_DAY_COLUMNS)].sort_values(
+        ["incident_id", "series_level", "region", "category", "metric_date"]
+    )
+    return out.astype(INCIDENT_DAY_COLUMNS).reset_index(drop=True)
+
+
+def _anomalous_days(anomalies: pd.DataFrame) -> pd.DataFrame:
+    """The flagged rows (all rows without ``is_anomaly``) with day-grain dates and the optional
+    columns present; empty when none. Raises ValueError on a severity outside the scale."""
     df = anomalies
     if "is_anomaly" in df.columns:
         df = df[df["is_anomaly"].fillna(False).astype(bool)]
     if df.empty:
-        return empty_incident_days()
+        return df
     df = df.copy()
     for column in ("value", "expected_value", "anomaly_score"):
         if column not in df.columns:
@@ -145,9 +172,14 @@ def assign_incidents(anomalies: pd.DataFrame, max_gap_days: int = 1) -> pd.DataF
         raise ValueError(
             f"metric_anomalies.severity holds unknown levels {unknown}; expected {SEVERITY_LEVELS}"
         )
-    df = df.sort_values(["metric_name", "region", "category", "metric_date"]).reset_index(drop=True)
+    return df
 
-    # 1. Runs of one series: a new run starts after more than max_gap_days quiet days.
+
+def _series_runs(df: pd.DataFrame, max_gap_days: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Runs of one series: a new run starts after more than ``max_gap_days`` quiet days.
+    Returns the days (sorted, with their ``run``) and one row per run (first and last day,
+    days, peak |score|, segment level)."""
+    df = df.sort_values(["metric_name", "region", "category", "metric_date"]).reset_index(drop=True)
     step = df.groupby(["metric_name", "region", "category"])["metric_date"].diff().dt.days
     df["run"] = (step.isna() | (step > max_gap_days + 1)).cumsum() - 1
     runs = (
@@ -166,10 +198,14 @@ def assign_incidents(anomalies: pd.DataFrame, max_gap_days: int = 1) -> pd.DataF
     runs["level"] = [
         series_level(r, c) for r, c in zip(runs["region"], runs["category"], strict=True)
     ]
+    return df, runs
 
-    # 2. A child run joins every parent run of the same metric it overlaps (gap allowed).
+
+def _joined_runs(runs: pd.DataFrame, max_gap_days: int) -> list[int]:
+    """The component of each run: a child run joins every parent run of the same metric it
+    overlaps (a gap of ``max_gap_days`` allowed)."""
     reach = pd.Timedelta(days=max_gap_days + 1)
-    uf = _UnionFind(len(runs))
+    components = _UnionFind(len(runs))
     by_series: dict[tuple[str, str, str], list[int]] = {}
     for i, row in runs.iterrows():
         by_series.setdefault((row.metric_name, row.region, row.category), []).append(i)
@@ -178,21 +214,23 @@ def assign_incidents(anomalies: pd.DataFrame, max_gap_days: int = 1) -> pd.DataF
             for j in by_series.get((row.metric_name, *parent), []):
                 other = runs.loc[j]
                 if other["first"] <= row["last"] + reach and row["first"] <= other["last"] + reach:
-                    uf.union(i, j)
-    runs["component"] = [uf.find(i) for i in range(len(runs))]
+                    components.union(i, j)
+    return [components.find(i) for i in range(len(runs))]
 
-    # 3. The anchor is the highest-level run of the component (then the longest, the strongest).
+
+def _incidents(runs: pd.DataFrame) -> pd.DataFrame:
+    """One row per component: its anchor (the highest-level run, then the longest, the
+    strongest), first day, metric and id ``metric|anchor region|anchor category|first day``."""
     ordered = runs.assign(neg_days=-runs["n_days"], neg_peak=-runs["peak"].fillna(0.0))
     ordered = ordered.sort_values(
         ["component", "level", "neg_days", "neg_peak", "region", "category"]
     )
     anchors = ordered.groupby("component").first()[["region", "category"]]
-    firsts = runs.groupby("component")["first"].min()
     incident = pd.DataFrame(
         {
             "anchor_region": anchors["region"],
             "anchor_category": anchors["category"],
-            "first": firsts,
+            "first": runs.groupby("component")["first"].min(),
         }
     )
     incident["metric_name"] = runs.groupby("component")["metric_name"].first()
@@ -206,23 +244,7 @@ def assign_incidents(anomalies: pd.DataFrame, max_gap_days: int = 1) -> pd.DataF
             strict=True,
         )
     ]
-
-    df = df.merge(runs[["run", "component", "level"]], on="run", how="left")
-    df = df.merge(
-        incident[["incident_id", "anchor_region", "anchor_category"]],
-        left_on="component",
-        right_index=True,
-        how="left",
-    )
-    df["series_level"] = df["level"]
-    df["is_anchor_series"] = (df["region"] == df["anchor_region"]) & (
-        df["category"] == df["anchor_category"]
-    )
-    df["severity_rank"] = df["severity"].map({s: i for i, s in enumerate(SEVERITY_LEVELS)})
-    out = df[list(INCIDENT_DAY_COLUMNS)].sort_values(
-        ["incident_id", "series_level", "region", "category", "metric_date"]
-    )
-    return out.astype(INCIDENT_DAY_COLUMNS).reset_index(drop=True)
+    return incident
 
 
 # --------------------------------------------------------------------------- summaries

@@ -19,10 +19,6 @@ from governance.arguments import (
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    if args.advance_day:
-        from governance.commands.feed import _cmd_advance
-
-        return _cmd_advance(args)
     if args.corrupt:
         from governance.commands.corrupt import _run
 
@@ -58,6 +54,21 @@ class CommandLineParser(argparse.ArgumentParser):
 
     def error(self, message: str):
         self.exit(2, f"error: {self.prog}: {message} (see `{self.prog} --help`)\n")
+
+
+class MovedOption(argparse.Action):
+    """An option that moved to another subcommand: using it is a one-line error naming the new
+    route (exit 2), before anything runs."""
+
+    def __init__(self, *args, moved_to: str, **kwargs):
+        self.moved_to = moved_to
+        super().__init__(*args, **kwargs)
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        new = f"governance {self.moved_to}"
+        parser.exit(
+            2, f"error: {parser.prog}: {option_string} is now `{new}` (see `{new} --help`)\n"
+        )
 
 
 def _cmd_check_raw(args: argparse.Namespace) -> int:
@@ -146,18 +157,30 @@ def build_parser() -> argparse.ArgumentParser:
         description="Marketplace governance warehouse: generate data, build, report.",
     )
     sub = parser.add_subparsers(dest="command", required=True)
+    _add_generate(sub)
+    _add_check_raw(sub)
+    _add_build(sub)
+    _add_summary(sub)
+    # Further subcommands live in governance.commands.<name>, each with register(subparsers).
+    for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
+        module.register(sub)
+    return parser
 
-    def paths(p: argparse.ArgumentParser, raw=True, truth=False, db=False) -> None:
-        if raw:
-            p.add_argument("--raw-dir", default=str(settings.raw_dir()), help="raw Parquet root")
-        if truth:
-            p.add_argument("--truth-dir", default=str(settings.truth_dir()), help="ground truth")
-        if db:
-            p.add_argument(
-                "--duckdb-path", default=str(settings.duckdb_path()), help="warehouse file"
-            )
 
-    g = sub.add_parser(
+def _add_paths(p: argparse.ArgumentParser, raw=True, truth=False, db=False) -> None:
+    """The folder and file options a subcommand takes, defaulting to the environment's."""
+    if raw:
+        p.add_argument("--raw-dir", default=str(settings.raw_dir()), help="raw Parquet root")
+    if truth:
+        p.add_argument("--truth-dir", default=str(settings.truth_dir()), help="ground truth")
+    if db:
+        p.add_argument("--duckdb-path", default=str(settings.duckdb_path()), help="warehouse file")
+
+
+def _add_generate(sub: argparse._SubParsersAction) -> None:
+    """`governance generate`."""
+    parser = sub.add_parser(
         "generate",
         help="write a simulated marketplace in the raw-data layout",
         description="Simulate a marketplace (sellers, listings, strategies, enforcement, "
@@ -165,39 +188,45 @@ def build_parser() -> argparse.ArgumentParser:
         "and write it as raw Parquet folders in the raw-data contract layout, with the ground "
         "truth beside it.",
     )
-    g.add_argument(
+    parser.add_argument(
         "--scale",
         default="small",
         choices=["tiny", "small", "medium", "large"],
         help="size tier (default small)",
     )
-    g.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
-    g.add_argument("--end-date", default=None, help="last simulated day (YYYY-MM-DD)")
-    g.add_argument("--days", type=positive_int, default=None, help="number of simulated days")
-    g.add_argument(
+    parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
+    parser.add_argument("--end-date", default=None, help="last simulated day (YYYY-MM-DD)")
+    parser.add_argument("--days", type=positive_int, default=None, help="number of simulated days")
+    parser.add_argument(
         "--holdback-days",
         type=non_negative_int,
         default=0,
-        help="deliver all but the last N nights; --advance-day delivers them one at a time",
+        help="deliver all but the last N nights; `governance feed advance` delivers them one "
+        "at a time",
     )
-    g.add_argument(
+    parser.add_argument(
         "--advance-day",
-        action="store_true",
-        help="append the next held-back night to the raw folders (no new generation)",
+        nargs=0,
+        action=MovedOption,
+        help=argparse.SUPPRESS,
+        moved_to="feed advance",
     )
     from governance.simulator.corrupt import KINDS
 
-    g.add_argument(
+    parser.add_argument(
         "--corrupt",
         default=None,
         choices=sorted(KINDS),
         help="write 5 corrupted rows of this kind into the existing raw folders "
         "(see `governance corrupt` for more options)",
     )
-    paths(g, truth=True)
-    g.set_defaults(func=_cmd_generate)
+    _add_paths(parser, truth=True)
+    parser.set_defaults(func=_cmd_generate)
 
-    c = sub.add_parser(
+
+def _add_check_raw(sub: argparse._SubParsersAction) -> None:
+    """`governance check-raw`."""
+    parser = sub.add_parser(
         "check-raw",
         help="check a raw folder against the raw-data contract",
         description="Compare every Parquet file of a raw folder with the raw-data contract "
@@ -205,37 +234,39 @@ def build_parser() -> argparse.ArgumentParser:
         "from the file footers only. Prints every violation with table, column and rule; exit "
         "code 2 when there is any.",
     )
-    paths(c)
-    c.set_defaults(func=_cmd_check_raw)
+    _add_paths(parser)
+    parser.set_defaults(func=_cmd_check_raw)
 
-    b = sub.add_parser(
+
+def _add_build(sub: argparse._SubParsersAction) -> None:
+    """`governance build`."""
+    parser = sub.add_parser(
         "build",
         help="check the raw folder, run dbt build, print the summary",
         description="Check the raw folder against the contract, run a full dbt build into a "
         "work file and publish it atomically when every node passed; then print the summary. "
         "Exit code 2 on failure (the published warehouse is unchanged).",
     )
-    b.add_argument("--as-of-date", type=iso_date, default=None, help="reporting date (YYYY-MM-DD)")
-    b.add_argument("--select", nargs="*", default=None, help="dbt node selection")
-    paths(b, db=True)
-    add_create_warehouse(b)
-    b.set_defaults(func=_cmd_build)
+    parser.add_argument(
+        "--as-of-date", type=iso_date, default=None, help="reporting date (YYYY-MM-DD)"
+    )
+    parser.add_argument("--select", nargs="*", default=None, help="dbt node selection")
+    _add_paths(parser, db=True)
+    add_create_warehouse(parser)
+    parser.set_defaults(func=_cmd_build)
 
-    s = sub.add_parser(
+
+def _add_summary(sub: argparse._SubParsersAction) -> None:
+    """`governance summary`."""
+    parser = sub.add_parser(
         "summary",
         help="print the latest north-star metrics of a built warehouse",
         description="Print the published tables with their row counts, the latest mature "
         "value of every north-star metric with its 95%% interval and target, and the metric "
         "incidents open on the latest day. Exit code 2 when there is no warehouse.",
     )
-    paths(s, raw=False, db=True)
-    s.set_defaults(func=_cmd_summary)
-
-    # Further subcommands live in governance.commands.<name>, each with register(subparsers).
-    for module_info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
-        module = importlib.import_module(f"{commands.__name__}.{module_info.name}")
-        module.register(sub)
-    return parser
+    _add_paths(parser, raw=False, db=True)
+    parser.set_defaults(func=_cmd_summary)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -33,6 +33,7 @@ import duckdb
 import pandas as pd
 
 from governance import data_docs, settings
+from governance.severity import SEVERITY_LEVELS
 
 CRITICAL = "critical"
 WARNING = "warning"
@@ -46,7 +47,6 @@ DATA_DOCS_KEEP_RUNS = 14
 
 ALL = "ALL"
 METRICS_DAILY_KEY = ["metric_name", "metric_date", "region", "category"]
-SEVERITIES = ["none", "low", "medium", "high", "critical"]
 SELLER_TYPES = ["individual", "business"]
 SELLER_SHARE_COLUMNS = ["listing_violation_share", "low_quality_share", "refund_share"]
 SELLER_COUNT_COLUMNS = ["n_listings", "n_violation_listings", "n_orders", "n_complaints"]
@@ -228,26 +228,70 @@ def build_suites(
     row_count_tolerance: float = ROW_COUNT_TOLERANCE,
 ) -> tuple[list[Batch], list[str]]:
     """The batches to validate and their expectations (GX objects), plus notes on skipped checks."""
-    import great_expectations.expectations as gxe
+    rules = _Rules(previous_counts, row_count_tolerance)
+    codes = _ReferenceCodes(
+        metrics=sorted(frames["metric_definitions"]["metric_name"]),
+        regions=sorted(frames["regions"]["region_code"]),
+        categories=sorted(frames["categories"]["category_code"]),
+    )
+    daily = frames["metrics_daily"]
+    batches = [
+        Batch("metrics_daily", daily, _metrics_daily_suite(rules, codes, daily), METRICS_DAILY_KEY),
+        Batch(
+            "metrics_daily__recent_days",
+            frames["metrics_daily__recent_days"],
+            _recent_days_suite(rules),
+            ["metric_name", "metric_date"],
+        ),
+        Batch(
+            "seller_features", frames["seller_features"], _seller_suite(rules, codes), ["seller_id"]
+        ),
+        Batch(
+            "metric_anomalies",
+            frames["metric_anomalies"],
+            _anomaly_suite(rules, codes),
+            METRICS_DAILY_KEY,
+        ),
+    ]
+    return batches, rules.notes
 
-    notes: list[str] = []
-    metrics = sorted(frames["metric_definitions"]["metric_name"])
-    regions = sorted(frames["regions"]["region_code"]) + [ALL]
-    categories = sorted(frames["categories"]["category_code"]) + [ALL]
 
-    def expect(cls: Callable, severity: str, rule: str, **kwargs: Any) -> Any:
+@dataclass(frozen=True)
+class _ReferenceCodes:
+    """The codes of the reference tables (segments without the ``ALL`` roll-up)."""
+
+    metrics: list[str]
+    regions: list[str]
+    categories: list[str]
+
+
+class _Rules:
+    """Builds expectations that carry their rule and severity (``meta.severity``); collects
+    notes on the checks it could not make."""
+
+    def __init__(self, previous_counts: dict[str, int] | None, row_count_tolerance: float):
+        import great_expectations.expectations as gxe
+
+        self.gxe = gxe
+        self.previous_counts = previous_counts or {}
+        self.row_count_tolerance = row_count_tolerance
+        self.notes: list[str] = []
+
+    def expect(self, cls: Callable, severity: str, rule: str, **kwargs: Any) -> Any:
         return cls(description=rule, meta={"severity": severity}, **kwargs)
 
-    def not_null(columns: list[str], severity: str = CRITICAL) -> list[Any]:
+    def not_null(self, columns: list[str], severity: str = CRITICAL) -> list[Any]:
         return [
-            expect(gxe.ExpectColumnValuesToNotBeNull, severity, f"{c} is never null", column=c)
+            self.expect(
+                self.gxe.ExpectColumnValuesToNotBeNull, severity, f"{c} is never null", column=c
+            )
             for c in columns
         ]
 
-    def unit_interval(columns: list[str]) -> list[Any]:
+    def unit_interval(self, columns: list[str]) -> list[Any]:
         return [
-            expect(
-                gxe.ExpectColumnValuesToBeBetween,
+            self.expect(
+                self.gxe.ExpectColumnValuesToBeBetween,
                 CRITICAL,
                 f"{c} is a rate within [0, 1]",
                 column=c,
@@ -257,18 +301,27 @@ def build_suites(
             for c in columns
         ]
 
-    def in_set(column: str, values: list[str], what: str) -> Any:
-        return expect(
-            gxe.ExpectColumnValuesToBeInSet,
+    def non_negative_count(self, column: str) -> Any:
+        return self.expect(
+            self.gxe.ExpectColumnValuesToBeBetween,
+            CRITICAL,
+            f"{column} is a non-negative count",
+            column=column,
+            min_value=0,
+        )
+
+    def in_set(self, column: str, values: list[str], what: str) -> Any:
+        return self.expect(
+            self.gxe.ExpectColumnValuesToBeInSet,
             CRITICAL,
             f"{column} is one of the {what}",
             column=column,
             value_set=values,
         )
 
-    def at_most(small: str, large: str, rule: str) -> Any:
-        return expect(
-            gxe.ExpectColumnPairValuesAToBeGreaterThanB,
+    def at_most(self, small: str, large: str, rule: str) -> Any:
+        return self.expect(
+            self.gxe.ExpectColumnPairValuesAToBeGreaterThanB,
             CRITICAL,
             rule,
             column_A=large,
@@ -277,126 +330,122 @@ def build_suites(
             ignore_row_if="either_value_is_missing",
         )
 
-    def row_count_change(table: str) -> list[Any]:
-        previous = (previous_counts or {}).get(table)
-        if not previous:
-            notes.append(f"{table}: no previous validation run, row-count change not checked")
-            return []
-        low = math.floor(previous * (1 - row_count_tolerance))
-        high = math.ceil(previous * (1 + row_count_tolerance))
-        return [
-            expect(
-                gxe.ExpectTableRowCountToBeBetween,
-                WARNING,
-                f"row count within ±{row_count_tolerance:.0%} of the last passing run "
-                f"({previous:,} rows)",
-                min_value=low,
-                max_value=high,
-            )
-        ]
-
-    daily = frames["metrics_daily"]
-    grid_rows = expected_grid_rows(daily, len(regions) - 1, len(categories) - 1)
-    metrics_daily = [
-        *not_null([*METRICS_DAILY_KEY, "numerator", "denominator", "is_mature", "is_complete"]),
-        expect(
-            gxe.ExpectCompoundColumnsToBeUnique,
+    def one_row_per_series_day(self) -> Any:
+        return self.expect(
+            self.gxe.ExpectCompoundColumnsToBeUnique,
             CRITICAL,
             "one row per metric, day, region and category",
             column_list=METRICS_DAILY_KEY,
+        )
+
+    def segment_codes(self, codes: _ReferenceCodes) -> list[Any]:
+        """Metric, region and category codes of a metric series (segments may be ``ALL``)."""
+        return [
+            self.in_set("metric_name", codes.metrics, "metrics of reference.metric_definitions"),
+            self.in_set(
+                "region", [*codes.regions, ALL], "region codes of reference.regions or ALL"
+            ),
+            self.in_set(
+                "category",
+                [*codes.categories, ALL],
+                "category codes of reference.categories or ALL",
+            ),
+        ]
+
+    def row_count_change(self, table: str) -> list[Any]:
+        previous = self.previous_counts.get(table)
+        if not previous:
+            self.notes.append(f"{table}: no previous validation run, row-count change not checked")
+            return []
+        tolerance = self.row_count_tolerance
+        return [
+            self.expect(
+                self.gxe.ExpectTableRowCountToBeBetween,
+                WARNING,
+                f"row count within ±{tolerance:.0%} of the last passing run ({previous:,} rows)",
+                min_value=math.floor(previous * (1 - tolerance)),
+                max_value=math.ceil(previous * (1 + tolerance)),
+            )
+        ]
+
+
+def _metrics_daily_suite(rules: _Rules, codes: _ReferenceCodes, daily: pd.DataFrame) -> list:
+    grid_rows = expected_grid_rows(daily, len(codes.regions), len(codes.categories))
+    return [
+        *rules.not_null(
+            [*METRICS_DAILY_KEY, "numerator", "denominator", "is_mature", "is_complete"]
         ),
-        in_set("metric_name", metrics, "metrics of reference.metric_definitions"),
-        in_set("region", regions, "region codes of reference.regions or ALL"),
-        in_set("category", categories, "category codes of reference.categories or ALL"),
-        expect(
-            gxe.ExpectTableRowCountToEqual,
+        rules.one_row_per_series_day(),
+        *rules.segment_codes(codes),
+        rules.expect(
+            rules.gxe.ExpectTableRowCountToEqual,
             CRITICAL,
             "complete date × segment grid: every day from each metric's first to last day "
             f"for every region × category incl. ALL ({grid_rows:,} rows)",
             value=grid_rows,
         ),
-        *unit_interval(["value", "ci_lower", "ci_upper"]),
-        at_most("ci_lower", "value", "ci_lower ≤ value (Wilson lower bound)"),
-        at_most("value", "ci_upper", "value ≤ ci_upper (Wilson upper bound)"),
-        at_most("numerator", "denominator", "numerator ≤ denominator"),
-        expect(
-            gxe.ExpectColumnValuesToBeBetween,
-            CRITICAL,
-            "numerator is a non-negative count",
-            column="numerator",
-            min_value=0,
-        ),
-        *row_count_change("metrics_daily"),
+        *rules.unit_interval(["value", "ci_lower", "ci_upper"]),
+        rules.at_most("ci_lower", "value", "ci_lower ≤ value (Wilson lower bound)"),
+        rules.at_most("value", "ci_upper", "value ≤ ci_upper (Wilson upper bound)"),
+        rules.at_most("numerator", "denominator", "numerator ≤ denominator"),
+        rules.non_negative_count("numerator"),
+        *rules.row_count_change("metrics_daily"),
     ]
-    recent = [
-        expect(
-            gxe.ExpectColumnValuesToNotBeNull,
+
+
+def _recent_days_suite(rules: _Rules) -> list:
+    return [
+        rules.expect(
+            rules.gxe.ExpectColumnValuesToNotBeNull,
             CRITICAL,
             f"no gaps in recent days: each of the last {RECENT_DAYS} days up to the reporting "
             "date has an ALL × ALL row for every metric",
             column="denominator",
         ),
-        expect(
-            gxe.ExpectColumnValuesToBeBetween,
+        rules.expect(
+            rules.gxe.ExpectColumnValuesToBeBetween,
             WARNING,
             f"each of the last {RECENT_DAYS} days has volume (denominator ≥ 1) for every metric",
             column="denominator",
             min_value=1,
         ),
     ]
-    sellers = [
-        *not_null(["seller_id", "region", "seller_type"]),
-        expect(
-            gxe.ExpectColumnValuesToBeUnique, CRITICAL, "one row per seller", column="seller_id"
-        ),
-        in_set("region", regions[:-1], "region codes of reference.regions"),
-        in_set("primary_category", categories[:-1], "category codes of reference.categories"),
-        in_set("seller_type", SELLER_TYPES, "seller types"),
-        *unit_interval(SELLER_SHARE_COLUMNS),
-        *[
-            expect(
-                gxe.ExpectColumnValuesToBeBetween,
-                CRITICAL,
-                f"{c} is a non-negative count",
-                column=c,
-                min_value=0,
-            )
-            for c in SELLER_COUNT_COLUMNS
-        ],
-        at_most("n_violation_listings", "n_listings", "violating listings ≤ listings"),
-        *not_null(["is_confirmed_bad"], WARNING),
-        *row_count_change("seller_features"),
-    ]
-    anomalies = [
-        *not_null([*METRICS_DAILY_KEY, "is_anomaly"]),
-        expect(
-            gxe.ExpectCompoundColumnsToBeUnique,
+
+
+def _seller_suite(rules: _Rules, codes: _ReferenceCodes) -> list:
+    return [
+        *rules.not_null(["seller_id", "region", "seller_type"]),
+        rules.expect(
+            rules.gxe.ExpectColumnValuesToBeUnique,
             CRITICAL,
-            "one row per metric, day, region and category",
-            column_list=METRICS_DAILY_KEY,
+            "one row per seller",
+            column="seller_id",
         ),
-        in_set("metric_name", metrics, "metrics of reference.metric_definitions"),
-        in_set("region", regions, "region codes of reference.regions or ALL"),
-        in_set("category", categories, "category codes of reference.categories or ALL"),
-        in_set("direction", ["up", "down"], "directions up/down (null when not flagged)"),
-        in_set("severity", SEVERITIES, "severities none/low/medium/high/critical"),
-        *unit_interval(["p_value", "q_value"]),
-        at_most("p_value", "q_value", "p_value ≤ q_value (Benjamini-Hochberg adjustment)"),
-        *not_null(["method"], WARNING),
-        *row_count_change("metric_anomalies"),
-    ]
-    batches = [
-        Batch("metrics_daily", daily, metrics_daily, METRICS_DAILY_KEY),
-        Batch(
-            "metrics_daily__recent_days",
-            frames["metrics_daily__recent_days"],
-            recent,
-            ["metric_name", "metric_date"],
+        rules.in_set("region", codes.regions, "region codes of reference.regions"),
+        rules.in_set(
+            "primary_category", codes.categories, "category codes of reference.categories"
         ),
-        Batch("seller_features", frames["seller_features"], sellers, ["seller_id"]),
-        Batch("metric_anomalies", frames["metric_anomalies"], anomalies, METRICS_DAILY_KEY),
+        rules.in_set("seller_type", SELLER_TYPES, "seller types"),
+        *rules.unit_interval(SELLER_SHARE_COLUMNS),
+        *[rules.non_negative_count(c) for c in SELLER_COUNT_COLUMNS],
+        rules.at_most("n_violation_listings", "n_listings", "violating listings ≤ listings"),
+        *rules.not_null(["is_confirmed_bad"], WARNING),
+        *rules.row_count_change("seller_features"),
     ]
-    return batches, notes
+
+
+def _anomaly_suite(rules: _Rules, codes: _ReferenceCodes) -> list:
+    return [
+        *rules.not_null([*METRICS_DAILY_KEY, "is_anomaly"]),
+        rules.one_row_per_series_day(),
+        *rules.segment_codes(codes),
+        rules.in_set("direction", ["up", "down"], "directions up/down (null when not flagged)"),
+        rules.in_set("severity", list(SEVERITY_LEVELS), "severities " + "/".join(SEVERITY_LEVELS)),
+        *rules.unit_interval(["p_value", "q_value"]),
+        rules.at_most("p_value", "q_value", "p_value ≤ q_value (Benjamini-Hochberg adjustment)"),
+        *rules.not_null(["method"], WARNING),
+        *rules.row_count_change("metric_anomalies"),
+    ]
 
 
 # --- running -----------------------------------------------------------------------------------

@@ -592,6 +592,23 @@ def test_a_resumed_scan_gives_exactly_the_full_scan():
     )
 
 
+def test_a_resumed_scan_carries_the_cusum_of_a_series_with_no_row_on_the_last_kept_day():
+    data = _segments(130)
+    dates = pd.to_datetime(data["metric_date"])
+    # SG's downward CUSUM is high on days 123-126 (2.1 after day 123): SG has no row on day 124.
+    last_kept_day = pd.Timestamp(START) + pd.Timedelta(days=124)
+    gap = (data["region"] == "SG") & (dates == last_kept_day)
+    data = data[~gap].reset_index(drop=True)
+    dates = pd.to_datetime(data["metric_date"])
+    full = detect_metric_anomalies(data)
+    sg_before_gap = full[
+        (full["region"] == "SG") & (pd.to_datetime(full["metric_date"]) < last_kept_day)
+    ]
+    assert sg_before_gap["cusum_up"].iloc[-1] + sg_before_gap["cusum_down"].iloc[-1] > 0
+    night = detect_metric_anomalies(data[dates <= last_kept_day])
+    pd.testing.assert_frame_equal(detect_metric_anomalies(data, previous=night), full)
+
+
 def test_rows_before_the_first_changed_day_are_kept_and_their_flags_shape_later_histories():
     data = _segments(130)
     dates = pd.to_datetime(data["metric_date"])

@@ -118,3 +118,15 @@ def test_every_subcommand_and_option_says_what_it_does():
             if action.option_strings and action.dest != "help" and not action.help:
                 missing.append(f"{name} {action.option_strings[0]}")
     assert missing == []
+
+
+def test_generate_advance_day_points_at_feed_advance_and_delivers_nothing(tmp_path, capsys):
+    raw = tmp_path / "raw"
+    line = _assert_one_line_error(
+        ["generate", "--advance-day", "--raw-dir", str(raw)], capsys, "`governance feed advance`"
+    )
+    assert "--advance-day" in line
+    assert not raw.exists()
+    code, out, _ = _run(["generate", "--help"], capsys)
+    usage = " ".join(out.split())
+    assert code == 0 and "feed advance" in usage and "--advance-day" not in usage

@@ -7,6 +7,8 @@ import math
 import altair as alt
 import pandas as pd
 
+from governance.severity import FLAGGED_SEVERITY_LEVELS
+
 INK = "#1f2a44"
 LINE = "#2563eb"
 BAND = "#93c5fd"
@@ -19,7 +21,8 @@ UNCONFIRMED = "#fca5a5"
 SHADOW = "#f59e0b"
 LIVE = "#2563eb"
 
-SEVERITY_SIZE = {"low": 70, "medium": 110, "high": 160, "critical": 220}
+# Marker area of a flagged day, by severity.
+SEVERITY_SIZE = dict(zip(FLAGGED_SEVERITY_LEVELS, (70, 110, 160, 220), strict=True))
 
 
 CHANGE = "#7c3aed"
@@ -81,16 +84,51 @@ def metric_trend(
     `is_final` false) and ``point`` (anomalies at `period_date`).
     """
     x = alt.X("period_date:T", title=None, axis=alt.Axis(format="%b %d", labelColor=INK))
-    y_axis = alt.Axis(format=".1%", title=None, labelColor=INK, tickCount=5)
-    base = alt.Chart(series)
-
-    band = base.mark_area(opacity=0.28, color=BAND).encode(
-        x=x,
-        y=alt.Y("ci_lower:Q", axis=y_axis, scale=alt.Scale(zero=False, nice=True)),
-        y2="ci_upper:Q",
+    goal = "lower is better" if lower_is_better else "higher is better"
+    subtitle = f"target {target:.1%} · {goal}" if target is not None else goal
+    return (
+        alt.layer(
+            _interval_band(series, x),
+            _target_rule(target),
+            _change_rules(changes),
+            _value_line(series, x, period_label),
+            _anomaly_points(anomalies),
+        )
+        .properties(
+            height=height,
+            title=alt.TitleParams(
+                text=label,
+                subtitle=subtitle,
+                anchor="start",
+                color=INK,
+                subtitleColor=MUTED,
+                fontSize=15,
+            ),
+            usermeta={"metric_name": metric_name},
+        )
+        .configure_view(strokeWidth=0)
+        .configure_axis(gridColor="#eef2f7", domainColor="#cbd5e1")
     )
+
+
+def _interval_band(series: pd.DataFrame, x: alt.X) -> alt.Chart:
+    """The Wilson 95% interval of each period as a shaded area."""
+    y_axis = alt.Axis(format=".1%", title=None, labelColor=INK, tickCount=5)
+    return (
+        alt.Chart(series)
+        .mark_area(opacity=0.28, color=BAND)
+        .encode(
+            x=x,
+            y=alt.Y("ci_lower:Q", axis=y_axis, scale=alt.Scale(zero=False, nice=True)),
+            y2="ci_upper:Q",
+        )
+    )
+
+
+def _target_rule(target: float | None) -> alt.Chart:
+    """The target as a dashed horizontal rule (no rule without a target)."""
     target_frame = pd.DataFrame({"target_value": [] if target is None else [float(target)]})
-    target_rule = (
+    return (
         alt.Chart(target_frame)
         .mark_rule(color=TARGET, strokeDash=[6, 4], strokeWidth=1.6)
         .encode(
@@ -98,7 +136,11 @@ def metric_trend(
             tooltip=[alt.Tooltip("target_value:Q", title="target", format=".2%")],
         )
     )
-    change_rules = (
+
+
+def _change_rules(changes: pd.DataFrame) -> alt.Chart:
+    """A dotted vertical rule on each strategy change that could explain a move."""
+    return (
         alt.Chart(changes)
         .mark_rule(color=CHANGE, strokeDash=[2, 2], strokeWidth=1.4, opacity=0.8)
         .encode(
@@ -111,33 +153,45 @@ def metric_trend(
             ],
         )
     )
-    line = base.mark_line(
-        color=LINE,
-        strokeWidth=1.8,
-        point=alt.OverlayMarkDef(color=LINE, size=40, filled=True, opacity=0),
-    ).encode(
-        x=x,
-        y="value:Q",
-        strokeDash=alt.StrokeDash(
-            "is_final:N",
-            scale=alt.Scale(domain=[True, False], range=[FINAL_DASH[True], FINAL_DASH[False]]),
-            legend=None,
-        ),
-        tooltip=[
-            alt.Tooltip("period_start:T", title=f"{period_label} from", format="%Y-%m-%d"),
-            alt.Tooltip("period_end:T", title="to", format="%Y-%m-%d"),
-            alt.Tooltip("value:Q", title="value", format=".2%"),
-            alt.Tooltip("ci_lower:Q", title="95% CI low", format=".2%"),
-            alt.Tooltip("ci_upper:Q", title="95% CI high", format=".2%"),
-            alt.Tooltip("numerator:Q", title="numerator", format=",.0f"),
-            alt.Tooltip("denominator:Q", title="denominator", format=",.0f"),
-            alt.Tooltip("is_final:N", title="complete and mature"),
-        ],
+
+
+def _value_line(series: pd.DataFrame, x: alt.X, period_label: str) -> alt.Chart:
+    """The rate of each period, dashed where the period is not final."""
+    return (
+        alt.Chart(series)
+        .mark_line(
+            color=LINE,
+            strokeWidth=1.8,
+            point=alt.OverlayMarkDef(color=LINE, size=40, filled=True, opacity=0),
+        )
+        .encode(
+            x=x,
+            y="value:Q",
+            strokeDash=alt.StrokeDash(
+                "is_final:N",
+                scale=alt.Scale(domain=[True, False], range=[FINAL_DASH[True], FINAL_DASH[False]]),
+                legend=None,
+            ),
+            tooltip=[
+                alt.Tooltip("period_start:T", title=f"{period_label} from", format="%Y-%m-%d"),
+                alt.Tooltip("period_end:T", title="to", format="%Y-%m-%d"),
+                alt.Tooltip("value:Q", title="value", format=".2%"),
+                alt.Tooltip("ci_lower:Q", title="95% CI low", format=".2%"),
+                alt.Tooltip("ci_upper:Q", title="95% CI high", format=".2%"),
+                alt.Tooltip("numerator:Q", title="numerator", format=",.0f"),
+                alt.Tooltip("denominator:Q", title="denominator", format=",.0f"),
+                alt.Tooltip("is_final:N", title="complete and mature"),
+            ],
+        )
     )
+
+
+def _anomaly_points(anomalies: pd.DataFrame) -> alt.Chart:
+    """The flagged anomalies as triangles pointing the way the rate moved, sized by severity."""
     flags = anomalies.assign(
         marker_size=anomalies["severity"].map(SEVERITY_SIZE).fillna(90).astype(float)
     )
-    points = (
+    return (
         alt.Chart(flags)
         .mark_point(filled=True, opacity=0.95, stroke="white", strokeWidth=1)
         .encode(
@@ -162,25 +216,6 @@ def metric_trend(
                 alt.Tooltip("q_value:Q", title="q-value", format=".2g"),
             ],
         )
-    )
-    goal = "lower is better" if lower_is_better else "higher is better"
-    subtitle = f"target {target:.1%} · {goal}" if target is not None else goal
-    return (
-        alt.layer(band, target_rule, change_rules, line, points)
-        .properties(
-            height=height,
-            title=alt.TitleParams(
-                text=label,
-                subtitle=subtitle,
-                anchor="start",
-                color=INK,
-                subtitleColor=MUTED,
-                fontSize=15,
-            ),
-            usermeta={"metric_name": metric_name},
-        )
-        .configure_view(strokeWidth=0)
-        .configure_axis(gridColor="#eef2f7", domainColor="#cbd5e1")
     )
 
 
@@ -309,20 +344,7 @@ def strategy_precision_recall(frame: pd.DataFrame) -> alt.LayerChart:
     ``rule`` (leader lines to labels placed away from their point), ``point``, ``text``
     (left-aligned labels), ``text`` (right-aligned labels, left of their point).
     """
-    data = frame.assign(
-        mode=[
-            strategy_mode(s, bool(m))
-            for s, m in zip(frame["strategy_status"], frame["is_shadow_mode"], strict=True)
-        ],
-        status=frame["strategy_status"],
-    )
-    top_hits = max(float(data["hits_per_day"].max()), 1e-9) if len(data) else 1.0
-    share = data["hits_per_day"].fillna(0) / top_hits
-    areas = MARKER_AREA[0] + (MARKER_AREA[1] - MARKER_AREA[0]) * share
-    data = data.assign(marker_radius=(areas / math.pi) ** 0.5 + 1.0)
-    data = label_layout(
-        data, "estimated_recall", "qa_precision", "strategy_name", radius="marker_radius"
-    ).drop(columns="label_box")
+    data, top_hits = _scatter_frame(frame)
     statuses = [s for s in STATUS_COLOURS if s in set(data["status"])]
     modes = [m for m in MODE_SHAPES if m in set(data["mode"])]
     unit = alt.Scale(domain=[0, 1])
@@ -340,7 +362,54 @@ def strategy_precision_recall(frame: pd.DataFrame) -> alt.LayerChart:
     recall_ci = base.mark_rule(opacity=0.22, strokeWidth=1).encode(
         y=y, x="recall_ci_lower:Q", x2="recall_ci_upper:Q", color=colour
     )
-    points = base.mark_point(filled=True, opacity=0.9, stroke="white", strokeWidth=1).encode(
+    leaders = (
+        base.transform_filter(f"datum.label_distance > {LEADER_MIN_PX}")
+        .mark_rule(color=MUTED, strokeWidth=0.8, opacity=0.8)
+        .encode(x=x, y=y, x2="label_x:Q", y2="label_y:Q")
+    )
+    return (
+        alt.layer(
+            precision_ci,
+            recall_ci,
+            leaders,
+            _strategy_points(base, x, y, colour, modes, top_hits),
+            _strategy_labels(base, unit, "left"),
+            _strategy_labels(base, unit, "right"),
+        )
+        .properties(
+            width=SCATTER_WIDTH,
+            height=SCATTER_HEIGHT,
+            # The plot area is exactly width × height (axes and legends around it), as the
+            # label layout assumes.
+            autosize=alt.AutoSizeParams(type="pad"),
+        )
+        .configure_view(strokeWidth=0)
+    )
+
+
+def _scatter_frame(frame: pd.DataFrame) -> tuple[pd.DataFrame, float]:
+    """The strategies with their mode, status, marker radius (area by hits a day) and label
+    place; and the most hits a day (the top of the size scale)."""
+    data = frame.assign(
+        mode=[
+            strategy_mode(s, bool(m))
+            for s, m in zip(frame["strategy_status"], frame["is_shadow_mode"], strict=True)
+        ],
+        status=frame["strategy_status"],
+    )
+    top_hits = max(float(data["hits_per_day"].max()), 1e-9) if len(data) else 1.0
+    share = data["hits_per_day"].fillna(0) / top_hits
+    areas = MARKER_AREA[0] + (MARKER_AREA[1] - MARKER_AREA[0]) * share
+    data = data.assign(marker_radius=(areas / math.pi) ** 0.5 + 1.0)
+    data = label_layout(
+        data, "estimated_recall", "qa_precision", "strategy_name", radius="marker_radius"
+    ).drop(columns="label_box")
+    return data, top_hits
+
+
+def _strategy_points(base, x, y, colour, modes: list[str], top_hits: float) -> alt.Chart:
+    """A marker per strategy: colour its status, shape its mode, area its hits a day."""
+    return base.mark_point(filled=True, opacity=0.9, stroke="white", strokeWidth=1).encode(
         x=x,
         y=y,
         color=colour,
@@ -373,40 +442,18 @@ def strategy_precision_recall(frame: pd.DataFrame) -> alt.LayerChart:
         ],
     )
 
-    leaders = (
-        base.transform_filter(f"datum.label_distance > {LEADER_MIN_PX}")
-        .mark_rule(color=MUTED, strokeWidth=0.8, opacity=0.8)
-        .encode(x=x, y=y, x2="label_x:Q", y2="label_y:Q")
-    )
 
-    def labels(align: str, keep: str) -> alt.Chart:
-        return (
-            base.transform_filter(keep)
-            .mark_text(align=align, baseline="middle", fontSize=11, color=INK)
-            .encode(
-                x=alt.X("label_x:Q", scale=unit),
-                y=alt.Y("label_y:Q", scale=unit),
-                text="strategy_name:N",
-            )
-        )
-
+def _strategy_labels(base, unit: alt.Scale, align: str) -> alt.Chart:
+    """The names the label layout placed with this alignment (right-aligned ones sit left of
+    their point)."""
     return (
-        alt.layer(
-            precision_ci,
-            recall_ci,
-            leaders,
-            points,
-            labels("left", "datum.label_align == 'left'"),
-            labels("right", "datum.label_align == 'right'"),
+        base.transform_filter(f"datum.label_align == '{align}'")
+        .mark_text(align=align, baseline="middle", fontSize=11, color=INK)
+        .encode(
+            x=alt.X("label_x:Q", scale=unit),
+            y=alt.Y("label_y:Q", scale=unit),
+            text="strategy_name:N",
         )
-        .properties(
-            width=SCATTER_WIDTH,
-            height=SCATTER_HEIGHT,
-            # The plot area is exactly width × height (axes and legends around it), as the
-            # label layout assumes.
-            autosize=alt.AutoSizeParams(type="pad"),
-        )
-        .configure_view(strokeWidth=0)
     )
 
 

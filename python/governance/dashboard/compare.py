@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import pandas as pd
 
+from governance.severity import SEVERITY_RANK
+
 #: What each grain's tile compares the latest period with.
 PREVIOUS_PERIOD = {
     "day": "the same weekday a week earlier",
@@ -14,7 +16,6 @@ PREVIOUS_PERIOD = {
     "rolling_7_days": "the 7 days before",
 }
 PERIOD_NAMES = {"day": "day", "week": "week", "month": "month", "rolling_7_days": "7 days"}
-SEVERITY_RANK = {"none": 0, "low": 1, "medium": 2, "high": 3, "critical": 4}
 
 
 def with_period_date(rates: pd.DataFrame, grain: str) -> pd.DataFrame:

@@ -21,6 +21,7 @@ import duckdb
 import pandas as pd
 
 from governance import metric_registry, settings
+from governance.severity import SEVERITY_LEVELS
 
 # --- relations -------------------------------------------------------------------------------
 METRICS_DAILY = "main.metrics_daily"
@@ -137,7 +138,6 @@ SYNDICATE_COLUMNS = (
     "n_unenforced_members",
     "unenforced_member_ids",
 )
-SEVERITY_ORDER = ("critical", "high", "medium", "low", "none")
 
 ALERT_COLUMNS = (
     "incident_id",
@@ -392,7 +392,7 @@ def anomaly_flags(wh: Warehouse, region: str = ALL, category: str = ALL) -> pd.D
 def recent_anomalies(wh: Warehouse, limit: int = 200) -> pd.DataFrame:
     """The latest flagged anomalies over every segment, most severe first within a day."""
     columns = ", ".join(ANOMALY_COLUMNS)
-    ranks = " ".join(f"when '{s}' then {i}" for i, s in enumerate(SEVERITY_ORDER))
+    ranks = " ".join(f"when '{s}' then {i}" for i, s in enumerate(reversed(SEVERITY_LEVELS)))
     return query(
         wh,
         f"""

@@ -124,27 +124,6 @@ def pearson3_two_sided_p(
     return np.where(np.isfinite(y) & np.isfinite(mu) & (sd > 0), out, np.nan)
 
 
-def beta_two_sided_p(y: np.ndarray, mu: np.ndarray, n_eff: np.ndarray, half_step: np.ndarray):
-    """Two-sided tail probability of a rate ``y`` under a Beta law with mean ``mu``.
-
-    The Beta law has the variance of a proportion over ``n_eff`` effective trials,
-    ``Beta(mu (n_eff - 1), (1 - mu) (n_eff - 1))``: the large-denominator limit of a
-    beta-binomial, whose right skew for rare events a binomial on ``n_eff`` trials understates.
-    ``half_step`` (half of ``1 / n``) is a continuity correction for the discrete observation.
-    """
-    m = np.maximum(np.asarray(n_eff, dtype=float) - 1.0, 1e-6)
-    a = np.asarray(mu, dtype=float) * m
-    b = (1.0 - np.asarray(mu, dtype=float)) * m
-    y = np.asarray(y, dtype=float)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        hi = np.clip(y - half_step, 0.0, 1.0)
-        lo = np.clip(y + half_step, 0.0, 1.0)
-        upper = np.where(hi > 0, special.betainc(b, a, 1.0 - hi), 1.0)
-        lower = np.where(lo < 1, special.betainc(a, b, lo), 1.0)
-    out = np.minimum(1.0, 2.0 * np.minimum(upper, lower))
-    return np.where(np.isfinite(y) & np.isfinite(a) & np.isfinite(b), out, np.nan)
-
-
 def winsorized_normal_second_moment(c: float) -> float:
     """``E[min(Z^2, c^2)]`` for a standard normal ``Z``: the consistency factor of a sum of
     squares whose terms are clipped at ``c`` standard deviations."""

@@ -118,6 +118,7 @@ from governance.detection._stats import (
     pearson3_two_sided_p,
     winsorized_normal_second_moment,
 )
+from governance.severity import SEVERITY_LEVELS
 
 KEY_COLUMNS = ["metric_name", "region", "category"]
 # Optional input columns: the counts the noise model treats as binomial when they are not the
@@ -149,7 +150,6 @@ OUTPUT_COLUMNS = [
     "method",
     "detector_fingerprint",
 ]
-SEVERITY_LABELS = ("none", "low", "medium", "high", "critical")
 METHOD_RATE = "seasonal_robust_betabinomial_v1"
 METHOD_GAUSSIAN = "seasonal_robust_gaussian_v1"
 
@@ -952,6 +952,54 @@ def _combine_looks(p_day: np.ndarray, looks: list[np.ndarray]) -> np.ndarray:
     return np.where(np.isfinite(p_day), np.minimum(1.0, (1 + len(looks)) * smallest), p_day)
 
 
+_DAY_RESULTS = (
+    "expected_value",
+    "predictive_sd",
+    "forecast_var",
+    "p_value",
+    "history_days",
+    "history_excluded",
+    "seasonal_factor",
+    "overdispersion",
+)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """The input as dense (series x day) arrays, and the same padded with ``season_days``
+    empty days in front so that day t's trailing window is the slice ``[t, t + season_days)``
+    (days without a usable observation are NaN values and 0 events and trials there)."""
+
+    value: np.ndarray
+    events: np.ndarray
+    trials: np.ndarray
+    padded_value: np.ndarray
+    padded_events: np.ndarray
+    padded_trials: np.ndarray
+    season_days: int
+
+
+def _grid(local, day, y_model, num, den, n_series, t_count, season_days) -> _Grid:
+    shape = (n_series, t_count)
+    value = np.full(shape, np.nan)
+    events = np.full(shape, np.nan)
+    trials = np.zeros(shape)
+    value[local, day] = y_model
+    events[local, day] = num
+    trials[local, day] = np.nan_to_num(den)
+    usable = np.isfinite(value) & np.isfinite(events) & (trials > 0)
+    pad = ((0, 0), (season_days, 0))
+    return _Grid(
+        value=value,
+        events=events,
+        trials=trials,
+        padded_value=np.pad(np.where(usable, value, np.nan), pad, constant_values=np.nan),
+        padded_events=np.pad(np.where(usable, events, 0.0), pad),
+        padded_trials=np.pad(np.where(usable, trials, 0.0), pad),
+        season_days=season_days,
+    )
+
+
 def _scan_days(
     local: np.ndarray,
     day: np.ndarray,
@@ -982,97 +1030,101 @@ def _scan_days(
     forecasts enter the run test), not flagged; their results are not meaningful. The CUSUMs
     start from ``prior_cusum`` ((2, series): their values at the end of day ``resume_at - 1``).
     """
-    d = p.season_days
-    shape = (n_series, t_count)
-    y = np.full(shape, np.nan)
-    k = np.full(shape, np.nan)
-    n = np.zeros(shape)
-    y[local, day] = y_model
-    k[local, day] = num
-    n[local, day] = np.nan_to_num(den)
-    ok = np.isfinite(y) & np.isfinite(k) & (n > 0)
-    pad = ((0, 0), (d, 0))
-    yp = np.pad(np.where(ok, y, np.nan), pad, constant_values=np.nan)
-    kp = np.pad(np.where(ok, k, 0.0), pad)
-    np_ = np.pad(np.where(ok, n, 0.0), pad)
-    flagged = np.zeros((n_series, t_count + d), dtype=bool)
+    season_days = p.season_days
+    grid = _grid(local, day, y_model, num, den, n_series, t_count, season_days)
+    flagged = np.zeros((n_series, t_count + season_days), dtype=bool)
     if resume_at > 0 and prior_flags is not None:
-        flagged[:, d : d + resume_at] = prior_flags[:, :resume_at]
+        flagged[:, season_days : season_days + resume_at] = prior_flags[:, :resume_at]
     first_day = max(resume_at - (p.run_days - 1), 0) if resume_at > 0 else 0
-    in_level = np.arange(d) >= d - p.window_days
-    names = (
-        "expected_value",
-        "predictive_sd",
-        "forecast_var",
-        "p_value",
-        "history_days",
-        "history_excluded",
-        "seasonal_factor",
-        "overdispersion",
-    )
-    out = {name: np.full(shape, np.nan) for name in names}
+    shape = (n_series, t_count)
+    out = {name: np.full(shape, np.nan) for name in _DAY_RESULTS}
     out["q_value"] = np.full(shape, np.nan)
-    out["_value"] = y
+    out["_value"] = grid.value
     out["is_anomaly"] = np.zeros(shape, dtype=bool)
     out["cusum_up"] = np.full(shape, np.nan)
     out["cusum_down"] = np.full(shape, np.nan)
     cusum = np.zeros((2, n_series)) if prior_cusum is None else prior_cusum.astype(float).copy()
-    segments = [(0, n_rate, True), (n_rate, n_series, False)]
     for t in np.unique(day):
         if t < first_day:
             continue
-        window = slice(t, t + d)
-        excluded = flagged[:, window]
-        if p.exclude_flagged and excluded.any():
-            has = ~np.isnan(yp[:, window]) & in_level
-            n_flag = np.count_nonzero(excluded & has, axis=1)
-            allow = n_flag <= p.max_excluded_share * np.count_nonzero(has, axis=1)
-            excluded = excluded & allow[:, None]
-        elif not p.exclude_flagged:
-            excluded = np.zeros_like(excluded)
-        for lo, hi, is_rate in segments:
-            if hi <= lo:
-                continue
-            res = _score_windows(
-                yp[lo:hi, None, window],
-                kp[lo:hi, None, window],
-                np_[lo:hi, None, window],
-                excluded[lo:hi, None, :],
-                y[lo:hi, t : t + 1],
-                k[lo:hi, t : t + 1],
-                n[lo:hi, t : t + 1],
-                is_rate,
-                p,
-                None if pool_group is None else pool_group[lo:hi],
-            )
-            for name in names:
-                out[name][lo:hi, t] = res[name][:, 0]
-        p_day = out["p_value"][:, t].copy()
-        direction = np.sign(y[:, t] - out["expected_value"][:, t])
-        rate_looks, gaussian_looks = [], []
-        if p.run_days > 1 and n_rate and t >= p.run_days - 1:
-            rate_looks.append(_run_p_value(out, k, n, n_rate, t, p.run_days))
-        if p.change_k > 0 and t >= resume_at:
-            p_change = _change_p_value(cusum, p_day, direction, p)
-            rate_looks.append(p_change[:n_rate])
-            gaussian_looks.append(p_change[n_rate:])
-        out["p_value"][:n_rate, t] = _combine_looks(p_day[:n_rate], rate_looks)
-        out["p_value"][n_rate:, t] = _combine_looks(p_day[n_rate:], gaussian_looks)
-        if family is None:
-            q = benjamini_hochberg_single(out["p_value"][:, t])
-        else:
-            q = np.full(n_series, np.nan)
-            for members in family:
-                q[members] = benjamini_hochberg_single(out["p_value"][members, t])
-        delta = y[:, t] - out["expected_value"][:, t]
-        flag = (q <= p.fdr_alpha) & _is_material(delta, out["expected_value"][:, t], p)
-        out["q_value"][:, t] = q
-        out["is_anomaly"][:, t] = flag
-        if t >= resume_at:
-            flagged[:, t + d] = flag
+        excluded = _excluded_history(grid, flagged, t, p)
+        _forecast_day(out, grid, excluded, t, n_rate, p, pool_group)
+        judges_change = t >= resume_at
+        flag = _flag_day(out, grid, cusum, t, n_rate, p, family, judges_change)
+        if judges_change:
+            flagged[:, t + season_days] = flag
             cusum[:, flag] = 0.0  # a flagged day restarts its series' CUSUMs
             out["cusum_up"][:, t], out["cusum_down"][:, t] = cusum
     return out
+
+
+def _excluded_history(grid: _Grid, flagged: np.ndarray, t: int, p: AnomalyParams) -> np.ndarray:
+    """Which days of day t's trailing window its history leaves out: the flagged ones, unless
+    they exceed ``max_excluded_share`` of the series' level window (then none)."""
+    window = slice(t, t + grid.season_days)
+    excluded = flagged[:, window]
+    if not p.exclude_flagged:
+        return np.zeros_like(excluded)
+    if excluded.any():
+        in_level = np.arange(grid.season_days) >= grid.season_days - p.window_days
+        observed = ~np.isnan(grid.padded_value[:, window]) & in_level
+        n_flagged = np.count_nonzero(excluded & observed, axis=1)
+        allowed = n_flagged <= p.max_excluded_share * np.count_nonzero(observed, axis=1)
+        excluded = excluded & allowed[:, None]
+    return excluded
+
+
+def _forecast_day(out, grid: _Grid, excluded, t: int, n_rate: int, p, pool_group) -> None:
+    """Forecast and test day t of every series from its trailing window, proportion series
+    (the first ``n_rate``) and Gaussian ones apart; writes the day's column of ``out``."""
+    window = slice(t, t + grid.season_days)
+    n_series = grid.value.shape[0]
+    for lo, hi, is_rate in ((0, n_rate, True), (n_rate, n_series, False)):
+        if hi <= lo:
+            continue
+        res = _score_windows(
+            grid.padded_value[lo:hi, None, window],
+            grid.padded_events[lo:hi, None, window],
+            grid.padded_trials[lo:hi, None, window],
+            excluded[lo:hi, None, :],
+            grid.value[lo:hi, t : t + 1],
+            grid.events[lo:hi, t : t + 1],
+            grid.trials[lo:hi, t : t + 1],
+            is_rate,
+            p,
+            None if pool_group is None else pool_group[lo:hi],
+        )
+        for name in _DAY_RESULTS:
+            out[name][lo:hi, t] = res[name][:, 0]
+
+
+def _flag_day(out, grid: _Grid, cusum, t, n_rate, p, family, judges_change) -> np.ndarray:
+    """Combine day t's own test with the run test and (when ``judges_change``) the CUSUM
+    change test, adjust across series (per family when given) and flag the material moves;
+    writes p_value, q_value and is_anomaly of day t and returns the flags."""
+    p_day = out["p_value"][:, t].copy()
+    expected = out["expected_value"][:, t]
+    direction = np.sign(grid.value[:, t] - expected)
+    rate_looks, gaussian_looks = [], []
+    if p.run_days > 1 and n_rate and t >= p.run_days - 1:
+        rate_looks.append(_run_p_value(out, grid.events, grid.trials, n_rate, t, p.run_days))
+    if p.change_k > 0 and judges_change:
+        p_change = _change_p_value(cusum, p_day, direction, p)
+        rate_looks.append(p_change[:n_rate])
+        gaussian_looks.append(p_change[n_rate:])
+    out["p_value"][:n_rate, t] = _combine_looks(p_day[:n_rate], rate_looks)
+    out["p_value"][n_rate:, t] = _combine_looks(p_day[n_rate:], gaussian_looks)
+    if family is None:
+        q = benjamini_hochberg_single(out["p_value"][:, t])
+    else:
+        q = np.full(len(p_day), np.nan)
+        for members in family:
+            q[members] = benjamini_hochberg_single(out["p_value"][members, t])
+    delta = grid.value[:, t] - expected
+    flag = (q <= p.fdr_alpha) & _is_material(delta, expected, p)
+    out["q_value"][:, t] = q
+    out["is_anomaly"][:, t] = flag
+    return flag
 
 
 # --------------------------------------------------------------------------------------------
@@ -1159,40 +1211,89 @@ def detect_metric_anomalies(
     p = params or AnomalyParams()
     fingerprint = detector_fingerprint(p)
     df = _prepare(metrics)
-    out_cols = OUTPUT_COLUMNS
     if df.empty:
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in out_cols})
+        return pd.DataFrame({c: pd.Series(dtype=object) for c in OUTPUT_COLUMNS})
     previous = _reusable(previous, fingerprint)
     changed_from = None if previous is None else _first_changed_date(df, previous)
     if previous is not None and changed_from is None:
-        return _as_built(previous, out_cols)
+        return _as_built(previous, OUTPUT_COLUMNS)
     # Resume the walk on the first changed day when earlier days are kept (else judge all).
     kept_rows = (
         np.zeros(len(df), dtype=bool)
         if previous is None
         else (df["_date"] < changed_from).to_numpy()
     )
+    layout = _layout(df)
+    resume_at, prior_flags, prior_cusum = 0, None, None
+    if kept_rows.any():
+        resume_at = int((changed_from - df["_date"].min()).days)
+        prior_flags, prior_cusum = _prior_state(df, previous, kept_rows, layout, resume_at)
+    grid = _scan_days(
+        layout.local,
+        layout.day,
+        layout.y_model,
+        layout.events,
+        layout.trials,
+        layout.n_series,
+        layout.n_rate,
+        layout.t_count,
+        p,
+        [np.flatnonzero(layout.level == lv) for lv in np.unique(layout.level)]
+        if p.fdr_by_level
+        else None,
+        layout.metric_code * 4 + layout.level,  # siblings pool their overdispersion
+        resume_at=resume_at,
+        prior_flags=prior_flags,
+        prior_cusum=prior_cusum,
+    )
+    results = {name: arr[layout.local, layout.day] for name, arr in grid.items()}
+    out = _output_frame(df, results, layout.series_is_rate[layout.codes], p, fingerprint)
+    order = np.lexsort((layout.day, layout.codes))
+    out = out.iloc[order].reset_index(drop=True)
+    if not kept_rows.any():
+        return out
+    judged = out[~kept_rows[order]]
+    kept = previous.loc[previous["_date"] < changed_from, OUTPUT_COLUMNS]
+    both = pd.concat([kept.astype(judged.dtypes.to_dict()), judged], ignore_index=True)
+    return _as_built(both, OUTPUT_COLUMNS)
 
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where each input row sits in the dense (series x day) walk, proportion series first."""
+
+    codes: np.ndarray  # series of each row, in key order
+    day: np.ndarray  # day index of each row
+    t_count: int
+    n_series: int
+    n_rate: int  # proportion series (the first n_rate rows of the walk)
+    local: np.ndarray  # walk row of each input row
+    series_is_rate: np.ndarray  # by series code
+    y_model: np.ndarray  # what is modelled: events / trials or the value
+    events: np.ndarray  # by row: the counts the noise model treats as binomial
+    trials: np.ndarray
+    level: np.ndarray  # by walk row: 0 marketplace, 1 category, 2 region, 3 both
+    metric_code: np.ndarray  # by walk row
+
+
+def _layout(df: pd.DataFrame) -> _Layout:
+    """A series is a proportion when every row's numerator and value fit one (0 ≤ numerator ≤
+    denominator, 0 ≤ value ≤ 1), else Gaussian on its value. Raises ValueError on a second row
+    for the same series and day."""
     codes = df.groupby(KEY_COLUMNS, sort=True, dropna=False).ngroup().to_numpy()
     day, t_count = _day_index(df["_date"])
     n_series = int(codes.max()) + 1
-    published_num = df["numerator"].to_numpy(float)
-    published_den = df["denominator"].to_numpy(float)
-    num = df["effective_numerator"].to_numpy(float)
-    den = df["effective_denominator"].to_numpy(float)
+    num, den = _binomial_counts(df)
     val = df["value"].to_numpy(float)
     usable = (den > 0) & np.isfinite(num) & np.isfinite(val)
     not_prop = usable & ((num < -1e-9) | (num > den * (1 + 1e-9) + 1e-9) | (val < 0) | (val > 1))
     series_is_rate = np.bincount(codes, weights=not_prop, minlength=n_series) == 0
     with np.errstate(divide="ignore", invalid="ignore"):
         y_model = np.where(series_is_rate[codes], np.where(den > 0, num / den, np.nan), val)
-
-    # Dense (series x day) layout, proportion series first.
     series_order = np.r_[np.flatnonzero(series_is_rate), np.flatnonzero(~series_is_rate)]
     series_rank = np.empty(n_series, dtype=np.int64)
     series_rank[series_order] = np.arange(n_series)
     local = series_rank[codes]
-    n_rate = int(series_is_rate.sum())
     cell = local * t_count + day
     occupancy = np.bincount(cell, minlength=n_series * t_count)
     if occupancy.max(initial=0) > 1:
@@ -1201,50 +1302,70 @@ def detect_metric_anomalies(
             "metrics has more than one row per (metric_name, region, category, metric_date); "
             f"first duplicate: {dup[[*KEY_COLUMNS, 'metric_date']].to_dict()}"
         )
-    # Segment hierarchy level of each series: 0 marketplace, 1 category, 2 region, 3 both.
     level = np.zeros(n_series, dtype=np.int64)
     level[local] = (df["region"].to_numpy() != "ALL") * 2 + (df["category"].to_numpy() != "ALL")
     metric_code = np.zeros(n_series, dtype=np.int64)
     metric_code[local] = pd.factorize(df["metric_name"])[0]
-    family = [np.flatnonzero(level == lv) for lv in np.unique(level)] if p.fdr_by_level else None
-    pool_group = metric_code * 4 + level
-    resume_at, prior_flags, prior_cusum = 0, None, None
-    if kept_rows.any():
-        resume_at = int((changed_from - df["_date"].min()).days)
-        prior = df.loc[kept_rows, [*KEY_COLUMNS, "_date"]].merge(
-            previous[[*KEY_COLUMNS, "_date", "is_anomaly", "cusum_up", "cusum_down"]],
-            on=[*KEY_COLUMNS, "_date"],
-            how="left",
-        )
-        prior_flags = np.zeros((n_series, t_count), dtype=bool)
-        prior_flags[local[kept_rows], day[kept_rows]] = prior["is_anomaly"].to_numpy(bool)
-        # The CUSUMs as the last kept day of each series left them.
-        prior_cusum = np.zeros((2, n_series))
-        last = (day[kept_rows] == resume_at - 1) & prior["cusum_up"].notna().to_numpy()
-        series_of_last = local[kept_rows][last]
-        prior_cusum[0, series_of_last] = prior["cusum_up"].to_numpy(float)[last]
-        prior_cusum[1, series_of_last] = prior["cusum_down"].to_numpy(float)[last]
-    grid = _scan_days(
-        local,
-        day,
-        y_model,
-        num,
-        den,
-        n_series,
-        n_rate,
-        t_count,
-        p,
-        family,
-        pool_group,
-        resume_at=resume_at,
-        prior_flags=prior_flags,
-        prior_cusum=prior_cusum,
+    return _Layout(
+        codes=codes,
+        day=day,
+        t_count=t_count,
+        n_series=n_series,
+        n_rate=int(series_is_rate.sum()),
+        local=local,
+        series_is_rate=series_is_rate,
+        y_model=y_model,
+        events=num,
+        trials=den,
+        level=level,
+        metric_code=metric_code,
     )
-    results = {name: arr[local, day] for name, arr in grid.items()}
 
+
+def _binomial_counts(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The counts the noise model treats as binomial: the effective counts (the numerator and
+    denominator themselves for a count, the Kish effective counts for a ratio of sums)."""
+    return df["effective_numerator"].to_numpy(float), df["effective_denominator"].to_numpy(float)
+
+
+def _prior_state(df, previous, kept_rows, layout: _Layout, resume_at: int):
+    """The flags of the kept days (series x day) and the CUSUMs as the last kept day of each
+    series left them ((2, series), up and down)."""
+    prior = df.loc[kept_rows, [*KEY_COLUMNS, "_date"]].merge(
+        previous[[*KEY_COLUMNS, "_date", "is_anomaly", "cusum_up", "cusum_down"]],
+        on=[*KEY_COLUMNS, "_date"],
+        how="left",
+    )
+    local, day = layout.local[kept_rows], layout.day[kept_rows]
+    prior_flags = np.zeros((layout.n_series, layout.t_count), dtype=bool)
+    prior_flags[local, day] = prior["is_anomaly"].to_numpy(bool)
+    # A series' CUSUMs change only on its own days, so its last kept row holds them as they
+    # stood at the end of day resume_at - 1, whether or not the series has a row that day.
+    with_cusum = pd.DataFrame({"local": local, "day": day}).loc[
+        prior["cusum_up"].notna().to_numpy()
+    ]
+    last_rows = with_cusum.sort_values("day").drop_duplicates("local", keep="last").index.to_numpy()
+    prior_cusum = np.zeros((2, layout.n_series))
+    prior_cusum[0, local[last_rows]] = prior["cusum_up"].to_numpy(float)[last_rows]
+    prior_cusum[1, local[last_rows]] = prior["cusum_down"].to_numpy(float)[last_rows]
+    return prior_flags, prior_cusum
+
+
+def _severity(is_anomaly, score, ratio, p: AnomalyParams) -> np.ndarray:
+    """The lower of the evidence tier (|score| cuts) and the magnitude tier (ratio to the
+    expected value cuts), one level above ``none`` per tier; ``none`` when not flagged."""
+    evidence_tier = np.searchsorted(np.asarray(p.severity_score_cuts), np.abs(score), side="right")
+    magnitude_tier = np.searchsorted(np.asarray(p.severity_ratio_cuts), ratio, side="right")
+    rank = np.where(is_anomaly, 1 + np.minimum(evidence_tier, magnitude_tier), 0)
+    return np.asarray(SEVERITY_LEVELS, dtype=object)[rank]
+
+
+def _output_frame(df, results: dict, is_rate_row, p: AnomalyParams, fingerprint: str):
+    """One output row per input row (input order): the forecast, its band, the score, the
+    flag with its direction and severity, and the walk's diagnostics."""
+    val = df["value"].to_numpy(float)
     mu = results["expected_value"]
     pval = results["p_value"]
-    q = results["q_value"]
     is_anomaly = results["is_anomaly"].astype(bool)
     delta = val - mu
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -1252,8 +1373,6 @@ def detect_metric_anomalies(
         rel = np.where(np.isfinite(mu) & np.isfinite(val), rel, np.nan)
         score = np.sign(delta) * stats.norm.isf(pval / 2.0)
     score = np.clip(score, -_SCORE_CAP, _SCORE_CAP)
-
-    is_rate_row = series_is_rate[codes]
     with np.errstate(divide="ignore", invalid="ignore"):
         ratio = np.where(
             is_rate_row,
@@ -1261,39 +1380,32 @@ def detect_metric_anomalies(
             1.0 + np.abs(delta) / np.abs(mu),
         )
     ratio = np.where(np.isnan(ratio), np.inf, ratio)
-    ev_tier = np.searchsorted(np.asarray(p.severity_score_cuts), np.abs(score), side="right")
-    mag_tier = np.searchsorted(np.asarray(p.severity_ratio_cuts), ratio, side="right")
-    sev_idx = np.where(is_anomaly, 1 + np.minimum(ev_tier, mag_tier), 0)
-    severity = np.asarray(SEVERITY_LABELS, dtype=object)[sev_idx]
-    direction = np.where(is_anomaly, np.where(delta > 0, "up", "down"), None).astype(object)
-
     half = np.fmax(
         p.band_z * results["predictive_sd"],
         np.maximum(p.min_absolute_change, p.min_relative_change * np.abs(mu)),
     )
-    lower = mu - half
-    upper = mu + half
-    lower = np.where(is_rate_row, np.clip(lower, 0.0, 1.0), lower)
-    upper = np.where(is_rate_row, np.clip(upper, 0.0, 1.0), upper)
-
-    out = pd.DataFrame(
+    lower = np.where(is_rate_row, np.clip(mu - half, 0.0, 1.0), mu - half)
+    upper = np.where(is_rate_row, np.clip(mu + half, 0.0, 1.0), mu + half)
+    return pd.DataFrame(
         {
             "metric_name": df["metric_name"].to_numpy(),
             "region": df["region"].to_numpy(),
             "category": df["category"].to_numpy(),
             "metric_date": df["metric_date"].to_numpy(),
             "value": val,
-            "numerator": published_num,
-            "denominator": published_den,
+            "numerator": df["numerator"].to_numpy(float),
+            "denominator": df["denominator"].to_numpy(float),
             "expected_value": mu,
             "lower_bound": lower,
             "upper_bound": upper,
             "anomaly_score": score,
             "p_value": pval,
-            "q_value": q,
-            "is_anomaly": is_anomaly.astype(bool),
-            "direction": direction,
-            "severity": severity,
+            "q_value": results["q_value"],
+            "is_anomaly": is_anomaly,
+            "direction": np.where(is_anomaly, np.where(delta > 0, "up", "down"), None).astype(
+                object
+            ),
+            "severity": _severity(is_anomaly, score, ratio, p),
             "relative_change": rel,
             # (null only on the days a resumed walk did not judge, replaced below)
             "history_days": np.nan_to_num(results["history_days"]).astype(np.int64),
@@ -1306,14 +1418,6 @@ def detect_metric_anomalies(
             "detector_fingerprint": fingerprint,
         }
     )
-    order = np.lexsort((day, codes))
-    out = out.iloc[order].reset_index(drop=True)
-    if not kept_rows.any():
-        return out
-    judged = out[~kept_rows[order]]
-    kept = previous.loc[previous["_date"] < changed_from, out_cols]
-    both = pd.concat([kept.astype(judged.dtypes.to_dict()), judged], ignore_index=True)
-    return _as_built(both, out_cols)
 
 
 def _as_built(frame: pd.DataFrame, columns: list[str]) -> pd.DataFrame:

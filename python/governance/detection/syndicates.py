@@ -1263,45 +1263,112 @@ def _shapes(ins: _Inside, syn_codes: np.ndarray, size: np.ndarray, n: int) -> np
     return shape
 
 
+@dataclass(frozen=True)
+class _Members:
+    """The syndicates' members: ``codes`` (seller codes of members), ``syndicate`` (the local
+    syndicate index 0..k-1 of each member), ``local_of`` (seller code of a syndicate's first
+    member -> local index), and per syndicate its label code and size."""
+
+    codes: np.ndarray
+    syndicate: np.ndarray
+    local_of: np.ndarray
+    labels: np.ndarray
+    size: np.ndarray
+
+    @property
+    def k(self) -> int:
+        return len(self.labels)
+
+
 def _syndicate_table(ev, attrs, syn_of, strength, ins: _Inside, syn_ids, p: SyndicateParams):
     members = np.flatnonzero(syn_of >= 0)
     if members.size == 0:
         return _empty(SYNDICATE_COLUMNS)
     n = len(ev.seller_ids)
-    syn_codes, syn_local = np.unique(syn_of[members], return_inverse=True)
-    k = len(syn_codes)
-    size = np.bincount(syn_local, minlength=k)
-    loc_of = np.full(n, -1, dtype=np.int64)
-    loc_of[syn_codes] = np.arange(k)
+    labels, syndicate = np.unique(syn_of[members], return_inverse=True)
+    local_of = np.full(n, -1, dtype=np.int64)
+    local_of[labels] = np.arange(len(labels))
+    groups = _Members(members, syndicate, local_of, labels, np.bincount(syndicate))
+    bad, enforced = (
+        _seller_flag(attrs, "is_confirmed_bad", n),
+        _seller_flag(attrs, "is_enforced", n),
+    )
+    n_bad = np.bincount(syndicate, weights=bad[members], minlength=groups.k).astype(np.int64)
+    n_enforced = np.bincount(syndicate, weights=enforced[members], minlength=groups.k).astype(
+        np.int64
+    )
+    n_links, density, mean_weight = _link_statistics(groups, syn_of, ins)
+    values = _binding_values(ev, groups, ins, p)
+    member_first_use = _first_use_of_shared_values(ev, ins, n)
+    first_use = pd.Series(member_first_use[members]).groupby(syndicate)
+    span_days = ((first_use.max() - first_use.min()) / _DAY_NS).reindex(range(groups.k)).to_numpy()
+    community = _evidence_of(ev, syn_of, p)
+    first_activity, last_activity = _activity_window(attrs, groups, member_first_use)
+    share_bad = n_bad / groups.size
+    out = pd.DataFrame(
+        {
+            "syndicate_id": syn_ids[labels],
+            "size": groups.size.astype(np.int64),
+            "n_confirmed_bad": n_bad,
+            "share_confirmed_bad": share_bad,
+            "n_enforced": n_enforced,
+            "n_unenforced_members": (groups.size - n_enforced).astype(np.int64),
+            "unenforced_member_ids": _unenforced_ids(ev, groups, syn_of, strength, enforced),
+            "shared_signal_summary": values["summary"],
+            "n_links": n_links.astype(np.int64),
+            "link_density": density,
+            "mean_link_weight": mean_weight,
+            "first_activity_at": pd.to_datetime(first_activity, unit="ns"),
+            "last_activity_at": pd.to_datetime(last_activity, unit="ns"),
+            "risk_score": _risk_score(share_bad, density, mean_weight, groups.size, p),
+            "shape": _shapes(ins, labels, groups.size, n),
+            "n_binding_values": values["count"].astype(np.int64),
+            "binding_identifiers": values["identifiers"],
+            "adoption_span_days": span_days,
+            "adoption_p_value": 10.0 ** community.log10_p[labels],
+            "evidence": community.evidence[labels],
+        }
+    )
+    out = out.sort_values(["risk_score", "syndicate_id"], ascending=[False, True], kind="stable")
+    return out.reset_index(drop=True)
 
-    def _flag(col: str) -> np.ndarray:
-        if attrs.get(col) is None:
-            return np.zeros(n, dtype=bool)
-        return attrs[col].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
-    bad, enforced = _flag("is_confirmed_bad"), _flag("is_enforced")
-    n_bad = np.bincount(syn_local, weights=bad[members], minlength=k).astype(np.int64)
-    n_enf = np.bincount(syn_local, weights=enforced[members], minlength=k).astype(np.int64)
+def _seller_flag(attrs: dict, column: str, n: int) -> np.ndarray:
+    """A boolean seller column (False where missing or unknown)."""
+    if attrs.get(column) is None:
+        return np.zeros(n, dtype=bool)
+    return attrs[column].astype("boolean").fillna(False).to_numpy(dtype=bool)
 
-    e_loc = loc_of[syn_of[ins.a]] if len(ins.a) else np.empty(0, np.int64)
-    n_edges = np.bincount(e_loc, minlength=k)
-    sum_w = np.bincount(e_loc, weights=ins.w, minlength=k)
-    density = n_edges / (size * (size - 1) / 2.0)
-    mean_w = np.where(n_edges > 0, sum_w / np.maximum(n_edges, 1), 0.0)
 
-    # Binding values shared by two or more members: per type counts and the listed hashes.
-    vals = pd.DataFrame({"g": loc_of[ins.syn], "v": ins.value}).groupby(["g", "v"]).size()
-    vals = vals.rename("holders").reset_index()
-    vals["type"] = ev.values["signal_type"].to_numpy(dtype=object)[vals["v"]]
-    vals["hash"] = ev.values["signal_value_hash"].to_numpy(dtype=object)[vals["v"]]
-    per_type = vals.groupby(["g", "type"], sort=True).size().rename("n").reset_index()
+def _link_statistics(groups: _Members, syn_of, ins: _Inside):
+    """Per syndicate: ties between members, their density and mean weight."""
+    tie_syndicate = groups.local_of[syn_of[ins.a]] if len(ins.a) else np.empty(0, np.int64)
+    n_links = np.bincount(tie_syndicate, minlength=groups.k)
+    weight = np.bincount(tie_syndicate, weights=ins.w, minlength=groups.k)
+    density = n_links / (groups.size * (groups.size - 1) / 2.0)
+    mean_weight = np.where(n_links > 0, weight / np.maximum(n_links, 1), 0.0)
+    return n_links, density, mean_weight
+
+
+def _binding_values(ev, groups: _Members, ins: _Inside, p: SyndicateParams) -> dict:
+    """Binding values shared by two or more members, per syndicate: their count, counts per
+    type (``summary``) and the most widely held ones listed (``identifiers``)."""
+    values = (
+        pd.DataFrame({"g": groups.local_of[ins.syn], "v": ins.value}).groupby(["g", "v"]).size()
+    )
+    values = values.rename("holders").reset_index()
+    values["type"] = ev.values["signal_type"].to_numpy(dtype=object)[values["v"]]
+    values["hash"] = ev.values["signal_value_hash"].to_numpy(dtype=object)[values["v"]]
+    per_type = values.groupby(["g", "type"], sort=True).size().rename("n").reset_index()
     per_type = per_type.sort_values(["g", "n", "type"], ascending=[True, False, True])
     summary = (
         (per_type["type"] + ":" + per_type["n"].astype(str)).groupby(per_type["g"]).agg(", ".join)
     )
-    vals = vals.sort_values(["g", "holders", "type", "hash"], ascending=[True, False, True, True])
-    vals["rank"] = vals.groupby("g").cumcount()
-    listed = vals[vals["rank"] < p.max_listed_values]
+    values = values.sort_values(
+        ["g", "holders", "type", "hash"], ascending=[True, False, True, True]
+    )
+    values["rank"] = values.groupby("g").cumcount()
+    listed = values[values["rank"] < p.max_listed_values]
     text = (
         listed["type"]
         + ":"
@@ -1310,71 +1377,69 @@ def _syndicate_table(ev, attrs, syn_of, strength, ins: _Inside, syn_ids, p: Synd
         + listed["holders"].astype(str)
         + ")"
     )
-    identifiers = text.groupby(listed["g"]).agg("; ".join).reindex(range(k))
-    n_vals = vals.groupby("g").size().reindex(range(k), fill_value=0).to_numpy()
-    more = n_vals - np.minimum(n_vals, p.max_listed_values)
+    identifiers = text.groupby(listed["g"]).agg("; ".join).reindex(range(groups.k))
+    count = values.groupby("g").size().reindex(range(groups.k), fill_value=0).to_numpy()
+    more = count - np.minimum(count, p.max_listed_values)
     identifiers = np.where(
         more > 0, identifiers.fillna("") + "; +" + more.astype(str) + " more", identifiers
     )
+    return {
+        "count": count,
+        "summary": summary.reindex(range(groups.k)).to_numpy(dtype=object),
+        "identifiers": np.asarray(identifiers, dtype=object),
+    }
 
-    # Adoption: members' earliest first use of a binding value they share.
+
+def _first_use_of_shared_values(ev, ins: _Inside, n: int) -> np.ndarray:
+    """Each seller's earliest first use of a binding value it shares with fellow members (ns;
+    NaN for the others)."""
     first_use = pd.Series(ev.link_first_ns[_link_rows(ev, ins)]).groupby(ins.seller).min()
     member_first = np.full(n, np.nan)
     member_first[first_use.index.to_numpy()] = first_use.to_numpy()
-    g_first = pd.Series(member_first[members]).groupby(syn_local)
-    span_days = ((g_first.max() - g_first.min()) / _DAY_NS).reindex(range(k)).to_numpy()
-    community = _evidence_of(ev, syn_of, p)
-    adoption_p = 10.0 ** community.log10_p[syn_codes]
+    return member_first
 
-    # Activity window: seller columns first, first observations as a fallback.
+
+def _activity_window(attrs: dict, groups: _Members, member_first_use: np.ndarray):
+    """First and last activity per syndicate (ns): the seller columns first, registration,
+    onboarding and first use of a shared value as fallbacks."""
+    n = len(groups.local_of)
     first = _to_ns(attrs.get("first_activity_at"), n)
-    for alt in ("registered_at", "onboarded_at"):
-        first = np.where(np.isnan(first), _to_ns(attrs.get(alt), n), first)
-    first = np.where(np.isnan(first), member_first, first)
+    for fallback in ("registered_at", "onboarded_at"):
+        first = np.where(np.isnan(first), _to_ns(attrs.get(fallback), n), first)
+    first = np.where(np.isnan(first), member_first_use, first)
     last = _to_ns(attrs.get("last_activity_at"), n)
-    last = np.where(np.isnan(last), member_first, last)
-    syn_first = pd.Series(first[members]).groupby(syn_local).min().reindex(range(k))
-    syn_last = pd.Series(last[members]).groupby(syn_local).max().reindex(range(k))
+    last = np.where(np.isnan(last), member_first_use, last)
+    syndicate_first = (
+        pd.Series(first[groups.codes]).groupby(groups.syndicate).min().reindex(range(groups.k))
+    )
+    syndicate_last = (
+        pd.Series(last[groups.codes]).groupby(groups.syndicate).max().reindex(range(groups.k))
+    )
+    return syndicate_first.to_numpy(), syndicate_last.to_numpy()
 
-    # Actionable list: unenforced members, strongest first.
-    um = members[~enforced[members]]
-    um_df = pd.DataFrame({"syn": loc_of[syn_of[um]], "strength": strength[um], "code": um})
-    um_df = um_df.sort_values(["syn", "strength", "code"], ascending=[True, False, True])
-    um_df["sid"] = ev.seller_ids[um_df["code"].to_numpy()].astype(str)
-    unenforced = um_df.groupby("syn", sort=True)["sid"].agg(",".join).reindex(range(k))
 
-    share_bad = n_bad / size
-    bad_signal = np.minimum(1.0, 2.0 * share_bad)
-    link_signal = 0.5 * density + 0.5 * np.minimum(1.0, mean_w / p.evidence_cap)
-    size_signal = np.clip(np.log(size / 2.0) / np.log(20.0), 0.0, 1.0)
-    risk = np.clip(0.55 * bad_signal + 0.30 * link_signal + 0.15 * size_signal, 0.0, 1.0)
-
-    out = pd.DataFrame(
+def _unenforced_ids(ev, groups: _Members, syn_of, strength, enforced) -> np.ndarray:
+    """The actionable list: unenforced members' ids, strongest first."""
+    unenforced = groups.codes[~enforced[groups.codes]]
+    frame = pd.DataFrame(
         {
-            "syndicate_id": syn_ids[syn_codes],
-            "size": size.astype(np.int64),
-            "n_confirmed_bad": n_bad,
-            "share_confirmed_bad": share_bad,
-            "n_enforced": n_enf,
-            "n_unenforced_members": (size - n_enf).astype(np.int64),
-            "unenforced_member_ids": unenforced.to_numpy(dtype=object),
-            "shared_signal_summary": summary.reindex(range(k)).to_numpy(dtype=object),
-            "n_links": n_edges.astype(np.int64),
-            "link_density": density,
-            "mean_link_weight": mean_w,
-            "first_activity_at": pd.to_datetime(syn_first.to_numpy(), unit="ns"),
-            "last_activity_at": pd.to_datetime(syn_last.to_numpy(), unit="ns"),
-            "risk_score": risk,
-            "shape": _shapes(ins, syn_codes, size, n),
-            "n_binding_values": n_vals.astype(np.int64),
-            "binding_identifiers": np.asarray(identifiers, dtype=object),
-            "adoption_span_days": span_days,
-            "adoption_p_value": adoption_p,
-            "evidence": community.evidence[syn_codes],
+            "syn": groups.local_of[syn_of[unenforced]],
+            "strength": strength[unenforced],
+            "code": unenforced,
         }
     )
-    out = out.sort_values(["risk_score", "syndicate_id"], ascending=[False, True], kind="stable")
-    return out.reset_index(drop=True)
+    frame = frame.sort_values(["syn", "strength", "code"], ascending=[True, False, True])
+    frame["sid"] = ev.seller_ids[frame["code"].to_numpy()].astype(str)
+    ids = frame.groupby("syn", sort=True)["sid"].agg(",".join).reindex(range(groups.k))
+    return ids.to_numpy(dtype=object)
+
+
+def _risk_score(share_bad, density, mean_weight, size, p: SyndicateParams) -> np.ndarray:
+    """0-1: confirmed bad members (55 %), how tightly they are tied (30 %), size (15 %)."""
+    bad_signal = np.minimum(1.0, 2.0 * share_bad)
+    link_signal = 0.5 * density + 0.5 * np.minimum(1.0, mean_weight / p.evidence_cap)
+    size_signal = np.clip(np.log(size / 2.0) / np.log(20.0), 0.0, 1.0)
+    return np.clip(0.55 * bad_signal + 0.30 * link_signal + 0.15 * size_signal, 0.0, 1.0)
 
 
 def _link_rows(ev: ValueEvidence, ins: _Inside) -> np.ndarray:

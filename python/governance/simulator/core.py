@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -84,62 +85,199 @@ def generate(
         return _simulate(writer, truth_dir, scale, int(seed), end_date, days)
 
 
+@dataclass(frozen=True)
+class _Enforcement:
+    """What the strategies, QA, buyer complaints and the repeat-offender rule did."""
+
+    hits: dict  # strategy hits, every strategy
+    actions: dict  # enforcement actions, listing duplicates removed
+    qa_checks: dict
+    late_events: list  # (table, ids, event time, arrival time) of late orders and complaints
+
+
+@dataclass(frozen=True)
+class _Actions:
+    """Enforcement actions as written: rows sorted by time, their ids, and which of them the
+    ingestion outage removed from the raw data."""
+
+    rows: dict
+    ids: pa.Array
+    kept: np.ndarray  # bool per row: in the raw data
+    dropped: np.ndarray  # bool per row: lost to the outage
+
+    @property
+    def kept_rows(self) -> np.ndarray:
+        return np.flatnonzero(self.kept)
+
+
+@dataclass(frozen=True)
+class _Appeals:
+    rows: dict  # E.appeals: action (index into the kept actions), filed, resolved, outcome
+    ids: pa.Array
+
+
 def _simulate(writer, truth_dir, scale, seed, end_date, days) -> dict:
     cfg = C.SCALES[scale]
+    clock = _clock(cfg, end_date, days)
+    plan = plan_incidents(clock.days, seed, len(C.REGIONS), len(C.CATEGORIES))
+    attack_segment = _attack_segment(seed)
+    strategies = build_strategies(clock.days, plan)
+
+    sellers = build_sellers(cfg, clock.days, plan, seed, *attack_segment)
+    plan_seller_enforcement(sellers, strategies, clock.days, seed, plan)
+    _write_sellers(writer, sellers, clock, seed)
+    write_signals(sellers, assignments(sellers, seed), clock, seed, writer, cfg.seller_chunk)
+    listings = build_listings(cfg, sellers, clock, plan, seed, attack_segment)
+    write_listings(listings, clock, writer)
+
+    enforcement = _enforce(writer, cfg, clock, plan, strategies, sellers, listings, seed)
+    hits, hit_ids = _write_strategy_hits(writer, clock, enforcement.hits)
+    actions = _write_actions(writer, truth_dir, clock, plan, enforcement.actions, seed)
+    appeals = _write_appeals(writer, clock, actions, seed)
+    check_ids = _write_qa_checks(writer, clock, enforcement.qa_checks)
+    changes, change_ids = _write_strategies(writer, clock, strategies)
+    event_times = [
+        ("strategy_hits", hit_ids, hits["t"]),
+        (
+            "enforcement_actions",
+            actions.ids.filter(pa.array(actions.kept)),
+            actions.rows["t"][actions.kept],
+        ),
+        ("appeals", appeals.ids, appeals.rows["filed"]),
+        ("qa_case_checks", check_ids, enforcement.qa_checks["t"]),
+    ]
+    n_late = _write_late_arrivals(truth_dir, clock, seed, event_times, enforcement.late_events)
+
+    _write_seller_truth(truth_dir, sellers)
+    _write_listing_truth(truth_dir, listings)
+    _write_rings(truth_dir, sellers, clock)
+    _write_hubs(truth_dir, sellers)
+    write_truth(
+        truth_dir,
+        "strategy_truth",
+        _strategy_truth(strategies, hits, listings, sellers, clock.days),
+    )
+    incidents = incident_rows(
+        plan,
+        clock,
+        strategies,
+        change_ids,
+        changes,
+        listings,
+        sellers,
+        actions.rows,
+        actions.kept,
+        actions.dropped,
+        appeals.rows,
+        actions.kept_rows,
+        attack_segment,
+    )
+    write_truth(truth_dir, "incidents", incidents)
+
+    truth_counts = {"missing_actions": int(actions.dropped.sum()), "late_arrivals": n_late}
+    manifest = _manifest(
+        scale, seed, clock, writer, plan, attack_segment, sellers, listings, incidents, truth_counts
+    )
+    (truth_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+    return manifest
+
+
+def _manifest(
+    scale, seed, clock, writer, plan, attack_segment, sellers, listings, incidents, truth_counts
+) -> dict:
+    """What was generated: settings, row and file counts, planted incidents, truth counts
+    (``truth_counts`` adds the missing actions and late arrivals)."""
+    return {
+        "scale": scale,
+        "seed": int(seed),
+        "start_date": str(clock.start),
+        "end_date": clock.date_str(clock.days - 1),
+        "days": clock.days,
+        "row_counts": dict(writer.rows),
+        "file_counts": dict(writer.files),
+        "planted_incidents": _incident_summary(incidents),
+        "attack_segment": {
+            "region": C.REGIONS[attack_segment[0]],
+            "category": C.CATEGORIES[attack_segment[1]],
+        }
+        if plan.attack
+        else None,
+        "mix_shift_category": (
+            C.CATEGORIES[listings.mix_category] if listings.mix_category >= 0 else None
+        ),
+        "truth_counts": {
+            "bad_sellers": int(sellers.is_bad.sum()),
+            "rings": len(sellers.ring_size),
+            "hubs": len(_innocent_values(sellers)),
+            "violating_listings": int(listings.is_violating.sum()),
+            "low_quality_listings": int(listings.is_low_quality.sum()),
+            **truth_counts,
+        },
+    }
+
+
+def _clock(cfg: C.ScaleConfig, end_date: str | None, days: int | None) -> Clock:
+    """The simulated period: ``days`` (default the tier's) ending on ``end_date``."""
     days = int(days or cfg.days)
     if days < 7:
         raise ValueError("days must be at least 7")
     end = np.datetime64(end_date or C.DEFAULT_END_DATE, "D")
-    start = end - np.timedelta64(days - 1, "D")
-    clock = Clock(start, days)
+    return Clock(end - np.timedelta64(days - 1, "D"), days)
 
-    plan = plan_incidents(days, seed, len(C.REGIONS), len(C.CATEGORIES))
-    rng_cal = rng_for(seed, "calendar")
-    attack_region = C.REGIONS.index(str(rng_cal.choice(["ID", "VN", "TH"])))
-    attack_category = C.CATEGORIES.index(str(rng_cal.choice(["fashion", "beauty", "electronics"])))
-    strategies = build_strategies(days, plan)
-    by_name = {s.name: s for s in strategies}
 
-    # --- sellers and identity signals ---------------------------------------------------------
-    sd = build_sellers(cfg, days, plan, seed, attack_region, attack_category)
-    plan_seller_enforcement(sd, strategies, days, seed, plan)
-    idx = np.arange(sd.n)
-    legal_name, email = seller_pii(idx, sd.region, sd.business, C.REGIONS, rng_for(seed, "pii"))
+def _attack_segment(seed: int) -> tuple[int, int]:
+    """(region, category) index of the coordinated attack, drawn from a few plausible ones."""
+    rng = rng_for(seed, "calendar")
+    region = C.REGIONS.index(str(rng.choice(["ID", "VN", "TH"])))
+    category = C.CATEGORIES.index(str(rng.choice(["fashion", "beauty", "electronics"])))
+    return region, category
+
+
+def _write_sellers(writer, sellers, clock: Clock, seed: int) -> None:
+    number = np.arange(sellers.n)
+    legal_name, email = seller_pii(
+        number, sellers.region, sellers.business, C.REGIONS, rng_for(seed, "pii")
+    )
     writer.write(
         "sellers",
         {
-            "seller_id": ids("S", idx + 1, 7),
-            "registered_at": clock.ts_array(sd.t_reg),
-            "onboarded_at": clock.ts_array(sd.t_onb),
-            "region": take_str(C.REGIONS, sd.region),
-            "seller_type": take_str(("individual", "business"), sd.business.astype(np.int64)),
-            "primary_category": take_str(C.CATEGORIES, sd.category),
+            "seller_id": ids("S", number + 1, 7),
+            "registered_at": clock.ts_array(sellers.t_reg),
+            "onboarded_at": clock.ts_array(sellers.t_onb),
+            "region": take_str(C.REGIONS, sellers.region),
+            "seller_type": take_str(("individual", "business"), sellers.business.astype(np.int64)),
+            "primary_category": take_str(C.CATEGORIES, sellers.category),
             "legal_name": legal_name,
             "email": email,
-            "phone": phones(idx, sd.region, C.REGIONS),
+            "phone": phones(number, sellers.region, C.REGIONS),
         },
     )
-    asg = assignments(sd, seed)
-    write_signals(sd, asg, clock, seed, writer, cfg.seller_chunk)
 
-    # --- listings -------------------------------------------------------------------------------
-    ld = build_listings(cfg, sd, clock, plan, seed, (attack_region, attack_category))
-    write_listings(ld, clock, writer)
 
-    # --- detection and enforcement ---------------------------------------------------------------
-    hits_l, acts_l = E.listing_hits(ld, strategies, days, seed)
-    hits_s, acts_s = E.seller_hits_actions(sd, days)
-    hits_ls = {k: np.concatenate([hits_l[k], hits_s[k]]) for k in hits_l}
-    checks, acts_qa = E.qa_checks(ld, sd, hits_ls, strategies, cfg, days, seed, acts_l)
-    listing_acts = E.dedupe_listing_actions(
-        {k: np.concatenate([acts_l[k], acts_qa[k]]) for k in acts_l}
+def _concat(*parts: dict) -> dict:
+    """Column-wise concatenation of row dicts with the keys of the first."""
+    return {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+
+
+def _enforce(writer, cfg, clock, plan, strategies, sellers, listings, seed) -> _Enforcement:
+    """Strategy hits and actions, QA checks, orders and complaints (written here: a takedown
+    ends a listing's orders) with the manual reviews complaints trigger, and the
+    repeat-offender rule over all of it."""
+    days = clock.days
+    listing_hits, listing_actions = E.listing_hits(listings, strategies, days, seed)
+    seller_hits, seller_actions = E.seller_hits_actions(sellers, days)
+    hits = _concat(listing_hits, seller_hits)
+    qa_checks, qa_actions = E.qa_checks(
+        listings, sellers, hits, strategies, cfg, days, seed, listing_actions
     )
-    cut_at = np.minimum(E.first_action_time(ld.n, listing_acts), sd.removed_at[ld.seller])
-    late_events = []
-    man, late_oc, order_stats = generate_orders(
+    listing_actions = E.dedupe_listing_actions(_concat(listing_actions, qa_actions))
+    cut_at = np.minimum(
+        E.first_action_time(listings.n, listing_actions), sellers.removed_at[listings.seller]
+    )
+    reviews, late_events, _ = generate_orders(
         cfg,
-        ld,
-        sd,
+        listings,
+        sellers,
         clock,
         cut_at,
         seed,
@@ -148,74 +286,95 @@ def _simulate(writer, truth_dir, scale, seed, end_date, days) -> dict:
         LATE_RATES["complaints"],
         plan=plan,
     )
-    late_events.extend(late_oc)
-    acts_c = {
-        "target_type": np.zeros(len(man["target"]), np.int8),
-        "target": man["target"].astype(np.int64),
-        "action": man["action"].astype(np.int8),
-        "policy": man["policy"].astype(np.int8),
-        "strategy": np.full(len(man["target"]), -1, np.int32),
-        "t": man["t"].astype(np.float64),
-        "is_fp": man["is_fp"].astype(bool),
-        "source": np.full(len(man["target"]), 2, np.int8),
-    }
-    acts = E.dedupe_listing_actions(
-        {k: np.concatenate([listing_acts[k], acts_c[k], acts_s[k]]) for k in acts_c}
+    review_actions = _complaint_review_actions(reviews)
+    actions = E.dedupe_listing_actions(
+        {
+            k: np.concatenate([listing_actions[k], review_actions[k], seller_actions[k]])
+            for k in review_actions
+        }
     )
-    hits_r, acts_r = E.repeat_offender(sd, ld, acts, by_name["repeat_offender_rule"], days, seed)
-    acts = {k: np.concatenate([acts[k], acts_r[k]]) for k in acts}
-    hits = {k: np.concatenate([hits_ls[k], hits_r[k]]) for k in hits_ls}
+    repeat_rule = {s.name: s for s in strategies}["repeat_offender_rule"]
+    repeat_hits, repeat_actions = E.repeat_offender(
+        sellers, listings, actions, repeat_rule, days, seed
+    )
+    return _Enforcement(
+        hits=_concat(hits, repeat_hits),
+        actions=_concat(actions, repeat_actions),
+        qa_checks=qa_checks,
+        late_events=late_events,
+    )
 
-    # strategy hits, by month
+
+def _complaint_review_actions(reviews: dict) -> dict:
+    """Listing actions of the manual reviews buyer complaints triggered (source 2, no strategy)."""
+    n = len(reviews["target"])
+    return {
+        "target_type": np.zeros(n, np.int8),
+        "target": reviews["target"].astype(np.int64),
+        "action": reviews["action"].astype(np.int8),
+        "policy": reviews["policy"].astype(np.int8),
+        "strategy": np.full(n, -1, np.int32),
+        "t": reviews["t"].astype(np.float64),
+        "is_fp": reviews["is_fp"].astype(bool),
+        "source": np.full(n, 2, np.int8),
+    }
+
+
+def _write_strategy_hits(writer, clock: Clock, hits: dict) -> tuple[dict, pa.Array]:
+    """Strategy hits by time, one file a month; returns them sorted, with their ids."""
     order = np.lexsort((hits["target"], hits["strategy"], hits["t"]))
     hits = E.take(hits, order)
     hit_ids = ids("H", np.arange(len(order)) + 1, 10)
-    for sl, part in _month_parts(clock, hits["t"]):
-        tt = hits["target_type"][sl]
+    for rows, part in _month_parts(clock, hits["t"]):
+        target_type = hits["target_type"][rows]
         writer.write(
             "strategy_hits",
             {
-                "hit_id": hit_ids[sl.start : sl.stop],
-                "strategy_id": _strategy_ids(hits["strategy"][sl]),
-                "target_type": take_str(("listing", "seller"), tt),
-                "target_id": _target_ids(tt, hits["target"][sl]),
-                "hit_at": clock.ts_array(hits["t"][sl]),
-                "risk_score": pa.array(hits["score"][sl], pa.float64(), from_pandas=True),
+                "hit_id": hit_ids[rows.start : rows.stop],
+                "strategy_id": _strategy_ids(hits["strategy"][rows]),
+                "target_type": take_str(("listing", "seller"), target_type),
+                "target_id": _target_ids(target_type, hits["target"][rows]),
+                "hit_at": clock.ts_array(hits["t"][rows]),
+                "risk_score": pa.array(hits["score"][rows], pa.float64(), from_pandas=True),
             },
             part=part,
         )
     if len(hits["t"]) == 0:
         writer.write_empty("strategy_hits")
+    return hits, hit_ids
 
-    # enforcement actions: ids by time, then the ingestion outage removes part of them
-    order = np.lexsort((acts["target"], acts["target_type"], acts["t"]))
-    acts = E.take(acts, order)
-    n_act = len(order)
-    action_ids = ids("A", np.arange(n_act) + 1, 9)
-    rng_a = rng_for(seed, "actions")
-    dropped = np.zeros(n_act, bool)
+
+def _write_actions(writer, truth_dir, clock, plan, actions: dict, seed: int) -> _Actions:
+    """Enforcement actions with ids by time; the ingestion outage removes part of them from the
+    raw data (kept in the truth as missing_actions)."""
+    order = np.lexsort((actions["target"], actions["target_type"], actions["t"]))
+    actions = E.take(actions, order)
+    n_actions = len(order)
+    action_ids = ids("A", np.arange(n_actions) + 1, 9)
+    rng = rng_for(seed, "actions")
+    dropped = np.zeros(n_actions, bool)
     if plan.drop is not None:
-        d0, d1 = plan.drop
-        day = np.floor(acts["t"])
-        dropped = (day >= d0) & (day <= d1) & (rng_a.random(n_act) < DATA_DROP_SHARE)
+        first_day, last_day = plan.drop
+        day = np.floor(actions["t"])
+        dropped = (day >= first_day) & (day <= last_day) & (rng.random(n_actions) < DATA_DROP_SHARE)
     kept = ~dropped
-    act_cols = {
+    columns = {
         "action_id": action_ids,
-        "target_type": take_str(("listing", "seller"), acts["target_type"]),
-        "target_id": _target_ids(acts["target_type"], acts["target"]),
-        "action_type": take_str(C.ACTION_TYPES, acts["action"]),
-        "policy_code": _policy_str(acts["policy"]),
-        "strategy_id": _strategy_ids(acts["strategy"]),
-        "acted_at": clock.ts_array(acts["t"]),
+        "target_type": take_str(("listing", "seller"), actions["target_type"]),
+        "target_id": _target_ids(actions["target_type"], actions["target"]),
+        "action_type": take_str(C.ACTION_TYPES, actions["action"]),
+        "policy_code": _policy_str(actions["policy"]),
+        "strategy_id": _strategy_ids(actions["strategy"]),
+        "acted_at": clock.ts_array(actions["t"]),
     }
-    mask = pa.array(kept)
-    writer.write("enforcement_actions", {k: v.filter(mask) for k, v in act_cols.items()})
-    miss = pa.array(dropped)
+    in_raw = pa.array(kept)
+    writer.write("enforcement_actions", {k: v.filter(in_raw) for k, v in columns.items()})
+    missing = pa.array(dropped)
     write_truth(
         truth_dir,
         "missing_actions",
         {
-            **{k: v.filter(miss) for k, v in act_cols.items()},
+            **{k: v.filter(missing) for k, v in columns.items()},
             "reason": pa.array(["ingestion_outage"] * int(dropped.sum()), pa.string()),
         },
     )
@@ -224,32 +383,36 @@ def _simulate(writer, truth_dir, scale, seed, end_date, days) -> dict:
         "action_truth",
         {
             "action_id": action_ids,
-            "is_false_positive": pa.array(acts["is_fp"]),
-            "source": take_str(E.SOURCES, acts["source"]),
+            "is_false_positive": pa.array(actions["is_fp"]),
+            "source": take_str(E.SOURCES, actions["source"]),
         },
     )
+    return _Actions(rows=actions, ids=action_ids, kept=kept, dropped=dropped)
 
-    # appeals on the actions that exist in the raw data
-    kept_idx = np.flatnonzero(kept)
-    ap = E.appeals(E.take(acts, kept_idx), days, seed)
-    ap_action = kept_idx[ap["action"]]
-    appeal_ids = ids("P", np.arange(len(ap_action)) + 1, 9)
-    outcome = take_str(("upheld", "overturned"), np.maximum(ap["outcome"], 0))
-    outcome = pc.if_else(
-        pa.array(ap["outcome"] >= 0), outcome, pa.nulls(len(ap_action), pa.string())
-    )
+
+def _write_appeals(writer, clock: Clock, actions: _Actions, seed: int) -> _Appeals:
+    """Appeals on the actions that exist in the raw data."""
+    kept_rows = actions.kept_rows
+    appeals = E.appeals(E.take(actions.rows, kept_rows), clock.days, seed)
+    appealed_action = kept_rows[appeals["action"]]
+    appeal_ids = ids("P", np.arange(len(appealed_action)) + 1, 9)
+    decided = appeals["outcome"] >= 0
+    outcome = take_str(("upheld", "overturned"), np.maximum(appeals["outcome"], 0))
+    outcome = pc.if_else(pa.array(decided), outcome, pa.nulls(len(appealed_action), pa.string()))
     writer.write(
         "appeals",
         {
             "appeal_id": appeal_ids,
-            "action_id": action_ids.take(pa.array(ap_action)),
-            "filed_at": clock.ts_array(ap["filed"]),
-            "resolved_at": clock.ts_array(ap["resolved"]),
+            "action_id": actions.ids.take(pa.array(appealed_action)),
+            "filed_at": clock.ts_array(appeals["filed"]),
+            "resolved_at": clock.ts_array(appeals["resolved"]),
             "outcome": outcome,
         },
     )
+    return _Appeals(rows=appeals, ids=appeal_ids)
 
-    # QA case checks
+
+def _write_qa_checks(writer, clock: Clock, checks: dict) -> pa.Array:
     check_ids = ids("Q", np.arange(len(checks["t"])) + 1, 9)
     writer.write(
         "qa_case_checks",
@@ -264,20 +427,23 @@ def _simulate(writer, truth_dir, scale, seed, end_date, days) -> dict:
             "policy_code": _policy_str(checks["policy"]),
         },
     )
+    return check_ids
 
-    # strategies and their change log
-    sids = [s.strategy_id for s in strategies]
+
+def _write_strategies(writer, clock: Clock, strategies) -> tuple[list, list[str]]:
+    """The strategies and their change log; returns the changes and their ids."""
+    strategy_ids = [s.strategy_id for s in strategies]
     writer.write(
         "strategies",
         {
-            "strategy_id": pa.array(sids, pa.string()),
+            "strategy_id": pa.array(strategy_ids, pa.string()),
             "strategy_name": pa.array([s.name for s in strategies], pa.string()),
             "strategy_type": pa.array([s.stype for s in strategies], pa.string()),
             "policy_code": pa.array([s.policy for s in strategies], pa.string()),
             "target_type": pa.array([s.target for s in strategies], pa.string()),
             "launched_at": clock.ts_array(np.array([s.launched for s in strategies])),
             "retired_at": clock.ts_array(
-                np.array([s.retired if s.retired < days else np.nan for s in strategies])
+                np.array([s.retired if s.retired < clock.days else np.nan for s in strategies])
             ),
         },
     )
@@ -287,124 +453,77 @@ def _simulate(writer, truth_dir, scale, seed, end_date, days) -> dict:
         "strategy_changes",
         {
             "change_id": pa.array(change_ids, pa.string()),
-            "strategy_id": pa.array([sids[c[0]] for c in changes], pa.string()),
+            "strategy_id": pa.array([strategy_ids[c[0]] for c in changes], pa.string()),
             "changed_at": clock.ts_array(np.array([c[1] for c in changes])),
             "change_type": pa.array([c[2] for c in changes], pa.string()),
             "description": pa.array([c[3] for c in changes], pa.string()),
         },
     )
+    return changes, change_ids
 
-    # --- late arrivals --------------------------------------------------------------------------
-    rng_l = rng_for(seed, "late")
 
-    def sample_late(table, id_arr, t):
-        m = rng_l.random(len(t)) < LATE_RATES[table]
-        return (table, id_arr.filter(pa.array(m)), t[m], t[m] + 1.0 + 2.0 * rng_l.random(m.sum()))
-
-    late_all = [
-        sample_late("strategy_hits", hit_ids, hits["t"]),
-        sample_late("enforcement_actions", action_ids.filter(mask), acts["t"][kept]),
-        sample_late("appeals", appeal_ids, ap["filed"]),
-        sample_late("qa_case_checks", check_ids, checks["t"]),
-        *late_events,
-    ]
+def _write_late_arrivals(truth_dir, clock: Clock, seed: int, event_times, late_events) -> int:
+    """Sample the records of each (table, ids, event time) that arrive late (one to three days
+    after the event), add the late orders and complaints, write them; returns how many."""
+    rng = rng_for(seed, "late")
+    late = []
+    for table, table_ids, t in event_times:
+        is_late = rng.random(len(t)) < LATE_RATES[table]
+        arrives = t[is_late] + 1.0 + 2.0 * rng.random(is_late.sum())
+        late.append((table, table_ids.filter(pa.array(is_late)), t[is_late], arrives))
+    late += late_events
     write_truth(
         truth_dir,
         "late_arrivals",
         {
             "table_name": pa.concat_arrays(
-                [pa.array([x[0]] * len(x[2]), pa.string()) for x in late_all]
+                [pa.array([table] * len(t), pa.string()) for table, _, t, _ in late]
             ),
-            "id": pa.concat_arrays([x[1].cast(pa.string()) for x in late_all]),
-            "event_at": clock.ts_array(np.concatenate([x[2] for x in late_all])),
-            "arrives_at": clock.ts_array(np.concatenate([x[3] for x in late_all])),
+            "id": pa.concat_arrays([late_ids.cast(pa.string()) for _, late_ids, _, _ in late]),
+            "event_at": clock.ts_array(np.concatenate([t for _, _, t, _ in late])),
+            "arrives_at": clock.ts_array(np.concatenate([arrives for *_, arrives in late])),
         },
     )
+    return int(sum(len(t) for _, _, t, _ in late))
 
-    # --- ground truth ---------------------------------------------------------------------------
-    hub_kinds = _hub_kinds(sd)
+
+def _write_seller_truth(truth_dir, sellers) -> None:
     write_truth(
         truth_dir,
         "sellers",
         {
-            "seller_id": ids("S", idx + 1, 7),
-            "is_bad": pa.array(sd.is_bad),
+            "seller_id": ids("S", np.arange(sellers.n) + 1, 7),
+            "is_bad": pa.array(sellers.is_bad),
             "bad_type": pc.if_else(
-                pa.array(sd.bad_type >= 0),
-                take_str(C.BAD_TYPES, np.maximum(sd.bad_type, 0)),
-                pa.nulls(sd.n, pa.string()),
+                pa.array(sellers.bad_type >= 0),
+                take_str(C.BAD_TYPES, np.maximum(sellers.bad_type, 0)),
+                pa.nulls(sellers.n, pa.string()),
             ),
             "ring_id": pc.if_else(
-                pa.array(sd.ring >= 0),
-                ids("R", np.maximum(sd.ring, 0) + 1, 4),
-                pa.nulls(sd.n, pa.string()),
+                pa.array(sellers.ring >= 0),
+                ids("R", np.maximum(sellers.ring, 0) + 1, 4),
+                pa.nulls(sellers.n, pa.string()),
             ),
-            "caught_at_onboarding": pa.array(sd.caught_at_onboarding),
-            "is_attacker": pa.array(sd.is_attacker),
-            "hub_kinds": hub_kinds,
+            "caught_at_onboarding": pa.array(sellers.caught_at_onboarding),
+            "is_attacker": pa.array(sellers.is_attacker),
+            "hub_kinds": _hub_kinds(sellers),
         },
     )
+
+
+def _write_listing_truth(truth_dir, listings) -> None:
     write_truth(
         truth_dir,
         "listings",
         {
-            "listing_id": ids("L", np.arange(ld.n) + 1, 9),
-            "is_violating": pa.array(ld.is_violating),
-            "true_policy_code": _policy_str(ld.policy),
-            "is_low_quality": pa.array(ld.is_low_quality),
-            "is_attack": pa.array(ld.is_attack),
-            "is_mix_shift_extra": pa.array(ld.is_mix),
+            "listing_id": ids("L", np.arange(listings.n) + 1, 9),
+            "is_violating": pa.array(listings.is_violating),
+            "true_policy_code": _policy_str(listings.policy),
+            "is_low_quality": pa.array(listings.is_low_quality),
+            "is_attack": pa.array(listings.is_attack),
+            "is_mix_shift_extra": pa.array(listings.is_mix),
         },
     )
-    _write_rings(truth_dir, sd, clock)
-    _write_hubs(truth_dir, sd)
-    write_truth(truth_dir, "strategy_truth", _strategy_truth(strategies, hits, ld, sd, days))
-
-    incidents = incident_rows(
-        plan,
-        clock,
-        strategies,
-        change_ids,
-        changes,
-        ld,
-        sd,
-        acts,
-        kept,
-        dropped,
-        ap,
-        kept_idx,
-        (attack_region, attack_category),
-    )
-    write_truth(truth_dir, "incidents", incidents)
-
-    manifest = {
-        "scale": scale,
-        "seed": int(seed),
-        "start_date": str(start),
-        "end_date": str(end),
-        "days": days,
-        "row_counts": dict(writer.rows),
-        "file_counts": dict(writer.files),
-        "planted_incidents": _incident_summary(incidents),
-        "attack_segment": {
-            "region": C.REGIONS[attack_region],
-            "category": C.CATEGORIES[attack_category],
-        }
-        if plan.attack
-        else None,
-        "mix_shift_category": C.CATEGORIES[ld.mix_category] if ld.mix_category >= 0 else None,
-        "truth_counts": {
-            "bad_sellers": int(sd.is_bad.sum()),
-            "rings": len(sd.ring_size),
-            "hubs": len(_innocent_values(sd)),
-            "violating_listings": int(ld.is_violating.sum()),
-            "low_quality_listings": int(ld.is_low_quality.sum()),
-            "missing_actions": int(dropped.sum()),
-            "late_arrivals": int(sum(len(x[2]) for x in late_all)),
-        },
-    }
-    (truth_dir / "manifest.json").write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
-    return manifest
 
 
 def _innocent_values(sd) -> list[tuple[str, int, int, np.ndarray]]:

@@ -159,84 +159,127 @@ def qa_checks(
     """Random and flagged QA samples; violations found on unactioned listings get a manual
     action."""
     rng = rng_for(seed, "qa")
-    checks = {
-        k: []
-        for k in ("target_type", "target", "sample", "strategy", "t", "is_violation", "policy")
+    parts = [
+        _random_listing_checks(rng, ld, cfg, days),
+        _random_seller_checks(sd, days),
+        *_flagged_checks(rng, ld, sd, hits, cfg, days),
+    ]
+    checks = {k: np.concatenate([part[k] for part in parts]) for k in parts[0]}
+    checks = take(checks, np.lexsort((checks["target"], checks["t"])))
+    return checks, _qa_finding_actions(rng, ld, checks, listing_acts, days)
+
+
+def _check_rows(target_type, target, sample, strategy, t, is_violation, policy) -> dict:
+    """QA check rows: target type 0 listing / 1 seller, sample 0 random / 1 flagged."""
+    return {
+        "target_type": np.full(len(target), target_type, np.int8),
+        "target": np.asarray(target, np.int64),
+        "sample": np.full(len(target), sample, np.int8),
+        "strategy": np.asarray(strategy, np.int32),
+        "t": np.asarray(t, np.float64),
+        "is_violation": np.asarray(is_violation, bool),
+        "policy": np.asarray(policy, np.int8),
     }
-    severe_idx = np.array([C.POLICY_CODES.index(p) for p in C.SEVERE_LISTING_POLICIES])
-    lq_idx = np.array([C.POLICY_CODES.index(p) for p in C.LOW_QUALITY_POLICIES])
 
-    def judge_listing(tgt):
-        truth = ld.policy[tgt] >= 0
-        seen = np.where(truth, rng.random(len(tgt)) < 0.95, rng.random(len(tgt)) < 0.015)
-        pol = np.where(truth, ld.policy[tgt], lq_idx[rng.integers(0, 4, len(tgt))])
-        wrong_sev = ~truth & (rng.random(len(tgt)) < 0.4)
-        pol = np.where(wrong_sev, severe_idx[rng.integers(0, 5, len(tgt))], pol)
-        return seen, np.where(seen, pol, -1)
 
-    def add(tt, tgt, sample, strat, t, viol, pol):
-        checks["target_type"].append(np.full(len(tgt), tt, np.int8))
-        checks["target"].append(np.asarray(tgt, np.int64))
-        checks["sample"].append(np.full(len(tgt), sample, np.int8))
-        checks["strategy"].append(np.asarray(strat, np.int32))
-        checks["t"].append(np.asarray(t, np.float64))
-        checks["is_violation"].append(np.asarray(viol, bool))
-        checks["policy"].append(np.asarray(pol, np.int8))
+def _judge_listings(rng, ld: ListingData, target: np.ndarray):
+    """A reviewer's verdict on listings: 95 % of real problems seen, 1.5 % of clean listings
+    wrongly found violating (a random quality policy, or a severe one four times in ten).
+    Returns (is_violation, policy or -1)."""
+    severe_codes = np.array([C.POLICY_CODES.index(p) for p in C.SEVERE_LISTING_POLICIES])
+    low_quality_codes = np.array([C.POLICY_CODES.index(p) for p in C.LOW_QUALITY_POLICIES])
+    has_problem = ld.policy[target] >= 0
+    n = len(target)
+    seen = np.where(has_problem, rng.random(n) < 0.95, rng.random(n) < 0.015)
+    policy = np.where(has_problem, ld.policy[target], low_quality_codes[rng.integers(0, 4, n)])
+    wrongly_severe = ~has_problem & (rng.random(n) < 0.4)
+    policy = np.where(wrongly_severe, severe_codes[rng.integers(0, 5, n)], policy)
+    return seen, np.where(seen, policy, -1)
 
-    # random listing sample, reviewed 2-5 days after creation
-    sel = np.flatnonzero(rng.random(ld.n) < cfg.random_qa_rate)
-    t = ld.t[sel] + 2.0 + rng.random(len(sel)) * 3.0
-    ok = t < days
-    sel, t = sel[ok], t[ok]
-    viol, pol = judge_listing(sel)
-    add(0, sel, 0, np.full(len(sel), -1), t, viol, pol)
-    # random seller sample (decided with the seller plan)
-    q = sd.qa
-    ok = (q["t"] >= 0) & (q["t"] < days)
+
+def _seller_finding_policy(sd: SellerData, seller, is_violation) -> np.ndarray:
+    """The policy of a QA finding on a seller: its bad type's, incentive abuse for a good
+    seller wrongly found violating, -1 without a finding."""
     seller_policy = np.array([C.POLICY_CODES.index(p) for p in C.BAD_TYPE_SELLER_POLICY])
-    spol = np.where(q["is_violation"], seller_policy[sd.bad_type[q["seller"]].clip(0)], -1)
-    spol = np.where(q["is_violation"] & ~sd.is_bad[q["seller"]], P_INCENTIVE, spol)
-    add(1, q["seller"][ok], 0, np.full(ok.sum(), -1), q["t"][ok], q["is_violation"][ok], spol[ok])
-    # flagged samples of every strategy's hits (shadow strategies included)
-    fl = np.flatnonzero(rng.random(len(hits["t"])) < cfg.flagged_qa_rate)
-    t = hits["t"][fl] + 1.0 + rng.random(len(fl)) * 3.0
-    fl, t = fl[t < days], t[t < days]
-    lis = hits["target_type"][fl] == 0
-    lt = hits["target"][fl][lis]
-    viol, pol = judge_listing(lt)
-    add(0, lt, 1, hits["strategy"][fl][lis], t[lis], viol, pol)
-    st_ = hits["target"][fl][~lis]
-    bad = sd.is_bad[st_]
-    sviol = np.where(bad, rng.random(len(st_)) < 0.9, rng.random(len(st_)) < 0.03)
-    spol = np.where(sviol, seller_policy[sd.bad_type[st_].clip(0)], -1)
-    spol = np.where(sviol & ~bad, P_INCENTIVE, spol)
-    add(1, st_, 1, hits["strategy"][fl][~lis], t[~lis], sviol, spol)
-    ch = {k: np.concatenate(v) for k, v in checks.items()}
-    order = np.lexsort((ch["target"], ch["t"]))
-    ch = take(ch, order)
+    policy = np.where(is_violation, seller_policy[sd.bad_type[seller].clip(0)], -1)
+    return np.where(is_violation & ~sd.is_bad[seller], P_INCENTIVE, policy)
 
-    # manual actions on QA findings for listings not yet actioned
+
+def _random_listing_checks(rng, ld: ListingData, cfg, days) -> dict:
+    """The random listing sample, reviewed 2-5 days after creation."""
+    listing = np.flatnonzero(rng.random(ld.n) < cfg.random_qa_rate)
+    t = ld.t[listing] + 2.0 + rng.random(len(listing)) * 3.0
+    in_period = t < days
+    listing, t = listing[in_period], t[in_period]
+    is_violation, policy = _judge_listings(rng, ld, listing)
+    return _check_rows(0, listing, 0, np.full(len(listing), -1), t, is_violation, policy)
+
+
+def _random_seller_checks(sd: SellerData, days) -> dict:
+    """The random seller sample (decided with the seller plan)."""
+    qa = sd.qa
+    in_period = (qa["t"] >= 0) & (qa["t"] < days)
+    policy = _seller_finding_policy(sd, qa["seller"], qa["is_violation"])
+    return _check_rows(
+        1,
+        qa["seller"][in_period],
+        0,
+        np.full(in_period.sum(), -1),
+        qa["t"][in_period],
+        qa["is_violation"][in_period],
+        policy[in_period],
+    )
+
+
+def _flagged_checks(rng, ld: ListingData, sd: SellerData, hits, cfg, days) -> tuple[dict, dict]:
+    """Flagged samples of every strategy's hits (shadow strategies included), reviewed 1-4
+    days after the hit: listing checks, seller checks (nine bad sellers in ten found)."""
+    flagged = np.flatnonzero(rng.random(len(hits["t"])) < cfg.flagged_qa_rate)
+    t = hits["t"][flagged] + 1.0 + rng.random(len(flagged)) * 3.0
+    flagged, t = flagged[t < days], t[t < days]
+    on_listing = hits["target_type"][flagged] == 0
+    strategy = hits["strategy"][flagged]
+    listing = hits["target"][flagged][on_listing]
+    is_violation, policy = _judge_listings(rng, ld, listing)
+    listing_checks = _check_rows(
+        0, listing, 1, strategy[on_listing], t[on_listing], is_violation, policy
+    )
+    seller = hits["target"][flagged][~on_listing]
+    bad = sd.is_bad[seller]
+    is_violation = np.where(bad, rng.random(len(seller)) < 0.9, rng.random(len(seller)) < 0.03)
+    policy = _seller_finding_policy(sd, seller, is_violation)
+    seller_checks = _check_rows(
+        1, seller, 1, strategy[~on_listing], t[~on_listing], is_violation, policy
+    )
+    return listing_checks, seller_checks
+
+
+def _qa_finding_actions(rng, ld: ListingData, checks: dict, listing_acts: dict, days) -> dict:
+    """Manual actions on QA findings for listings not yet actioned: eight in ten, within a
+    day, one per listing."""
     first_act = first_action_time(ld.n, listing_acts, (A_TAKEDOWN, A_LIMIT))
-    f = np.flatnonzero((ch["target_type"] == 0) & ch["is_violation"])
-    t_act = ch["t"][f] + 0.1 + rng.random(len(f)) * 0.9
-    ok = (first_act[ch["target"][f]] > ch["t"][f]) & (rng.random(len(f)) < 0.8) & (t_act < days)
-    f, t_act = f[ok], t_act[ok]
-    # one manual action per listing
-    tgt = ch["target"][f]
-    _, first = np.unique(tgt, return_index=True)
-    f, t_act, tgt = f[first], t_act[first], tgt[first]
-    pol = ch["policy"][f]
-    acts = {
-        "target_type": np.zeros(len(f), np.int8),
-        "target": tgt,
-        "action": listing_action_type(rng, pol),
-        "policy": pol.astype(np.int8),
-        "strategy": np.full(len(f), -1, np.int32),
+    finding = np.flatnonzero((checks["target_type"] == 0) & checks["is_violation"])
+    t_act = checks["t"][finding] + 0.1 + rng.random(len(finding)) * 0.9
+    acted = (
+        (first_act[checks["target"][finding]] > checks["t"][finding])
+        & (rng.random(len(finding)) < 0.8)
+        & (t_act < days)
+    )
+    finding, t_act = finding[acted], t_act[acted]
+    target = checks["target"][finding]
+    _, first = np.unique(target, return_index=True)
+    finding, t_act, target = finding[first], t_act[first], target[first]
+    policy = checks["policy"][finding]
+    return {
+        "target_type": np.zeros(len(finding), np.int8),
+        "target": target,
+        "action": listing_action_type(rng, policy),
+        "policy": policy.astype(np.int8),
+        "strategy": np.full(len(finding), -1, np.int32),
         "t": t_act,
-        "is_fp": listing_fp(ld, tgt, pol),
-        "source": np.full(len(f), 1, np.int8),
+        "is_fp": listing_fp(ld, target, policy),
+        "source": np.full(len(finding), 1, np.int8),
     }
-    return ch, acts
 
 
 def dedupe_listing_actions(acts: dict) -> dict:

@@ -173,6 +173,8 @@ def build_listings(
     seed: int,
     attack_segment: tuple[int, int],
 ) -> ListingData:
+    """Every listing (by time): the base process, a category promotion's extra listings and
+    the attack's, each with its true policy and features."""
     rng = rng_for(seed, "listings")
     pool = _Pool(sd)
     # the tier's listing volume is for its default period length; other lengths scale it
@@ -180,116 +182,147 @@ def build_listings(
     counts = daily_counts(rng, pool, clock, int(target * 1.04))
     day = np.repeat(np.arange(clock.days, dtype=np.float64), counts)
     seller, t = pool.draw(rng, day, sd)
-    cat = _categories(rng, sd, seller)
-    n_base = len(seller)
-    parts_seller, parts_t, parts_cat = [seller], [t], [cat]
-    kinds = [np.zeros(n_base, np.int8)]  # 0 base, 1 attack, 2 mix extra
-
+    category = _categories(rng, sd, seller)
+    parts = [(seller, t, category, np.zeros(len(seller), np.int8))]  # kind 0 base, 1 attack, 2 mix
     mix_category = -1
     if plan.mix is not None:
-        rng_m = rng_for(seed, "mix")
-        m0, m1 = plan.mix
-        # the category whose violation propensity differs most from the marketplace mix
-        recent = (t >= m0 - 28) & (t < m0)
-        share = np.bincount(cat[recent], minlength=len(C.CATEGORIES)) / max(recent.sum(), 1)
-        bad = sd.is_bad[seller[recent]]
-        viol_rate = np.bincount(
-            cat[recent],
-            weights=bad * C.CATEGORY_VIOLATION_MULT[cat[recent]],
-            minlength=len(C.CATEGORIES),
-        ) / np.maximum(np.bincount(cat[recent], minlength=len(C.CATEGORIES)), 1)
-        overall = float((share * viol_rate).sum())
-        score = np.where(share >= 0.05, np.abs(viol_rate - overall), -1.0)
-        mix_category = int(np.argmax(score))
-        extra_days = np.arange(m0, m1 + 1)
-        # draw extra listings from the normal process, keep those of the promoted category:
-        # the category's volume is multiplied by ~6 for the week
-        cand_n = rng_m.poisson(5.0 * counts[extra_days])
-        dd = np.repeat(extra_days.astype(np.float64), cand_n)
-        s2, t2 = pool.draw(rng_m, dd, sd)
-        c2 = _categories(rng_m, sd, s2)
-        keep = c2 == mix_category
-        parts_seller.append(s2[keep])
-        parts_t.append(t2[keep])
-        parts_cat.append(c2[keep])
-        kinds.append(np.full(keep.sum(), 2, np.int8))
-
+        mix_category = _promoted_category(sd, seller, t, category, plan.mix[0])
+        parts.append(
+            _promotion_listings(rng_for(seed, "mix"), pool, sd, counts, plan.mix, mix_category)
+        )
     if plan.attack is not None and sd.is_attacker.any():
-        rng_a = rng_for(seed, "attack")
-        a0, a1 = plan.attack
-        r, c = attack_segment
-        seg = (sd.region[seller] == r) & (cat == c) & (t >= a0 - 28) & (t < a0)
-        per_day = max(int(round(2.2 * seg.sum() / 28.0)), 10)
-        attackers = np.flatnonzero(sd.is_attacker & ~np.isnan(sd.t_onb))
-        n_att = rng_a.poisson(per_day, a1 - a0 + 1)
-        dd = np.repeat(np.arange(a0, a1 + 1, dtype=np.float64), n_att)
-        s3 = attackers[rng_a.integers(0, len(attackers), len(dd))]
-        t3 = np.maximum(dd + rng_a.random(len(dd)), sd.t_onb[s3] + 0.01)
-        ok = (t3 < sd.removed_at[s3]) & (t3 < clock.days)
-        parts_seller.append(s3[ok])
-        parts_t.append(t3[ok])
-        parts_cat.append(np.full(ok.sum(), c, np.int8))
-        kinds.append(np.ones(ok.sum(), np.int8))
-
-    seller = np.concatenate(parts_seller)
-    t = np.concatenate(parts_t)
-    cat = np.concatenate(parts_cat)
-    kind = np.concatenate(kinds)
+        base = parts[0]
+        parts.append(
+            _attack_listings(rng_for(seed, "attack"), sd, clock, base, plan.attack, attack_segment)
+        )
+    seller, t, category, kind = (np.concatenate(column) for column in zip(*parts, strict=True))
     order = np.lexsort((seller, t))
-    seller, t, cat, kind = seller[order], t[order], cat[order], kind[order]
+    seller, t, category, kind = seller[order], t[order], category[order], kind[order]
+    rng_truth = rng_for(seed, "listings", 1)
+    is_violating, is_low_quality, policy = _listing_truth(
+        rng_truth, sd, plan, clock, seller, t, category, kind
+    )
+    return ListingData(
+        n=len(seller),
+        seller=seller,
+        t=t,
+        category=category,
+        policy=policy,
+        is_violating=is_violating,
+        is_low_quality=is_low_quality,
+        is_attack=kind == 1,
+        is_mix=kind == 2,
+        **_listing_features(rng_truth, sd, seller, category, policy),
+        mix_category=mix_category,
+    )
+
+
+def _promoted_category(sd, seller, t, category, first_day) -> int:
+    """The category whose violation propensity over the four weeks before ``first_day``
+    differs most from the marketplace mix (among categories with at least 5 % of listings)."""
+    n_categories = len(C.CATEGORIES)
+    recent = (t >= first_day - 28) & (t < first_day)
+    share = np.bincount(category[recent], minlength=n_categories) / max(recent.sum(), 1)
+    bad = sd.is_bad[seller[recent]]
+    violation_rate = np.bincount(
+        category[recent],
+        weights=bad * C.CATEGORY_VIOLATION_MULT[category[recent]],
+        minlength=n_categories,
+    ) / np.maximum(np.bincount(category[recent], minlength=n_categories), 1)
+    overall = float((share * violation_rate).sum())
+    score = np.where(share >= 0.05, np.abs(violation_rate - overall), -1.0)
+    return int(np.argmax(score))
+
+
+def _promotion_listings(rng, pool, sd, counts, window, promoted: int) -> tuple:
+    """Extra listings drawn from the normal process over the promotion week, those of the
+    promoted category kept: its volume is multiplied by about six."""
+    extra_days = np.arange(window[0], window[1] + 1)
+    n_candidates = rng.poisson(5.0 * counts[extra_days])
+    day = np.repeat(extra_days.astype(np.float64), n_candidates)
+    seller, t = pool.draw(rng, day, sd)
+    category = _categories(rng, sd, seller)
+    keep = category == promoted
+    return seller[keep], t[keep], category[keep], np.full(keep.sum(), 2, np.int8)
+
+
+def _attack_listings(rng, sd, clock, base, window, attack_segment) -> tuple:
+    """The attackers' listings in the attack segment: about 2.2 times the segment's daily
+    volume of the four weeks before, at least 10 a day, until each attacker is removed."""
+    seller, t, category, _ = base
+    first_day, last_day = window
+    region, attack_category = attack_segment
+    segment = (
+        (sd.region[seller] == region)
+        & (category == attack_category)
+        & (t >= first_day - 28)
+        & (t < first_day)
+    )
+    per_day = max(int(round(2.2 * segment.sum() / 28.0)), 10)
+    attackers = np.flatnonzero(sd.is_attacker & ~np.isnan(sd.t_onb))
+    n_per_day = rng.poisson(per_day, last_day - first_day + 1)
+    day = np.repeat(np.arange(first_day, last_day + 1, dtype=np.float64), n_per_day)
+    attacker = attackers[rng.integers(0, len(attackers), len(day))]
+    t_listed = np.maximum(day + rng.random(len(day)), sd.t_onb[attacker] + 0.01)
+    ok = (t_listed < sd.removed_at[attacker]) & (t_listed < clock.days)
+    n = int(ok.sum())
+    return attacker[ok], t_listed[ok], np.full(n, attack_category, np.int8), np.ones(n, np.int8)
+
+
+def _listing_truth(rng, sd, plan, clock, seller, t, category, kind) -> tuple:
+    """Which listings violate a policy (by the seller's bad type and the category; attack
+    listings nearly all, mostly counterfeit) and which have only a quality problem (shaped
+    low-quality incidents multiply it); returns (is_violating, is_low_quality, policy)."""
     n = len(seller)
-
-    # --- truth -------------------------------------------------------------------------------
-    rng_t = rng_for(seed, "listings", 1)
-    bt = sd.bad_type[seller].astype(np.int64)
-    p_v = np.where(bt >= 0, C.BAD_TYPE_VIOLATION_P[bt.clip(0)], 0.004)
-    p_v = np.minimum(p_v * C.CATEGORY_VIOLATION_MULT[cat], 0.95)
-    p_v[kind == 1] = 0.92
-    is_v = rng_t.random(n) < p_v
-    vi = np.flatnonzero(is_v)
-    base_w = np.vstack([C.GOOD_POLICY_WEIGHTS, C.BAD_TYPE_POLICY_WEIGHTS])
-    probs = base_w[bt[vi] + 1] * C.CATEGORY_POLICY_AFFINITY[cat[vi]]
-    attack_v = kind[vi] == 1
-    probs[attack_v] = np.array([0.85, 0.0, 0.15, 0.0, 0.0])
-    sev = sample_rows(rng_t, probs)
-    severe_idx = np.array([C.POLICY_CODES.index(p) for p in C.SEVERE_LISTING_POLICIES])
-    lq_idx = np.array([C.POLICY_CODES.index(p) for p in C.LOW_QUALITY_POLICIES])
+    bad_type = sd.bad_type[seller].astype(np.int64)
+    p_violating = np.where(bad_type >= 0, C.BAD_TYPE_VIOLATION_P[bad_type.clip(0)], 0.004)
+    p_violating = np.minimum(p_violating * C.CATEGORY_VIOLATION_MULT[category], 0.95)
+    p_violating[kind == 1] = 0.92
+    is_violating = rng.random(n) < p_violating
+    violating = np.flatnonzero(is_violating)
+    policy_weights = np.vstack([C.GOOD_POLICY_WEIGHTS, C.BAD_TYPE_POLICY_WEIGHTS])
+    probs = (
+        policy_weights[bad_type[violating] + 1] * C.CATEGORY_POLICY_AFFINITY[category[violating]]
+    )
+    probs[kind[violating] == 1] = np.array([0.85, 0.0, 0.15, 0.0, 0.0])
+    severe_policy = sample_rows(rng, probs)
+    severe_codes = np.array([C.POLICY_CODES.index(p) for p in C.SEVERE_LISTING_POLICIES])
+    low_quality_codes = np.array([C.POLICY_CODES.index(p) for p in C.LOW_QUALITY_POLICIES])
     policy = np.full(n, -1, dtype=np.int8)
-    policy[vi] = severe_idx[sev]
-    p_lq = np.where(bt >= 0, 0.14, 0.055) * C.CATEGORY_LOW_QUALITY_MULT[cat]
-    region = sd.region[seller]
-    p_lq = p_lq * _low_quality_incidents(plan, clock, t, region, cat, p_lq, kind == 0)
-    is_lq = ~is_v & (rng_t.random(n) < np.minimum(p_lq, 0.95))
-    li = np.flatnonzero(is_lq)
-    policy[li] = lq_idx[sample_from_weights(rng_t, C.LOW_QUALITY_WEIGHTS, len(li))]
+    policy[violating] = severe_codes[severe_policy]
+    p_low_quality = np.where(bad_type >= 0, 0.14, 0.055) * C.CATEGORY_LOW_QUALITY_MULT[category]
+    p_low_quality = p_low_quality * _low_quality_incidents(
+        plan, clock, t, sd.region[seller], category, p_low_quality, kind == 0
+    )
+    is_low_quality = ~is_violating & (rng.random(n) < np.minimum(p_low_quality, 0.95))
+    low_quality = np.flatnonzero(is_low_quality)
+    policy[low_quality] = low_quality_codes[
+        sample_from_weights(rng, C.LOW_QUALITY_WEIGHTS, len(low_quality))
+    ]
+    return is_violating, is_low_quality, policy
 
-    # --- features ----------------------------------------------------------------------------
-    price = C.CATEGORY_MEDIAN_PRICE[cat] * np.exp(rng_t.normal(0.0, 0.8, n))
+
+def _listing_features(rng, sd, seller, category, policy) -> dict:
+    """Price, image count, description length and title seed, shaped by the policy a listing
+    breaks (cheap counterfeits, gouged prices, few images, short descriptions)."""
+    n = len(seller)
+    bad_type = sd.bad_type[seller].astype(np.int64)
+    price = C.CATEGORY_MEDIAN_PRICE[category] * np.exp(rng.normal(0.0, 0.8, n))
     price[policy == C.POLICY_CODES.index("counterfeit")] *= 0.35
     price[policy == C.POLICY_CODES.index("price_gouging")] *= 3.5
     price = np.round(np.maximum(price, 0.5), 2)
-    images = (1 + rng_t.poisson(np.where(bt >= 0, 2.5, 4.0))).clip(1, 12)
+    images = (1 + rng.poisson(np.where(bad_type >= 0, 2.5, 4.0))).clip(1, 12)
     poor = policy == C.POLICY_CODES.index("poor_images")
-    images[poor] = rng_t.integers(0, 2, poor.sum())
-    desc = np.exp(rng_t.normal(np.log(450.0), 0.6, n)).astype(np.int64).clip(60, 8000)
-    inc = policy == C.POLICY_CODES.index("incomplete_description")
-    desc[inc] = rng_t.integers(5, 60, inc.sum())
-    return ListingData(
-        n=n,
-        seller=seller,
-        t=t,
-        category=cat,
-        policy=policy,
-        is_violating=is_v,
-        is_low_quality=is_lq,
-        is_attack=kind == 1,
-        is_mix=kind == 2,
-        price=price,
-        images=images.astype(np.int32),
-        desc_len=desc.astype(np.int32),
-        title_seed=rng_t.integers(0, 1 << 30, n),
-        mix_category=mix_category,
-    )
+    images[poor] = rng.integers(0, 2, poor.sum())
+    description_length = np.exp(rng.normal(np.log(450.0), 0.6, n)).astype(np.int64).clip(60, 8000)
+    incomplete = policy == C.POLICY_CODES.index("incomplete_description")
+    description_length[incomplete] = rng.integers(5, 60, incomplete.sum())
+    return {
+        "price": price,
+        "images": images.astype(np.int32),
+        "desc_len": description_length.astype(np.int32),
+        "title_seed": rng.integers(0, 1 << 30, n),
+    }
 
 
 def _low_quality_incidents(plan, clock, t, region, category, p_lq, base) -> np.ndarray:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -38,6 +40,51 @@ def _reason_probs(policy: np.ndarray, bad: np.ndarray) -> np.ndarray:
     return pr
 
 
+@dataclass(frozen=True)
+class _Cohort:
+    """The listings created in one month (rows 0..n-1 here) and what their orders depend on."""
+
+    listing: np.ndarray  # index into ListingData
+    seller: np.ndarray
+    is_bad_seller: np.ndarray
+    policy: np.ndarray
+    is_violating: np.ndarray
+    is_low_quality: np.ndarray
+    price: np.ndarray
+    category: np.ndarray
+    created: np.ndarray  # listing creation time
+    cut_at: np.ndarray  # time the listing stops selling (first action or seller removal)
+
+
+@dataclass(frozen=True)
+class _Orders:
+    row: np.ndarray  # cohort row of the listing ordered
+    t: np.ndarray
+    buyer: np.ndarray
+    gmv: np.ndarray
+    status: np.ndarray  # index into C.ORDER_STATUSES
+
+
+@dataclass(frozen=True)
+class _Complaints:
+    """Complaints on orders, then listing reports without an order."""
+
+    row: np.ndarray  # cohort row of the listing
+    t: np.ndarray
+    order: np.ndarray  # index into the cohort's orders, -1 for a report
+    reason: np.ndarray  # index into C.COMPLAINT_REASONS
+
+
+@dataclass(frozen=True)
+class _Reviews:
+    """Manual reviews complaints triggered that ended in an action on the listing."""
+
+    row: np.ndarray  # cohort row of the listing
+    t: np.ndarray
+    action: np.ndarray
+    policy: np.ndarray
+
+
 def generate_orders(
     cfg: C.ScaleConfig,
     ld: ListingData,
@@ -50,197 +97,282 @@ def generate_orders(
     late_rate_complaints: float,
     plan: IncidentPlan | None = None,
 ):
-    days = clock.days
+    """Write the orders and complaints of every monthly listing cohort (one random stream per
+    cohort). Returns the manual reviews complaints triggered (listing actions: target, t,
+    action, policy, is_fp), the late arrivals (table, ids, event time, arrival time) and the
+    row counts."""
     if plan is not None:
         _calibrate_complaint_incidents(plan, cfg, ld, sd)
-    n_buyers = cfg.buyers_per_seller * sd.n
     dow_accept = C.DOW_WEIGHTS / C.DOW_WEIGHTS.max()
-    base = cfg.orders_per_listing / dow_accept.mean()
+    demand = _Demand(
+        orders_per_listing=cfg.orders_per_listing / dow_accept.mean(),
+        weekday_acceptance=dow_accept,
+        n_buyers=cfg.buyers_per_seller * sd.n,
+    )
     months = (clock.start + np.floor(ld.t).astype("timedelta64[D]")).astype("datetime64[M]")
     bounds = np.flatnonzero(np.r_[True, months[1:] != months[:-1], True])
-    order_offset, complaint_offset = 0, 0
-    manual = {k: [] for k in ("target", "t", "action", "policy", "is_fp")}
+    n_orders, n_complaints = 0, 0
+    reviews = {k: [] for k in ("target", "t", "action", "policy", "is_fp")}
     late = []
-    stats = {"orders": 0, "complaints": 0}
-    for ci in range(len(bounds) - 1):
-        rng = rng_for(seed, "orders", ci)
-        lo, hi = int(bounds[ci]), int(bounds[ci + 1])
-        li = np.arange(lo, hi)
-        seller = ld.seller[li]
-        bad = sd.is_bad[seller]
-        pol = ld.policy[li]
-        viol = ld.is_violating[li]
-        lq = ld.is_low_quality[li]
-        price = ld.price[li]
-        cat = ld.category[li]
-        # demand of each listing
-        pop = np.exp(rng.normal(-0.6, 1.1, len(li)))
-        pop *= CATEGORY_DEMAND[cat] * np.where(viol, 1.2, 1.0) * np.where(lq, 0.7, 1.0)
-        pop *= (price / C.CATEGORY_MEDIAN_PRICE[cat]) ** -0.25
-        n_cand = rng.poisson(base * pop)
-        rows = np.repeat(np.arange(len(li)), n_cand)
-        lag = rng.exponential(ORDER_LIFETIME_DAYS, len(rows))
-        day = np.floor(ld.t[li][rows] + lag)
-        t = day + (sample_from_weights(rng, C.HOUR_WEIGHTS, len(rows)) + rng.random(len(rows))) / 24
-        early = t < ld.t[li][rows]
-        t[early] = ld.t[li][rows][early] + 0.25 * rng.random(early.sum()) / 24
-        keep = (
-            (t < days)
-            & (t < cut_at[li][rows])
-            & (rng.random(len(rows)) < dow_accept[clock.dow(day)])
-        )
-        rows, t = rows[keep], t[keep]
-        m = len(rows)
-        # buyers: heavy-tailed repeat buying; brushers use a handful of fake accounts
-        buyer = (n_buyers * rng.random(m) ** 1.8).astype(np.int64)
-        brush = (sd.bad_type[seller[rows]] == BRUSHER) & (rng.random(m) < 0.5)
-        buyer[brush] = (
-            n_buyers + seller[rows][brush].astype(np.int64) * 5 + rng.integers(0, 5, brush.sum())
-        )
-        qty = 1 + rng.geometric(0.7, m) - 1
-        gmv = np.round(price[rows] * qty * (0.9 + 0.1 * rng.random(m)), 2)
-        p_cancel = 0.05
-        p_refund = np.where(viol[rows], 0.15, np.where(lq[rows], 0.05, 0.02))
-        p_refund = p_refund + np.where(bad[rows], 0.05, 0.0)
-        u = rng.random(m)
-        status = np.where(u < p_cancel, 1, np.where(u < p_cancel + p_refund, 2, 0)).astype(np.int8)
-
-        # complaints on delivered orders
-        p_c = np.where(viol[rows], 0.18, np.where(lq[rows], 0.03, 0.008))
-        p_c = np.where(bad[rows] & ~viol[rows], 0.04, p_c)
-        p_c = np.where(status == 2, np.minimum(p_c * 2.5, 0.6), p_c)
-        p_c = np.where(status == 1, 0.002, p_c)
-        if plan is not None:
-            factor = plan.shaped_factor(
-                "complaint_rate", t, clock.dow(np.floor(t)), sd.region[seller[rows]], cat[rows]
-            )
-            p_c = np.minimum(p_c * factor, 0.95)
-        comp = np.flatnonzero(rng.random(m) < p_c)
-        c_t = t[comp] + rng.gamma(2.0, 3.5, len(comp))
-        ok = c_t < days
-        comp, c_t = comp[ok], c_t[ok]
-        c_row = rows[comp]
-        c_order = comp  # index into this chunk's orders
-        # listing reports without an order
-        lam = np.where(viol, 0.35, np.where(lq, 0.03, 0.006))
-        n_rep = rng.poisson(lam)
-        r_row = np.repeat(np.arange(len(li)), n_rep)
-        r_t = ld.t[li][r_row] + rng.exponential(6.0, len(r_row))
-        ok = (r_t < days) & (r_t < cut_at[li][r_row])
-        r_row, r_t = r_row[ok], r_t[ok]
-        all_row = np.concatenate([c_row, r_row])
-        all_t = np.concatenate([c_t, r_t])
-        all_order = np.concatenate([c_order, np.full(len(r_row), -1)])
-        reason = _sample_reason(rng, pol[all_row], bad[all_row])
-
-        # complaint-driven manual review of the listing
-        o = np.lexsort((all_t, all_row))
-        srow, st_, sreason = all_row[o], all_t[o], reason[o]
-        first = np.r_[True, srow[1:] != srow[:-1]] if len(srow) else np.zeros(0, bool)
-        grp_start = np.maximum.accumulate(np.where(first, np.arange(len(srow)), 0))
-        rank = np.arange(len(srow)) - grp_start
-        severe = (sreason == REASON["counterfeit"]) | (sreason == REASON["prohibited_item"])
-        trig = (severe & (rank == 0)) | (rank == 1)
-        trig_idx = np.flatnonzero(trig)
-        trig_row = srow[trig_idx]
-        _, f1 = np.unique(trig_row, return_index=True)
-        trig_idx = trig_idx[f1]
-        trow = srow[trig_idx]
-        t_rev = st_[trig_idx] + 0.5 + rng.random(len(trow)) * 2.5
-        reviewed = (rng.random(len(trow)) < 0.6) & (t_rev < days) & (t_rev < cut_at[li][trow])
-        trow, t_rev, trs = trow[reviewed], t_rev[reviewed], sreason[trig_idx][reviewed]
-        tv, tl = viol[trow], lq[trow]
-        wrongful = ~tv & ~tl & (rng.random(len(trow)) < 0.05)
-        lim_ok = tl & (rng.random(len(trow)) < 0.5)
-        acted = tv | wrongful | lim_ok
-        wrong_pol = np.where(
-            trs == REASON["counterfeit"],
-            P["counterfeit"],
-            np.where(
-                trs == REASON["prohibited_item"], P["prohibited_item"], P["misleading_claims"]
-            ),
-        )
-        apol = np.where(tv | tl, pol[trow], wrong_pol)[acted].astype(np.int8)
-        arow, at = trow[acted], t_rev[acted]
-        atype = np.where(lim_ok[acted] & ~tv[acted], A_LIMIT, listing_action_type(rng, apol))
-        manual["target"].append(li[arow])
-        manual["t"].append(at)
-        manual["action"].append(atype.astype(np.int8))
-        manual["policy"].append(apol)
-        manual["is_fp"].append(listing_fp(ld, li[arow], apol))
+    for cohort_number in range(len(bounds) - 1):
+        rng = rng_for(seed, "orders", cohort_number)
+        listing = np.arange(int(bounds[cohort_number]), int(bounds[cohort_number + 1]))
+        cohort = _cohort(ld, sd, cut_at, listing)
+        orders = _draw_orders(rng, cohort, sd, clock, demand)
+        complaints = _draw_complaints(rng, cohort, orders, sd, clock, plan)
+        review = _complaint_reviews(rng, cohort, complaints, clock.days)
+        reviews["target"].append(listing[review.row])
+        reviews["t"].append(review.t)
+        reviews["action"].append(review.action.astype(np.int8))
+        reviews["policy"].append(review.policy)
+        reviews["is_fp"].append(listing_fp(ld, listing[review.row], review.policy))
         # a takedown ends the listing's orders and reports
-        cut_local = cut_at[li].copy()
-        td = atype == A_TAKEDOWN
-        np.minimum.at(cut_local, arow[td], at[td])
-        okeep = t < cut_local[rows]
-        new_index = np.cumsum(okeep) - 1
-        ckeep = np.where(
-            all_order >= 0, okeep[np.maximum(all_order, 0)], all_t < cut_local[all_row]
+        cut_local = cohort.cut_at.copy()
+        takedown = review.action == A_TAKEDOWN
+        np.minimum.at(cut_local, review.row[takedown], review.t[takedown])
+        order_kept = orders.t < cut_local[orders.row]
+        complaint_kept = np.where(
+            complaints.order >= 0,
+            order_kept[np.maximum(complaints.order, 0)],
+            complaints.t < cut_local[complaints.row],
         )
-        # --- orders table ------------------------------------------------------------------
-        rows_k, t_k = rows[okeep], t[okeep]
-        oo = np.lexsort((rows_k, t_k))
-        rank_o = np.empty(len(oo), np.int64)
-        rank_o[oo] = np.arange(len(oo))
-        order_num = order_offset + 1 + rank_o  # by time within the cohort
-        oid = ids("O", order_num[oo], 10)
-        writer.write(
-            "orders",
-            {
-                "order_id": oid,
-                "listing_id": ids("L", li[rows_k[oo]] + 1, 9),
-                "seller_id": ids("S", seller[rows_k[oo]] + 1, 7),
-                "buyer_id": ids("B", buyer[okeep][oo] + 1, 9),
-                "ordered_at": clock.ts_array(t_k[oo]),
-                "gmv_usd": pa.array(gmv[okeep][oo], pa.float64()),
-                "order_status": take_str(C.ORDER_STATUSES, status[okeep][oo]),
-            },
-            part=f"part-{ci:03d}",
+        part = f"part-{cohort_number:03d}"
+        order_number, late_orders = _write_orders(
+            writer, rng, clock, cohort, orders, order_kept, n_orders, part, late_rate_orders
         )
-        late_o = rng.random(len(oo)) < late_rate_orders
-        late.append(
-            (
-                "orders",
-                oid.filter(pa.array(late_o)),
-                t_k[oo][late_o],
-                t_k[oo][late_o] + 1.0 + 2.0 * rng.random(late_o.sum()),
-            )
+        late.append(late_orders)
+        late_complaints = _write_complaints(
+            writer,
+            rng,
+            clock,
+            cohort,
+            complaints,
+            complaint_kept,
+            order_number,
+            order_kept,
+            n_complaints,
+            part,
+            late_rate_complaints,
         )
-        # --- complaints table --------------------------------------------------------------
-        ck = np.flatnonzero(ckeep)
-        c_ord = np.where(all_order[ck] >= 0, order_num[new_index[np.maximum(all_order[ck], 0)]], -1)
-        co = np.lexsort((all_row[ck], all_t[ck]))
-        ck, c_ord = ck[co], c_ord[co]
-        cid = ids("C", complaint_offset + 1 + np.arange(len(ck)), 9)
-        order_ids = ids("O", np.maximum(c_ord, 0), 10)
-        order_ids = pc.if_else(pa.array(c_ord >= 0), order_ids, pa.nulls(len(ck), pa.string()))
-        writer.write(
-            "complaints",
-            {
-                "complaint_id": cid,
-                "order_id": order_ids,
-                "listing_id": ids("L", li[all_row[ck]] + 1, 9),
-                "seller_id": ids("S", seller[all_row[ck]] + 1, 7),
-                "created_at": clock.ts_array(all_t[ck]),
-                "reason": take_str(C.COMPLAINT_REASONS, reason[ck]),
-            },
-            part=f"part-{ci:03d}",
+        late.append(late_complaints)
+        n_orders += int(order_kept.sum())
+        n_complaints += int(complaint_kept.sum())
+    review_actions = {k: np.concatenate(v) if v else np.zeros(0) for k, v in reviews.items()}
+    return review_actions, late, {"orders": n_orders, "complaints": n_complaints}
+
+
+@dataclass(frozen=True)
+class _Demand:
+    orders_per_listing: float  # candidate orders per listing before the weekday thinning
+    weekday_acceptance: np.ndarray  # share of candidate orders kept, by weekday
+    n_buyers: int
+
+
+def _cohort(ld: ListingData, sd: SellerData, cut_at: np.ndarray, listing: np.ndarray) -> _Cohort:
+    seller = ld.seller[listing]
+    return _Cohort(
+        listing=listing,
+        seller=seller,
+        is_bad_seller=sd.is_bad[seller],
+        policy=ld.policy[listing],
+        is_violating=ld.is_violating[listing],
+        is_low_quality=ld.is_low_quality[listing],
+        price=ld.price[listing],
+        category=ld.category[listing],
+        created=ld.t[listing],
+        cut_at=cut_at[listing],
+    )
+
+
+def _draw_orders(rng, cohort: _Cohort, sd: SellerData, clock: Clock, demand: _Demand) -> _Orders:
+    """Orders of the cohort's listings: a heavy-tailed demand per listing, orders spread over
+    about a month after creation at the hours and weekdays people buy, none after the
+    listing stops selling; heavy-tailed repeat buyers, brushers' handful of fake accounts."""
+    n_listings = len(cohort.listing)
+    category = cohort.category
+    popularity = np.exp(rng.normal(-0.6, 1.1, n_listings))
+    popularity *= (
+        CATEGORY_DEMAND[category]
+        * np.where(cohort.is_violating, 1.2, 1.0)
+        * np.where(cohort.is_low_quality, 0.7, 1.0)
+    )
+    popularity *= (cohort.price / C.CATEGORY_MEDIAN_PRICE[category]) ** -0.25
+    n_candidates = rng.poisson(demand.orders_per_listing * popularity)
+    row = np.repeat(np.arange(n_listings), n_candidates)
+    lag = rng.exponential(ORDER_LIFETIME_DAYS, len(row))
+    created = cohort.created[row]
+    day = np.floor(created + lag)
+    t = day + (sample_from_weights(rng, C.HOUR_WEIGHTS, len(row)) + rng.random(len(row))) / 24
+    early = t < created
+    t[early] = created[early] + 0.25 * rng.random(early.sum()) / 24
+    keep = (
+        (t < clock.days)
+        & (t < cohort.cut_at[row])
+        & (rng.random(len(row)) < demand.weekday_acceptance[clock.dow(day)])
+    )
+    row, t = row[keep], t[keep]
+    n = len(row)
+    seller = cohort.seller[row]
+    buyer = (demand.n_buyers * rng.random(n) ** 1.8).astype(np.int64)
+    brush = (sd.bad_type[seller] == BRUSHER) & (rng.random(n) < 0.5)
+    buyer[brush] = (
+        demand.n_buyers + seller[brush].astype(np.int64) * 5 + rng.integers(0, 5, brush.sum())
+    )
+    quantity = 1 + rng.geometric(0.7, n) - 1
+    gmv = np.round(cohort.price[row] * quantity * (0.9 + 0.1 * rng.random(n)), 2)
+    p_cancel = 0.05
+    violating, low_quality = cohort.is_violating[row], cohort.is_low_quality[row]
+    p_refund = np.where(violating, 0.15, np.where(low_quality, 0.05, 0.02))
+    p_refund = p_refund + np.where(cohort.is_bad_seller[row], 0.05, 0.0)
+    u = rng.random(n)
+    status = np.where(u < p_cancel, 1, np.where(u < p_cancel + p_refund, 2, 0)).astype(np.int8)
+    return _Orders(row=row, t=t, buyer=buyer, gmv=gmv, status=status)
+
+
+def _draw_complaints(rng, cohort: _Cohort, orders: _Orders, sd, clock, plan) -> _Complaints:
+    """Complaints on orders (likelier on violating listings and refunds; shaped complaint
+    incidents multiply them), then reports on listings without an order, each with a reason."""
+    row = orders.row
+    violating, low_quality = cohort.is_violating[row], cohort.is_low_quality[row]
+    p_complaint = np.where(violating, 0.18, np.where(low_quality, 0.03, 0.008))
+    p_complaint = np.where(cohort.is_bad_seller[row] & ~violating, 0.04, p_complaint)
+    p_complaint = np.where(orders.status == 2, np.minimum(p_complaint * 2.5, 0.6), p_complaint)
+    p_complaint = np.where(orders.status == 1, 0.002, p_complaint)
+    if plan is not None:
+        factor = plan.shaped_factor(
+            "complaint_rate",
+            orders.t,
+            clock.dow(np.floor(orders.t)),
+            sd.region[cohort.seller[row]],
+            cohort.category[row],
         )
-        late_c = rng.random(len(ck)) < late_rate_complaints
-        late.append(
-            (
-                "complaints",
-                cid.filter(pa.array(late_c)),
-                all_t[ck][late_c],
-                all_t[ck][late_c] + 1.0 + 2.0 * rng.random(late_c.sum()),
-            )
-        )
-        order_offset += len(oo)
-        complaint_offset += len(ck)
-        stats["orders"] += len(oo)
-        stats["complaints"] += len(ck)
-    man = {k: np.concatenate(v) if v else np.zeros(0) for k, v in manual.items()}
-    return man, late, stats
+        p_complaint = np.minimum(p_complaint * factor, 0.95)
+    on_order = np.flatnonzero(rng.random(len(row)) < p_complaint)
+    complaint_t = orders.t[on_order] + rng.gamma(2.0, 3.5, len(on_order))
+    in_period = complaint_t < clock.days
+    on_order, complaint_t = on_order[in_period], complaint_t[in_period]
+    reports_per_listing = np.where(
+        cohort.is_violating, 0.35, np.where(cohort.is_low_quality, 0.03, 0.006)
+    )
+    report_row = np.repeat(np.arange(len(cohort.listing)), rng.poisson(reports_per_listing))
+    report_t = cohort.created[report_row] + rng.exponential(6.0, len(report_row))
+    reported = (report_t < clock.days) & (report_t < cohort.cut_at[report_row])
+    report_row, report_t = report_row[reported], report_t[reported]
+    all_row = np.concatenate([row[on_order], report_row])
+    reason = _sample_reason(rng, cohort.policy[all_row], cohort.is_bad_seller[all_row])
+    return _Complaints(
+        row=all_row,
+        t=np.concatenate([complaint_t, report_t]),
+        order=np.concatenate([on_order, np.full(len(report_row), -1)]),
+        reason=reason,
+    )
+
+
+def _complaint_reviews(rng, cohort: _Cohort, complaints: _Complaints, days: int) -> _Reviews:
+    """A listing's first severe complaint (counterfeit, prohibited item) or its second
+    complaint triggers a manual review half a day to three days later; six in ten reviews
+    happen, and act on violating listings, half the low-quality ones and a few clean ones."""
+    order = np.lexsort((complaints.t, complaints.row))
+    row, t, reason = complaints.row[order], complaints.t[order], complaints.reason[order]
+    first = np.r_[True, row[1:] != row[:-1]] if len(row) else np.zeros(0, bool)
+    group_start = np.maximum.accumulate(np.where(first, np.arange(len(row)), 0))
+    rank = np.arange(len(row)) - group_start
+    severe = (reason == REASON["counterfeit"]) | (reason == REASON["prohibited_item"])
+    trigger = np.flatnonzero((severe & (rank == 0)) | (rank == 1))
+    _, first_trigger = np.unique(row[trigger], return_index=True)
+    trigger = trigger[first_trigger]
+    review_row = row[trigger]
+    review_t = t[trigger] + 0.5 + rng.random(len(review_row)) * 2.5
+    reviewed = (
+        (rng.random(len(review_row)) < 0.6)
+        & (review_t < days)
+        & (review_t < cohort.cut_at[review_row])
+    )
+    review_row, review_t = review_row[reviewed], review_t[reviewed]
+    review_reason = reason[trigger][reviewed]
+    violating = cohort.is_violating[review_row]
+    low_quality = cohort.is_low_quality[review_row]
+    wrongful = ~violating & ~low_quality & (rng.random(len(review_row)) < 0.05)
+    limited = low_quality & (rng.random(len(review_row)) < 0.5)
+    acted = violating | wrongful | limited
+    wrongful_policy = np.where(
+        review_reason == REASON["counterfeit"],
+        P["counterfeit"],
+        np.where(
+            review_reason == REASON["prohibited_item"], P["prohibited_item"], P["misleading_claims"]
+        ),
+    )
+    policy = np.where(violating | low_quality, cohort.policy[review_row], wrongful_policy)
+    policy = policy[acted].astype(np.int8)
+    action = np.where(limited[acted] & ~violating[acted], A_LIMIT, listing_action_type(rng, policy))
+    return _Reviews(row=review_row[acted], t=review_t[acted], action=action, policy=policy)
+
+
+def _late(rng, table: str, table_ids: pa.Array, t: np.ndarray, rate: float) -> tuple:
+    """The records that arrive one to three days after the event: (table, ids, t, arrival)."""
+    is_late = rng.random(len(t)) < rate
+    arrives = t[is_late] + 1.0 + 2.0 * rng.random(is_late.sum())
+    return (table, table_ids.filter(pa.array(is_late)), t[is_late], arrives)
+
+
+def _write_orders(writer, rng, clock, cohort, orders: _Orders, kept, first_number, part, late_rate):
+    """The cohort's orders (numbered by time after ``first_number``); returns each kept
+    order's number (in the order of ``orders``) and the late arrivals."""
+    row, t = orders.row[kept], orders.t[kept]
+    by_time = np.lexsort((row, t))
+    rank = np.empty(len(by_time), np.int64)
+    rank[by_time] = np.arange(len(by_time))
+    order_number = first_number + 1 + rank
+    order_ids = ids("O", order_number[by_time], 10)
+    writer.write(
+        "orders",
+        {
+            "order_id": order_ids,
+            "listing_id": ids("L", cohort.listing[row[by_time]] + 1, 9),
+            "seller_id": ids("S", cohort.seller[row[by_time]] + 1, 7),
+            "buyer_id": ids("B", orders.buyer[kept][by_time] + 1, 9),
+            "ordered_at": clock.ts_array(t[by_time]),
+            "gmv_usd": pa.array(orders.gmv[kept][by_time], pa.float64()),
+            "order_status": take_str(C.ORDER_STATUSES, orders.status[kept][by_time]),
+        },
+        part=part,
+    )
+    return order_number, _late(rng, "orders", order_ids, t[by_time], late_rate)
+
+
+def _write_complaints(
+    writer, rng, clock, cohort, complaints: _Complaints, kept, order_number, order_kept,
+    first_number, part, late_rate,
+):  # fmt: skip
+    """The cohort's kept complaints by time (numbered after ``first_number``), each with the
+    number of its order (``order_number`` of each kept order, ``order_kept`` per order before
+    the takedown cut); returns the late arrivals."""
+    kept_rows = np.flatnonzero(kept)
+    on_order = complaints.order[kept_rows]
+    kept_index = np.cumsum(order_kept) - 1
+    complaint_order = np.where(on_order >= 0, order_number[kept_index[np.maximum(on_order, 0)]], -1)
+    by_time = np.lexsort((complaints.row[kept_rows], complaints.t[kept_rows]))
+    kept_rows, complaint_order = kept_rows[by_time], complaint_order[by_time]
+    complaint_ids = ids("C", first_number + 1 + np.arange(len(kept_rows)), 9)
+    order_ids = ids("O", np.maximum(complaint_order, 0), 10)
+    order_ids = pc.if_else(
+        pa.array(complaint_order >= 0), order_ids, pa.nulls(len(kept_rows), pa.string())
+    )
+    listing_row = complaints.row[kept_rows]
+    t = complaints.t[kept_rows]
+    writer.write(
+        "complaints",
+        {
+            "complaint_id": complaint_ids,
+            "order_id": order_ids,
+            "listing_id": ids("L", cohort.listing[listing_row] + 1, 9),
+            "seller_id": ids("S", cohort.seller[listing_row] + 1, 7),
+            "created_at": clock.ts_array(t),
+            "reason": take_str(C.COMPLAINT_REASONS, complaints.reason[kept_rows]),
+        },
+        part=part,
+    )
+    return _late(rng, "complaints", complaint_ids, t, late_rate)
 
 
 def _expected_complaint_p(ld: ListingData, sd: SellerData) -> np.ndarray:

@@ -380,79 +380,72 @@ def signal_values(sig_type: np.ndarray, code: np.ndarray, region: np.ndarray, re
     so distinct codes give distinct values.
     """
     n = len(code)
-    out_pieces, out_pos = [], []
     code = np.asarray(code, dtype=np.int64)
-    # device_id
-    pos = np.flatnonzero(sig_type == 0)
-    if len(pos):
-        h = splitmix64(code[pos].astype(np.uint64) ^ np.uint64(0x5DEECE66D))
-        out_pieces.append(pa.array(np.char.add("dv-", hex_str(h, 16)).astype(object), pa.string()))
-        out_pos.append(pos)
-    # ip_address
-    pos = np.flatnonzero(sig_type == 1)
-    if len(pos):
-        x = permute(code[pos], 1 << 24, 2_654_435_761 % (1 << 24) | 1, 12_345)
-        first = np.array(IP_FIRST_OCTETS)[
-            (splitmix64(code[pos].astype(np.uint64)) % np.uint64(len(IP_FIRST_OCTETS))).astype(
-                np.int64
-            )
-        ]
-        out_pieces.append(
-            join(
-                int_str(first),
-                int_str((x >> 16) & 255),
-                int_str((x >> 8) & 255),
-                int_str(x & 255),
-                sep=".",
-            )
-        )
-        out_pos.append(pos)
-    # bank_account
-    pos = np.flatnonzero(sig_type == 2)
-    if len(pos):
-        acct = permute(code[pos], 10**10, 1_234_567_891, 987_654_321)
-        bank_idx = (acct % 3).astype(np.int64)
-
-        def banks(c, p):
-            return join(take_str(BANKS[c], bank_idx[p]), int_str(acct[p], 10), sep="-")
-
-        out_pieces.append(_by_region(region[pos], regions, banks))
-        out_pos.append(pos)
-    # address
-    pos = np.flatnonzero(sig_type == 3)
-    if len(pos):
-        x = permute(code[pos], 10**8, 1_000_003, 7_777)
-        street, house = x % 5, (x // 5) % 2000 + 1
-        floor_, unit = (x // 10_000) % 40 + 1, (x // 400_000) % 250 + 1
-        city = (x // 400_000) % 4
-
-        def addresses(c, p):
-            return join(
-                int_str(house[p]),
-                " ",
-                take_str(STREETS[c], street[p]),
-                ", #",
-                int_str(floor_[p], 2),
-                "-",
-                int_str(unit[p], 3),
-                ", ",
-                take_str(CITIES[c], city[p]),
-            )
-
-        out_pieces.append(_by_region(region[pos], regions, addresses))
-        out_pos.append(pos)
-    # phone
-    pos = np.flatnonzero(sig_type == 4)
-    if len(pos):
-        out_pieces.append(phones(code[pos], region[pos], regions))
-        out_pos.append(pos)
-    allpos = np.concatenate(out_pos) if out_pos else np.zeros(0, np.int64)
-    combined = pa.concat_arrays([p.cast(pa.string()) for p in out_pieces]) if out_pieces else None
-    if combined is None:
+    pieces, positions = [], []
+    # by signal type index: device_id, ip_address, bank_account, address, phone
+    for type_index, values_of in enumerate(
+        (_device_ids, _ip_addresses, _bank_accounts, _addresses, phones)
+    ):
+        pos = np.flatnonzero(sig_type == type_index)
+        if len(pos):
+            pieces.append(values_of(code[pos], region[pos], regions))
+            positions.append(pos)
+    if not pieces:
         return pa.array([], pa.string())
+    combined = pa.concat_arrays([p.cast(pa.string()) for p in pieces])
     order = np.empty(n, dtype=np.int64)
-    order[allpos] = np.arange(n)
+    order[np.concatenate(positions)] = np.arange(n)
     return combined.take(pa.array(order))
+
+
+def _device_ids(code: np.ndarray, region: np.ndarray, regions) -> pa.Array:
+    hashed = splitmix64(code.astype(np.uint64) ^ np.uint64(0x5DEECE66D))
+    return pa.array(np.char.add("dv-", hex_str(hashed, 16)).astype(object), pa.string())
+
+
+def _ip_addresses(code: np.ndarray, region: np.ndarray, regions) -> pa.Array:
+    x = permute(code, 1 << 24, 2_654_435_761 % (1 << 24) | 1, 12_345)
+    octet = (splitmix64(code.astype(np.uint64)) % np.uint64(len(IP_FIRST_OCTETS))).astype(np.int64)
+    first = np.array(IP_FIRST_OCTETS)[octet]
+    return join(
+        int_str(first),
+        int_str((x >> 16) & 255),
+        int_str((x >> 8) & 255),
+        int_str(x & 255),
+        sep=".",
+    )
+
+
+def _bank_accounts(code: np.ndarray, region: np.ndarray, regions) -> pa.Array:
+    account = permute(code, 10**10, 1_234_567_891, 987_654_321)
+    bank = (account % 3).astype(np.int64)
+
+    def in_region(c, p):
+        return join(take_str(BANKS[c], bank[p]), int_str(account[p], 10), sep="-")
+
+    return _by_region(region, regions, in_region)
+
+
+def _addresses(code: np.ndarray, region: np.ndarray, regions) -> pa.Array:
+    x = permute(code, 10**8, 1_000_003, 7_777)
+    street, house = x % 5, (x // 5) % 2000 + 1
+    floor_, unit = (x // 10_000) % 40 + 1, (x // 400_000) % 250 + 1
+    city = (x // 400_000) % 4
+
+    def in_region(c, p):
+        return join(
+            int_str(house[p]),
+            " ",
+            take_str(STREETS[c], street[p]),
+            ", #",
+            int_str(floor_[p], 2),
+            "-",
+            int_str(unit[p], 3),
+            ", ",
+            take_str(CITIES[c], city[p]),
+        )
+
+    return _by_region(region, regions, in_region)
 
 
 def phones(code: np.ndarray, region: np.ndarray, regions) -> pa.Array:

@@ -107,6 +107,18 @@ def _registration_days(rng, n, lo, hi, growth=1.5):
     return d + rng.random(n)
 
 
+@dataclass(frozen=True)
+class _RingPlan:
+    """The planted rings before seller ids exist (the attack ring last, when planted)."""
+
+    sizes: list[int]
+    region: np.ndarray
+    category: np.ndarray  # most members list here
+    second_category: np.ndarray
+    centre: np.ndarray  # registration day the members cluster around
+    is_attack: np.ndarray
+
+
 def build_sellers(
     cfg: C.ScaleConfig,
     days: int,
@@ -115,105 +127,161 @@ def build_sellers(
     attack_region: int,
     attack_category: int,
 ) -> SellerData:
+    """The sellers (ids in registration order), their rings and the innocent sharing."""
     rng = rng_for(seed, "sellers")
     history = days  # sellers registered before the period make up the starting base
-    # --- rings ----------------------------------------------------------------------------
-    n_rings = cfg.n_rings
-    sizes = np.clip(np.round(np.exp(rng.normal(np.log(8.0), 0.7, n_rings))), 3, 40).astype(int)
-    attack = plan.attack is not None and cfg.n_attackers > 0
-    ring_sizes = list(sizes) + ([cfg.n_attackers] if attack else [])
-    n_ring_total = int(np.sum(ring_sizes))
-    n_plain = cfg.n_sellers - n_ring_total
-    n_all = cfg.n_sellers
-    n_r = len(ring_sizes)
-    ring_region = sample_from_weights(rng, C.REGION_WEIGHTS, n_r)
-    ring_cat = sample_from_weights(rng, C.BAD_CATEGORY_WEIGHTS, n_r)
-    ring_cat2 = sample_from_weights(rng, C.BAD_CATEGORY_WEIGHTS, n_r)
-    ring_centre = _registration_days(rng, n_r, -history, max(days - 10, 1))
-    ring_is_attack = np.zeros(n_r, dtype=bool)
-    if attack:
-        ring_region[-1], ring_cat[-1], ring_cat2[-1] = (
-            attack_region,
-            attack_category,
-            attack_category,
-        )
-        ring_centre[-1] = plan.attack[0] - 7.0
-        ring_is_attack[-1] = True
+    rings = _plan_rings(rng, cfg, days, history, plan, (attack_region, attack_category))
+    columns = _seller_columns(rng, cfg.n_sellers, rings, days, history)
+    columns, ring_order = _in_registration_order(columns, len(rings.sizes))
+    ring_is_attack = rings.is_attack[ring_order]
+    ring_types, ring_values = _ring_signal_types(rng, ring_is_attack)
+    n_rings = len(rings.sizes)
+    sd = SellerData(
+        n=cfg.n_sellers,
+        **columns,
+        removed_at=np.full(cfg.n_sellers, np.inf),
+        ring_region=rings.region[ring_order],
+        ring_size=np.bincount(columns["ring"][columns["ring"] >= 0], minlength=n_rings),
+        ring_types=ring_types,
+        ring_values=ring_values,
+        ring_is_attack=ring_is_attack,
+        ring_missing_p=rng_for(seed, "ring_timing", 1).uniform(*RING_MISSING_P, n_rings),
+    )
+    _build_hubs(sd, cfg, rng, rng_for(seed, "families"))
+    _build_ring_shapes(sd, seed)
+    sd.ring_spread = _ring_registrations(rng_for(seed, "ring_timing"), sd, (-history, days))
+    _build_innocent_sharing(sd, cfg, seed)
+    return sd
 
-    # --- per-seller attributes --------------------------------------------------------------
-    ring = np.full(n_all, -1, dtype=np.int32)
-    ring[n_plain:] = np.repeat(np.arange(n_r), ring_sizes)
+
+def _plan_rings(rng, cfg, days, history, plan, attack_segment) -> _RingPlan:
+    """Log-normal ring sizes (3 to 40), each ring's region, categories and registration
+    centre; the attack ring (when planted) in the attack segment a week before the attack."""
+    sizes = np.clip(np.round(np.exp(rng.normal(np.log(8.0), 0.7, cfg.n_rings))), 3, 40)
+    attack = plan.attack is not None and cfg.n_attackers > 0
+    ring_sizes = list(sizes.astype(int)) + ([cfg.n_attackers] if attack else [])
+    n_rings = len(ring_sizes)
+    region = sample_from_weights(rng, C.REGION_WEIGHTS, n_rings)
+    category = sample_from_weights(rng, C.BAD_CATEGORY_WEIGHTS, n_rings)
+    second_category = sample_from_weights(rng, C.BAD_CATEGORY_WEIGHTS, n_rings)
+    centre = _registration_days(rng, n_rings, -history, max(days - 10, 1))
+    is_attack = np.zeros(n_rings, dtype=bool)
+    if attack:
+        region[-1] = attack_segment[0]
+        category[-1] = second_category[-1] = attack_segment[1]
+        centre[-1] = plan.attack[0] - 7.0
+        is_attack[-1] = True
+    return _RingPlan(ring_sizes, region, category, second_category, centre, is_attack)
+
+
+def _seller_columns(rng, n_sellers: int, rings: _RingPlan, days: int, history: int) -> dict:
+    """Per-seller arrays (plain sellers first, then the ring members ring by ring): who is
+    bad and how, where they sell, when they register and onboard, how active they are."""
+    n_plain = n_sellers - int(np.sum(rings.sizes))
+    ring = np.full(n_sellers, -1, dtype=np.int32)
+    ring[n_plain:] = np.repeat(np.arange(len(rings.sizes)), rings.sizes)
     in_ring = ring >= 0
-    is_attacker = in_ring & ring_is_attack[ring.clip(0)]
-    is_bad = np.zeros(n_all, dtype=bool)
+    is_attacker = in_ring & rings.is_attack[ring.clip(0)]
+    is_bad = np.zeros(n_sellers, dtype=bool)
     is_bad[:n_plain] = rng.random(n_plain) < C.BAD_SELLER_SHARE
     is_bad[in_ring] = True
-    bad_type = np.full(n_all, -1, dtype=np.int8)
+    bad_type = np.full(n_sellers, -1, dtype=np.int8)
     plain_bad = np.flatnonzero(is_bad & ~in_ring)
     bad_type[plain_bad] = sample_from_weights(rng, C.BAD_TYPE_SHARE, len(plain_bad))
     bad_type[in_ring] = C.BAD_TYPES.index("fraud_ring")
+    columns = {
+        "ring": ring,
+        "is_attacker": is_attacker,
+        "is_bad": is_bad,
+        "bad_type": bad_type,
+        **_seller_places(rng, ring, is_bad, is_attacker, rings, n_plain),
+    }
+    return columns | _seller_times(rng, columns, rings, days, history, n_plain)
 
-    region = np.empty(n_all, dtype=np.int8)
+
+def _seller_places(rng, ring, is_bad, is_attacker, rings: _RingPlan, n_plain: int) -> dict:
+    """Region (ring members their ring's, one in ten elsewhere, attackers never), primary
+    category (bad sellers in risky categories, ring members mostly their ring's first) and
+    business accounts."""
+    n_sellers = len(ring)
+    in_ring = ring >= 0
+    n_members = int(in_ring.sum())
+    region = np.empty(n_sellers, dtype=np.int8)
     region[:n_plain] = sample_from_weights(rng, C.REGION_WEIGHTS, n_plain)
-    rr = ring_region[ring[in_ring]]
-    stray = rng.random(in_ring.sum()) < 0.1
-    rr = np.where(
-        stray & ~is_attacker[in_ring], sample_from_weights(rng, C.REGION_WEIGHTS, in_ring.sum()), rr
+    member_region = rings.region[ring[in_ring]]
+    stray = rng.random(n_members) < 0.1
+    member_region = np.where(
+        stray & ~is_attacker[in_ring],
+        sample_from_weights(rng, C.REGION_WEIGHTS, n_members),
+        member_region,
     )
-    region[in_ring] = rr
-    category = np.empty(n_all, dtype=np.int8)
+    region[in_ring] = member_region
+    category = np.empty(n_sellers, dtype=np.int8)
     good_plain = np.flatnonzero(~is_bad[:n_plain])
+    plain_bad = np.flatnonzero(is_bad & ~in_ring)
     category[good_plain] = sample_from_weights(rng, C.GOOD_CATEGORY_WEIGHTS, len(good_plain))
     category[plain_bad] = sample_from_weights(rng, C.BAD_CATEGORY_WEIGHTS, len(plain_bad))
-    ring_idx = ring[in_ring]
+    member_ring = ring[in_ring]
     category[in_ring] = np.where(
-        rng.random(in_ring.sum()) < 0.7, ring_cat[ring_idx], ring_cat2[ring_idx]
+        rng.random(n_members) < 0.7,
+        rings.category[member_ring],
+        rings.second_category[member_ring],
     )
-    business = rng.random(n_all) < np.where(is_bad, 0.2, 0.35)
+    business = rng.random(n_sellers) < np.where(is_bad, 0.2, 0.35)
+    return {"region": region, "category": category, "business": business}
 
-    t_reg = np.empty(n_all)
+
+def _seller_times(rng, columns: dict, rings: _RingPlan, days, history, n_plain) -> dict:
+    """Registration (growing over time; ring members within days of their ring's centre),
+    onboarding a log-normal lag later unless rejected (bad sellers more often, attackers
+    never), and the listing-activity weight (none for attackers outside their attack and for
+    sellers never onboarded)."""
+    ring, is_bad, is_attacker = columns["ring"], columns["is_bad"], columns["is_attacker"]
+    n_sellers = len(ring)
+    in_ring = ring >= 0
+    t_reg = np.empty(n_sellers)
     t_reg[:n_plain] = _registration_days(rng, n_plain, -history, days)
-    t_reg[in_ring] = ring_centre[ring_idx] + rng.random(in_ring.sum()) * 4.0
-    t_reg[is_attacker] = ring_centre[ring[is_attacker]] + rng.random(is_attacker.sum()) * 2.0
-    onb_lag = np.exp(rng.normal(np.log(1.2), 0.8, n_all)).clip(0.02, 20.0)
-    onb_lag[is_attacker] = 0.4 + rng.random(is_attacker.sum()) * 2.0
-    t_onb = t_reg + onb_lag
+    t_reg[in_ring] = rings.centre[ring[in_ring]] + rng.random(in_ring.sum()) * 4.0
+    t_reg[is_attacker] = rings.centre[ring[is_attacker]] + rng.random(is_attacker.sum()) * 2.0
+    onboarding_lag = np.exp(rng.normal(np.log(1.2), 0.8, n_sellers)).clip(0.02, 20.0)
+    onboarding_lag[is_attacker] = 0.4 + rng.random(is_attacker.sum()) * 2.0
+    t_onb = t_reg + onboarding_lag
     reject_p = np.where(is_bad, np.where(in_ring, 0.30, 0.15), 0.04)
     reject_p[is_attacker] = 0.0
-    rejected = rng.random(n_all) < reject_p
-    caught_at_onboarding = rejected & is_bad
+    rejected = rng.random(n_sellers) < reject_p
     t_onb[rejected | (t_onb >= days)] = np.nan
-
-    weight = np.exp(rng.normal(0.0, 1.0, n_all))
+    weight = np.exp(rng.normal(0.0, 1.0, n_sellers))
     weight *= np.where(is_bad, np.where(in_ring, 2.0, 1.6), 1.0)
     weight[is_attacker] = 0.0  # attackers only list during the attack spike
     weight[np.isnan(t_onb)] = 0.0
+    return {
+        "t_reg": t_reg,
+        "t_onb": t_onb,
+        "caught_at_onboarding": rejected & is_bad,
+        "weight": weight,
+    }
 
-    # --- sort by registration time: seller ids follow registration order -----------------
-    order = np.argsort(t_reg, kind="stable")
-    region, category, business = region[order], category[order], business[order]
-    is_bad, bad_type, ring, is_attacker = (
-        is_bad[order],
-        bad_type[order],
-        ring[order],
-        is_attacker[order],
-    )
-    t_reg, t_onb, weight = t_reg[order], t_onb[order], weight[order]
-    caught_at_onboarding = caught_at_onboarding[order]
-    # ring ids follow the first registration of their members
-    first_pos = np.full(n_r, n_all)
-    np.minimum.at(first_pos, ring[ring >= 0], np.flatnonzero(ring >= 0))
-    ring_order = np.argsort(first_pos, kind="stable")
-    ring_rank = np.empty(n_r, dtype=np.int32)
-    ring_rank[ring_order] = np.arange(n_r)
-    ring = np.where(ring >= 0, ring_rank[ring.clip(0)], -1).astype(np.int32)
-    ring_region = ring_region[ring_order]
-    ring_is_attack = ring_is_attack[ring_order]
-    ring_size = np.bincount(ring[ring >= 0], minlength=n_r)
 
-    # shared signal types of each ring
+def _in_registration_order(columns: dict, n_rings: int) -> tuple[dict, np.ndarray]:
+    """Sellers sorted by registration (seller ids follow it) and rings renumbered by their
+    first member's registration; returns the columns and the old ring index of each ring."""
+    order = np.argsort(columns["t_reg"], kind="stable")
+    columns = {name: values[order] for name, values in columns.items()}
+    ring = columns["ring"]
+    first_position = np.full(n_rings, len(ring))
+    np.minimum.at(first_position, ring[ring >= 0], np.flatnonzero(ring >= 0))
+    ring_order = np.argsort(first_position, kind="stable")
+    ring_rank = np.empty(n_rings, dtype=np.int32)
+    ring_rank[ring_order] = np.arange(n_rings)
+    columns["ring"] = np.where(ring >= 0, ring_rank[ring.clip(0)], -1).astype(np.int32)
+    return columns, ring_order
+
+
+def _ring_signal_types(rng, ring_is_attack: np.ndarray) -> tuple[list, list]:
+    """The signal types each ring's members share (at least two) and how many values of each;
+    the attack ring shares devices, IPs and bank accounts."""
     ring_types, ring_values = [], []
-    for _ in range(n_r):
+    for _ in range(len(ring_is_attack)):
         chosen = np.flatnonzero(rng.random(5) < RING_SHARED_TYPE_P)
         if len(chosen) < 2:
             chosen = np.array([0, 2])
@@ -222,33 +290,7 @@ def build_sellers(
     for r in np.flatnonzero(ring_is_attack):
         ring_types[r] = (0, 1, 2)
         ring_values[r] = [2, 1, 1]
-
-    sd = SellerData(
-        n=n_all,
-        region=region,
-        category=category,
-        business=business,
-        is_bad=is_bad,
-        bad_type=bad_type,
-        ring=ring,
-        is_attacker=is_attacker,
-        t_reg=t_reg,
-        t_onb=t_onb,
-        caught_at_onboarding=caught_at_onboarding,
-        weight=weight,
-        removed_at=np.full(n_all, np.inf),
-        ring_region=ring_region,
-        ring_size=ring_size,
-        ring_types=ring_types,
-        ring_values=ring_values,
-        ring_is_attack=ring_is_attack,
-        ring_missing_p=rng_for(seed, "ring_timing", 1).uniform(*RING_MISSING_P, n_r),
-    )
-    _build_hubs(sd, cfg, rng, rng_for(seed, "families"))
-    _build_ring_shapes(sd, seed)
-    sd.ring_spread = _ring_registrations(rng_for(seed, "ring_timing"), sd, (-history, days))
-    _build_innocent_sharing(sd, cfg, seed)
-    return sd
+    return ring_types, ring_values
 
 
 def _ring_registrations(rng, sd: SellerData, window: tuple[float, float]) -> np.ndarray:
@@ -386,178 +428,196 @@ def _build_families(sd: SellerData, rng, rng_families) -> None:
         sd.family_together.append(bool(together))
 
 
-def plan_seller_enforcement(
-    sd: SellerData, strategies: list[Strategy], days: int, seed: int, plan: IncidentPlan
-) -> None:
-    """Seller-level detections decided up front (they stop bad sellers from listing)."""
-    rng = rng_for(seed, "seller_plan")
-    by_name = {s.name: s for s in strategies}
-    ring_model = by_name["identity_ring_model"]
-    incentive = by_name["incentive_abuse_rule"]
-    brushing = by_name["brushing_model"]
-    onb = ~np.isnan(sd.t_onb)
-    rows = {
-        k: []
-        for k in ("seller", "strategy", "t_hit", "t_act", "action", "policy", "score", "is_fp")
-    }
+class _SellerEvents:
+    """Seller-level hits and actions as they are decided (``emit``), and the time each seller
+    was first acted on (``caught_at``)."""
 
-    def emit(seller, strategy, t_hit, t_act, action, policy, score, is_fp):
-        m = len(seller)
+    KEYS = ("seller", "strategy", "t_hit", "t_act", "action", "policy", "score", "is_fp")
+
+    def __init__(self, n_sellers: int):
+        self.rows = {k: [] for k in self.KEYS}
+        self.caught_at = np.full(n_sellers, np.inf)
+
+    def emit(self, seller, strategy, t_hit, t_act, action, policy, score, is_fp) -> None:
+        n = len(seller)
+        rows = self.rows
         rows["seller"].append(np.asarray(seller, dtype=np.int64))
-        rows["strategy"].append(np.full(m, strategy, dtype=np.int32))
+        rows["strategy"].append(np.full(n, strategy, dtype=np.int32))
         rows["t_hit"].append(np.asarray(t_hit, dtype=np.float64))
         rows["t_act"].append(np.asarray(t_act, dtype=np.float64))
         if isinstance(action, str):
             action = C.ACTION_TYPES.index(action)
-        rows["action"].append(np.broadcast_to(np.asarray(action, np.int8), (m,)).copy())
-        rows["policy"].append(np.full(m, C.POLICY_CODES.index(policy), np.int8))
+        rows["action"].append(np.broadcast_to(np.asarray(action, np.int8), (n,)).copy())
+        rows["policy"].append(np.full(n, C.POLICY_CODES.index(policy), np.int8))
         rows["score"].append(np.asarray(score, dtype=np.float64))
-        rows["is_fp"].append(np.full(m, is_fp, dtype=bool))
+        rows["is_fp"].append(np.full(n, is_fp, dtype=bool))
 
-    caught_time = np.full(sd.n, np.inf)
-    # identity ring model: ring detected as a whole, most onboarded members banned
-    n_r = len(sd.ring_size)
-    ring_onb = np.full(n_r, np.nan)
-    members_onb = np.flatnonzero((sd.ring >= 0) & onb)
-    if len(members_onb):
-        order = np.argsort(sd.ring[members_onb], kind="stable")
-        mo = members_onb[order]
-        keys = sd.ring[mo]
-        starts = np.flatnonzero(np.r_[True, keys[1:] != keys[:-1]])
-        med = np.array([np.median(sd.t_onb[g]) for g in np.split(mo, starts[1:])])
-        ring_onb[keys[starts]] = med
-    detected = rng.random(n_r) < 0.75
-    t_ring = ring_onb + 3.0 + rng.exponential(18.0, n_r)
-    if plan.attack is not None:
-        att = sd.ring_is_attack
-        detected[att] = True
-        t_ring[att] = plan.attack[1] + 1.0 + rng.random(att.sum()) * 2.0
-    t_ring = np.maximum(t_ring, ring_model.launched + 0.5)
-    m = members_onb[detected[sd.ring[members_onb]] & (rng.random(len(members_onb)) < 0.85)]
-    t_hit = np.maximum(t_ring[sd.ring[m]] + rng.random(len(m)) * 2.0, sd.t_onb[m] + 0.5)
-    t_act = t_hit + 0.05 + rng.random(len(m)) * 0.5
-    score = 0.85 + 0.15 * rng.beta(5, 2, len(m))
-    emit(m, ring_model.idx, t_hit, t_act, "seller_ban", "identity_fraud", score, False)
-    caught_time[m] = np.minimum(caught_time[m], t_act)
-    # false positives among innocent hub members
-    fp_members = []
-    for kind, _, _, members in sd.hubs:
-        p = 0.03 if kind == "public_ip" else 0.06
-        fp_members.append(members[rng.random(len(members)) < p])
-    for grp in sd.family_draws:
-        fp_members.append(grp[rng.random(len(grp)) < 0.04])
-    fpm = np.unique(np.concatenate(fp_members)) if fp_members else np.zeros(0, np.int64)
-    fpm = fpm[onb[fpm]]
-    t_hit = np.maximum(
-        sd.t_onb[fpm] + 5.0 + rng.exponential(40.0, len(fpm)), ring_model.launched + 0.5
-    )
-    t_act = t_hit + 0.05 + rng.random(len(fpm)) * 0.5
-    emit(
-        fpm,
-        ring_model.idx,
-        t_hit,
-        t_act,
-        "seller_ban",
-        "identity_fraud",
-        0.85 + 0.15 * rng.beta(2, 4, len(fpm)),
-        True,
-    )
+    def caught(self, seller: np.ndarray, t_act: np.ndarray) -> None:
+        self.caught_at[seller] = np.minimum(self.caught_at[seller], t_act)
 
-    # incentive-abuse rule and the brushing model (shadow)
-    for st, btype, action in (
-        (incentive, "incentive_abuser", "seller_suspension"),
-        (brushing, "brusher", None),
+    def columns(self) -> dict:
+        return {k: np.concatenate(v) for k, v in self.rows.items()}
+
+
+def plan_seller_enforcement(
+    sd: SellerData, strategies: list[Strategy], days: int, seed: int, plan: IncidentPlan
+) -> None:
+    """Seller-level detections decided up front (they stop bad sellers from listing): sets
+    ``sd.events``, ``sd.qa`` and ``sd.removed_at``."""
+    rng = rng_for(seed, "seller_plan")
+    by_name = {s.name: s for s in strategies}
+    onboarded = ~np.isnan(sd.t_onb)
+    events = _SellerEvents(sd.n)
+    _ring_model_hits(rng, sd, by_name["identity_ring_model"], plan, onboarded, events)
+    _ring_model_false_positives(rng, sd, by_name["identity_ring_model"], onboarded, events)
+    for strategy, bad_type, action in (
+        (by_name["incentive_abuse_rule"], "incentive_abuser", "seller_suspension"),
+        (by_name["brushing_model"], "brusher", None),
     ):
-        tp = np.flatnonzero(onb & (sd.bad_type == C.BAD_TYPES.index(btype)))
-        tp = tp[rng.random(len(tp)) < st.recall]
-        t_hit = np.maximum(sd.t_onb[tp] + 2.0 + rng.exponential(15.0, len(tp)), st.launched)
-        fp = np.flatnonzero(onb & ~sd.is_bad)
-        fp = fp[rng.random(len(fp)) < st.fp]
-        t_hit_fp = np.maximum(sd.t_onb[fp] + rng.exponential(60.0, len(fp)), st.launched)
-        score_tp = (
-            np.full(len(tp), np.nan)
-            if st.stype == "rule"
-            else st.threshold + (1 - st.threshold) * rng.beta(5, 2, len(tp))
-        )
-        score_fp = (
-            np.full(len(fp), np.nan)
-            if st.stype == "rule"
-            else st.threshold + (1 - st.threshold) * rng.beta(2, 4, len(fp))
-        )
-        if action is None or st.shadow:
-            emit(tp, st.idx, t_hit, np.full(len(tp), np.nan), 0, st.policy, score_tp, False)
-            emit(fp, st.idx, t_hit_fp, np.full(len(fp), np.nan), 0, st.policy, score_fp, True)
-        else:
-            t_act = t_hit + 0.01 + rng.random(len(tp)) * 0.1
-            emit(tp, st.idx, t_hit, t_act, action, st.policy, score_tp, False)
-            caught_time[tp] = np.minimum(caught_time[tp], t_act)
-            emit(
-                fp,
-                st.idx,
-                t_hit_fp,
-                t_hit_fp + 0.01 + rng.random(len(fp)) * 0.1,
-                action,
-                st.policy,
-                score_fp,
-                True,
-            )
-
-    # random seller QA: a few onboarded sellers reviewed 5-15 days after onboarding
-    qa_sel = np.flatnonzero(onb & (rng.random(sd.n) < 0.02))
-    qa_t = sd.t_onb[qa_sel] + 5.0 + rng.random(len(qa_sel)) * 10.0
-    qa_viol = np.where(
-        sd.is_bad[qa_sel], rng.random(len(qa_sel)) < 0.85, rng.random(len(qa_sel)) < 0.01
-    )
-    sd.qa = {"seller": qa_sel, "t": qa_t, "is_violation": qa_viol}
-    seller_policy = np.array([C.POLICY_CODES.index(p) for p in C.BAD_TYPE_SELLER_POLICY])
-
-    # manual enforcement: QA findings and investigations of uncaught bad sellers
-    hit_qa = qa_viol & sd.is_bad[qa_sel] & (qa_t + 1.0 < caught_time[qa_sel])
-    q = qa_sel[hit_qa]
-    t_act_q = qa_t[hit_qa] + 0.5 + rng.random(len(q)) * 1.5
-    caught_time[q] = np.minimum(caught_time[q], t_act_q)
-    bad_open = np.flatnonzero(onb & sd.is_bad & ~np.isfinite(caught_time))
-    bad_open = bad_open[rng.random(len(bad_open)) < 0.35]
-    t_act_m = sd.t_onb[bad_open] + 7.0 + rng.exponential(45.0, len(bad_open))
-    caught_time[bad_open] = np.minimum(caught_time[bad_open], t_act_m)
-    man = np.concatenate([q, bad_open])
-    t_man = np.concatenate([t_act_q, t_act_m])
-    pol = seller_policy[sd.bad_type[man]]
-    act = np.where(
-        pol == C.POLICY_CODES.index("identity_fraud"),
-        C.ACTION_TYPES.index("seller_ban"),
-        np.where(
-            rng.random(len(man)) < 0.3,
-            C.ACTION_TYPES.index("seller_ban"),
-            C.ACTION_TYPES.index("seller_suspension"),
-        ),
-    )
-    for p in np.unique(pol):
-        sel = pol == p
-        emit(
-            man[sel],
-            -1,
-            np.full(sel.sum(), np.nan),
-            t_man[sel],
-            act[sel],
-            C.POLICY_CODES[p],
-            np.full(sel.sum(), np.nan),
-            False,
-        )
+        _bad_type_hits(rng, sd, strategy, bad_type, action, onboarded, events)
+    sd.qa = _random_seller_qa(rng, sd, onboarded)
+    _manual_enforcement(rng, sd, sd.qa, onboarded, events)
     # wrongful manual actions after false QA findings on good sellers
-    wq = qa_viol & ~sd.is_bad[qa_sel]
-    emit(
-        qa_sel[wq],
+    wrongful = sd.qa["is_violation"] & ~sd.is_bad[sd.qa["seller"]]
+    events.emit(
+        sd.qa["seller"][wrongful],
         -1,
-        np.full(wq.sum(), np.nan),
-        qa_t[wq] + 1.0,
+        np.full(wrongful.sum(), np.nan),
+        sd.qa["t"][wrongful] + 1.0,
         "seller_suspension",
         "incentive_abuse",
-        np.full(wq.sum(), np.nan),
+        np.full(wrongful.sum(), np.nan),
         True,
     )
-
     # true-positive suspensions/bans stop the bad seller from listing
-    sd.removed_at = np.where(sd.is_bad, caught_time, np.inf)
-    ev = {k: np.concatenate(v) for k, v in rows.items()}
-    sd.events = ev
+    sd.removed_at = np.where(sd.is_bad, events.caught_at, np.inf)
+    sd.events = events.columns()
+
+
+def _ring_model_hits(rng, sd: SellerData, ring_model, plan, onboarded, events) -> None:
+    """The identity ring model detects three rings in four as a whole, some weeks after the
+    median onboarding of their members (the attack ring right after the attack), and bans
+    most onboarded members."""
+    n_rings = len(sd.ring_size)
+    ring_onboarded = np.full(n_rings, np.nan)
+    members = np.flatnonzero((sd.ring >= 0) & onboarded)
+    if len(members):
+        by_ring = members[np.argsort(sd.ring[members], kind="stable")]
+        ring = sd.ring[by_ring]
+        starts = np.flatnonzero(np.r_[True, ring[1:] != ring[:-1]])
+        median = np.array([np.median(sd.t_onb[g]) for g in np.split(by_ring, starts[1:])])
+        ring_onboarded[ring[starts]] = median
+    detected = rng.random(n_rings) < 0.75
+    t_ring = ring_onboarded + 3.0 + rng.exponential(18.0, n_rings)
+    if plan.attack is not None:
+        attack = sd.ring_is_attack
+        detected[attack] = True
+        t_ring[attack] = plan.attack[1] + 1.0 + rng.random(attack.sum()) * 2.0
+    t_ring = np.maximum(t_ring, ring_model.launched + 0.5)
+    banned = members[detected[sd.ring[members]] & (rng.random(len(members)) < 0.85)]
+    t_hit = np.maximum(
+        t_ring[sd.ring[banned]] + rng.random(len(banned)) * 2.0, sd.t_onb[banned] + 0.5
+    )
+    t_act = t_hit + 0.05 + rng.random(len(banned)) * 0.5
+    score = 0.85 + 0.15 * rng.beta(5, 2, len(banned))
+    events.emit(banned, ring_model.idx, t_hit, t_act, "seller_ban", "identity_fraud", score, False)
+    events.caught(banned, t_act)
+
+
+def _ring_model_false_positives(rng, sd: SellerData, ring_model, onboarded, events) -> None:
+    """Innocent sellers who share a hub or family value, banned by the ring model (never
+    counted as caught: they are not bad)."""
+    suspects = []
+    for kind, _, _, members in sd.hubs:
+        p = 0.03 if kind == "public_ip" else 0.06
+        suspects.append(members[rng.random(len(members)) < p])
+    for group in sd.family_draws:
+        suspects.append(group[rng.random(len(group)) < 0.04])
+    banned = np.unique(np.concatenate(suspects)) if suspects else np.zeros(0, np.int64)
+    banned = banned[onboarded[banned]]
+    t_hit = np.maximum(
+        sd.t_onb[banned] + 5.0 + rng.exponential(40.0, len(banned)), ring_model.launched + 0.5
+    )
+    t_act = t_hit + 0.05 + rng.random(len(banned)) * 0.5
+    score = 0.85 + 0.15 * rng.beta(2, 4, len(banned))
+    events.emit(banned, ring_model.idx, t_hit, t_act, "seller_ban", "identity_fraud", score, True)
+
+
+def _bad_type_hits(rng, sd, strategy, bad_type, action, onboarded, events) -> None:
+    """A seller strategy's hits on the bad sellers of its type (at its recall) and on good
+    sellers (at its false-positive rate); acted on unless it runs in shadow mode."""
+    true_hit = np.flatnonzero(onboarded & (sd.bad_type == C.BAD_TYPES.index(bad_type)))
+    true_hit = true_hit[rng.random(len(true_hit)) < strategy.recall]
+    t_hit = np.maximum(
+        sd.t_onb[true_hit] + 2.0 + rng.exponential(15.0, len(true_hit)), strategy.launched
+    )
+    false_hit = np.flatnonzero(onboarded & ~sd.is_bad)
+    false_hit = false_hit[rng.random(len(false_hit)) < strategy.fp]
+    t_hit_fp = np.maximum(
+        sd.t_onb[false_hit] + rng.exponential(60.0, len(false_hit)), strategy.launched
+    )
+    score_tp = _hit_scores(rng, strategy, len(true_hit), 5, 2)
+    score_fp = _hit_scores(rng, strategy, len(false_hit), 2, 4)
+    idx, policy = strategy.idx, strategy.policy
+    if action is None or strategy.shadow:
+        no_action = np.full(len(true_hit), np.nan)
+        events.emit(true_hit, idx, t_hit, no_action, 0, policy, score_tp, False)
+        no_action = np.full(len(false_hit), np.nan)
+        events.emit(false_hit, idx, t_hit_fp, no_action, 0, policy, score_fp, True)
+        return
+    t_act = t_hit + 0.01 + rng.random(len(true_hit)) * 0.1
+    events.emit(true_hit, idx, t_hit, t_act, action, policy, score_tp, False)
+    events.caught(true_hit, t_act)
+    t_act_fp = t_hit_fp + 0.01 + rng.random(len(false_hit)) * 0.1
+    events.emit(false_hit, idx, t_hit_fp, t_act_fp, action, policy, score_fp, True)
+
+
+def _hit_scores(rng, strategy, n: int, beta_a: float, beta_b: float) -> np.ndarray:
+    """A model's scores of ``n`` hits, Beta-distributed above its threshold; rules score none."""
+    if strategy.stype == "rule":
+        return np.full(n, np.nan)
+    return strategy.threshold + (1 - strategy.threshold) * rng.beta(beta_a, beta_b, n)
+
+
+def _random_seller_qa(rng, sd: SellerData, onboarded) -> dict:
+    """A few onboarded sellers reviewed 5-15 days after onboarding: most bad ones found
+    violating, one good one in a hundred wrongly."""
+    seller = np.flatnonzero(onboarded & (rng.random(sd.n) < 0.02))
+    t = sd.t_onb[seller] + 5.0 + rng.random(len(seller)) * 10.0
+    is_violation = np.where(
+        sd.is_bad[seller], rng.random(len(seller)) < 0.85, rng.random(len(seller)) < 0.01
+    )
+    return {"seller": seller, "t": t, "is_violation": is_violation}
+
+
+def _manual_enforcement(rng, sd: SellerData, qa: dict, onboarded, events) -> None:
+    """Manual suspensions and bans: QA findings on bad sellers not yet caught, and
+    investigations of a third of the bad sellers no strategy caught."""
+    found = (
+        qa["is_violation"]
+        & sd.is_bad[qa["seller"]]
+        & (qa["t"] + 1.0 < events.caught_at[qa["seller"]])
+    )
+    qa_seller = qa["seller"][found]
+    t_act_qa = qa["t"][found] + 0.5 + rng.random(len(qa_seller)) * 1.5
+    events.caught(qa_seller, t_act_qa)
+    investigated = np.flatnonzero(onboarded & sd.is_bad & ~np.isfinite(events.caught_at))
+    investigated = investigated[rng.random(len(investigated)) < 0.35]
+    t_act_investigated = sd.t_onb[investigated] + 7.0 + rng.exponential(45.0, len(investigated))
+    events.caught(investigated, t_act_investigated)
+    seller = np.concatenate([qa_seller, investigated])
+    t_act = np.concatenate([t_act_qa, t_act_investigated])
+    seller_policy = np.array([C.POLICY_CODES.index(p) for p in C.BAD_TYPE_SELLER_POLICY])
+    policy = seller_policy[sd.bad_type[seller]]
+    ban, suspension = C.ACTION_TYPES.index("seller_ban"), C.ACTION_TYPES.index("seller_suspension")
+    action = np.where(
+        policy == C.POLICY_CODES.index("identity_fraud"),
+        ban,
+        np.where(rng.random(len(seller)) < 0.3, ban, suspension),
+    )
+    for code in np.unique(policy):
+        rows = policy == code
+        no_hit = np.full(rows.sum(), np.nan)
+        events.emit(
+            seller[rows], -1, no_hit, t_act[rows], action[rows], C.POLICY_CODES[code], no_hit, False
+        )

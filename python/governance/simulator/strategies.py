@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from . import config as C
 from .incidents import IncidentPlan
 
 
@@ -47,40 +48,77 @@ class Strategy:
         return float(recalls.max()), float(fps.max())
 
 
+# name: (type, policy, recall, false-positive rate, threshold, launch day, probability that a
+# hit is acted on), in id order (ST001, ...). The target (listing or seller) is the policy's. A
+# launch day counts days since the period start (negative: before it); None: _schedule sets it
+# from the incident plan.
+CATALOGUE = {
+    "counterfeit_brand_keywords": ("rule", "counterfeit", 0.40, 0.0012, None, -412.3, 0.96),
+    "counterfeit_image_model": ("model", "counterfeit", 0.62, 0.0015, 0.80, -251.6, 0.93),
+    "prohibited_keywords": ("rule", "prohibited_item", 0.55, 0.0005, None, -530.2, 0.96),
+    "ip_infringement_model": ("model", "ip_infringement", 0.70, 0.0025, 0.75, None, 0.93),
+    "misleading_claims_model": ("model", "misleading_claims", 0.50, 0.0008, 0.80, -198.7, 0.93),
+    "price_gouging_rule": ("rule", "price_gouging", 0.60, 0.0005, None, -301.1, 0.96),
+    "poor_images_rule": ("rule", "poor_images", 0.80, 0.0025, None, -622.5, 0.96),
+    "incomplete_description_rule": (
+        "rule",
+        "incomplete_description",
+        0.70,
+        0.0015,
+        None,
+        -588.9,
+        0.96,
+    ),
+    "keyword_stuffing_model": ("model", "keyword_stuffing", 0.50, 0.0012, 0.70, -140.2, 0.93),
+    "duplicate_listing_rule": ("rule", "duplicate_listing", 0.60, 0.0005, None, -470.8, 0.96),
+    "identity_ring_model": ("model", "identity_fraud", 0.64, 0.03, 0.85, -365.4, 0.93),
+    "incentive_abuse_rule": ("rule", "incentive_abuse", 0.60, 0.001, None, -280.3, 0.93),
+    "brushing_model": ("model", "brushing", 0.60, 0.0012, 0.70, -90.6, 0.93),
+    "repeat_offender_rule": ("rule", "repeat_offender", 1.0, 0.0, None, -700.1, 0.93),
+    "counterfeit_image_model_v3": ("model", "counterfeit", 0.75, 0.0020, 0.85, None, 0.93),
+    "misleading_claims_text_model": ("model", "misleading_claims", 0.60, 0.0030, 0.60, -61.2, 0.93),
+    "prohibited_image_model": ("model", "prohibited_item", 0.60, 0.0006, 0.80, -120.4, 0.93),
+}
+# Strategies that score but never act (shadow mode).
+SHADOW = frozenset({"brushing_model", "counterfeit_image_model_v3", "misleading_claims_text_model"})
+
+
 def build_strategies(days: int, plan: IncidentPlan) -> list[Strategy]:
-    d = days
+    """The strategies of :data:`CATALOGUE` with the launches and parameter changes of the
+    simulated period."""
+    strategies = [
+        Strategy(
+            idx=idx,
+            strategy_id=f"ST{idx + 1:03d}",
+            name=name,
+            stype=stype,
+            policy=policy,
+            target=C.POLICIES[policy][2],
+            recall=recall,
+            fp=fp,
+            threshold=threshold,
+            launched=launched,
+            act_prob=act_prob,
+            shadow=name in SHADOW,
+        )
+        for idx, (name, (stype, policy, recall, fp, threshold, launched, act_prob)) in enumerate(
+            CATALOGUE.items()
+        )
+    ]
+    _schedule({s.name: s for s in strategies}, days, plan)
+    return strategies
+
+
+def _schedule(by_name: dict[str, Strategy], days: int, plan: IncidentPlan) -> None:
+    """Launches, threshold changes and the retirement within the period: the planned launch of
+    the ip model, the planned threshold change and rollback of the misleading-claims model, a
+    routine recalibration, a shadow model launched and another one retired."""
     launch_day = plan.launch_day if plan.launch_day is not None else -30.0
-    s: list[Strategy] = []
-
-    def add(**kw):
-        st = Strategy(idx=len(s), strategy_id=f"ST{len(s) + 1:03d}", **kw)
-        s.append(st)
-        return st
-
-    add(
-        name="counterfeit_brand_keywords",
-        stype="rule",
-        policy="counterfeit",
-        target="listing",
-        recall=0.40,
-        fp=0.0012,
-        threshold=None,
-        launched=-412.3,
-        act_prob=0.96,
-    )
-    cf = add(
-        name="counterfeit_image_model",
-        stype="model",
-        policy="counterfeit",
-        target="listing",
-        recall=0.62,
-        fp=0.0015,
-        threshold=0.80,
-        launched=-251.6,
-    )
-    cf.changes.append(
+    by_name["ip_infringement_model"].launched = launch_day + 0.42
+    by_name["counterfeit_image_model_v3"].launched = round(0.2 * days) + 0.55
+    by_name["counterfeit_image_model"].changes.append(
         (
-            round(0.15 * d) + 0.4,
+            round(0.15 * days) + 0.4,
             0.66,
             0.0018,
             0.78,
@@ -88,190 +126,31 @@ def build_strategies(days: int, plan: IncidentPlan) -> list[Strategy]:
             "Threshold lowered from 0.80 to 0.78 after quarterly calibration",
         )
     )
-    add(
-        name="prohibited_keywords",
-        stype="rule",
-        policy="prohibited_item",
-        target="listing",
-        recall=0.55,
-        fp=0.0005,
-        threshold=None,
-        launched=-530.2,
-        act_prob=0.96,
-    )
-    ip = add(
-        name="ip_infringement_model",
-        stype="model",
-        policy="ip_infringement",
-        target="listing",
-        recall=0.70,
-        fp=0.0025,
-        threshold=0.75,
-        launched=launch_day + 0.42,
-    )
-    mc = add(
-        name="misleading_claims_model",
-        stype="model",
-        policy="misleading_claims",
-        target="listing",
-        recall=0.50,
-        fp=0.0008,
-        threshold=0.80,
-        launched=-198.7,
-    )
     if plan.threshold is not None:
-        t0, t1 = plan.threshold
-        mc.changes.append(
+        lowered_on, rolled_back_on = plan.threshold
+        by_name["misleading_claims_model"].changes += [
             (
-                t0 + 0.45,
+                lowered_on + 0.45,
                 0.74,
                 0.05,
                 0.55,
                 "threshold_change",
                 "Threshold lowered from 0.80 to 0.55 to raise recall",
-            )
-        )
-        mc.changes.append(
+            ),
             (
-                t1 + 0.40,
+                rolled_back_on + 0.40,
                 0.50,
                 0.0008,
                 0.80,
                 "rollback",
                 "Threshold restored to 0.80 after a surge of overturned appeals",
-            )
-        )
-    add(
-        name="price_gouging_rule",
-        stype="rule",
-        policy="price_gouging",
-        target="listing",
-        recall=0.60,
-        fp=0.0005,
-        threshold=None,
-        launched=-301.1,
-        act_prob=0.96,
+            ),
+        ]
+    text_model = by_name["misleading_claims_text_model"]
+    text_model.retired = round(0.45 * days) + 0.6
+    text_model.changes.append(
+        (text_model.retired, 0.0, 0.0, None, "retire", "Shadow evaluation ended")
     )
-    add(
-        name="poor_images_rule",
-        stype="rule",
-        policy="poor_images",
-        target="listing",
-        recall=0.80,
-        fp=0.0025,
-        threshold=None,
-        launched=-622.5,
-        act_prob=0.96,
-    )
-    add(
-        name="incomplete_description_rule",
-        stype="rule",
-        policy="incomplete_description",
-        target="listing",
-        recall=0.70,
-        fp=0.0015,
-        threshold=None,
-        launched=-588.9,
-        act_prob=0.96,
-    )
-    add(
-        name="keyword_stuffing_model",
-        stype="model",
-        policy="keyword_stuffing",
-        target="listing",
-        recall=0.50,
-        fp=0.0012,
-        threshold=0.70,
-        launched=-140.2,
-    )
-    add(
-        name="duplicate_listing_rule",
-        stype="rule",
-        policy="duplicate_listing",
-        target="listing",
-        recall=0.60,
-        fp=0.0005,
-        threshold=None,
-        launched=-470.8,
-        act_prob=0.96,
-    )
-    add(
-        name="identity_ring_model",
-        stype="model",
-        policy="identity_fraud",
-        target="seller",
-        recall=0.64,
-        fp=0.03,
-        threshold=0.85,
-        launched=-365.4,
-    )
-    add(
-        name="incentive_abuse_rule",
-        stype="rule",
-        policy="incentive_abuse",
-        target="seller",
-        recall=0.60,
-        fp=0.001,
-        threshold=None,
-        launched=-280.3,
-    )
-    add(
-        name="brushing_model",
-        stype="model",
-        policy="brushing",
-        target="seller",
-        recall=0.60,
-        fp=0.0012,
-        threshold=0.70,
-        launched=-90.6,
-        shadow=True,
-    )
-    add(
-        name="repeat_offender_rule",
-        stype="rule",
-        policy="repeat_offender",
-        target="seller",
-        recall=1.0,
-        fp=0.0,
-        threshold=None,
-        launched=-700.1,
-    )
-    add(
-        name="counterfeit_image_model_v3",
-        stype="model",
-        policy="counterfeit",
-        target="listing",
-        recall=0.75,
-        fp=0.0020,
-        threshold=0.85,
-        launched=round(0.2 * d) + 0.55,
-        shadow=True,
-    )
-    llm = add(
-        name="misleading_claims_text_model",
-        stype="model",
-        policy="misleading_claims",
-        target="listing",
-        recall=0.60,
-        fp=0.0030,
-        threshold=0.60,
-        launched=-61.2,
-        shadow=True,
-    )
-    llm.retired = round(0.45 * d) + 0.6
-    llm.changes.append((llm.retired, 0.0, 0.0, None, "retire", "Shadow evaluation ended"))
-    add(
-        name="prohibited_image_model",
-        stype="model",
-        policy="prohibited_item",
-        target="listing",
-        recall=0.60,
-        fp=0.0006,
-        threshold=0.80,
-        launched=-120.4,
-    )
-    assert ip.policy == "ip_infringement"
-    return s
 
 
 def strategy_changes(strategies: list[Strategy]):

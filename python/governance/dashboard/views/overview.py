@@ -206,46 +206,62 @@ def _trends(
     final_only: bool,
     dates: tuple[date, date],
 ) -> None:
+    """A trend chart per metric (two a row) with its anomalies and strategy changes, then the
+    anomalies and the changes of the range as tables."""
     shown = rates[rates["is_final"]] if final_only else rates
     anomalies = ui.guarded(wh, "anomaly_flags", region, category)
+    changes = _strategy_changes_in(wh, dates)
+    st.markdown(charts.legend_html(), unsafe_allow_html=True)
+    grid = st.columns(2, gap="medium")
+    for i, row in enumerate(definitions.itertuples(index=False)):
+        with grid[i % 2], st.container(border=True):
+            _trend_tile(row, shown, anomalies, changes, grain)
+    _anomaly_table(anomalies, dates)
+    if not changes.empty:
+        _change_table(changes)
+
+
+def _strategy_changes_in(wh: data.Warehouse, dates: tuple[date, date]) -> pd.DataFrame:
     changes = ui.guarded(wh, "strategy_change_marks")
     if changes is None:
         changes = pd.DataFrame(
             columns=["metric_name", "change_date", "strategy_name", "change_type"]
         )
-    changes = changes[
+    return changes[
         pd.to_datetime(changes["change_date"]).between(
             pd.Timestamp(dates[0]), pd.Timestamp(dates[1])
         )
     ]
-    st.markdown(charts.legend_html(), unsafe_allow_html=True)
-    grid = st.columns(2, gap="medium")
-    for i, row in enumerate(definitions.itertuples(index=False)):
-        series = shown[shown["metric_name"] == row.metric_name].reset_index(drop=True)
-        flags = compare.anomalies_by_period(
-            anomalies[anomalies["metric_name"] == row.metric_name], series, grain
-        )
-        marks = changes[changes["metric_name"] == row.metric_name].reset_index(drop=True)
-        chart = charts.metric_trend(
-            series,
-            flags,
-            marks,
-            metric_name=row.metric_name,
-            label=row.metric_label,
-            target=None if pd.isna(row.target_value) else float(row.target_value),
-            lower_is_better=row.direction_is_good == "down",
-            period_label=compare.PERIOD_NAMES[grain],
-        )
-        with grid[i % 2], st.container(border=True):
-            st.altair_chart(chart, width="stretch", key=f"trend_{row.metric_name}")
-            n_flags = len(flags)
-            st.caption(
-                f"{len(series):,} {GRAIN_LABELS[grain].lower()} periods · {n_flags} "
-                f"period{'' if n_flags == 1 else 's'} with an anomaly · {len(marks)} strategy "
-                f"change{'' if len(marks) == 1 else 's'} · owner `{row.owner}` · cohort: "
-                f"{row.cohort}"
-            )
 
+
+def _trend_tile(row, shown: pd.DataFrame, anomalies, changes: pd.DataFrame, grain: str) -> None:
+    """One metric's trend chart and a caption of what it shows."""
+    series = shown[shown["metric_name"] == row.metric_name].reset_index(drop=True)
+    flags = compare.anomalies_by_period(
+        anomalies[anomalies["metric_name"] == row.metric_name], series, grain
+    )
+    marks = changes[changes["metric_name"] == row.metric_name].reset_index(drop=True)
+    chart = charts.metric_trend(
+        series,
+        flags,
+        marks,
+        metric_name=row.metric_name,
+        label=row.metric_label,
+        target=None if pd.isna(row.target_value) else float(row.target_value),
+        lower_is_better=row.direction_is_good == "down",
+        period_label=compare.PERIOD_NAMES[grain],
+    )
+    st.altair_chart(chart, width="stretch", key=f"trend_{row.metric_name}")
+    n_flags = len(flags)
+    st.caption(
+        f"{len(series):,} {GRAIN_LABELS[grain].lower()} periods · {n_flags} "
+        f"period{'' if n_flags == 1 else 's'} with an anomaly · {len(marks)} strategy "
+        f"change{'' if len(marks) == 1 else 's'} · owner `{row.owner}` · cohort: "
+        f"{row.cohort}"
+    )
+
+
+def _anomaly_table(anomalies: pd.DataFrame, dates: tuple[date, date]) -> None:
     in_range = anomalies[
         pd.to_datetime(anomalies["metric_date"]).between(
             pd.Timestamp(dates[0]), pd.Timestamp(dates[1])
@@ -254,37 +270,37 @@ def _trends(
     with st.expander(f"Flagged anomalies in this segment and range ({len(in_range)})"):
         if in_range.empty:
             st.write("No anomaly flagged for this segment in the range.")
-        else:
-            ui.table(
-                in_range.sort_values("metric_date", ascending=False),
-                [
-                    "metric_name",
-                    "metric_date",
-                    "value",
-                    "expected_value",
-                    "relative_change",
-                    "direction",
-                    "severity",
-                    "q_value",
-                ],
-                config={
-                    "metric_date": st.column_config.DateColumn("day"),
-                    "value": st.column_config.NumberColumn("value", format="percent"),
-                    "expected_value": st.column_config.NumberColumn("expected", format="percent"),
-                    "relative_change": st.column_config.NumberColumn("change", format="percent"),
-                    "q_value": st.column_config.NumberColumn("q-value", format="%.1e"),
-                },
-            )
-    if not changes.empty:
-        with st.expander(
-            f"Strategy changes marked on the charts ({changes['change_id'].nunique()})"
-        ):
-            ui.table(
-                changes.drop_duplicates("change_id").sort_values("change_date", ascending=False),
-                ["change_date", "strategy_name", "change_type", "change_description"],
-                config={
-                    "change_date": st.column_config.DateColumn("day"),
-                    "change_type": "change",
-                    "change_description": "what changed",
-                },
-            )
+            return
+        ui.table(
+            in_range.sort_values("metric_date", ascending=False),
+            [
+                "metric_name",
+                "metric_date",
+                "value",
+                "expected_value",
+                "relative_change",
+                "direction",
+                "severity",
+                "q_value",
+            ],
+            config={
+                "metric_date": st.column_config.DateColumn("day"),
+                "value": st.column_config.NumberColumn("value", format="percent"),
+                "expected_value": st.column_config.NumberColumn("expected", format="percent"),
+                "relative_change": st.column_config.NumberColumn("change", format="percent"),
+                "q_value": st.column_config.NumberColumn("q-value", format="%.1e"),
+            },
+        )
+
+
+def _change_table(changes: pd.DataFrame) -> None:
+    with st.expander(f"Strategy changes marked on the charts ({changes['change_id'].nunique()})"):
+        ui.table(
+            changes.drop_duplicates("change_id").sort_values("change_date", ascending=False),
+            ["change_date", "strategy_name", "change_type", "change_description"],
+            config={
+                "change_date": st.column_config.DateColumn("day"),
+                "change_type": "change",
+                "change_description": "what changed",
+            },
+        )

@@ -57,6 +57,15 @@ def render() -> None:
         st.write("No strategy has figures for this window.")
         return
 
+    _headline_figures(frame)
+    _precision_recall_chart(frame)
+    _shadow_vs_live_table(frame)
+    _scorecard(frame)
+    _strategy_sellers(wh, frame)
+
+
+def _headline_figures(frame: pd.DataFrame) -> None:
+    """How many strategies, live, in shadow mode, retired, and with low precision."""
     stats = st.columns(5)
     stats[0].metric("Strategies", f"{len(frame):,}", border=True)
     stats[1].metric("Live", f"{int((frame['strategy_status'] == 'live').sum()):,}", border=True)
@@ -80,6 +89,9 @@ def render() -> None:
         help="Among strategies with at least 5 QA samples in the window.",
     )
 
+
+def _precision_recall_chart(frame: pd.DataFrame) -> None:
+    """The precision-recall scatter of the strategies that have both estimates."""
     measured = frame.dropna(subset=["qa_precision", "estimated_recall"])
     with st.container(border=True):
         if measured.empty:
@@ -103,6 +115,9 @@ def render() -> None:
                 "per day." + note
             )
 
+
+def _shadow_vs_live_table(frame: pd.DataFrame) -> None:
+    """Shadow-mode strategies beside the live ones of the same policy (when there are any)."""
     pairs = _shadow_vs_live(frame)
     if not pairs.empty:
         st.subheader("Shadow mode against live, same policy", divider="gray")
@@ -122,6 +137,9 @@ def render() -> None:
             }
         st.dataframe(pairs, hide_index=True, column_config=config, placeholder="–")
 
+
+def _scorecard(frame: pd.DataFrame) -> None:
+    """Every strategy's figures in the window."""
     st.subheader("Scorecard", divider="gray")
     st.dataframe(
         frame,
@@ -164,7 +182,6 @@ def render() -> None:
         },
         placeholder="–",
     )
-    _strategy_sellers(wh, frame)
 
 
 def _strategy_sellers(wh: data.Warehouse, frame: pd.DataFrame) -> None:
