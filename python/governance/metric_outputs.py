@@ -3,8 +3,8 @@
 ``governance metrics generate`` writes them; ``governance metrics check``, ``governance build``
 and the test suite compare them with what the registry gives now:
 
-* ``macros/metric_registry_generated.sql``: the registry as a dbt macro (dbt 1.11 reads no YAML
-  file of its own; macros/metric_registry.sql serves it to the models);
+* ``macros/metrics/metric_registry_generated.sql``: the registry as a dbt macro (dbt 1.11
+  reads no YAML file of its own; macros/metrics/metric_registry.sql serves it to the models);
 * ``seeds/metric_definitions.csv``: the reference table BI tools and the dashboard read;
 * ``models/marts/semantic/_semantic__metrics.yml``: the MetricFlow semantic models, measures and
   metrics;
@@ -26,7 +26,7 @@ import yaml
 from governance import settings
 from governance.metric_registry import AMOUNT_UNITS, REGISTRY_FILE, Cohort, Metric, Registry, load
 
-MACRO_FILE = "macros/metric_registry_generated.sql"
+MACRO_FILE = "macros/metrics/metric_registry_generated.sql"
 SEED_FILE = "seeds/metric_definitions.csv"
 SEMANTIC_FILE = "models/marts/semantic/_semantic__metrics.yml"
 GLOSSARY_FILE = "models/marts/governance/_metric_glossary__docs.md"
@@ -94,7 +94,8 @@ def _jinja_literal(value) -> str:
 def macro_text(registry: Registry) -> str:
     lines = [
         f"{{#- The metric registry for the dbt models, {HEADER}.",
-        "    Read it through metric_registry() and its helpers (macros/metric_registry.sql). -#}",
+        "    Read it through metric_registry() and its helpers "
+        "(macros/metrics/metric_registry.sql). -#}",
         "{% macro metric_registry_generated() -%}",
         "    {{ return([",
     ]

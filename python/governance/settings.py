@@ -10,8 +10,8 @@ TRUTH_DIR_ENV = "GOVERNANCE_TRUTH_DIR"
 DUCKDB_PATH_ENV = "GOVERNANCE_DUCKDB_PATH"
 PII_SALT_ENV = "GOVERNANCE_PII_SALT"
 TARGET_ENV = "GOVERNANCE_TARGET"
-# The night's dates for dbt (macros/vars.sql: validated_date_var); the dbt vars as_of_date and
-# ingest_date, when set, win over them.
+# The night's dates for dbt (macros/vars/validated_vars.sql: validated_date_var); the dbt vars
+# as_of_date and ingest_date, when set, win over them.
 AS_OF_DATE_ENV = "GOVERNANCE_AS_OF_DATE"
 INGEST_DATE_ENV = "GOVERNANCE_INGEST_DATE"
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import tomllib
+from pathlib import Path
 
 import yaml
 
@@ -18,24 +19,26 @@ def _project() -> dict:
     return yaml.safe_load((ROOT / "dbt_project.yml").read_text())
 
 
-def _enabled_configs(node: dict, path: tuple[str, ...] = ()) -> dict[str, str]:
-    """Model name -> its `+enabled` expression, from the models: tree of dbt_project.yml."""
-    found = {}
-    for key, value in node.items():
-        if isinstance(value, dict):
-            if "+enabled" in value:
-                found[key] = value["+enabled"]
-            found.update(_enabled_configs(value, (*path, key)))
-    return found
+def _enabled(path: Path) -> str | None:
+    """The `+enabled` expression dbt_project.yml gives a model file: the deepest one on the way
+    from models: down its folders to its own name."""
+    node = _project()["models"]["marketplace_governance"]
+    enabled = node.get("+enabled")
+    for key in (*path.relative_to(ROOT / "models").parent.parts, path.stem):
+        node = node.get(key) if isinstance(node, dict) else None
+        if not isinstance(node, dict):
+            break
+        enabled = node.get("+enabled", enabled)
+    return enabled
+
+
+def _model_files() -> list[Path]:
+    return [p for p in (ROOT / "models").rglob("*") if p.suffix in (".sql", ".py")]
 
 
 def _refs() -> dict[str, set[str]]:
     """Model name -> names it refs, read from the model files."""
-    refs = {}
-    for path in (ROOT / "models").rglob("*"):
-        if path.suffix in (".sql", ".py"):
-            refs[path.stem] = set(REF.findall(path.read_text()))
-    return refs
+    return {path.stem: set(REF.findall(path.read_text())) for path in _model_files()}
 
 
 def test_python_models_and_the_models_built_on_them_are_skipped_on_spark():
@@ -52,17 +55,13 @@ def test_python_models_and_the_models_built_on_them_are_skipped_on_spark():
     skipped = _project()["vars"]["spark_skipped_models"]
     hint = (
         "dbt-spark's session method cannot run dbt Python models: list each, and each model "
-        'that reads one, in the var spark_skipped_models and give it `+enabled: "'
-        + SPARK_OFF
-        + '"` under models: in dbt_project.yml'
+        "that reads one, in the var spark_skipped_models and switch it off, and nothing else, "
+        'with `+enabled: "' + SPARK_OFF + '"` on its folder under models: in dbt_project.yml'
     )
     assert set(skipped["python"]) == python_models, hint
     assert set(skipped["built_on_python"]) == downstream, hint
-    enabled = _enabled_configs(_project()["models"]["marketplace_governance"])
-    everything = python_models | downstream
-    assert {name: enabled.get(name) for name in everything} == dict.fromkeys(
-        everything, SPARK_OFF
-    ), hint
+    switched_off = {path.stem for path in _model_files() if _enabled(path) == SPARK_OFF}
+    assert switched_off == python_models | downstream, hint
 
 
 def test_prepare_run_hook_runs_at_the_start_of_every_run():

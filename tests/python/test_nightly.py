@@ -40,7 +40,7 @@ SEED = 7
 FIRST_NIGHT, NIGHT = "2026-06-29", "2026-06-30"
 # Data tests validate a night; the runs that only produce tables to compare skip them.
 NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
-ORDERS_SQL = "marketplace_governance/models/intermediate/int_order_complaint_outcomes.sql"
+ORDERS_SQL = "marketplace_governance/models/intermediate/metrics/int_order_complaint_outcomes.sql"
 FACT_SQL = "marketplace_governance/models/marts/semantic/fct_completed_orders.sql"
 BASE_ORDERS_SQL = (
     "marketplace_governance/models/staging/marketplace/base/base_marketplace__orders.sql"

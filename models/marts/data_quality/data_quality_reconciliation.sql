@@ -1,11 +1,7 @@
 {#- Every raw row accounted for, per raw table: rows read from the raw files (counted straight
-    from the source, independently of staging), rows staged, quarantined and superseded by a
-    later version. `is_reconciled` is true when raw = staged + quarantined + superseded. -#}
-
-{%- set raw_tables = [
-    'sellers', 'seller_identity_signals', 'listings', 'strategies', 'strategy_changes',
-    'strategy_hits', 'enforcement_actions', 'appeals', 'qa_case_checks', 'orders', 'complaints',
-] -%}
+    from the source by base_marketplace__raw_row_counts, independently of staging), rows staged,
+    quarantined and superseded by a later version. `is_reconciled` is true when raw = staged +
+    quarantined + superseded. -#}
 
 with
 
@@ -17,19 +13,13 @@ dispositions as (
 
 raw_counts as (
 
-    {% for table_name in raw_tables %}
-        select
-            '{{ table_name }}' as table_name,
-            count(*) as raw_row_count
-        from {{ source('marketplace', table_name) }}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    select * from {{ ref('base_marketplace__raw_row_counts') }}
 
 ),
 
 staged_counts as (
 
-    {% for table_name in raw_tables %}
+    {% for table_name in marketplace_raw_tables() %}
         select
             '{{ table_name }}' as table_name,
             count(*) as staged_row_count

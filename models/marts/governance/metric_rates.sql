@@ -85,9 +85,26 @@ periodic as (
 
 rates as (
 
-    select * from daily
-    union all
-    select * from periodic
+    {% for grain in ['daily', 'periodic'] %}
+        select
+            period_grain,
+            period_start,
+            period_end,
+            metric_name,
+            region,
+            category,
+            numerator,
+            denominator,
+            value,
+            ci_lower,
+            ci_upper,
+            n_days,
+            days_in_period,
+            is_complete,
+            is_mature
+        from {{ grain }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

@@ -126,11 +126,22 @@ trailing_7_days as (
 
 period_sums as (
 
-    select * from weekly
-    union all
-    select * from monthly
-    union all
-    select * from trailing_7_days
+    {% for grain in ['weekly', 'monthly', 'trailing_7_days'] %}
+        select
+            period_grain,
+            period_start,
+            period_end,
+            days_in_period,
+            metric_name,
+            region,
+            category,
+            numerator,
+            denominator,
+            denominator_sum_squares,
+            n_days
+        from {{ grain }}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

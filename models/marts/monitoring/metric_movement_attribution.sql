@@ -149,7 +149,22 @@ segment_sides as (
 effects as (
 
     select
-        segment_sides.*,
+        segment_sides.metric_name,
+        segment_sides.metric_date,
+        segment_sides.comparison,
+        segment_sides.comparison_date,
+        segment_sides.region,
+        segment_sides.category,
+        segment_sides.value_before,
+        segment_sides.value_after,
+        segment_sides.numerator_before,
+        segment_sides.denominator_before,
+        segment_sides.numerator_after,
+        segment_sides.denominator_after,
+        segment_sides.weight_before,
+        segment_sides.weight_after,
+        segment_sides.rate_before,
+        segment_sides.rate_after,
         (segment_sides.weight_after - segment_sides.weight_before)
         * (
             coalesce(segment_sides.rate_before, segment_sides.rate_after, 0)
@@ -170,7 +185,24 @@ effects as (
 ranked as (
 
     select
-        effects.*,
+        effects.metric_name,
+        effects.metric_date,
+        effects.comparison,
+        effects.comparison_date,
+        effects.region,
+        effects.category,
+        effects.value_before,
+        effects.value_after,
+        effects.numerator_before,
+        effects.denominator_before,
+        effects.numerator_after,
+        effects.denominator_after,
+        effects.weight_before,
+        effects.weight_after,
+        effects.rate_before,
+        effects.rate_after,
+        effects.mix_effect,
+        effects.rate_effect,
         effects.mix_effect + effects.rate_effect as contribution,
         effects.value_after - effects.value_before as total_change,
         row_number() over (

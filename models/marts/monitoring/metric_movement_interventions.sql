@@ -109,7 +109,23 @@ changes as (
 candidates as (
 
     select
-        changes.*,
+        changes.change_id,
+        changes.strategy_id,
+        changes.strategy_name,
+        changes.policy_code,
+        changes.target_type,
+        changes.change_type,
+        changes.change_description,
+        changes.changed_at,
+        changes.change_date,
+        changes.hits_per_day_before,
+        changes.hits_per_day_after,
+        changes.hit_volume_change,
+        changes.enforced_hits_per_day_before,
+        changes.enforced_hits_per_day_after,
+        changes.enforcement_volume_change,
+        changes.qa_precision_before,
+        changes.qa_precision_after,
         metric_windows.metric_name,
         metric_windows.metric_date
 

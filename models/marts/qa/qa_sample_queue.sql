@@ -86,7 +86,12 @@ random_candidates as (
 random_ranked as (
 
     select
-        random_candidates.*,
+        random_candidates.target_type,
+        random_candidates.target_id,
+        random_candidates.seller_id,
+        random_candidates.region,
+        random_candidates.category,
+        random_candidates.queue_date,
         {{ dbt.hash(dbt.concat([
             "cast(random_candidates.queue_date as " ~ dbt.type_string() ~ ")",
             "'|random|'",
@@ -157,7 +162,14 @@ day_hits as (
 flagged_ranked as (
 
     select
-        day_hits.*,
+        day_hits.strategy_id,
+        day_hits.hit_id,
+        day_hits.target_type,
+        day_hits.target_id,
+        day_hits.seller_id,
+        day_hits.queue_date,
+        day_hits.region,
+        day_hits.category,
         {{ dbt.hash(dbt.concat([
             "cast(day_hits.queue_date as " ~ dbt.type_string() ~ ")",
             "'|flagged|'",
@@ -201,13 +213,26 @@ flagged_selected as (
 
 selected as (
 
-    select * from random_selected
-    where selection_rank <= stratum_sample_size
-
-    union all
-
-    select * from flagged_selected
-    where selection_rank <= stratum_sample_size
+    {% for sample in ['random_selected', 'flagged_selected'] %}
+        select
+            queue_date,
+            sample_type,
+            target_type,
+            target_id,
+            strategy_id,
+            hit_id,
+            seller_id,
+            region,
+            category,
+            stratum,
+            selection_reason,
+            stratum_population,
+            stratum_sample_size,
+            selection_rank
+        from {{ sample }}
+        where selection_rank <= stratum_sample_size
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 )
 

@@ -207,17 +207,22 @@ complaint_events as (
 
 events as (
 
-    select * from hit_events
-    union all
-    select * from action_events
-    union all
-    select * from appeal_filed_events
-    union all
-    select * from appeal_decided_events
-    union all
-    select * from check_events
-    union all
-    select * from complaint_events
+    {% for kind in ['hit', 'action', 'appeal_filed', 'appeal_decided', 'check', 'complaint'] %}
+        select
+            seller_id,
+            event_type,
+            event_id,
+            event_at,
+            target_type,
+            target_id,
+            strategy_id,
+            policy_code,
+            event_detail,
+            outcome,
+            related_id
+        from {{ kind }}_events
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

@@ -23,43 +23,26 @@ sellers as (
 
 ),
 
-metric_definitions as (
-
-    select * from {{ ref('metric_definitions') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of_date') }}
-
-),
-
-source_coverage as (
-
-    select * from {{ ref('int_source_coverage') }}
-
-),
-
 maturity as (
 
-    select
-        metric_definitions.maturity_days,
-        as_of.as_of_date,
-        source_coverage.coverage_start_date
-
-    from metric_definitions
-    left join source_coverage
-        on metric_definitions.outcome_source = source_coverage.source_name
-    cross join as_of
-    where metric_definitions.metric_name = 'appeal_overturn_rate'
+    select * from {{ ref('int_metric_maturity') }}
+    where metric_name = 'appeal_overturn_rate'
 
 ),
 
 with_target_seller as (
 
     select
-        appeal_resolutions.*,
+        appeal_resolutions.appeal_id,
+        appeal_resolutions.action_id,
+        appeal_resolutions.target_type,
+        appeal_resolutions.target_id,
+        appeal_resolutions.strategy_id,
+        appeal_resolutions.region,
+        appeal_resolutions.category,
+        appeal_resolutions.resolved_at,
+        appeal_resolutions.resolved_date,
+        appeal_resolutions.is_overturned,
         case
             when appeal_resolutions.target_type = 'seller' then appeal_resolutions.target_id
             else listings.seller_id
@@ -88,9 +71,7 @@ final as (
         with_target_seller.resolved_at,
         with_target_seller.resolved_date,
         with_target_seller.is_overturned,
-        {{ dbt.dateadd('day', 'maturity.maturity_days', 'with_target_seller.resolved_date') }}
-        <= maturity.as_of_date as is_mature,
-        coalesce(with_target_seller.resolved_date >= maturity.coverage_start_date, false) as is_complete
+        {{ cohort_status_columns('with_target_seller.resolved_date') }}
 
     from with_target_seller
     cross join maturity

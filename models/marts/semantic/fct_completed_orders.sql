@@ -45,36 +45,10 @@ sellers as (
 
 ),
 
-metric_definitions as (
-
-    select * from {{ ref('metric_definitions') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of_date') }}
-
-),
-
-source_coverage as (
-
-    select * from {{ ref('int_source_coverage') }}
-
-),
-
 maturity as (
 
-    select
-        metric_definitions.maturity_days,
-        as_of.as_of_date,
-        source_coverage.coverage_start_date
-
-    from metric_definitions
-    left join source_coverage
-        on metric_definitions.outcome_source = source_coverage.source_name
-    cross join as_of
-    where metric_definitions.metric_name = 'complaint_rate'
+    select * from {{ ref('int_metric_maturity') }}
+    where metric_name = 'complaint_rate'
 
 ),
 
@@ -91,9 +65,7 @@ final as (
         order_outcomes.ordered_date,
         order_outcomes.gmv_usd,
         order_outcomes.has_complaint_within_14d,
-        {{ dbt.dateadd('day', 'maturity.maturity_days', 'order_outcomes.ordered_date') }}
-        <= maturity.as_of_date as is_mature,
-        coalesce(order_outcomes.ordered_date >= maturity.coverage_start_date, false) as is_complete
+        {{ cohort_status_columns('order_outcomes.ordered_date') }}
 
     from order_outcomes
     cross join maturity

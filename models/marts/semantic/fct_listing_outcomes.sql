@@ -17,36 +17,10 @@ sellers as (
 
 ),
 
-metric_definitions as (
-
-    select * from {{ ref('metric_definitions') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of_date') }}
-
-),
-
-source_coverage as (
-
-    select * from {{ ref('int_source_coverage') }}
-
-),
-
 maturity as (
 
-    select
-        metric_definitions.maturity_days,
-        as_of.as_of_date,
-        source_coverage.coverage_start_date
-
-    from metric_definitions
-    left join source_coverage
-        on metric_definitions.outcome_source = source_coverage.source_name
-    cross join as_of
-    where metric_definitions.metric_name = 'listing_violation_rate'
+    select * from {{ ref('int_metric_maturity') }}
+    where metric_name = 'listing_violation_rate'
 
 ),
 
@@ -62,9 +36,7 @@ final as (
         listing_outcomes.created_date,
         listing_outcomes.is_violation_within_7d,
         listing_outcomes.is_low_quality_within_7d,
-        {{ dbt.dateadd('day', 'maturity.maturity_days', 'listing_outcomes.created_date') }}
-        <= maturity.as_of_date as is_mature,
-        coalesce(listing_outcomes.created_date >= maturity.coverage_start_date, false) as is_complete
+        {{ cohort_status_columns('listing_outcomes.created_date') }}
 
     from listing_outcomes
     cross join maturity

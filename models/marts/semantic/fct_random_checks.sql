@@ -23,36 +23,10 @@ sellers as (
 
 ),
 
-metric_definitions as (
-
-    select * from {{ ref('metric_definitions') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of_date') }}
-
-),
-
-source_coverage as (
-
-    select * from {{ ref('int_source_coverage') }}
-
-),
-
 maturity as (
 
-    select
-        metric_definitions.maturity_days,
-        as_of.as_of_date,
-        source_coverage.coverage_start_date
-
-    from metric_definitions
-    left join source_coverage
-        on metric_definitions.outcome_source = source_coverage.source_name
-    cross join as_of
-    where metric_definitions.metric_name = 'violation_prevalence'
+    select * from {{ ref('int_metric_maturity') }}
+    where metric_name = 'violation_prevalence'
 
 ),
 
@@ -68,9 +42,7 @@ final as (
         random_checks.checked_at,
         random_checks.checked_date,
         random_checks.is_violation,
-        {{ dbt.dateadd('day', 'maturity.maturity_days', 'random_checks.checked_date') }}
-        <= maturity.as_of_date as is_mature,
-        coalesce(random_checks.checked_date >= maturity.coverage_start_date, false) as is_complete
+        {{ cohort_status_columns('random_checks.checked_date') }}
 
     from random_checks
     cross join maturity

@@ -17,36 +17,10 @@ sellers as (
 
 ),
 
-metric_definitions as (
-
-    select * from {{ ref('metric_definitions') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of_date') }}
-
-),
-
-source_coverage as (
-
-    select * from {{ ref('int_source_coverage') }}
-
-),
-
 maturity as (
 
-    select
-        metric_definitions.maturity_days,
-        as_of.as_of_date,
-        source_coverage.coverage_start_date
-
-    from metric_definitions
-    left join source_coverage
-        on metric_definitions.outcome_source = source_coverage.source_name
-    cross join as_of
-    where metric_definitions.metric_name = 'bad_seller_onboarding_rate'
+    select * from {{ ref('int_metric_maturity') }}
+    where metric_name = 'bad_seller_onboarding_rate'
 
 ),
 
@@ -61,9 +35,7 @@ final as (
         onboarding_outcomes.onboarded_date,
         onboarding_outcomes.first_removal_at,
         onboarding_outcomes.is_bad_within_30d,
-        {{ dbt.dateadd('day', 'maturity.maturity_days', 'onboarding_outcomes.onboarded_date') }}
-        <= maturity.as_of_date as is_mature,
-        coalesce(onboarding_outcomes.onboarded_date >= maturity.coverage_start_date, false) as is_complete
+        {{ cohort_status_columns('onboarding_outcomes.onboarded_date') }}
 
     from onboarding_outcomes
     cross join maturity

@@ -279,7 +279,32 @@ counts as (
 rates as (
 
     select
-        counts.*,
+        counts.change_id,
+        counts.strategy_id,
+        counts.changed_at,
+        counts.change_type,
+        counts.change_description,
+        counts.before_start_at,
+        counts.after_end_at,
+        counts.is_observed,
+        counts.before_days,
+        counts.after_days,
+        counts.n_hits_before,
+        counts.n_hits_after,
+        counts.n_hits_enforced_before,
+        counts.n_hits_enforced_after,
+        counts.n_flagged_checks_before,
+        counts.n_flagged_confirmed_before,
+        counts.n_flagged_checks_after,
+        counts.n_flagged_confirmed_after,
+        counts.n_recall_checks_before,
+        counts.n_recall_checks_hit_before,
+        counts.n_recall_checks_after,
+        counts.n_recall_checks_hit_after,
+        counts.n_actions_appeal_resolved_before,
+        counts.n_actions_overturned_before,
+        counts.n_actions_appeal_resolved_after,
+        counts.n_actions_overturned_after,
         case
             when
                 counts.is_observed and counts.before_days > 0

@@ -1,14 +1,13 @@
 {#- Strategy scorecard by day: one row per strategy, day and trailing window (1, 7 or 28 days
-    ending on the day). Each event counts on its own date: hits and time-to-hit on the hit day,
-    flagged QA verdicts on the day of the hit they audited, random QA verdicts on the check day,
-    actions, appeals and overturns on the action day. Windows are built by letting every event
-    count on each day of the windows it falls in, so medians and distinct seller counts are
-    exact. Distinct targets are counted from the days each target was hit: a hit day counts the
-    target on the days of the windows it falls in that an earlier hit day of the same target
-    does not already cover, so each target counts once per window without expanding every hit
-    into every window day. -#}
+    ending on the day, trailing_window_lengths()). Each event counts on its own date: hits and
+    time-to-hit on the hit day, flagged QA verdicts on the day of the hit they audited, random QA
+    verdicts on the check day, actions, appeals and overturns on the action day. Windows are
+    built by letting every event count on each day of the windows it falls in
+    (spread_over_trailing_windows()), so medians and distinct seller counts are exact; distinct
+    targets come from int_strategy_window_targets. -#}
 
-{%- set windows = [1, 7, 28] -%}
+{#- The grain of every figure below: what the figures are grouped by and joined on. -#}
+{%- set grain = 'strategy_id, metric_date, window_days' -%}
 
 with
 
@@ -42,75 +41,27 @@ actions as (
 
 ),
 
-calendar as (
+grid as (
 
-    select * from {{ ref('int_calendar_days') }}
-
-),
-
-data_start as (
-
-    select min(hit_date) as first_hit_date
-    from hits
+    select * from {{ ref('int_strategy_window_grid') }}
 
 ),
 
-windows as (
+target_figures as (
 
-    {% for window in windows %}
-        select {{ window }} as window_days
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
-
-),
-
-day_numbers as (
-
-    {{ dbt.generate_series(windows | max) }}
+    select * from {{ ref('int_strategy_window_targets') }}
 
 ),
 
 window_offsets as (
 
-    select
-        windows.window_days,
-        day_numbers.generated_number - 1 as day_offset
-
-    from windows
-    inner join day_numbers
-        on windows.window_days >= day_numbers.generated_number
-
-),
-
-grid as (
-
-    select
-        strategies.strategy_id,
-        calendar.calendar_date as metric_date,
-        windows.window_days
-
-    from strategies
-    cross join data_start
-    inner join calendar
-        on
-            strategies.active_from_date <= calendar.calendar_date
-            and strategies.active_to_date >= calendar.calendar_date
-            and data_start.first_hit_date <= calendar.calendar_date
-    cross join windows
+    {{ trailing_window_offsets() }}
 
 ),
 
 hit_windows as (
 
-    select
-        hits.strategy_id,
-        window_offsets.window_days,
-        hits.is_enforced,
-        hits.hours_to_hit,
-        cast({{ dbt.dateadd('day', 'window_offsets.day_offset', 'hits.hit_date') }} as date) as metric_date
-
-    from hits
-    cross join window_offsets
+    {{ spread_over_trailing_windows('hits', 'hit_date', ['strategy_id', 'is_enforced', 'hours_to_hit']) }}
 
 ),
 
@@ -125,133 +76,13 @@ hit_figures as (
         percentile_cont(0.5) within group (order by hours_to_hit) as median_hours_to_hit
 
     from hit_windows
-    group by strategy_id, metric_date, window_days
-
-),
-
-target_hit_days as (
-
-    select distinct
-        strategy_id,
-        target_id,
-        hit_date
-
-    from hits
-    where target_id is not null
-
-),
-
-target_previous_hit_days as (
-
-    select
-        strategy_id,
-        target_id,
-        hit_date,
-        lag(hit_date) over (partition by strategy_id, target_id order by hit_date) as previous_hit_date
-
-    from target_hit_days
-
-),
-
-target_coverage as (
-
-    {#- A hit day counts its target in the windows ending on hit_date .. hit_date + window - 1;
-        the days up to previous_hit_date + window - 1 are already counted by the previous hit
-        day. Both ends as dates; the span ends the day before coverage_end_date. #}
-    select
-        target_previous_hit_days.strategy_id,
-        windows.window_days,
-        greatest(
-            target_previous_hit_days.hit_date,
-            coalesce(
-                cast({{ dbt.dateadd(
-                    'day', 'windows.window_days', 'target_previous_hit_days.previous_hit_date'
-                ) }} as date),
-                target_previous_hit_days.hit_date
-            )
-        ) as coverage_start_date,
-        cast({{ dbt.dateadd('day', 'windows.window_days', 'target_previous_hit_days.hit_date') }} as date)
-            as coverage_end_date
-
-    from target_previous_hit_days
-    cross join windows
-
-),
-
-target_count_changes as (
-
-    select
-        strategy_id,
-        window_days,
-        coverage_start_date as metric_date,
-        1 as change_in_targets
-
-    from target_coverage
-
-    union all
-
-    select
-        strategy_id,
-        window_days,
-        coverage_end_date as metric_date,
-        -1 as change_in_targets
-
-    from target_coverage
-
-    union all
-
-    {#- Every grid day, so that the running count below has a row for each. #}
-    select
-        strategy_id,
-        window_days,
-        metric_date,
-        0 as change_in_targets
-
-    from grid
-
-),
-
-target_count_days as (
-
-    select
-        strategy_id,
-        window_days,
-        metric_date,
-        sum(change_in_targets) as change_in_targets
-
-    from target_count_changes
-    group by strategy_id, window_days, metric_date
-
-),
-
-target_figures as (
-
-    select
-        strategy_id,
-        metric_date,
-        window_days,
-        sum(change_in_targets) over (
-            partition by strategy_id, window_days
-            order by metric_date
-            rows between unbounded preceding and current row
-        ) as n_targets_hit
-
-    from target_count_days
+    group by {{ grain }}
 
 ),
 
 flagged_windows as (
 
-    select
-        flagged_checks.strategy_id,
-        window_offsets.window_days,
-        flagged_checks.is_violation,
-        cast(
-            {{ dbt.dateadd('day', 'window_offsets.day_offset', 'flagged_checks.performance_date') }} as date
-        ) as metric_date
-
-    from flagged_checks
-    cross join window_offsets
+    {{ spread_over_trailing_windows('flagged_checks', 'performance_date', ['strategy_id', 'is_violation']) }}
 
 ),
 
@@ -265,21 +96,13 @@ flagged_figures as (
         sum(case when is_violation then 1 else 0 end) as n_flagged_confirmed
 
     from flagged_windows
-    group by strategy_id, metric_date, window_days
+    group by {{ grain }}
 
 ),
 
 recall_windows as (
 
-    select
-        recall_checks.strategy_id,
-        window_offsets.window_days,
-        recall_checks.is_hit_before_check,
-        cast({{ dbt.dateadd('day', 'window_offsets.day_offset', 'recall_checks.checked_date') }} as date)
-            as metric_date
-
-    from recall_checks
-    cross join window_offsets
+    {{ spread_over_trailing_windows('recall_checks', 'checked_date', ['strategy_id', 'is_hit_before_check']) }}
 
 ),
 
@@ -293,23 +116,15 @@ recall_figures as (
         sum(case when is_hit_before_check then 1 else 0 end) as n_recall_checks_hit
 
     from recall_windows
-    group by strategy_id, metric_date, window_days
+    group by {{ grain }}
 
 ),
 
 action_windows as (
 
-    select
-        actions.strategy_id,
-        window_offsets.window_days,
-        actions.seller_id,
-        actions.has_resolved_appeal,
-        actions.is_overturned,
-        actions.overturned_seller_gmv_30d_usd,
-        cast({{ dbt.dateadd('day', 'window_offsets.day_offset', 'actions.acted_date') }} as date) as metric_date
-
-    from actions
-    cross join window_offsets
+    {{ spread_over_trailing_windows('actions', 'acted_date', [
+        'strategy_id', 'seller_id', 'has_resolved_appeal', 'is_overturned', 'overturned_seller_gmv_30d_usd',
+    ]) }}
 
 ),
 
@@ -324,7 +139,7 @@ action_figures as (
         sum(case when is_overturned then 1 else 0 end) as n_actions_overturned
 
     from action_windows
-    group by strategy_id, metric_date, window_days
+    group by {{ grain }}
 
 ),
 
@@ -340,7 +155,7 @@ overturned_sellers as (
 
     from action_windows
     where is_overturned and seller_id is not null
-    group by strategy_id, metric_date, window_days, seller_id
+    group by {{ grain }}, seller_id
 
 ),
 
@@ -354,7 +169,7 @@ overturned_seller_figures as (
         sum(gmv_30d_usd) as overturned_sellers_gmv_30d_usd
 
     from overturned_sellers
-    group by strategy_id, metric_date, window_days
+    group by {{ grain }}
 
 ),
 
@@ -382,43 +197,34 @@ joined as (
         coalesce(overturned_seller_figures.n_overturned_sellers, 0) as n_overturned_sellers
 
     from grid
-    left join hit_figures
-        on
-            grid.strategy_id = hit_figures.strategy_id
-            and grid.metric_date = hit_figures.metric_date
-            and grid.window_days = hit_figures.window_days
-    left join target_figures
-        on
-            grid.strategy_id = target_figures.strategy_id
-            and grid.metric_date = target_figures.metric_date
-            and grid.window_days = target_figures.window_days
-    left join flagged_figures
-        on
-            grid.strategy_id = flagged_figures.strategy_id
-            and grid.metric_date = flagged_figures.metric_date
-            and grid.window_days = flagged_figures.window_days
-    left join recall_figures
-        on
-            grid.strategy_id = recall_figures.strategy_id
-            and grid.metric_date = recall_figures.metric_date
-            and grid.window_days = recall_figures.window_days
-    left join action_figures
-        on
-            grid.strategy_id = action_figures.strategy_id
-            and grid.metric_date = action_figures.metric_date
-            and grid.window_days = action_figures.window_days
-    left join overturned_seller_figures
-        on
-            grid.strategy_id = overturned_seller_figures.strategy_id
-            and grid.metric_date = overturned_seller_figures.metric_date
-            and grid.window_days = overturned_seller_figures.window_days
+    left join hit_figures using ({{ grain }})
+    left join target_figures using ({{ grain }})
+    left join flagged_figures using ({{ grain }})
+    left join recall_figures using ({{ grain }})
+    left join action_figures using ({{ grain }})
+    left join overturned_seller_figures using ({{ grain }})
 
 ),
 
 typed_counts as (
 
     select
-        *,
+        strategy_id,
+        metric_date,
+        window_days,
+        median_hours_to_hit,
+        overturned_sellers_gmv_30d_usd,
+        n_hits,
+        n_hits_enforced,
+        n_targets_hit,
+        n_flagged_checks,
+        n_flagged_confirmed,
+        n_recall_checks,
+        n_recall_checks_hit,
+        n_actions,
+        n_actions_appeal_resolved,
+        n_actions_overturned,
+        n_overturned_sellers,
         cast(n_hits as double) as hits_d,
         cast(n_hits_enforced as double) as hits_enforced_d,
         cast(n_flagged_checks as double) as flagged_d,

@@ -2,10 +2,7 @@
     what staging did with it (staged, superseded or quarantined, with the rule). The ledger behind
     the reconciliation and the data-quality marts. -#}
 
-{%- set raw_tables = [
-    'sellers', 'seller_identity_signals', 'listings', 'strategies', 'strategy_changes',
-    'strategy_hits', 'enforcement_actions', 'appeals', 'qa_case_checks', 'orders', 'complaints',
-] -%}
+{%- set raw_tables = marketplace_raw_tables() -%}
 
 with
 

@@ -1,5 +1,5 @@
 {#- The metric registry for the dbt models, generated from metric_registry.yml by `governance metrics generate`: do not edit.
-    Read it through metric_registry() and its helpers (macros/metric_registry.sql). -#}
+    Read it through metric_registry() and its helpers (macros/metrics/metric_registry.sql). -#}
 {% macro metric_registry_generated() -%}
     {{ return([
         {"name": "listing_violation_rate", "label": "Listing violation rate", "cohort_description": "listings by creation date", "outcome": {"model": "int_listing_enforcement_outcomes", "key": "listing_id", "date_column": "created_date", "started_at_column": "created_at", "flag": "is_violation_within_7d", "source": "enforcement_actions"}, "window_days": 7, "maturity_days": 7, "direction_is_good": "down", "target_value": 0.03, "owner": "listing-integrity", "unit": "proportion", "count_unit": "listings", "interval": "wilson", "numerator_actions": {"via": "action", "target_type": "listing", "action_types": ["listing_takedown", "listing_limit"], "low_quality": false}, "cause_delay_var": none},

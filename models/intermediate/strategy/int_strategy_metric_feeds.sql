@@ -1,6 +1,6 @@
 {#- Which north-star metrics each detection strategy can move, derived from the metrics' counting
     rules in the metric registry (`numerator_actions`, as SQL in counted_action(),
-    macros/metric_numerators.sql) and the strategy's target type and policy (the policies seed):
+    macros/metrics/metric_numerators.sql) and the strategy's target type and policy (the policies seed):
     a listing strategy feeds the listing violation rate or the low-quality listing rate by its
     policy's kind, a seller strategy of a high or critical policy feeds the bad-seller onboarding
     rate, and every strategy feeds the appeal overturn rate through appeals against its actions.

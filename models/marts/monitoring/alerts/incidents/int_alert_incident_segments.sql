@@ -115,7 +115,12 @@ segment_means as (
 ranked as (
 
     select
-        segment_means.*,
+        segment_means.incident_id,
+        segment_means.region,
+        segment_means.category,
+        segment_means.contribution,
+        segment_means.mix_effect,
+        segment_means.rate_effect,
         row_number() over (
             partition by segment_means.incident_id
             order by

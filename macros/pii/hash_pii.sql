@@ -8,7 +8,7 @@
 
 {% macro default__hash_pii(column_name) -%}
     {{ exceptions.raise_compiler_error(
-        "hash_pii has no implementation for adapter '" ~ adapter.type() ~ "': add one in macros/hash_pii.sql"
+        "hash_pii has no implementation for adapter '" ~ adapter.type() ~ "': add one in macros/pii/hash_pii.sql"
     ) }}
 {%- endmacro %}
 

@@ -1,7 +1,7 @@
 {#- One row per seller onboarded up to the reporting date, with whether a counted (not
     overturned) suspension or ban for a high or critical policy followed within 30 days (the
     metric's window_days in the metric registry). Feeds bad_seller_onboarding_rate; which actions
-    count is counted_action() (macros/metric_numerators.sql). -#}
+    count is counted_action() (macros/metrics/metric_numerators.sql). -#}
 
 {%- set window_days = metric_window_days('bad_seller_onboarding_rate') %}
 

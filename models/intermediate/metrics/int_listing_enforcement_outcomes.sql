@@ -1,7 +1,7 @@
 {#- One row per listing created up to the reporting date, with whether it received a counted
     (not overturned) listing action within 7 days of creation, split by policy kind. Feeds
     listing_violation_rate and low_quality_listing_rate; which actions count is
-    counted_action() (macros/metric_numerators.sql). -#}
+    counted_action() (macros/metrics/metric_numerators.sql). -#}
 
 {#- Incremental on DuckDB (nightly runs): re-processes whole creation days, those in the lookback
     window widened by the 7-day action window (an action taken in the lookback window counts

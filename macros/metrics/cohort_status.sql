@@ -1,0 +1,12 @@
+{#- The two cohort flags of a record-grain fact, from its cohort day `cohort_date` (a SQL
+    expression) and `maturity`, a relation or CTE holding the metric's row of
+    int_metric_maturity:
+    - `is_mature`: the cohort day's outcome window has closed by the reporting date
+      (cohort day + maturity_days <= as_of_date);
+    - `is_complete`: the cohort day lies inside the coverage of the source the metric counts
+      (false when the source has no coverage start). -#}
+{% macro cohort_status_columns(cohort_date, maturity='maturity') -%}
+    {{ dbt.dateadd('day', maturity ~ '.maturity_days', cohort_date) }}
+    <= {{ maturity }}.as_of_date as is_mature,
+    coalesce({{ cohort_date }} >= {{ maturity }}.coverage_start_date, false) as is_complete
+{%- endmacro %}
