@@ -25,6 +25,7 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Stops a Spark run whose GOVERNANCE_PII_SALT is unset or is the public demo salt; returns nothing. -#}
 {% macro check_spark_pii_salt() -%}
     {%- set salt = env_var('GOVERNANCE_PII_SALT', '') -%}
     {%- if salt == '' -%}
@@ -40,6 +41,7 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- Registers every raw table of source `source_name` on Spark as a table over its Parquet folder; returns nothing. -#}
 {% macro register_raw_sources(source_name='marketplace') -%}
     {#- One external Parquet table per raw folder in schema `<source schema>_files`, and the
         source relation itself as a view over it that also exposes Spark's file metadata column
@@ -81,6 +83,7 @@
         ~ " as source '" ~ source_name ~ "'", info=true) }}
 {%- endmacro %}
 
+{#- Logs which dbt Python models (and the models built on them) var `spark_skipped_models` switches off on this target; returns nothing. -#}
 {% macro log_skipped_python_models() -%}
     {%- set skipped = var('spark_skipped_models', {}) -%}
     {%- set python_models = skipped.get('python', []) -%}

@@ -27,6 +27,7 @@
     {{ return(text) }}
 {%- endmacro %}
 
+{#- The dbt var `name` as text, after checking it is a number between `minimum` and `maximum`; stops the run with a one-line error otherwise. -#}
 {% macro validated_number_var(name, minimum, maximum) -%}
     {%- set value = var(name) -%}
     {%- set text = value | string | trim -%}

@@ -42,6 +42,7 @@ FIRST_NIGHT, NIGHT = "2026-06-29", "2026-06-30"
 NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
 ORDERS_SQL = "marketplace_governance/models/intermediate/metrics/int_order_complaint_outcomes.sql"
 FACT_SQL = "marketplace_governance/models/marts/semantic/fct_completed_orders.sql"
+ORDER_OUTCOMES = "intermediate.int_order_complaint_outcomes"
 BASE_ORDERS_SQL = (
     "marketplace_governance/models/staging/marketplace/base/base_marketplace__orders.sql"
 )
@@ -306,20 +307,20 @@ def test_incremental_nights_leave_the_raw_source_tests_and_unit_tests_to_full_bu
 
 
 def _duplicate_orders(db: Path, stamps: list[str]) -> list[str]:
-    """Append a copy of a fct_completed_orders row written at each `stamps` entry ('latest' or
-    'earliest' processed_at), a different order each time, and return their order ids."""
+    """Append a copy of an int_order_complaint_outcomes row written at each `stamps` entry
+    ('latest' or 'earliest' processed_at), a different order each time, and return their order
+    ids."""
     duplicated = []
     with duckdb.connect(str(db)) as con:
         for i, stamp in enumerate(stamps):
             pick = "max" if stamp == "latest" else "min"
             order_id = con.execute(
-                "select distinct order_id from main.fct_completed_orders where processed_at = "
-                f"(select {pick}(processed_at) from main.fct_completed_orders) "
+                f"select distinct order_id from {ORDER_OUTCOMES} where processed_at = "
+                f"(select {pick}(processed_at) from {ORDER_OUTCOMES}) "
                 f"order by order_id limit 1 offset {i}"
             ).fetchone()[0]
             con.execute(
-                "insert into main.fct_completed_orders "
-                "select * from main.fct_completed_orders where order_id = ?",
+                f"insert into {ORDER_OUTCOMES} select * from {ORDER_OUTCOMES} where order_id = ?",
                 [order_id],
             )
             duplicated.append(order_id)
@@ -328,14 +329,14 @@ def _duplicate_orders(db: Path, stamps: list[str]) -> list[str]:
 
 def _unique_test_of_the_order_fact(db: Path, target: Path) -> tuple[dict, str]:
     run_dbt(
-        ["test", "--select", "fct_completed_orders,test_name:unique"],
+        ["test", "--select", "int_order_complaint_outcomes,test_name:unique"],
         duckdb_path=db,
         target_path=target,
         quiet=True,
     )
     results = json.loads((target / "run_results.json").read_text())["results"]
     (result,) = [r for r in results if r["unique_id"].startswith("test.")]
-    sql = next((target / "compiled").rglob("unique_fct_completed_orders_order_id*.sql"))
+    sql = next((target / "compiled").rglob("unique_int_order_complaint_outcomes_order_id*.sql"))
     return result, sql.read_text()
 
 
@@ -347,7 +348,7 @@ def test_after_a_night_uniqueness_tests_check_the_keys_the_night_wrote(nights, t
     shutil.copy(nights["published"], night)
     with duckdb.connect(str(night), read_only=True) as con:
         stamps = con.execute(
-            "select count(distinct processed_at) from main.fct_completed_orders"
+            f"select count(distinct processed_at) from {ORDER_OUTCOMES}"
         ).fetchone()[0]
     assert stamps == 2  # rows of night 1 outside the lookback window, rows of night 2
     latest, _ = _duplicate_orders(night, ["latest", "earliest"])
@@ -364,6 +365,32 @@ def test_after_a_night_uniqueness_tests_check_the_keys_the_night_wrote(nights, t
     result, sql = _unique_test_of_the_order_fact(full, tmp_path / "full-target")
     assert (result["status"], result["failures"]) == ("fail", 2)
     assert "processed_at" not in sql
+
+
+def test_an_order_fact_row_fanned_out_fails_the_facts_key_test(nights, tmp_path):
+    # fct_completed_orders adds dimensions to the outcome fact with left joins: its key test
+    # counts rows against the outcome fact, so a row written twice fails it.
+    db = tmp_path / "fact.duckdb"
+    shutil.copy(nights["rebuilt"], db)
+    with duckdb.connect(str(db)) as con:
+        rows = con.execute("select count(*) from main.fct_completed_orders").fetchone()[0]
+        con.execute(
+            "insert into main.fct_completed_orders "
+            "select * from main.fct_completed_orders order by order_id limit 1"
+        )
+    target = tmp_path / "target"
+    run_dbt(
+        ["test", "--select", "fct_completed_orders,test_name:one_row_per_row_of"],
+        duckdb_path=db,
+        target_path=target,
+        quiet=True,
+    )
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    (result,) = [r for r in results if r["unique_id"].startswith("test.")]
+    assert (result["status"], result["failures"]) == ("fail", 1)
+    sql = next((target / "compiled").rglob("one_row_per_row_of_fct_completed_orders*.sql"))
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(sql.read_text()).fetchall() == [(rows + 1, rows)]
 
 
 def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):

@@ -51,3 +51,26 @@ def test_make_help_lists_every_target():
     listed_targets = set(re.findall(r"^\s*make (\S+)", listed.stdout, flags=re.MULTILINE))
     assert _make_targets() - listed_targets == set()
     assert listed_targets - _make_targets() == set()
+
+
+def _macros_defined(folder: Path) -> set[str]:
+    return {
+        name
+        for path in folder.glob("*.sql")
+        for name in re.findall(r"\{%-?\s*macro\s+(\w+)\(", path.read_text())
+    }
+
+
+def test_every_macro_is_documented_in_its_folders_properties():
+    import yaml
+
+    folders = sorted({path.parent for path in (ROOT / "macros").rglob("*.sql")})
+    for folder in folders:
+        properties = folder / "_macros.yml"
+        assert properties.exists(), f"{folder.relative_to(ROOT)} has no _macros.yml"
+        documented = {
+            entry["name"]: entry for entry in yaml.safe_load(properties.read_text())["macros"]
+        }
+        assert set(documented) == _macros_defined(folder), folder.relative_to(ROOT)
+        undescribed = [name for name, entry in documented.items() if not entry.get("description")]
+        assert undescribed == [], folder.relative_to(ROOT)

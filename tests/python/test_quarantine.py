@@ -204,6 +204,73 @@ def test_source_tests_only_warn_once_staging_enforces_the_rules(corrupted):
     assert corrupted["report"].dbt["tests_failed"] == 0
 
 
+def test_the_raw_key_tests_read_the_base_models_and_find_every_repeated_key(corrupted):
+    # The raw sources' key tests look the keys up in the base models (every raw row, typed):
+    # they warn about exactly the keys the raw files repeat.
+    results = json.loads((corrupted["root"] / "target" / "run_results.json").read_text())
+    failures = {
+        r["unique_id"].split(".")[2]: r["failures"]
+        for r in results["results"]
+        if r["unique_id"].split(".")[2].startswith("source_unique_marketplace_")
+    }
+    raw = corrupted["raw"]
+    with duckdb.connect() as con:
+        for table, key in (("listings", "listing_id"), ("sellers", "seller_id")):
+            repeated = con.execute(
+                f"select count(*) from (select {key} from read_parquet(?, union_by_name = true) "
+                f"where {key} is not null group by {key} having count(*) > 1)",
+                [str(raw / table / "*.parquet")],
+            ).fetchone()[0]
+            assert repeated > 0 and failures[f"source_unique_marketplace_{table}_{key}"] == repeated
+
+
+def test_a_base_row_written_twice_fails_the_base_key_test_naming_the_file(corrupted, tmp_path):
+    db = tmp_path / "copy.duckdb"
+    db.write_bytes(corrupted["db"].read_bytes())
+    with duckdb.connect(str(db)) as con:
+        first, second = (
+            row[0]
+            for row in con.execute(
+                "select distinct source_file from staging.base_marketplace__orders "
+                "order by 1 limit 2"
+            ).fetchall()
+        )
+        # A row of the first file written twice; in the second file, its first row numbered as
+        # its second (a repeated key and a lost row).
+        con.execute(
+            "insert into staging.base_marketplace__orders select * from "
+            "staging.base_marketplace__orders where source_file = ? and file_row_number = 3",
+            [first],
+        )
+        con.execute(
+            "update staging.base_marketplace__orders set file_row_number = 1 "
+            "where source_file = ? and file_row_number = 0",
+            [second],
+        )
+    run_dbt(
+        ["test", "--select", "one_row_per_raw_row_base_marketplace__orders"],
+        raw_dir=corrupted["raw"],
+        duckdb_path=db,
+        target_path=tmp_path / "target",
+        quiet=True,
+    )
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())["results"]
+    (result,) = [r for r in results if r["unique_id"].startswith("test.")]
+    assert (result["status"], result["failures"]) == ("fail", 2)
+    sql = next((tmp_path / "target" / "compiled").rglob("one_row_per_raw_row_*.sql")).read_text()
+    with duckdb.connect(str(db), read_only=True) as con:
+        found = {row[0]: row[1:] for row in con.execute(sql).fetchall()}
+        rows = dict(
+            con.execute(
+                "select source_file, count(*) from staging.base_marketplace__orders group by 1"
+            ).fetchall()
+        )
+    assert found == {
+        first: (rows[first], 0, rows[first] - 2),
+        second: (rows[second], 1, rows[second] - 1),
+    }
+
+
 def test_the_contract_precheck_quarantines_files_missing_a_column(corrupted):
     assert corrupted["report"].quarantined_files == {
         "orders": {f"{NIGHT}-corrupt-missing_column.parquet": "gmv_usd"}

@@ -13,6 +13,7 @@
     on_schema_change='fail',
 ) }}
 
+{%- set cutoff_at = reporting_cutoff_at() %}
 {%- if is_incremental() %}
     {%- set reprocessed_from = 'cast(' ~ incremental_window_start('ordered_at', complaint_window_days())
         ~ ' as ' ~ dbt.type_timestamp() ~ ')' %}
@@ -54,20 +55,13 @@ listings as (
 
 ),
 
-as_of as (
-
-    select * from {{ ref('int_as_of_date') }}
-
-),
-
 completed_orders as (
 
     select orders.*
     from orders
-    cross join as_of
     where
         orders.order_status = 'completed'
-        and orders.ordered_at < as_of.cutoff_at
+        and orders.ordered_at < {{ cutoff_at }}
     {% if is_incremental() -%}
         and orders.ordered_at
         >= {{ reprocessed_from }}
@@ -79,10 +73,9 @@ complaints_in_scope as (
 
     select complaints.*
     from complaints
-    cross join as_of
     where
         complaints.order_id is not null
-        and complaints.created_at < as_of.cutoff_at
+        and complaints.created_at < {{ cutoff_at }}
 
 ),
 

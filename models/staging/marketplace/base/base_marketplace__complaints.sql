@@ -66,13 +66,23 @@ candidates as (
 
 ),
 
+superseded as (
+
+    {{ superseded_versions(source('marketplace', 'complaints'), 'candidates', 'complaint_id', rules) }}
+
+),
+
 versioned as (
 
     select
-        *,
-        {{ version_rank('complaint_id') }} as version_rank
+        candidates.*,
+        superseded.source_file is not null as is_superseded
 
     from candidates
+    left join superseded
+        on
+            candidates.source_file = superseded.source_file
+            and candidates.file_row_number = superseded.file_row_number
 
 )
 

@@ -81,13 +81,23 @@ candidates as (
 
 ),
 
+superseded as (
+
+    {{ superseded_versions(source('marketplace', 'qa_case_checks'), 'candidates', 'check_id', rules) }}
+
+),
+
 versioned as (
 
     select
-        *,
-        {{ version_rank('check_id') }} as version_rank
+        candidates.*,
+        superseded.source_file is not null as is_superseded
 
     from candidates
+    left join superseded
+        on
+            candidates.source_file = superseded.source_file
+            and candidates.file_row_number = superseded.file_row_number
 
 )
 

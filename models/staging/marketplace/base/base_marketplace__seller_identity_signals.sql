@@ -2,11 +2,7 @@
     quarantine doc). A record is one observation: seller, signal type, value and time; exact
     repeats are superseded. -#}
 {%- set rules = common_row_rules('seller_id')
-    + required_value_rules(['signal_type'])
-    + [
-        {'rule': 'missing_required_value', 'column': 'signal_value', 'when': 'signal_value_hash is null'},
-    ]
-    + required_value_rules(['observed_at'])
+    + required_value_rules(['signal_type', 'signal_value', 'observed_at'])
     + [
         unknown_code_rule(
             'signal_type', codes=marketplace_accepted_codes('seller_identity_signals', 'signal_type')
@@ -37,6 +33,9 @@ typed as (
         unparseable_column,
         cast(seller_id as {{ dbt.type_string() }}) as seller_id,
         cast(signal_type as {{ dbt.type_string() }}) as signal_type,
+        {#- The raw value stays inside the model (its rules and its versions read it); only its
+            hash is written. #}
+        signal_value,
         {{ hash_pii('signal_value') }} as signal_value_hash,
         observed_at
 
@@ -79,13 +78,26 @@ candidates as (
 
 ),
 
+superseded as (
+
+    {{ superseded_versions(
+        source('marketplace', 'seller_identity_signals'), 'candidates', 'signal_observation_id', rules,
+        record_columns=['seller_id', 'signal_type', 'signal_value', 'observed_at']
+    ) }}
+
+),
+
 versioned as (
 
     select
-        *,
-        {{ version_rank('signal_observation_id') }} as version_rank
+        candidates.*,
+        superseded.source_file is not null as is_superseded
 
     from candidates
+    left join superseded
+        on
+            candidates.source_file = superseded.source_file
+            and candidates.file_row_number = superseded.file_row_number
 
 )
 

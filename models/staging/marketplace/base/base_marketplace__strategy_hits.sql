@@ -73,13 +73,23 @@ candidates as (
 
 ),
 
+superseded as (
+
+    {{ superseded_versions(source('marketplace', 'strategy_hits'), 'candidates', 'hit_id', rules) }}
+
+),
+
 versioned as (
 
     select
-        *,
-        {{ version_rank('hit_id') }} as version_rank
+        candidates.*,
+        superseded.source_file is not null as is_superseded
 
     from candidates
+    left join superseded
+        on
+            candidates.source_file = superseded.source_file
+            and candidates.file_row_number = superseded.file_row_number
 
 )
 

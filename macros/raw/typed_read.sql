@@ -39,7 +39,7 @@
         'boolean': dbt.type_boolean(),
     } -%}
     {%- if contract_type not in types -%}
-        {{ exceptions.raise_compiler_error("raw-data contract type '" ~ contract_type ~ "' has no reading rule: add it to macros/raw_read.sql") }}
+        {{ exceptions.raise_compiler_error("raw-data contract type '" ~ contract_type ~ "' has no reading rule: add it to macros/raw/typed_read.sql") }}
     {%- endif -%}
     {{ return(types[contract_type]) }}
 {%- endmacro %}
@@ -169,6 +169,7 @@
     {%- endif -%}
 {%- endmacro %}
 
+{#- The SQL expression reading raw column `name` as its contract type: a cast, a conversion to UTC or a parse whose failure gives null (`kind` from raw_read_kind). -#}
 {% macro raw_read_value(name, contract_type, kind) -%}
     {%- set data_type = raw_contract_type(contract_type) -%}
     {%- if kind == 'absent' -%}
@@ -234,6 +235,7 @@
     {{ return(found.columns[0].values() | list) }}
 {%- endmacro %}
 
+{#- The SQL list literal of the file paths `files`, each quoted. -#}
 {% macro raw_file_list(files) -%}
     {%- set quoted = [] -%}
     {%- for path in files -%}

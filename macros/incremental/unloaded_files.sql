@@ -8,13 +8,13 @@
 
 
 {#- The raw files of `table_name` a base model has not loaded yet (its typed read reads only
-    those, macros/raw_read.sql). DuckDB only: the files of the source's read_parquet pattern
+    those, macros/raw/typed_read.sql). DuckDB only: the files of the source's read_parquet pattern
     whose name is not yet in this model. A loaded file that is gone, or whose row count changed,
     stops the run: the table would no longer match its files. -#}
 {% macro unloaded_raw_files(table_name) -%}
     {%- if target.type != 'duckdb' -%}
         {{ exceptions.raise_compiler_error(
-            "incremental base models read only the new raw files on DuckDB: add an implementation for adapter '" ~ adapter.type() ~ "' in macros/incremental_base.sql"
+            "incremental base models read only the new raw files on DuckDB: add an implementation for adapter '" ~ adapter.type() ~ "' in macros/incremental/unloaded_files.sql"
         ) }}
     {%- endif -%}
     {%- set pattern = raw_files_pattern(source('marketplace', table_name)) -%}
