@@ -58,17 +58,19 @@
 {%- endmacro %}
 
 
-{#- Days after an order within which a complaint counts (`has_complaint_within_14d`). The outcome
-    fact applies it, and both order facts widen their re-processing window by it. -#}
+{#- Days after an order within which a complaint counts (`has_complaint_within_14d`): the window
+    of complaint_rate in the metric registry. The outcome fact applies it, and both order facts
+    widen their re-processing window by it. -#}
 {% macro complaint_window_days() -%}
-    {{ return(14) }}
+    {{ return(metric_window_days('complaint_rate')) }}
 {%- endmacro %}
 
 
 {#- Days after a listing's creation within which a counted listing action makes it a violation
-    or a low-quality listing (`is_violation_within_7d`, `is_low_quality_within_7d`). -#}
+    or a low-quality listing (`is_violation_within_7d`, `is_low_quality_within_7d`): the window
+    the metric registry gives the metrics of int_listing_enforcement_outcomes. -#}
 {% macro listing_action_window_days() -%}
-    {{ return(7) }}
+    {{ return(outcome_model_window_days('int_listing_enforcement_outcomes')) }}
 {%- endmacro %}
 
 

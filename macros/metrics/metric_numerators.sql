@@ -1,29 +1,22 @@
-{#- Which enforcement actions put a cohort member in a metric's numerator: the one place the
-    counting rules of the action-based metrics live. The outcome facts
+{#- Which enforcement actions put a cohort member in a metric's numerator: the counting rules of
+    the metric registry (`numerator_actions` in metric_registry.yml) as SQL. The outcome facts
     (int_listing_enforcement_outcomes, int_seller_onboarding_outcomes) and the strategy events
     behind them (int_metric_strategy_events) count an action with counted_action(); the
     strategy-to-metric mapping (int_strategy_metric_feeds) applies the same rules to a
     strategy's target type and policy, whose attributes come from the policies seed. -#}
 
-{#- metric name -> rule. `via: action`: the metric counts the rule's actions themselves (target
-    type, action types, and the policy's kind or severity); `via: appeal`: it counts the appeals
-    against any action, whatever its strategy. -#}
+{#- metric name -> rule, for the metrics whose numerator enforcement actions fill, from the
+    metric registry (`numerator_actions`). `via: action`: the metric counts the rule's actions
+    themselves (target type, action types, and the policy's kind or severity); `via: appeal`: it
+    counts the appeals against any action, whatever its strategy; `via: metric`: its records are
+    in the numerator because the record of another metric they link to is (that metric's rule
+    applies). -#}
 {% macro numerator_action_rules() -%}
-    {{ return({
-        'listing_violation_rate': {
-            'via': 'action', 'target_type': 'listing',
-            'action_types': ['listing_takedown', 'listing_limit'], 'low_quality': false,
-        },
-        'low_quality_listing_rate': {
-            'via': 'action', 'target_type': 'listing',
-            'action_types': ['listing_takedown', 'listing_limit'], 'low_quality': true,
-        },
-        'bad_seller_onboarding_rate': {
-            'via': 'action', 'target_type': 'seller',
-            'action_types': ['seller_suspension', 'seller_ban'], 'severities': ['high', 'critical'],
-        },
-        'appeal_overturn_rate': {'via': 'appeal'},
-    }) }}
+    {%- set rules = {} -%}
+    {%- for metric in metric_registry() if metric.numerator_actions -%}
+        {%- do rules.update({metric.name: metric.numerator_actions}) -%}
+    {%- endfor -%}
+    {{ return(rules) }}
 {%- endmacro %}
 
 {#- A boolean SQL expression: the row of `relation` (with target_type, policy_is_low_quality,
@@ -32,7 +25,7 @@
     that target type and policy can produce such actions. Whether the action was overturned is
     the caller's to check. -#}
 {% macro counted_action(metric_name, relation, with_action_type=true) -%}
-    {%- set rule = numerator_action_rules()[metric_name] -%}
+    {%- set rule = numerator_action_rules().get(metric_name, {'via': none}) -%}
     {%- if rule.via != 'action' -%}
         {{ exceptions.raise_compiler_error("counted_action: " ~ metric_name ~ " does not count actions of its own") }}
     {%- endif -%}

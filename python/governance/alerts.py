@@ -15,7 +15,7 @@ segment series under it.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from datetime import date as _date
@@ -24,17 +24,11 @@ from typing import Any
 
 import pandas as pd
 
+from governance import metric_registry
 from governance.severity import SEVERITY_LEVELS, SEVERITY_RANK
 
 ALL = "ALL"
 DEFAULT_OPEN_DAYS = 3
-# What the numerator of each action-based metric counts, and the actions behind it.
-NUMERATOR_WORDS = {
-    "listing_violation_rate": ("violating listings", "takedowns and limits"),
-    "low_quality_listing_rate": ("low-quality listings", "takedowns and limits"),
-    "bad_seller_onboarding_rate": ("bad sellers", "suspensions and bans"),
-    "appeal_overturn_rate": ("overturned appeals", "actions overturned on appeal"),
-}
 # Named segments carrying at least this share of the move make it "concentrated".
 CONCENTRATED_SHARE = 0.5
 
@@ -325,14 +319,24 @@ def _share_text(ch: Mapping[str, Any]) -> str:
     )
 
 
+def _numerator_words(metric_name: str) -> tuple[str, str, Callable[[float], str]]:
+    """What the metric's numerator counts, the actions behind it (the metric registry's
+    `alert_words`) and how an amount of it reads ("12" listings, "$1,234" of GMV)."""
+    try:
+        metric = metric_registry.load().metric(metric_name)
+    except KeyError:
+        return "numerator events", "actions", lambda value: f"{value:.0f}"
+    words = metric.alert_words or {}
+    noun = words.get("members", "numerator events")
+    return noun, words.get("actions", "actions"), metric.format_count
+
+
 def _cause_text(incident: Mapping[str, Any], changes: list, rose: bool) -> str:
     """The root-cause sentences: the change that explains the excess with its share, or that
     no change of ours precedes it (see governance.root_cause)."""
     likely = [ch for ch in changes if ch.get("is_likely_cause")]
     if likely:
-        noun, actions = NUMERATOR_WORDS.get(
-            str(incident.get("metric_name")), ("numerator events", "actions")
-        )
+        noun, actions, amount = _numerator_words(str(incident.get("metric_name")))
         parts = []
         for ch in likely:
             share = float(ch["excess_share"])
@@ -343,9 +347,9 @@ def _cause_text(incident: Mapping[str, Any], changes: list, rose: bool) -> str:
             gap = "excess" if rose else "shortfall"
             parts.append(
                 f"{_change_sentence(ch)}; its own extra {actions} after the change account for "
-                f"{portion} of the {gap} ({extra:.0f} {'extra' if rose else 'fewer'} {noun}; "
-                f"the {gap} is {excess:.0f} {where} the expected "
-                f"{float(ch['expected_events']):.0f})"
+                f"{portion} of the {gap} ({amount(extra)} {'extra' if rose else 'fewer'} {noun}; "
+                f"the {gap} is {amount(excess)} {where} the expected "
+                f"{amount(float(ch['expected_events']))})"
             )
         text = "A change to our own detection precedes it and explains it: " + "; ".join(parts)
         rest = [ch for ch in changes if not ch.get("is_likely_cause")]

@@ -17,7 +17,8 @@ in multiples of each series' daily noise -- are documented in
 :mod:`governance.anomaly_evaluation`. Only incidents inside the judged period (days with a
 p-value) are counted, and only flags on or after the simulation's first day (``start_date`` of
 the truth manifest): the simulator also writes the sellers and listings that existed before it,
-but enforces nothing before its first day.
+but enforces nothing before its first day. A metric that counts through another metric's
+records (the metric registry's ``via: metric``) takes that metric's incidents as consequences.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import average_precision_score, roc_auc_score
 
+from governance import metric_registry
 from governance.anomaly_evaluation import (
     MatchRules,
     baseline_mean_3sd,
@@ -51,13 +53,28 @@ def _read(con: duckdb.DuckDBPyConnection, sql: str) -> pd.DataFrame:
     return con.execute(sql).df()
 
 
+def with_linked_metrics(incidents: pd.DataFrame) -> pd.DataFrame:
+    """The planted incident rows, plus a consequence row on every metric whose numerator counts
+    through another metric's records (`numerator_actions: via metric` in the metric registry:
+    violating_gmv_share reads the violating listings of listing_violation_rate) for each row of
+    that metric: the simulator plants incidents on the records, and both metrics count them."""
+    linked = [
+        incidents[incidents["metric_name"] == metric.numerator_actions["metric"]].assign(
+            metric_name=metric.name, is_consequence=True
+        )
+        for metric in metric_registry.load().metrics
+        if metric.feeds_via == "metric"
+    ]
+    return pd.concat([incidents, *linked], ignore_index=True)
+
+
 def evaluate_anomalies(
     con: duckdb.DuckDBPyConnection, truth_dir: Path, rules: MatchRules | None = None
 ) -> dict:
     """Recall and event precision of `metric_anomalies` (and of the mean ± 3 sd test) against
     the planted incident rows, with recall by incident shape and effect size as counts."""
     rules = rules or MatchRules()
-    incidents = pd.read_parquet(Path(truth_dir) / "incidents.parquet")
+    incidents = with_linked_metrics(pd.read_parquet(Path(truth_dir) / "incidents.parquet"))
     judged = _read(
         con,
         "select metric_name, min(metric_date) as first_judged, max(metric_date) as last_judged "

@@ -2,7 +2,7 @@
 
 This is the warehouse's peer in the benchmark (``governance.bench``): the same table from the
 same files, written the way a competent analyst would write it from the metric glossary
-(``models/marts/governance/_governance__docs.md``) in a notebook, and checked equal to the
+(``models/marts/governance/_metric_glossary__docs.md``) in a notebook, and checked equal to the
 warehouse's table row for row (:func:`compare_with_warehouse`). It is meant to be fast:
 
 * reads only the columns the metrics need, with pyarrow, into pyarrow-backed strings;
@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import yaml
 
-from governance import settings
+from governance import metric_registry, settings
 
 KEY_COLUMNS = ["metric_date", "metric_name", "region", "category"]
 COLUMNS = [
@@ -67,7 +67,7 @@ RAW_COLUMNS = {
         "check_id",
         ["target_type", "target_id", "sample_type", "checked_at", "is_violation"],
     ),
-    "orders": ("order_id", ["listing_id", "ordered_at", "order_status"]),
+    "orders": ("order_id", ["listing_id", "ordered_at", "order_status", "gmv_usd"]),
     "complaints": ("complaint_id", ["order_id", "created_at"]),
 }
 # Each event source a metric can count (metric_definitions.outcome_source): its table here and
@@ -95,14 +95,17 @@ class PeerError(RuntimeError):
 
 @dataclass(frozen=True)
 class Definitions:
-    """What the metrics read from the project: the seeds and the Wilson z of dbt_project.yml."""
+    """What the metrics read from the project: the seeds, the metric registry's windows,
+    maturities and counted sources, and the Wilson z of dbt_project.yml."""
 
     regions: list[str]
     categories: list[str]
     maturity_days: dict[str, int]
+    window_days: dict[str, int]
     policy_is_low_quality: dict[str, bool]
     policy_severity: dict[str, str]
     wilson_z: float
+    interval: dict[str, str]  # `wilson`, or `wilson_kish` for a ratio of sums
     outcome_source: dict[str, str]
     coverage_start: dict[str, date]  # the var source_coverage_start
 
@@ -111,20 +114,20 @@ class Definitions:
         project = Path(project or settings.project_dir())
         seeds = project / "seeds"
         policies = pd.read_csv(seeds / "policies.csv", dtype=str)
-        metrics = pd.read_csv(seeds / "metric_definitions.csv")
+        registry = metric_registry.load(project)
         variables = yaml.safe_load((project / "dbt_project.yml").read_text())["vars"]
         return cls(
             regions=pd.read_csv(seeds / "regions.csv", dtype=str)["region_code"].tolist(),
             categories=pd.read_csv(seeds / "categories.csv", dtype=str)["category_code"].tolist(),
-            maturity_days=dict(zip(metrics["metric_name"], metrics["maturity_days"], strict=True)),
+            maturity_days={m.name: m.maturity_days for m in registry.metrics},
+            window_days={m.name: m.window_days for m in registry.metrics},
             policy_is_low_quality=dict(
                 zip(policies["policy_code"], policies["is_low_quality"] == "true", strict=True)
             ),
             policy_severity=dict(zip(policies["policy_code"], policies["severity"], strict=True)),
             wilson_z=float(variables["wilson_z"]),
-            outcome_source=dict(
-                zip(metrics["metric_name"], metrics["outcome_source"], strict=True)
-            ),
+            interval={m.name: m.interval for m in registry.metrics},
+            outcome_source={m.name: m.outcome_source for m in registry.metrics},
             coverage_start={
                 source: date.fromisoformat(str(day))
                 for source, day in (variables.get("source_coverage_start") or {}).items()
@@ -132,8 +135,8 @@ class Definitions:
         )
 
     def window(self, metric_name: str) -> np.timedelta64:
-        """The metric's window: the days after the cohort day until it matures."""
-        return np.timedelta64(int(self.maturity_days[metric_name]), "D")
+        """The metric's outcome window: the days after the cohort event an outcome counts."""
+        return np.timedelta64(int(self.window_days[metric_name]), "D")
 
 
 # --------------------------------------------------------------------------- reading
@@ -205,12 +208,15 @@ def latest_versions(
 
 @dataclass
 class Cohort:
-    """The members of one metric's cohort: their day, segment codes and whether they hit."""
+    """The members of one metric's cohort: their day, segment codes, whether they hit and, for
+    a ratio of sums, their amounts (None: each member counts 1)."""
 
     days: np.ndarray  # days since 1970-01-01
     regions: np.ndarray  # index into Definitions.regions; len(regions) = unknown
     categories: np.ndarray  # index into Definitions.categories; len(categories) = unknown
     hits: np.ndarray  # bool
+    amounts: np.ndarray | None = None  # float64 whole units (US cents)
+    clusters: np.ndarray | None = None  # int64: members that share their outcome; -1 for none
 
 
 def _epoch_days(timestamps: pd.Series) -> np.ndarray:
@@ -349,11 +355,9 @@ def counted_actions(t: RawTables) -> np.ndarray:
     return (t.actions["acted_at"] < t.cutoff).to_numpy() & ~overturned
 
 
-def _listing_cohort(
-    t: RawTables, d: Definitions, s: Segments, metric_name: str, low_quality: bool
-) -> Cohort:
-    """Listings by creation day, hit when a counted takedown or limit for a policy of the kind
-    (`low_quality` or not) followed within the metric's window."""
+def _listing_hits(t: RawTables, d: Definitions, metric_name: str, low_quality: bool) -> np.ndarray:
+    """Per listing row: a counted takedown or limit for a policy of the kind (`low_quality` or
+    not) followed within the metric's window."""
     actions = t.actions
     is_low_quality = actions["policy_code"].map(d.policy_is_low_quality).to_numpy(dtype=object)
     listing_rows = t.positions["action_listing"]
@@ -367,12 +371,20 @@ def _listing_cohort(
     created = t.listings["created_at"].to_numpy()
     rows = listing_rows[candidate]
     hit = _within(created[rows], actions["acted_at"].to_numpy()[candidate], d.window(metric_name))
+    return _mark(len(created), rows[hit])
+
+
+def _listing_cohort(
+    t: RawTables, d: Definitions, s: Segments, metric_name: str, low_quality: bool
+) -> Cohort:
+    """Listings by creation day, hit when a counted takedown or limit for a policy of the kind
+    (`low_quality` or not) followed within the metric's window."""
     in_scope = (t.listings["created_at"] < t.cutoff).to_numpy()
     return Cohort(
         days=_epoch_days(t.listings["created_at"])[in_scope],
         regions=s.listing_regions[in_scope],
         categories=s.listing_categories[in_scope],
-        hits=_mark(len(created), rows[hit])[in_scope],
+        hits=_listing_hits(t, d, metric_name, low_quality)[in_scope],
     )
 
 
@@ -442,15 +454,47 @@ def complaint_cohort(t: RawTables, d: Definitions, s: Segments) -> Cohort:
     ordered = orders["ordered_at"].to_numpy()
     created = complaints["created_at"].to_numpy()[filed]
     hit = _within(ordered[rows], created, d.window("complaint_rate"))
-    in_scope = (
-        (orders["order_status"] == "completed") & (orders["ordered_at"] < t.cutoff)
-    ).to_numpy()
+    in_scope = _completed_orders(t)
     regions, categories = s.of_listings(t.positions["order_listing"][in_scope])
     return Cohort(
         days=_epoch_days(orders["ordered_at"])[in_scope],
         regions=regions,
         categories=categories,
         hits=_mark(len(orders), rows[hit])[in_scope],
+    )
+
+
+def _completed_orders(t: RawTables) -> np.ndarray:
+    """Completed orders placed before the end of the reporting day."""
+    orders = t.orders
+    return ((orders["order_status"] == "completed") & (orders["ordered_at"] < t.cutoff)).to_numpy()
+
+
+def _whole_cents(usd: pd.Series) -> np.ndarray:
+    """US dollars as whole cents, halves away from zero (SQL's round); 0 for no amount."""
+    cents = usd.to_numpy(dtype=np.float64, na_value=np.nan) * 100
+    return np.nan_to_num(np.sign(cents) * np.floor(np.abs(cents) + 0.5), nan=0.0)
+
+
+def violating_gmv_cohort(t: RawTables, d: Definitions, s: Segments) -> Cohort:
+    """violating_gmv_share: the GMV (whole cents) of completed orders by order day, hit when the
+    ordered listing (created by the reporting day) is a violating listing of
+    listing_violation_rate; the orders of one listing share their outcome (one unit of the
+    interval per day and segment)."""
+    in_scope = _completed_orders(t)
+    listing_rows = t.positions["order_listing"][in_scope]
+    violating = (
+        _listing_hits(t, d, "listing_violation_rate", low_quality=False)
+        & (t.listings["created_at"] < t.cutoff).to_numpy()
+    )
+    regions, categories = s.of_listings(listing_rows)
+    return Cohort(
+        days=_epoch_days(t.orders["ordered_at"])[in_scope],
+        regions=regions,
+        categories=categories,
+        hits=_take(violating, listing_rows, False),
+        amounts=_whole_cents(t.orders["gmv_usd"])[in_scope],
+        clusters=pd.factorize(t.orders["listing_id"])[0][in_scope].astype(np.int64),
     )
 
 
@@ -483,6 +527,7 @@ COHORTS: dict[str, Callable[[RawTables, Definitions, Segments], Cohort]] = {
     "violation_prevalence": prevalence_cohort,
     "complaint_rate": complaint_cohort,
     "appeal_overturn_rate": appeal_cohort,
+    "violating_gmv_share": violating_gmv_cohort,
 }
 METRICS = tuple(COHORTS)
 
@@ -491,18 +536,24 @@ METRICS = tuple(COHORTS)
 
 
 def daily_cube(cohort: Cohort, first_day: int, last_day: int, shape: tuple[int, int]):
-    """Numerator and denominator per day, region and category (the last region and category
-    index: unknown), then with the `ALL` roll-ups in the last index of each: a record with an
-    unknown segment counts only in the roll-ups over it."""
+    """Numerator, denominator and the sum of squared amounts per day, region and category (the
+    last region and category index: unknown), then with the `ALL` roll-ups in the last index of
+    each: a record with an unknown segment counts only in the roll-ups over it. A member adds
+    its amount (1 without amounts)."""
     regions, categories = shape
     cube_shape = (last_day - first_day + 1, regions + 1, categories + 1)
     flat = np.ravel_multi_index(
         (cohort.days - first_day, cohort.regions, cohort.categories), cube_shape
     )
     size = int(np.prod(cube_shape))
+    amounts = np.ones(len(cohort.days)) if cohort.amounts is None else cohort.amounts
     counts = []
-    for weights in (cohort.hits.astype(np.float64), None):
-        cube = np.bincount(flat, weights=weights, minlength=size).reshape(cube_shape)
+    for weights in (np.where(cohort.hits, amounts, 0.0), amounts, None):
+        if weights is None:
+            cells, weights = _unit_squares(flat, amounts, cohort.clusters)
+        else:
+            cells = flat
+        cube = np.bincount(cells, weights=weights, minlength=size).reshape(cube_shape)
         rolled = np.empty_like(cube, dtype=np.float64)
         rolled[:, :regions, :categories] = cube[:, :regions, :categories]
         rolled[:, :regions, categories] = cube[:, :regions, :].sum(axis=2)
@@ -510,6 +561,35 @@ def daily_cube(cohort: Cohort, first_day: int, last_day: int, shape: tuple[int, 
         rolled[:, regions, categories] = cube.sum(axis=(1, 2))
         counts.append(rolled)
     return counts
+
+
+def _unit_squares(
+    cells: np.ndarray, amounts: np.ndarray, clusters: np.ndarray | None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per unit of the interval, its cell (day and segment) and squared amount: a member is a
+    unit, or the members of one cluster in one cell are (a member without a cluster is its own)."""
+    if clusters is None:
+        return cells, amounts * amounts
+    own = np.arange(len(cells)) + int(clusters.max(initial=0)) + 1
+    units = pd.DataFrame({"cell": cells, "unit": np.where(clusters >= 0, clusters, own)})
+    sums = units.assign(amount=amounts).groupby(["cell", "unit"], sort=False)["amount"].sum()
+    return sums.index.get_level_values("cell").to_numpy(), sums.to_numpy() ** 2
+
+
+def effective_counts(
+    numerator: np.ndarray, denominator: np.ndarray, sum_squares: np.ndarray, interval: str
+) -> tuple[np.ndarray, np.ndarray]:
+    """The counts the interval treats as binomial: the counts themselves (`wilson`), or for a
+    ratio of sums (`wilson_kish`) the Kish effective sample size n = denominator² / Σ x² and
+    value × n (the glossary's interval)."""
+    if interval != "wilson_kish":
+        return numerator, denominator
+    with np.errstate(divide="ignore", invalid="ignore"):
+        weighed = sum_squares > 0
+        return (
+            np.where(weighed, numerator * denominator / sum_squares, numerator),
+            np.where(weighed, denominator * denominator / sum_squares, denominator),
+        )
 
 
 def wilson_bounds(numerator: np.ndarray, denominator: np.ndarray, z: float):
@@ -532,13 +612,14 @@ def metric_rows(metric_name: str, cohort: Cohort, t: RawTables, d: Definitions) 
         return pd.DataFrame(columns=COLUMNS)
     first_day = int(cohort.days.min())
     last_day = int(np.datetime64(t.as_of, "D").astype(np.int64))
-    numerator, denominator = daily_cube(
+    numerator, denominator, sum_squares = daily_cube(
         cohort, first_day, last_day, (len(d.regions), len(d.categories))
     )
     days, regions, categories = numerator.shape
     metric_date = (np.arange(first_day, last_day + 1)).astype("datetime64[D]")
     numerator, denominator = numerator.ravel(), denominator.ravel()
-    lower, upper = wilson_bounds(numerator, denominator, d.wilson_z)
+    trials = effective_counts(numerator, denominator, sum_squares.ravel(), d.interval[metric_name])
+    lower, upper = wilson_bounds(*trials, d.wilson_z)
     with np.errstate(divide="ignore", invalid="ignore"):
         value = np.where(denominator > 0, numerator / denominator, np.nan)
     maturity = np.timedelta64(int(d.maturity_days[metric_name]), "D")

@@ -32,7 +32,7 @@ from datetime import date, datetime
 
 import duckdb
 
-COMPLAINT_WINDOW_DAYS = 14  # macros/incremental.sql: complaint_window_days()
+from governance import metric_registry
 
 
 def _changed(alias: str) -> str:
@@ -53,9 +53,23 @@ _ACTIONS = (
     "where processed_at >= $since)"
 )
 
-# Per raw table: the changed records whose fact rows the night did not re-write, as
-# (record key, day the backfill must start from).
-CHECKS = {
+
+def complaint_window_days() -> int:
+    """Days after an order within which a complaint counts: complaint_rate's window in the metric
+    registry, which int_order_complaint_outcomes applies (macro complaint_window_days())."""
+    return int(metric_registry.load().metric("complaint_rate").window_days)
+
+
+def checks(complaint_window: int) -> dict[str, str]:
+    """Per raw table, the query of the changed records whose fact rows the night did not
+    re-write, as (record key, day the backfill must start from)."""
+    return {
+        table: query.format(complaint_window_days=int(complaint_window))
+        for table, query in _CHECKS.items()
+    }
+
+
+_CHECKS = {
     "orders": f"""
         select orders.order_id as record, cast(orders.ordered_at as date) as day
         from staging.base_marketplace__orders as orders
@@ -73,7 +87,7 @@ CHECKS = {
           and orders.order_status = 'completed'
           and orders.ordered_at <= complaints.created_at
           and complaints.created_at
-              <= orders.ordered_at + interval {COMPLAINT_WINDOW_DAYS} day
+              <= orders.ordered_at + interval {{complaint_window_days}} day
           and cast(orders.ordered_at as date) not in {_ORDER_DAYS}
     """,
     "listings": f"""
@@ -125,7 +139,7 @@ def unprocessed_changes(
     re-processed by the incremental facts, per raw table (tables with none left out)."""
     con.execute("set enable_progress_bar = false")
     found = []
-    for table, query in CHECKS.items():
+    for table, query in checks(complaint_window_days()).items():
         records, earliest = con.execute(
             f"select count(distinct record), min(day) from ({query})", {"since": since}
         ).fetchone()

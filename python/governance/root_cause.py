@@ -18,8 +18,9 @@ anomalous day, direction ``s`` = +1 up, -1 down):
   numerator events (violating listings, bad sellers, overturned appeals) the move added (or,
   down, removed) against the expected count from before the incident;
 * a strategy's *events* are the numerator members its own action put there
-  (``int_metric_strategy_events``) in the anchor's segment; an event's *delay* is its action
-  time minus the start of its cohort day;
+  (``int_metric_strategy_events``) in the anchor's segment, each counted by its weight (what it
+  adds to the numerator: 1, or its amount for a ratio of sums, so that events and excess are in
+  the same unit); an event's *delay* is its action time minus the start of its cohort day;
 * after a change at time ``t``, the strategy produced ``O`` events on ``D`` with an action at or
   after ``t``; at its pace before the incident it would have produced
   ``E = sum over d in D of denominator(d) * (baseline events with delay >= t - d) /
@@ -154,15 +155,29 @@ def _strategy_after_change(
     counts: _IncidentCounts, events: pd.DataFrame, changed_at: pd.Timestamp
 ) -> tuple[float, float]:
     """``(O, E)``: the strategy's events on the incident days with an action at or after the
-    change, and the number its baseline pace gives for the same delays."""
-    on_days = events[events["metric_date"].isin(counts.days)]
-    observed = float((on_days["acted_at"] >= changed_at).sum())
-    baseline = events[events["metric_date"].isin(counts.baseline_days)]
-    delays = np.sort((baseline["acted_at"] - baseline["metric_date"]) / DAY)
+    change, and the number its baseline pace gives for the same delays, each event counted by
+    its weight (what it adds to the numerator: 1, or its amount for a ratio of sums)."""
+    weights = _weights(events)
+    on_days = events["metric_date"].isin(counts.days).to_numpy()
+    after = (events["acted_at"] >= changed_at).to_numpy()
+    observed = float(weights[on_days & after].sum())
+    baseline = events["metric_date"].isin(counts.baseline_days).to_numpy()
+    delays = ((events["acted_at"] - events["metric_date"]) / DAY).to_numpy(float)[baseline]
+    order = np.argsort(delays, kind="stable")
+    delays, baseline_weights = delays[order], weights[baseline][order]
+    # Weight of the baseline events with a delay at or above each threshold.
+    at_or_above = np.r_[np.cumsum(baseline_weights[::-1])[::-1], 0.0]
     thresholds = ((changed_at - counts.days) / DAY).to_numpy(float)
-    later = len(delays) - np.searchsorted(delays, thresholds, side="left")
+    later = at_or_above[np.searchsorted(delays, thresholds, side="left")]
     expected = float((counts.denominators * later).sum() / counts.baseline_denominator)
     return observed, expected
+
+
+def _weights(events: pd.DataFrame) -> np.ndarray:
+    """Each event's weight in the numerator (1 when the events carry none)."""
+    if "weight" not in events.columns:
+        return np.ones(len(events))
+    return pd.to_numeric(events["weight"], errors="coerce").fillna(1.0).to_numpy(float)
 
 
 def _candidates(incidents: pd.DataFrame, interventions: pd.DataFrame) -> pd.DataFrame:
@@ -207,7 +222,8 @@ def attribute_incident_causes(
         series: judged metric rows (metric_anomalies): ``metric_name, region, category,
             metric_date, numerator, denominator, is_anomaly``.
         events: strategy numerator events (int_metric_strategy_events): ``metric_name,
-            metric_date, region, category, strategy_id, acted_at``.
+            metric_date, region, category, strategy_id, acted_at`` and optionally ``weight``
+            (what the event adds to the numerator; 1 when absent).
         feeds: ``strategy_id, metric_name`` pairs whose actions feed the metric.
         params: see :class:`CauseParams`.
 

@@ -19,15 +19,6 @@ import duckdb
 from governance import settings
 from governance.contract import assert_raw_dir
 
-NORTH_STAR_METRICS = (
-    "listing_violation_rate",
-    "low_quality_listing_rate",
-    "bad_seller_onboarding_rate",
-    "violation_prevalence",
-    "complaint_rate",
-    "appeal_overturn_rate",
-)
-
 
 class BuildError(RuntimeError):
     """dbt finished with errors; the message lists the failed nodes."""
@@ -110,6 +101,7 @@ def build(
     """Check the raw folder against the contract, then `dbt build`. Returns run_results.json."""
     raw = Path(raw_dir or settings.raw_dir())
     assert_raw_dir(raw)
+    assert_metric_outputs_current()
     results_path = Path(target_path or settings.project_dir() / "target") / "run_results.json"
     results_path.unlink(missing_ok=True)
     process = run_dbt(
@@ -124,6 +116,18 @@ def build(
         detail = "\n".join(f"  - {f}" for f in failures) or dbt_error(process.stdout or "")
         raise BuildError(f"dbt build failed:\n{detail}")
     return results_path
+
+
+def assert_metric_outputs_current() -> None:
+    """BuildError when a file dbt reads that is generated from metric_registry.yml is stale (the
+    registry was edited without `governance metrics generate`)."""
+    from governance.metric_outputs import StaleOutputs, assert_current
+    from governance.metric_registry import RegistryError
+
+    try:
+        assert_current(dbt_only=True)
+    except (StaleOutputs, RegistryError) as exc:
+        raise BuildError(str(exc)) from exc
 
 
 ANSI_ESCAPE = re.compile(r"\x1b\[[0-9;]*m")

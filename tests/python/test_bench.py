@@ -439,10 +439,10 @@ def test_the_comparison_leaves_out_new_columns_and_stops_on_an_unknown_metric(bu
     match = pandas_metrics.compare_with_warehouse(peer, warehouse)
     assert match["matched"] is True
     assert match["not_compared_columns"] == ["is_reviewed"]
-    new_metric = warehouse.head(3).assign(metric_name="violating_gmv_share")
+    new_metric = warehouse.head(3).assign(metric_name="churned_seller_rate")
     with pytest.raises(
         pandas_metrics.PeerError,
-        match="metric.s. violating_gmv_share that the pandas peer does not compute",
+        match="metric.s. churned_seller_rate that the pandas peer does not compute",
     ):
         pandas_metrics.compare_with_warehouse(peer, pd.concat([warehouse, new_metric]))
 

@@ -14,7 +14,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from governance import settings
+from governance import metric_registry, settings
 
 BI_DOC = settings.project_dir() / "docs" / "bi.md"
 SEED = settings.project_dir() / "seeds" / "metric_definitions.csv"
@@ -90,6 +90,7 @@ def test_counts_are_integers_and_labels_come_from_the_metric_registry(built):
             """
         ).fetchall()
     assert len(types) == 6 and {t for _, _, t in types} == {"BIGINT"}
+    assert len(labels) == len(metric_registry.load().metrics) == 7
     with SEED.open() as handle:
         registry = sorted(
             (
@@ -110,6 +111,35 @@ def _wilson(successes: int, trials: int, side: str) -> float:
     spread = Z * math.sqrt(p * (1 - p) / trials + Z * Z / (4 * trials * trials))
     bound = (centre - spread if side == "lower" else centre + spread) / (1 + Z * Z / trials)
     return min(max(bound, 0.0), 1.0)
+
+
+def _effective_counts(db: Path, weeks: pd.DataFrame) -> list[tuple[float, float]]:
+    """Per week, the counts its Wilson interval reads: the counts, or for a ratio of sums the
+    Kish effective counts from the amounts of its units, the records of one cluster (listing)
+    on one day and segment (the outcome model of the registry)."""
+    registry = metric_registry.load()
+    squares = {}
+    with duckdb.connect(str(db), read_only=True) as con:
+        for metric in registry.metrics:
+            if metric.is_amount:
+                amount, day = metric.amount_column, metric.date_column
+                rows = con.execute(
+                    f"""
+                    with units as (
+                        select {day} as day, sum({amount}) as amount
+                        from intermediate.{metric.outcome_model}
+                        group by {day}, region, category, {metric.cluster_column}
+                    )
+                    select date_trunc('week', day), sum(cast(amount as double) * amount)
+                    from units group by 1
+                    """
+                ).fetchall()
+                squares |= {(metric.label, pd.Timestamp(w)): q for w, q in rows}
+    trials = []
+    for label, week, n, d in weeks[["metric_label", "week", "numerator", "denominator"]].values:
+        q = squares.get((label, pd.Timestamp(week)))
+        trials.append((n, d) if q is None else (n * d / q, d * d / q))
+    return trials
 
 
 def test_the_weekly_rates_a_bi_tool_queries_are_ratios_of_summed_counts(built):
@@ -158,8 +188,9 @@ def test_the_weekly_rates_a_bi_tool_queries_are_ratios_of_summed_counts(built):
     assert list(pd.to_datetime(weekly["period_start"])) == list(expected["week"])
     ratio = expected["numerator"] / expected["denominator"]
     assert weekly["value"].tolist() == pytest.approx(ratio.tolist(), abs=1e-12)
-    lower = [_wilson(n, d, "lower") for n, d in expected[["numerator", "denominator"]].values]
-    upper = [_wilson(n, d, "upper") for n, d in expected[["numerator", "denominator"]].values]
+    trials = _effective_counts(built["db"], expected)
+    lower = [_wilson(n, d, "lower") for n, d in trials]
+    upper = [_wilson(n, d, "upper") for n, d in trials]
     assert weekly["ci_lower"].tolist() == pytest.approx(lower, abs=1e-9)
     assert weekly["ci_upper"].tolist() == pytest.approx(upper, abs=1e-9)
     # Not the mean of the daily rates, which weighs a quiet day like a busy one.

@@ -10,6 +10,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from governance import metric_registry
+
 ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -21,7 +23,7 @@ def _sql(db, sql: str) -> pd.DataFrame:
 def test_each_glossary_entry_names_the_source_its_metric_counts():
     with (ROOT / "seeds" / "metric_definitions.csv").open() as f:
         sources = {row["metric_name"]: row["outcome_source"] for row in csv.DictReader(f)}
-    docs = (ROOT / "models" / "marts" / "governance" / "_governance__docs.md").read_text()
+    docs = (ROOT / "models" / "marts" / "governance" / "_metric_glossary__docs.md").read_text()
     for metric, source in sources.items():
         entry = re.search(r"\{% docs metric_" + metric + r" %\}(.*?)\{% enddocs %\}", docs, re.S)
         coverage = re.search(r"\*\*Coverage\.\*\* Counts `(\w+)`", entry.group(1))
@@ -62,7 +64,7 @@ def test_strategy_events_are_numerator_members(built):
         built["db"],
         """
         with events as (
-            select metric_name, metric_date, count(*) as n
+            select metric_name, metric_date, sum(weight) as n
             from intermediate.int_metric_strategy_events group by 1, 2
         )
         select e.metric_name, e.metric_date, e.n, m.numerator
@@ -74,9 +76,14 @@ def test_strategy_events_are_numerator_members(built):
     )
     assert len(counts) > 0
     assert (counts["n"] <= counts["numerator"]).all()
-    assert set(counts["metric_name"]) <= {
+    # Only metrics that enforcement actions feed (the registry's `numerator_actions`).
+    fed = {m.name for m in metric_registry.load().metrics if m.numerator_actions}
+    assert fed == {
         "listing_violation_rate",
         "low_quality_listing_rate",
         "bad_seller_onboarding_rate",
         "appeal_overturn_rate",
+        "violating_gmv_share",
     }
+    assert set(counts["metric_name"]) <= fed
+    assert "violating_gmv_share" in set(counts["metric_name"])

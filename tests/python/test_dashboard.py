@@ -16,7 +16,7 @@ import pyarrow as pa
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from governance import build_results
+from governance import build_results, metric_registry
 from governance.dashboard import charts, data, screenshot
 from governance.dashboard.views.seller import reasons_in_words
 from governance.quality import ExpectationOutcome, ValidationResult, write_validation_state
@@ -184,6 +184,37 @@ WEEKLY = """
 """
 
 
+def _effective_counts(db: Path, metric: str, weeks: pd.DataFrame) -> tuple[list, list]:
+    """The weeks' counts the Wilson interval reads: the counts themselves, or for a ratio of
+    sums the Kish effective counts from the amounts of its units, the records of one cluster
+    (listing) on one day and segment (written out here)."""
+    numerators, denominators = weeks["numerator"].tolist(), weeks["denominator"].tolist()
+    fact = data.metric_fact(metric)
+    if fact.amount_column is None:
+        return numerators, denominators
+    relation = data.fact_relation(data.open_published(db), fact)
+    cluster = metric_registry.load().metric(metric).cluster_column
+    squares = _query(
+        db,
+        f"""
+        with units as (
+            select {fact.day_column} as day, sum({fact.amount_column}) as amount
+            from {relation}
+            group by {fact.day_column}, region, category, {cluster}
+        )
+        select cast(date_trunc('week', day) as date) as week,
+               sum(cast(amount as double) * amount) as sum_squares
+        from units group by 1
+        """,
+    )
+    by_week = dict(zip(_day(squares["week"]), squares["sum_squares"], strict=True))
+    sums = [by_week[week] for week in _day(weeks["week"])]
+    return (
+        [n * d / q for n, d, q in zip(numerators, denominators, sums, strict=True)],
+        [d * d / q for d, q in zip(denominators, sums, strict=True)],
+    )
+
+
 def test_overview_weekly_trends_are_ratios_of_summed_counts_with_band_target_and_marks(published):
     at = _page("overview")  # weekly by default
     definitions = _query(published, "select * from reference.metric_definitions")
@@ -219,10 +250,8 @@ def test_overview_weekly_trends_are_ratios_of_summed_counts_with_band_target_and
         assert line["denominator"].tolist() == expected["denominator"].tolist()
         ratio = expected["numerator"] / expected["denominator"]
         assert line["value"].tolist() == pytest.approx(ratio.tolist(), abs=1e-12)
-        lower = [
-            _wilson(n, d, "lower")
-            for n, d in zip(expected["numerator"], expected["denominator"], strict=True)
-        ]
+        trials = _effective_counts(published, metric, expected)
+        lower = [_wilson(n, d, "lower") for n, d in zip(*trials, strict=True)]
         assert band["ci_lower"].tolist() == pytest.approx(lower, abs=1e-9)
         goal = definitions.loc[definitions["metric_name"] == metric, "target_value"].iloc[0]
         assert target["target_value"].tolist() == [pytest.approx(goal)]
@@ -406,8 +435,9 @@ def test_alerts_page_lists_incidents_breaks_down_the_move_and_names_the_sellers(
         sorted(top["contribution"] * 100)
     )
 
-    relation, day_column, flag = data.METRIC_FACTS[alert["metric_name"]]
-    where = [f"{day_column} between ? and ?"]
+    fact = data.metric_fact(alert["metric_name"])
+    relation = data.fact_relation(data.open_published(published), fact)
+    where = [f"{fact.day_column} between ? and ?"]
     for column, code in (
         ("region", alert["anchor_region"]),
         ("category", alert["anchor_category"]),
@@ -417,7 +447,7 @@ def test_alerts_page_lists_incidents_breaks_down_the_move_and_names_the_sellers(
     # Most counted records first; ties go to the seller with more records in the cohort.
     behind = _query(
         published,
-        f"select seller_id, count(*) filter (where {flag}) as n, count(*) as n_cohort "
+        f"select seller_id, sum({fact.counted(True)}) as n, sum({fact.counted(False)}) as n_cohort "
         f"from {relation} where {' and '.join(where)} and seller_id is not null group by 1 "
         "having n > 0 order by n desc, n_cohort desc, seller_id limit 15",
         [alert["first_day"].date(), alert["last_day"].date()],
@@ -437,14 +467,21 @@ def test_alerts_page_lists_incidents_breaks_down_the_move_and_names_the_sellers(
 
 
 def test_each_metric_fact_counts_the_numerators_of_metrics_daily(published):
-    # The alerts page finds the sellers behind an incident in each metric's record-grain fact:
-    # the fact, its day and its flag must give metrics_daily's numerators.
-    for metric, (relation, day_column, flag) in data.METRIC_FACTS.items():
+    # The alerts page finds the sellers behind an incident in each metric's record-grain fact
+    # (its cohort's model in the metric registry): the fact, its day, its flag and its amount
+    # must give metrics_daily's numerators and denominators.
+    wh = data.open_published(published)
+    names = metric_registry.load().names
+    assert len(names) == 7
+    for metric in names:
+        fact = data.metric_fact(metric)
+        relation = data.fact_relation(wh, fact)
+        assert relation is not None, metric
         counted = _query(
             published,
             f"""
-            select f.{day_column} as metric_date,
-                   sum(case when f.{flag} then 1 else 0 end) as numerator, count(*) as denominator
+            select f.{fact.day_column} as metric_date,
+                   sum({fact.counted(True)}) as numerator, sum({fact.counted(False)}) as denominator
             from {relation} as f group by 1
             """,
         )

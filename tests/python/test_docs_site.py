@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from governance import settings
+from governance import metric_registry, settings
 from governance.cli import main
 from governance.docs_site import (
     TextIndex,
@@ -25,9 +25,9 @@ from governance.docs_site import (
     render,
     visible_text,
 )
-from governance.warehouse import NORTH_STAR_METRICS
 
 PROJECT = "marketplace_governance"
+NORTH_STAR_METRICS = metric_registry.load().names
 SENSITIVITY_LEVELS = {
     "restricted-pii",
     "pseudonymised-pii",
@@ -177,12 +177,19 @@ def test_text_index_matches_plain_substring_search():
 
 def test_metric_glossary_is_the_metrics_description(manifest):
     docs = manifest["docs"]
+    assert len(NORTH_STAR_METRICS) == 7
     for metric in NORTH_STAR_METRICS:
         node = manifest["metrics"][f"metric.{PROJECT}.{metric}"]
         block = docs[f"doc.{PROJECT}.metric_{metric}"]["block_contents"]
         assert node["description"] == block, metric
         assert node["type"] == "ratio"
-        for part in ("**Meaning.**", "**Formula.**", "**Cohort and maturity.**", "**Owner.**"):
+        for part in (
+            "**Meaning.**",
+            "**Formula.**",
+            "**Interval.**",
+            "**Cohort and maturity.**",
+            "**Owner.**",
+        ):
             assert part in node["description"], (metric, part)
         assert node["meta"]["owner"] in node["description"]
 

@@ -15,7 +15,7 @@ from governance.anomaly_evaluation import (
     pool_scores,
     score_flags,
 )
-from governance.evaluation import evaluate, format_report
+from governance.evaluation import evaluate, format_report, with_linked_metrics
 
 INCIDENTS = pd.DataFrame(
     [
@@ -254,3 +254,25 @@ def test_seed_scores_pool_by_adding_their_counts():
     assert pooled["precision"] == pytest.approx(29 / 30)
     table = format_recall_table(pooled)
     assert "4/5" in table[1] and "event precision 0.967 (29 of 30 alarm events)" in table[-1]
+
+
+def test_a_metric_counted_through_another_metrics_records_shares_its_incidents():
+    planted = INCIDENTS.assign(is_consequence=False)
+    planted.loc[len(planted)] = (
+        "I3",
+        "complaint_rate",
+        "ALL",
+        "ALL",
+        "2026-03-01",
+        "2026-03-03",
+        "up",
+        False,
+    )
+    rows = with_linked_metrics(planted)
+    linked = rows[rows["metric_name"] == "violating_gmv_share"]
+    # The listing violation rate's rows, as consequences; not the complaint rate's.
+    assert linked["incident_id"].tolist() == ["I1", "I1", "I2"]
+    assert linked["is_consequence"].all()
+    assert len(rows) == len(planted) + 3
+    score = score_flags(_flags([("violating_gmv_share", "VN", "ALL", "2026-04-12", "up")]), rows)
+    assert (score["alarms"], score["true_alarms"]) == (1, 1)

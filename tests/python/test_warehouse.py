@@ -44,7 +44,7 @@ def test_metrics_daily_is_dense_over_every_segment_and_day(built):
         from main.metrics_daily group by metric_name
         """,
     )
-    assert len(grid) == 6
+    assert len(grid) == 7
     for row in grid.itertuples():
         span = (row.last_day - row.first_day).days + 1
         assert row.n_days == span, row.metric_name
@@ -72,13 +72,26 @@ def test_rollups_equal_the_sum_of_segments(built):
 
 
 def test_wilson_interval_matches_the_reference_formula(built):
+    # A ratio of sums (interval_method wilson_kish) reads its effective counts instead.
     rows = _query(
         built["db"],
-        "select numerator, denominator, value, ci_lower, ci_upper from main.metrics_daily "
-        "where denominator > 0",
+        """
+        select d.interval_method,
+               case when d.interval_method = 'wilson' then m.numerator
+                    else s.effective_numerator end as successes,
+               case when d.interval_method = 'wilson' then m.denominator
+                    else s.effective_denominator end as trials,
+               m.value, m.ci_lower, m.ci_upper
+        from main.metrics_daily as m
+        inner join reference.metric_definitions as d using (metric_name)
+        inner join intermediate.int_metric_sums_daily as s
+            using (metric_name, metric_date, region, category)
+        where m.denominator > 0
+        """,
     )
     assert len(rows) > 100
-    n, p = rows["denominator"], rows["numerator"] / rows["denominator"]
+    assert set(rows["interval_method"]) == {"wilson", "wilson_kish"}
+    n, p = rows["trials"], rows["successes"] / rows["trials"]
     centre = (p + Z * Z / (2 * n)) / (1 + Z * Z / n)
     half = Z * ((p * (1 - p) / n + Z * Z / (4 * n * n)) ** 0.5) / (1 + Z * Z / n)
     assert ((rows["ci_lower"] - (centre - half).clip(lower=0)).abs() < 1e-12).all()
@@ -104,6 +117,7 @@ def test_maturity_follows_each_metric_window(built):
     assert lag["complaint_rate"] == 14
     assert lag["violation_prevalence"] == 0
     assert lag["appeal_overturn_rate"] == 0
+    assert lag["violating_gmv_share"] == 7
 
 
 def test_no_raw_pii_value_reaches_any_table_beyond_staging(built):

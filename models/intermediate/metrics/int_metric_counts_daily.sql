@@ -1,78 +1,103 @@
-{#- Numerator and denominator of every north-star metric per day and segment (region, category),
-    before roll-ups and densification. Each branch reads the record-level model that holds that
-    metric's definition. Segments may be null when the record's listing or seller is unknown;
-    such records still count in the `ALL` roll-ups of metrics_daily. -#}
+{#- Numerator and denominator of every north-star metric of the metric registry per day and
+    segment (region, category), before roll-ups and densification. Each branch reads the
+    record-level outcome model that holds that metric's definition (its `outcome` in
+    metric_registry.yml): the denominator counts its records of the day, or sums their amount for
+    a ratio of sums; the numerator counts (sums) those whose flag is true. The sum of squared
+    amounts (the record count for a count metric) gives the interval of a ratio of sums; for a
+    metric whose records share their outcome in clusters (`outcome.cluster_column`), the squares
+    are of the clusters' amounts.
+    Segments may be null when the record's listing or seller is unknown; such records still count
+    in the `ALL` roll-ups of metrics_daily. -#}
 
-{%- set metric_sources = [
-    {
-        'metric_name': 'listing_violation_rate',
-        'model': 'int_listing_enforcement_outcomes',
-        'date_column': 'created_date',
-        'flag': 'is_violation_within_7d',
-    },
-    {
-        'metric_name': 'low_quality_listing_rate',
-        'model': 'int_listing_enforcement_outcomes',
-        'date_column': 'created_date',
-        'flag': 'is_low_quality_within_7d',
-    },
-    {
-        'metric_name': 'bad_seller_onboarding_rate',
-        'model': 'int_seller_onboarding_outcomes',
-        'date_column': 'onboarded_date',
-        'flag': 'is_bad_within_30d',
-    },
-    {
-        'metric_name': 'violation_prevalence',
-        'model': 'int_random_listing_checks',
-        'date_column': 'checked_date',
-        'flag': 'is_violation',
-    },
-    {
-        'metric_name': 'complaint_rate',
-        'model': 'int_order_complaint_outcomes',
-        'date_column': 'ordered_date',
-        'flag': 'has_complaint_within_14d',
-    },
-    {
-        'metric_name': 'appeal_overturn_rate',
-        'model': 'int_appeal_resolutions',
-        'date_column': 'resolved_date',
-        'flag': 'is_overturned',
-    },
-] -%}
+{#- Squares of amounts overflow a bigint long before their sums do: a 38-digit decimal, exact on
+    every engine. -#}
+{%- set sum_squares_type = 'decimal(38, 0)' -%}
 
 with
 
-{% for source in metric_sources %}
-    {{ source.metric_name }} as (
+{% for metric in metric_registry() %}
+    {%- set outcome = metric.outcome %}
+    {%- set amount = outcome.amount_column or '1' %}
+    {%- if outcome.cluster_column %}
+        {#- Records that share their outcome (orders on one listing) count as one unit of the
+            interval: the sum of squares is over the units' amounts. A record without a cluster is
+            a unit of its own. #}
+        {{ metric.name }}_units as (
 
-        select
-            '{{ source.metric_name }}' as metric_name,
-            {{ source.date_column }} as metric_date,
-            region,
-            category,
-            cast(sum(case when {{ source.flag }} then 1 else 0 end) as bigint) as numerator,
-            cast(count(*) as bigint) as denominator
+            select
+                {{ outcome.date_column }} as metric_date,
+                region,
+                category,
+                sum(case when {{ outcome.flag }} then {{ amount }} else 0 end) as numerator,
+                sum({{ amount }}) as denominator
 
-        from {{ ref(source.model) }}
-        group by {{ source.date_column }}, region, category
+            from {{ ref(outcome.model) }}
+            group by
+                {{ outcome.date_column }},
+                region,
+                category,
+                {{ outcome.cluster_column }},
+                case when {{ outcome.cluster_column }} is null then {{ outcome.key }} end
 
-    ),
+        ),
+
+        {{ metric.name }} as (
+
+            select
+                '{{ metric.name }}' as metric_name,
+                metric_date,
+                region,
+                category,
+                cast(sum(numerator) as bigint) as numerator,
+                cast(sum(denominator) as bigint) as denominator,
+                cast(
+                    sum(cast(denominator as {{ sum_squares_type }}) * denominator) as {{ sum_squares_type }}
+                ) as denominator_sum_squares
+
+            from {{ metric.name }}_units
+            group by metric_date, region, category
+
+        ),
+    {%- else %}
+        {{ metric.name }} as (
+
+            select
+                '{{ metric.name }}' as metric_name,
+                {{ outcome.date_column }} as metric_date,
+                region,
+                category,
+                {% if outcome.amount_column -%}
+                    cast(sum(case when {{ outcome.flag }} then {{ amount }} else 0 end) as bigint) as numerator,
+                    cast(sum({{ amount }}) as bigint) as denominator,
+                    cast(
+                        sum(cast({{ amount }} as {{ sum_squares_type }}) * {{ amount }}) as {{ sum_squares_type }}
+                    ) as denominator_sum_squares
+                {%- else -%}
+                    cast(sum(case when {{ outcome.flag }} then 1 else 0 end) as bigint) as numerator,
+                    cast(count(*) as bigint) as denominator,
+                    cast(count(*) as {{ sum_squares_type }}) as denominator_sum_squares
+                {%- endif %}
+
+            from {{ ref(outcome.model) }}
+            group by {{ outcome.date_column }}, region, category
+
+        ),
+    {%- endif %}
 
 {% endfor %}
 
 unioned as (
 
-    {% for source in metric_sources %}
+    {% for metric in metric_registry() %}
         select
             metric_name,
             metric_date,
             region,
             category,
             numerator,
-            denominator
-        from {{ source.metric_name }}
+            denominator,
+            denominator_sum_squares
+        from {{ metric.name }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -84,6 +109,7 @@ select
     region,
     category,
     numerator,
-    denominator
+    denominator,
+    denominator_sum_squares
 
 from unioned

@@ -5,35 +5,39 @@
     counted through a manual action are not here. The root cause of an alert compares a
     strategy's events after its change with what the strategy did before (governance.alerts).
 
-    - listing_violation_rate / low_quality_listing_rate: violating (low-quality) listings and
-      the first counted listing action within the window;
-    - bad_seller_onboarding_rate: bad sellers and the removal that counted them;
-    - appeal_overturn_rate: overturned appeals and the appealed action. -#}
+    The metrics and how their members are found come from the metric registry
+    (`numerator_actions` and `outcome` in metric_registry.yml):
+    - `via: action` (the listing rates, the onboarding rate): the flagged records of the outcome
+      model and the first counted action on them within the metric's window (earliest, then
+      lowest action id);
+    - `via: appeal` (the overturn rate): overturned appeals and the appealed action;
+    - `via: metric`: the flagged records and the event of the record of the other metric they
+      link to (an order on a violating listing and that listing's counting action).
+    `weight` is what the member adds to the numerator: 1, or its amount for a ratio of sums. -#}
 
-{%- set listing_metrics = [
-    {'metric_name': 'listing_violation_rate', 'flag': 'is_violation_within_7d'},
-    {'metric_name': 'low_quality_listing_rate', 'flag': 'is_low_quality_within_7d'},
-] -%}
+{%- set rules = numerator_action_rules() -%}
+{%- set outcome_models = [] -%}
+{%- for metric_name in rules -%}
+    {%- set model = metric_definition(metric_name).outcome.model -%}
+    {%- if model not in outcome_models %}{% do outcome_models.append(model) %}{% endif -%}
+{%- endfor -%}
+{#- Metrics counted through another metric's events come after the metrics they read. -#}
+{%- set own_metrics = [] -%}
+{%- set linked_metrics = [] -%}
+{%- for metric_name, rule in rules.items() -%}
+    {%- do (linked_metrics if rule.via == 'metric' else own_metrics).append(metric_name) -%}
+{%- endfor -%}
 
 with
 
-listing_outcomes as (
+{% for model in outcome_models %}
+    {{ model }} as (
 
-    select * from {{ ref('int_listing_enforcement_outcomes') }}
+        select * from {{ ref(model) }}
 
-),
+    ),
 
-onboarding_outcomes as (
-
-    select * from {{ ref('int_seller_onboarding_outcomes') }}
-
-),
-
-appeal_resolutions as (
-
-    select * from {{ ref('int_appeal_resolutions') }}
-
-),
+{% endfor %}
 
 actions as (
 
@@ -41,97 +45,69 @@ actions as (
 
 ),
 
-{% for listing_metric in listing_metrics %}
-    {{ listing_metric.metric_name }}_actions as (
+{% for metric_name in own_metrics + linked_metrics %}
+    {%- set rule = rules[metric_name] %}
+    {%- set metric = metric_definition(metric_name) %}
+    {%- set outcome = metric.outcome %}
+    {%- set records = outcome.model %}
+    {%- set weight = records ~ '.' ~ outcome.amount_column if outcome.amount_column else '1' %}
+    {%- set started_at = records ~ '.' ~ outcome.started_at_column %}
+    {{ metric_name }}_events as (
 
         select
-            '{{ listing_metric.metric_name }}' as metric_name,
-            listing_outcomes.created_date as metric_date,
-            listing_outcomes.region,
-            listing_outcomes.category,
-            listing_outcomes.listing_id as member_id,
-            actions.action_id,
-            actions.strategy_id,
-            actions.acted_at,
-            row_number() over (
-                partition by listing_outcomes.listing_id
-                order by actions.acted_at, actions.action_id
-            ) as action_rank
+            '{{ metric_name }}' as metric_name,
+            {{ records }}.{{ outcome.date_column }} as metric_date,
+            {{ records }}.region,
+            {{ records }}.category,
+            {{ records }}.{{ outcome.key }} as member_id,
+            {%- if rule.via == 'metric' %}
+                linked_events.action_id,
+                linked_events.strategy_id,
+                linked_events.acted_at,
+            {%- else %}
+                actions.action_id,
+                actions.strategy_id,
+                actions.acted_at,
+            {%- endif %}
+            cast({{ weight }} as bigint) as weight,
+            {%- if rule.via == 'action' %}
+                row_number() over (
+                    partition by {{ records }}.{{ outcome.key }}
+                    order by actions.acted_at, actions.action_id
+                ) as action_rank
+            {%- else %}
+                1 as action_rank
+            {%- endif %}
 
-        from listing_outcomes
-        inner join actions
-            on
-                listing_outcomes.listing_id = actions.target_id
-                and listing_outcomes.created_at <= actions.acted_at
-                and actions.acted_at
-                <= {{ dbt.dateadd('day', listing_action_window_days(), 'listing_outcomes.created_at') }}
-        where
-            listing_outcomes.{{ listing_metric.flag }}
-            and {{ counted_action(listing_metric.metric_name, 'actions') }}
-            and not actions.is_overturned
-
+        from {{ records }}
+        {% if rule.via == 'action' %}
+            inner join actions
+                on
+                    {{ records }}.{{ outcome.key }} = actions.target_id
+                    and {{ started_at }} <= actions.acted_at
+                    and actions.acted_at <= {{ dbt.dateadd('day', metric.window_days, started_at) }}
+            where
+                {{ records }}.{{ outcome.flag }}
+                and {{ counted_action(metric_name, 'actions') }}
+                and not actions.is_overturned
+        {% elif rule.via == 'appeal' %}
+            inner join actions
+                on {{ records }}.{{ rule.action_column }} = actions.action_id
+            where {{ records }}.{{ outcome.flag }}
+        {% else %}
+            inner join {{ rule.metric }}_events as linked_events
+                on
+                    {{ records }}.{{ rule.link_column }} = linked_events.member_id
+                    and linked_events.action_rank = 1
+            where {{ records }}.{{ outcome.flag }}
+        {% endif %}
     ),
 
 {% endfor %}
 
-bad_seller_onboarding_rate_actions as (
-
-    select
-        'bad_seller_onboarding_rate' as metric_name,
-        onboarding_outcomes.onboarded_date as metric_date,
-        onboarding_outcomes.region,
-        onboarding_outcomes.category,
-        onboarding_outcomes.seller_id as member_id,
-        actions.action_id,
-        actions.strategy_id,
-        actions.acted_at,
-        row_number() over (
-            partition by onboarding_outcomes.seller_id
-            order by actions.action_id
-        ) as action_rank
-
-    from onboarding_outcomes
-    inner join actions
-        on
-            onboarding_outcomes.seller_id = actions.target_id
-            and onboarding_outcomes.first_removal_at = actions.acted_at
-    where
-        onboarding_outcomes.is_bad_within_30d
-        and {{ counted_action('bad_seller_onboarding_rate', 'actions') }}
-        and not actions.is_overturned
-
-),
-
-appeal_overturn_rate_actions as (
-
-    select
-        'appeal_overturn_rate' as metric_name,
-        appeal_resolutions.resolved_date as metric_date,
-        appeal_resolutions.region,
-        appeal_resolutions.category,
-        appeal_resolutions.appeal_id as member_id,
-        actions.action_id,
-        actions.strategy_id,
-        actions.acted_at,
-        1 as action_rank
-
-    from appeal_resolutions
-    inner join actions
-        on appeal_resolutions.action_id = actions.action_id
-    where appeal_resolutions.is_overturned
-
-),
-
-{%- set metric_names = [
-    'listing_violation_rate',
-    'low_quality_listing_rate',
-    'bad_seller_onboarding_rate',
-    'appeal_overturn_rate',
-] %}
-
 unioned as (
 
-    {% for metric_name in metric_names %}
+    {% for metric_name in own_metrics + linked_metrics %}
         select
             metric_name,
             metric_date,
@@ -141,8 +117,9 @@ unioned as (
             action_id,
             strategy_id,
             acted_at,
+            weight,
             action_rank
-        from {{ metric_name }}_actions
+        from {{ metric_name }}_events
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
 
@@ -156,7 +133,8 @@ select
     member_id,
     action_id,
     strategy_id,
-    acted_at
+    acted_at,
+    weight
 
 from unioned
 where

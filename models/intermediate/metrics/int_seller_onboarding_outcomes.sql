@@ -1,7 +1,9 @@
 {#- One row per seller onboarded up to the reporting date, with whether a counted (not
-    overturned) suspension or ban for a high or critical policy followed within 30 days.
-    Feeds bad_seller_onboarding_rate; which actions count is counted_action()
-    (macros/metrics/metric_numerators.sql). -#}
+    overturned) suspension or ban for a high or critical policy followed within 30 days (the
+    metric's window_days in the metric registry). Feeds bad_seller_onboarding_rate; which actions
+    count is counted_action() (macros/metrics/metric_numerators.sql). -#}
+
+{%- set window_days = metric_window_days('bad_seller_onboarding_rate') %}
 
 with
 
@@ -59,7 +61,7 @@ removals_in_window as (
             onboarded_sellers.seller_id = counted_seller_removals.seller_id
             and onboarded_sellers.onboarded_at <= counted_seller_removals.acted_at
             and counted_seller_removals.acted_at
-            <= {{ dbt.dateadd('day', 30, 'onboarded_sellers.onboarded_at') }}
+            <= {{ dbt.dateadd('day', window_days, 'onboarded_sellers.onboarded_at') }}
     group by onboarded_sellers.seller_id
 
 )

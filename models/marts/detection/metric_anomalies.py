@@ -1,7 +1,8 @@
 """Anomaly flags on every mature, complete series of metrics_daily.
 
 Thin adapter: the detector lives in governance.detection.anomaly (seasonal, robust,
-denominator-aware, Benjamini-Hochberg per day and segment level); thresholds come from dbt vars
+denominator-aware, Benjamini-Hochberg per day and segment level; a ratio of sums judged on its
+effective counts from int_metric_sums_daily); thresholds come from dbt vars
 through the model config. A cohort before the coverage of the source its metric counts
 (metrics_daily.is_complete false) is neither judged nor history. The table of the previous
 build is handed to the detector, which keeps its rows up to the first day whose metrics changed
@@ -13,8 +14,10 @@ earlier days). On Spark each independent group of series is judged in its own ta
 import pandas as pd
 
 from governance import spark_detection
-from governance.detection.anomaly import AnomalyParams, detect_metric_anomalies
+from governance.detection.anomaly import EFFECTIVE_COLUMNS, AnomalyParams, detect_metric_anomalies
 from governance.frames import is_spark, table_or_none, to_pandas
+
+KEYS = ["metric_name", "metric_date", "region", "category"]
 
 
 def model(dbt, session):
@@ -23,8 +26,13 @@ def model(dbt, session):
     previous = table_or_none(session, dbt.this)
     if is_spark(session):
         metrics = dbt.ref("metrics_daily").filter("is_mature and is_complete")
+        effective = dbt.ref("int_metric_sums_daily").select(*KEYS, *EFFECTIVE_COLUMNS)
+        metrics = metrics.join(effective, on=KEYS, how="left")
         return spark_detection.metric_anomalies(metrics, params, previous=previous)
     metrics = to_pandas(dbt.ref("metrics_daily"), where="is_mature and is_complete")
+    # The binomial counts of the noise model (the Kish effective counts of a ratio of sums).
+    effective = to_pandas(dbt.ref("int_metric_sums_daily"), columns=[*KEYS, *EFFECTIVE_COLUMNS])
+    metrics = metrics.merge(effective, on=KEYS, how="left", validate="one_to_one")
     if previous is not None:
         previous = to_pandas(previous)
     anomalies = detect_metric_anomalies(metrics, params, previous=previous)

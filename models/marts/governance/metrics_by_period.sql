@@ -1,6 +1,7 @@
 {#- Weekly, monthly and trailing-7-day rates of every north-star metric and segment of
     metrics_daily: the ratio of the summed daily counts (never an average of daily rates), the
-    Wilson 95% interval of the summed counts, and whether the period is complete (every one of
+    Wilson 95% interval of the summed counts (of their effective counts for a ratio of sums:
+    the numerator, denominator and sum of squared amounts are summed first), and whether the period is complete (every one of
     its days lies between the metric's first complete day, the first the data covers, and the
     reporting date) and mature (its last day's window has closed). Weeks are ISO weeks, Monday to Sunday; months are calendar months. -#}
 
@@ -9,6 +10,12 @@ with
 metrics_daily as (
 
     select * from {{ ref('metrics_daily') }}
+
+),
+
+metric_sums as (
+
+    select * from {{ ref('int_metric_sums_daily') }}
 
 ),
 
@@ -44,10 +51,11 @@ calendar_periods as (
         category,
         numerator,
         denominator,
+        denominator_sum_squares,
         cast({{ dbt.date_trunc('week', 'metric_date') }} as date) as week_start,
         cast({{ dbt.date_trunc('month', 'metric_date') }} as date) as month_start
 
-    from metrics_daily
+    from metric_sums
 
 ),
 
@@ -63,6 +71,7 @@ weekly as (
         category,
         sum(numerator) as numerator,
         sum(denominator) as denominator,
+        sum(denominator_sum_squares) as denominator_sum_squares,
         count(*) as n_days
 
     from calendar_periods
@@ -82,6 +91,7 @@ monthly as (
         category,
         sum(numerator) as numerator,
         sum(denominator) as denominator,
+        sum(denominator_sum_squares) as denominator_sum_squares,
         count(*) as n_days
 
     from calendar_periods
@@ -89,7 +99,7 @@ monthly as (
 
 ),
 
--- metrics_daily holds every day of every series, so the 7 rows up to a day are its 7 days.
+-- The sums hold every day of every series, so the 7 rows up to a day are its 7 days.
 trailing_7_days as (
 
     select
@@ -102,9 +112,10 @@ trailing_7_days as (
         category,
         sum(numerator) over trailing_week as numerator,
         sum(denominator) over trailing_week as denominator,
+        sum(denominator_sum_squares) over trailing_week as denominator_sum_squares,
         count(*) over trailing_week as n_days
 
-    from metrics_daily
+    from metric_sums
     window trailing_week as (
         partition by metric_name, region, category
         order by metric_date
@@ -113,7 +124,7 @@ trailing_7_days as (
 
 ),
 
-periods as (
+period_sums as (
 
     {% for grain in ['weekly', 'monthly', 'trailing_7_days'] %}
         select
@@ -126,10 +137,35 @@ periods as (
             category,
             numerator,
             denominator,
+            denominator_sum_squares,
             n_days
         from {{ grain }}
         {% if not loop.last %}union all{% endif %}
     {% endfor %}
+
+),
+
+periods as (
+
+    select
+        period_sums.period_grain,
+        period_sums.period_start,
+        period_sums.period_end,
+        period_sums.days_in_period,
+        period_sums.metric_name,
+        period_sums.region,
+        period_sums.category,
+        period_sums.numerator,
+        period_sums.denominator,
+        period_sums.n_days,
+        {{ effective_counts(
+            'period_sums.numerator', 'period_sums.denominator', 'period_sums.denominator_sum_squares',
+            'metric_definitions.interval_method'
+        ) }}
+
+    from period_sums
+    inner join metric_definitions
+        on period_sums.metric_name = metric_definitions.metric_name
 
 ),
 
@@ -144,7 +180,10 @@ final as (
         periods.category,
         cast(periods.numerator as bigint) as numerator,
         cast(periods.denominator as bigint) as denominator,
-        {{ rate_columns('periods.numerator', 'periods.denominator') }},  -- noqa: RF04
+        {{ rate_columns(
+            'periods.numerator', 'periods.denominator',
+            'periods.effective_numerator', 'periods.effective_denominator'
+        ) }},  -- noqa: RF04
         cast(periods.n_days as integer) as n_days,
         cast(periods.days_in_period as integer) as days_in_period,
         coalesce(

@@ -3,8 +3,9 @@
     strategy's hit and enforcement volume around the change (from strategy_change_impact).
 
     A change can influence a day when it lands between var('attribution_change_lookback_days')
-    days before the day (plus var('attribution_appeal_delay_days') for appeal_overturn_rate,
-    whose appeals are decided weeks after the actions) and the end of the day's outcome window
+    days before the day (plus the dbt var a metric's registry entry names as its
+    `cause_delay_var`: var('attribution_appeal_delay_days') for appeal_overturn_rate, whose
+    appeals are decided weeks after the actions) and the end of the day's outcome window
     (metric_date + maturity_days: a listing created on Monday counts actions until the next
     Monday). Only strategies whose actions feed the metric's numerator are considered
     (int_strategy_metric_feeds, derived from the metrics' counting rules and the strategy's
@@ -14,7 +15,13 @@
     violation prevalence. -#}
 
 {%- set lookback = validated_number_var('attribution_change_lookback_days', 0, 365) | int -%}
-{%- set appeal_delay = validated_number_var('attribution_appeal_delay_days', 0, 365) | int -%}
+{#- Extra look-back per metric: the dbt var its registry entry names (`cause_delay_var`). -#}
+{%- set delays = [] -%}
+{%- for metric in metric_registry() if metric.cause_delay_var -%}
+    {%- set days = validated_number_var(metric.cause_delay_var, 0, 365) | int -%}
+    {%- do delays.append("when '" ~ metric.name ~ "' then " ~ days) -%}
+{%- endfor -%}
+{%- set extra_delay = ('case metric_days.metric_name ' ~ (delays | join(' ')) ~ ' else 0 end') if delays else '0' -%}
 
 with
 
@@ -60,8 +67,7 @@ metric_windows as (
         cast(
             {{ dbt.dateadd(
                 'day',
-                "-(" ~ lookback ~ " + case when metric_days.metric_name = 'appeal_overturn_rate' then "
-                    ~ appeal_delay ~ " else 0 end)",
+                "-(" ~ lookback ~ " + " ~ extra_delay ~ ")",
                 'metric_days.metric_date'
             ) }} as date
         ) as window_start_date,

@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-from governance import settings
+from governance import metric_registry, settings
 from governance.severity import SEVERITY_LEVELS
 
 # --- relations -------------------------------------------------------------------------------
@@ -52,28 +52,42 @@ ALL = "ALL"
 #: Grains of metric_rates: the period a rate covers (ISO weeks, calendar months).
 GRAINS = ("week", "month", "rolling_7_days", "day")
 
-#: The record-grain fact behind each north-star rate: its cohort day and numerator flag (the
-#: semantic facts of models/marts/semantic/; a test checks them against metrics_daily).
-METRIC_FACTS = {
-    "listing_violation_rate": (
-        "main.fct_listing_outcomes",
-        "created_date",
-        "is_violation_within_7d",
-    ),
-    "low_quality_listing_rate": (
-        "main.fct_listing_outcomes",
-        "created_date",
-        "is_low_quality_within_7d",
-    ),
-    "bad_seller_onboarding_rate": (
-        "main.fct_seller_onboardings",
-        "onboarded_date",
-        "is_bad_within_30d",
-    ),
-    "violation_prevalence": ("main.fct_random_checks", "checked_date", "is_violation"),
-    "complaint_rate": ("main.fct_completed_orders", "ordered_date", "has_complaint_within_14d"),
-    "appeal_overturn_rate": ("main.fct_appeal_resolutions", "resolved_date", "is_overturned"),
-}
+#: Schemas a metric's record-grain relation can live in: the public facts, then the outcome
+#: models of metrics without a public fact.
+FACT_SCHEMAS = ("main", "intermediate")
+
+
+@dataclass(frozen=True)
+class MetricFact:
+    """The record-grain relation behind a north-star rate (its cohort's model in the metric
+    registry): its cohort day, numerator flag and, for a ratio of sums, the summed amount."""
+
+    model: str
+    day_column: str
+    flag: str
+    amount_column: str | None
+
+    def counted(self, only_flagged: bool) -> str:
+        """SQL of what a record adds to the numerator (`only_flagged`) or the denominator."""
+        amount = self.amount_column or "1"
+        return f"case when {self.flag} then {amount} else 0 end" if only_flagged else amount
+
+
+def metric_fact(metric_name: str) -> MetricFact:
+    """The record-grain fact of a metric, from the metric registry (a test checks each against
+    metrics_daily)."""
+    registry = metric_registry.load()
+    metric = registry.metric(metric_name)
+    cohort = registry.cohort_of(metric)
+    return MetricFact(cohort.model, cohort.date_column, metric.flag, metric.amount_column)
+
+
+def fact_relation(wh: Warehouse, fact: MetricFact) -> str | None:
+    """`schema.model` of a metric fact in the warehouse; None when it is not there."""
+    relations = existing_relations(wh)
+    found = [f"{s}.{fact.model}" for s in FACT_SCHEMAS if f"{s}.{fact.model}" in relations]
+    return found[0] if found else None
+
 
 #: Schemas whose relations are derived from the raw files (row counts on the quality page).
 RAW_DERIVED_SCHEMAS = ("staging", "intermediate")
@@ -479,11 +493,18 @@ def incident_sellers(
     limit: int = 15,
 ) -> pd.DataFrame | None:
     """The sellers behind an incident: those with the most records counted in the metric's
-    numerator in the incident's segment and days (from the metric's record-grain fact)."""
-    relation, day_column, flag = METRIC_FACTS[metric_name]
-    if not has_relation(wh, relation):
+    numerator in the incident's segment and days (from the metric's record-grain fact), with
+    `n_records` (their numerator: records, or the summed amount of a ratio of sums, in the
+    metric's count_unit) and `n_cohort` (their denominator)."""
+    fact = metric_fact(metric_name)
+    relation = fact_relation(wh, fact)
+    if relation is None:
         return None
-    where = [f"{day_column} between cast(? as date) and cast(? as date)", "seller_id is not null"]
+    numerator, denominator = fact.counted(True), fact.counted(False)
+    where = [
+        f"{fact.day_column} between cast(? as date) and cast(? as date)",
+        "seller_id is not null",
+    ]
     params: list = [
         pd.Timestamp(first_day).date().isoformat(),
         pd.Timestamp(last_day).date().isoformat(),
@@ -496,12 +517,12 @@ def incident_sellers(
         wh,
         f"""
         select seller_id,
-               sum(case when {flag} then 1 else 0 end) as n_records,
-               count(*) as n_cohort
+               cast(sum({numerator}) as bigint) as n_records,
+               cast(sum({denominator}) as bigint) as n_cohort
         from {relation}
         where {" and ".join(where)}
         group by seller_id
-        having sum(case when {flag} then 1 else 0 end) > 0
+        having sum({numerator}) > 0
         order by n_records desc, n_cohort desc, seller_id
         limit {int(limit)}
         """,

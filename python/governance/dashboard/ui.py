@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 import pandas as pd
 import streamlit as st
 
+from governance import metric_registry
 from governance.dashboard import data
 
 CACHE_SECONDS = 600
@@ -145,6 +146,18 @@ def header(title: str, caption: str) -> None:
 
 def percent(value: float | None, digits: int = 2) -> str:
     return "–" if value is None or pd.isna(value) else f"{value:.{digits}%}"
+
+
+def count(metric_name: str, value: float) -> str:
+    """A metric's numerator or denominator as a reader reads it: a number of records ("1,234"),
+    or an amount in its unit for a ratio of sums ("$12,345"), from the metric registry."""
+    try:
+        metric = metric_registry.load().metric(metric_name)
+    except KeyError:
+        metric = None
+    if metric is not None and metric.is_amount:
+        return metric.format_count(value)
+    return f"{value:,.0f}"
 
 
 def day(value: Any) -> str:

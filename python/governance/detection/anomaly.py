@@ -41,7 +41,10 @@ time with every series of every metric side by side:
    spread is widened by the Student-t / normal quantile ratio at Satterthwaite degrees of
    freedom, for the uncertainty of rho itself. Small segments are thus not flagged for
    binomial noise, rare-event rates not for their skewed day-to-day swings, and huge segments
-   not for tiny real drift. A segment with fewer than ``min_dispersion_events`` expected events
+   not for tiny real drift. A ratio of sums (GMV share) is not a count of trials: its rows
+   carry effective counts (``effective_numerator`` of ``effective_denominator``, the Kish
+   effective sample size, from the metric registry's interval type), which the law is applied
+   to instead. A segment with fewer than ``min_dispersion_events`` expected events
    in its noise window cannot measure its own rho: it takes rho pooled over its siblings (same
    metric, same hierarchy level) from their summed Pearson statistics. Series whose values are
    not proportions get a Gaussian model on the value with a ``gaussian_min_relative_scale``
@@ -118,6 +121,9 @@ from governance.detection._stats import (
 from governance.severity import SEVERITY_LEVELS
 
 KEY_COLUMNS = ["metric_name", "region", "category"]
+# Optional input columns: the counts the noise model treats as binomial when they are not the
+# numerator and denominator themselves (a ratio of sums: int_metric_sums_daily).
+EFFECTIVE_COLUMNS = ("effective_numerator", "effective_denominator")
 # Columns of detect_metric_anomalies, in order.
 OUTPUT_COLUMNS = [
     *KEY_COLUMNS,
@@ -292,13 +298,17 @@ def _prepare(metrics: pd.DataFrame) -> pd.DataFrame:
         if flag in df.columns:
             df = df.loc[df[flag].fillna(False).astype(bool).to_numpy()]
     cols = [*KEY_COLUMNS, "metric_date", "numerator", "denominator"]
-    if "value" in df.columns:
-        cols.append("value")
+    cols += [c for c in ("value", *EFFECTIVE_COLUMNS) if c in df.columns]
     df = df[cols].copy()
     num = pd.to_numeric(df["numerator"], errors="coerce").astype(float)
     den = pd.to_numeric(df["denominator"], errors="coerce").astype(float)
     df["numerator"] = num
     df["denominator"] = den
+    # The binomial counts of the noise model: the effective counts of a ratio of sums when
+    # given (metric_registry.yml `interval`: the Kish effective sample size), else the counts.
+    for column, counts in zip(EFFECTIVE_COLUMNS, (num, den), strict=True):
+        given = df[column] if column in df.columns else pd.Series(np.nan, index=df.index)
+        df[column] = pd.to_numeric(given, errors="coerce").astype(float).fillna(counts)
     if "value" in df.columns:
         df["value"] = pd.to_numeric(df["value"], errors="coerce").astype(float)
     else:
@@ -1185,10 +1195,13 @@ def detect_metric_anomalies(
 
     Args:
         metrics: rows of ``metrics_daily``: ``metric_name, metric_date, region, category,
-            numerator, denominator`` and optionally ``value``, ``is_mature`` and
-            ``is_complete``. Rows with ``is_mature`` or ``is_complete`` false (a cohort still
-            filling in, or one before the coverage of the source its metric counts) are
-            neither judged nor used as history.
+            numerator, denominator`` and optionally ``value``, ``is_mature``,
+            ``is_complete`` and ``effective_numerator``, ``effective_denominator`` (the counts
+            the noise model treats as binomial for a ratio of sums; the numerator and
+            denominator otherwise, which the output keeps either way). Rows with
+            ``is_mature`` or ``is_complete`` false (a cohort still filling in, or one before
+            the coverage of the source its metric counts) are neither judged nor used as
+            history.
         params: tuning; defaults to :class:`AnomalyParams()`.
         previous: optionally, the output of an earlier call (the table built last time). A
             day is judged from earlier days only, so when ``previous`` carries the current
@@ -1321,8 +1334,9 @@ def _layout(df: pd.DataFrame) -> _Layout:
 
 
 def _binomial_counts(df: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The numerator and denominator the noise model treats as binomial counts."""
-    return df["numerator"].to_numpy(float), df["denominator"].to_numpy(float)
+    """The counts the noise model treats as binomial: the effective counts (the numerator and
+    denominator themselves for a count, the Kish effective counts for a ratio of sums)."""
+    return df["effective_numerator"].to_numpy(float), df["effective_denominator"].to_numpy(float)
 
 
 def _prior_state(df, previous, kept_rows, layout: _Layout, resume_at: int):

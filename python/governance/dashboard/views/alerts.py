@@ -6,6 +6,7 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
+from governance import metric_registry
 from governance.dashboard import charts, data, ui
 
 PRODUCER = "the monitoring marts (models/marts/monitoring/)"
@@ -222,8 +223,10 @@ def _sellers(wh: data.Warehouse, alert: pd.Series) -> None:
     if sellers is None or sellers.empty:
         st.write("No seller has a record counted in this metric over the incident.")
         return
+    metric = metric_registry.load().metric(alert["metric_name"])
+    counted = metric_registry.AMOUNT_UNITS[metric.count_unit][2] if metric.is_amount else "records"
     st.caption(
-        f"Sellers with the most records counted in {alert['metric_label']} in "
+        f"Sellers with the most {counted} counted in {alert['metric_label']} in "
         f"{alert['anchor_region']} × {alert['anchor_category']} from {ui.day(alert['first_day'])} "
         f"to {ui.day(alert['last_day'])}; open a seller's case page from its id."
     )
@@ -232,6 +235,8 @@ def _sellers(wh: data.Warehouse, alert: pd.Series) -> None:
         ["seller_link", "n_records", "n_cohort", "share"],
         config={
             "seller_link": ui.SELLER_LINK,
-            "share": st.column_config.NumberColumn("share of its records", format="percent"),
+            "n_records": f"counted ({counted})",
+            "n_cohort": f"in the cohort ({counted})",
+            "share": st.column_config.NumberColumn(f"share of its {counted}", format="percent"),
         },
     )

@@ -60,7 +60,8 @@ def _tile(row, series: pd.DataFrame, grain: str) -> str | None:
             help=(
                 f"{period} (latest complete, mature {compare.PERIOD_NAMES[grain]}). 95% interval "
                 f"{ui.percent(latest['ci_lower'])} – {ui.percent(latest['ci_upper'])}, "
-                f"{latest['numerator']:,} of {latest['denominator']:,}. Target "
+                f"{ui.count(row.metric_name, latest['numerator'])} of "
+                f"{ui.count(row.metric_name, latest['denominator'])}. Target "
                 f"{ui.percent(row.target_value, 1)}. A change is coloured only when the two "
                 "periods' 95% intervals do not overlap."
             ),
