@@ -3,7 +3,7 @@
     appeal against it was resolved as overturned. -#}
 
 {#- Incremental on DuckDB (nightly runs): re-processes actions taken in the lookback window and
-    actions whose appeals were filed or decided in it (macros/incremental.sql). -#}
+    actions whose appeals were filed or decided in it (macros/incremental/windows.sql). -#}
 {{ config(
     materialized='incremental' if target.type == 'duckdb' else 'table',
     incremental_strategy='delete+insert',

@@ -6,7 +6,7 @@
 {#- Incremental on DuckDB (nightly runs): re-processes whole creation days, those in the lookback
     window widened by the 7-day action window (an action taken in the lookback window counts
     only for a listing created at most 7 days before it) and those of listings with an action
-    overturned in the lookback window, however old (macros/incremental.sql). -#}
+    overturned in the lookback window, however old (macros/incremental/windows.sql). -#}
 {{ config(
     materialized='incremental' if target.type == 'duckdb' else 'table',
     incremental_strategy='delete+insert',

@@ -3,7 +3,7 @@
     complaint_rate. -#}
 
 {#- Incremental on DuckDB (nightly runs): re-processes whole order days, those in the lookback
-    window widened by the 14-day complaint window (macros/incremental.sql). A complaint filed in
+    window widened by the 14-day complaint window (macros/incremental/windows.sql). A complaint filed in
     the lookback window counts only for an order placed at most 14 days before it, so no older
     order day can change, however late complaints about older orders arrive. -#}
 {{ config(
