@@ -2,10 +2,11 @@
 
 An incremental night re-processes the record-level facts for the lookback window and the days
 recent events touch (macros/incremental/windows.sql). Staging, though, takes every change into
-account whenever it arrives: a correction of an order placed months ago, an orphan whose parent arrives
-late, an appeal filed long after its action. Such a change reaches the facts, and the metrics,
-only on a backfill from its day or a full refresh. :func:`unprocessed_changes` finds them after
-the night's build, so the night says so instead of publishing stale figures in silence.
+account whenever it arrives: a correction of an order placed months ago, an orphan whose parent
+arrives late, an appeal filed long after its action. Such a change reaches the facts, and the
+metrics, only on a backfill from its day or a full refresh. :func:`unprocessed_changes` finds
+them after the night's build, so the night says so instead of publishing stale figures in
+silence.
 
 A record "changed tonight" is a staging row the build wrote or re-ranked (its ``processed_at``
 is this build's start) and that is staged or superseded: a new version, an earlier version it
