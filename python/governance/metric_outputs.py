@@ -9,7 +9,7 @@ and the test suite compare them with what the registry gives now:
 * ``models/marts/semantic/_semantic__metrics.yml``: the MetricFlow semantic models, measures and
   metrics;
 * ``models/marts/governance/_metric_glossary__docs.md``: the glossary doc blocks;
-* the metric tables between ``metric-registry`` markers in docs/overview.md.
+* the metric tables between ``metric-registry`` markers in docs/overview.md and README.md.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ MACRO_FILE = "macros/metrics/metric_registry_generated.sql"
 SEED_FILE = "seeds/metric_definitions.csv"
 SEMANTIC_FILE = "models/marts/semantic/_semantic__metrics.yml"
 GLOSSARY_FILE = "models/marts/governance/_metric_glossary__docs.md"
-MARKED_FILES = ("docs/overview.md",)
+MARKED_FILES = ("docs/overview.md", "README.md")
 PROJECT = "marketplace_governance"
 HEADER = f"generated from {REGISTRY_FILE} by `governance metrics generate`: do not edit"
 
