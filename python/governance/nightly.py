@@ -379,6 +379,197 @@ def night_dbt_env(night: date | None) -> dict[str, str]:
     return {settings.AS_OF_DATE_ENV: day, settings.INGEST_DATE_ENV: day}
 
 
+@dataclass
+class _NightRun:
+    """What the steps of one night share: paths, the log, the step clock and the work file."""
+
+    raw_dir: Path
+    published: Path
+    target: Path
+    log: Callable[[str], None]
+    started: float
+    env: dict[str, str] = field(default_factory=dict)
+    work: Path | None = None
+    step_seconds: dict[str, float] = field(default_factory=dict)
+    last_mark: float = 0.0
+
+    def step(self, message: str) -> None:
+        self.log(f"[nightly] {message}")
+
+    def lap(self, name: str) -> None:
+        """Wall time of a step: seconds since the previous mark."""
+        now = time.monotonic()
+        self.step_seconds[name] = round(now - (self.last_mark or self.started), 1)
+        self.last_mark = now
+
+    def dbt(self, command: list[str], variables: dict, extra: list[str]):
+        _clear_dbt_artefact(self.target, command)
+        return _night_dbt(
+            command,
+            variables,
+            extra,
+            raw_dir=self.raw_dir,
+            work=self.work,
+            target=self.target,
+            env=self.env,
+        )
+
+
+def _checked_raw(run: _NightRun) -> RawPrecheck:
+    """The raw pre-check: stops the night on blocking problems, logs what it will quarantine."""
+    run.step(f"checking raw files in {run.raw_dir}")
+    pre = precheck_raw(run.raw_dir)
+    if pre.blocking:
+        raise NightlyError(
+            "raw files cannot be built; the published warehouse is unchanged:\n"
+            + "\n".join(f"  - {b}" for b in pre.blocking)
+        )
+    run.lap("raw_check")
+    for warning in pre.warnings:
+        run.step(f"warning: {warning}")
+    for table, files in pre.files_breaking_contract.items():
+        for file_name, column in files.items():
+            run.step(
+                f"quarantining raw file {table}/{file_name}: column '{column}' is missing "
+                "(rule: file_breaks_contract)"
+            )
+    return pre
+
+
+def _build_mode(run: _NightRun, night: date | None, previous: date | None, full_refresh: bool):
+    """`incremental`, or `full-refresh` when asked, with no published warehouse, or for a night
+    before the published one."""
+    if full_refresh:
+        return "full-refresh"
+    if previous is None:
+        run.step("no published warehouse yet: full build")
+        return "full-refresh"
+    if night is not None and night < previous:
+        run.step(f"night {night} is before the published night {previous}: full rebuild")
+        return "full-refresh"
+    return "incremental"
+
+
+def _night_vars(lookback: int, reprocess: date | None, pre: RawPrecheck, extra: dict | None):
+    dbt_vars = night_dbt_vars(lookback)
+    if reprocess is not None:
+        dbt_vars["reprocess_from"] = reprocess.isoformat()
+    if pre.files_breaking_contract:
+        dbt_vars["raw_files_breaking_contract"] = pre.files_breaking_contract
+    dbt_vars.update(extra or {})
+    return dbt_vars
+
+
+def _check_freshness(run, dbt_vars: dict, night: date | None, fail_on_stale: bool, report):
+    run.step("dbt source freshness")
+    checked = run.dbt(
+        ["source", "freshness"], dbt_vars, ["--output", str(run.target / "sources.json")]
+    )
+    report.freshness = _freshness(run.target, night)
+    if not report.freshness:
+        run.step(
+            "  freshness: dbt reported no result: "
+            + dbt_error(checked.stdout or "").strip().replace("\n", " ")[:500]
+        )
+    for f in report.freshness:
+        behind = (
+            f"{f.hours_behind_night:.0f} h behind the night"
+            if f.hours_behind_night is not None
+            else "no night"
+        )
+        run.step(
+            f"  freshness {f.table:<26} latest {f.max_loaded_at}  {behind}: "
+            f"{f.status_for_night} (dbt, against the wall clock: {f.dbt_status})"
+        )
+    stale = [f.table for f in report.freshness if f.status_for_night == "error"]
+    if stale and fail_on_stale:
+        raise NightlyError(f"stale sources for night {night}: {stale}")
+    run.lap("freshness")
+
+
+def _build(run: _NightRun, dbt_vars: dict, mode: str, dbt_args: list[str], report) -> Path:
+    """The night's dbt build into the work file; its run_results.json."""
+    process = run.dbt(["build"], dbt_vars, [*MODE_ARGS[mode], *dbt_args])
+    results = run.target / "run_results.json"
+    if process.returncode != 0:
+        raise _build_failed("dbt build failed", process, results)
+    stats = run_stats(results)
+    report.dbt = asdict(stats)
+    run.step(
+        f"dbt build passed: {stats.models} models, {stats.tests_passed} tests passed, "
+        f"{stats.tests_warned} warned, {stats.seconds:.1f}s"
+    )
+    return results
+
+
+def _backfill(run, dbt_vars: dict, dbt_args: list[str], left, build_since, report):
+    """A second incremental build re-processing every record from the earliest day of the
+    changes ``left``; returns what the facts still did not re-process after it."""
+    first = min(date.fromisoformat(u.earliest_day) for u in left)
+    records = sum(u.records for u in left)
+    run.step(
+        f"backfill of {records:,} changed record(s) the facts did not re-process: "
+        f"dbt build re-processing from {first}"
+    )
+    process = run.dbt(
+        ["build"],
+        {**dbt_vars, "reprocess_from": first.isoformat()},
+        [*MODE_ARGS["incremental"], *dbt_args],
+    )
+    results = run.target / "run_results.json"
+    if process.returncode != 0:
+        raise _build_failed(f"dbt build of the backfill from {first} failed", process, results)
+    backfill_stats = run_stats(results)
+    report.backfill = {
+        "from": first.isoformat(),
+        "changes": [asdict(u) for u in left],
+        "dbt": asdict(backfill_stats),
+    }
+    # Every change reported so far dates from `first` on: only what the facts still did not
+    # re-process remains.
+    still_left = _with_unprocessed([], run.work, build_since, report.night)
+    run.step(
+        f"backfill passed: every record from {first} re-processed, {backfill_stats.seconds:.1f}s"
+    )
+    run.lap("backfill")
+    return still_left
+
+
+def _validate_and_publish(run: _NightRun, results: Path, quality: bool, report) -> None:
+    """Great Expectations over the work file, the quarantine summary, then the atomic publish."""
+    pub.fault_point("after-dbt")
+    build_results.record(run.work, results)  # the checkpoint names the build it validates
+    validation = None
+    if quality:
+        report.quality, validation = _run_quality(run.work, run.published, run.target, run.step)
+        run.lap("quality")
+    pub.fault_point("after-validation")
+    build_results.record(run.work, results, validation)
+    summary = _quarantine_summary(run.work)
+    report.as_of_date = summary["as_of_date"]
+    report.quarantine = summary["tables"]
+    for table, c in summary["tables"].items():
+        if c["quarantined"] or c["superseded"]:
+            run.step(
+                f"  {table:<26} {c['raw']:>9,} raw = {c['staged']:,} staged"
+                f" + {c['quarantined']:,} quarantined + {c['superseded']:,} superseded"
+            )
+    run.step(f"publishing {run.published}")
+    pub.publish(run.work, run.published)
+    _keep_validation(validation, run.published)
+    keep_source_test_results(results, run.published, report.night or report.as_of_date)
+    run.lap("publish")
+
+
+def _write_report(run: _NightRun, report: NightlyReport) -> None:
+    report.seconds = round(time.monotonic() - run.started, 1)
+    report.step_seconds = run.step_seconds
+    run.step("time by step: " + ", ".join(f"{k} {v:.1f}s" for k, v in run.step_seconds.items()))
+    report.published_at = datetime.now(UTC).isoformat(timespec="seconds")
+    report_path(run.published).write_text(report.to_json())
+    run.step(f"published night {report.night or report.as_of_date} in {report.seconds:.0f}s")
+
+
 def run_nightly(
     raw_dir: Path,
     published: Path,
@@ -412,51 +603,15 @@ def run_nightly(
         or os.environ.get("DBT_TARGET_PATH")
         or published.with_name(f"{published.stem}-target")
     ).resolve()
-
-    def step(message: str) -> None:
-        log(f"[nightly] {message}")
-
-    # Wall time of each step: seconds since the previous mark.
-    step_seconds: dict[str, float] = {}
-    last_mark = [started]
-
-    def lap(name: str) -> None:
-        now = time.monotonic()
-        step_seconds[name] = round(now - last_mark[0], 1)
-        last_mark[0] = now
-
+    run = _NightRun(raw_dir, published, target, log, started)
     with pub.build_lock(published):
         for stale in pub.remove_stale_work_files(published):
-            step(f"removed {stale.name}, left by an interrupted build")
-        step(f"checking raw files in {raw_dir}")
-        pre = precheck_raw(raw_dir)
-        if pre.blocking:
-            raise NightlyError(
-                "raw files cannot be built; the published warehouse is unchanged:\n"
-                + "\n".join(f"  - {b}" for b in pre.blocking)
-            )
-        lap("raw_check")
-        for w in pre.warnings:
-            step(f"warning: {w}")
-        for table, files in pre.files_breaking_contract.items():
-            for file_name, column in files.items():
-                step(
-                    f"quarantining raw file {table}/{file_name}: column '{column}' is missing "
-                    "(rule: file_breaks_contract)"
-                )
+            run.step(f"removed {stale.name}, left by an interrupted build")
+        pre = _checked_raw(run)
         if night_date is None:
             night_date = latest_file_night(raw_dir)
-        previous = pub.published_as_of(published)
         previous_pending = _pending_changes(published)
-        mode = "incremental"
-        if full_refresh:
-            mode = "full-refresh"
-        elif previous is None:
-            mode = "full-refresh"
-            step("no published warehouse yet: full build")
-        elif night_date is not None and night_date < previous:
-            mode = "full-refresh"
-            step(f"night {night_date} is before the published night {previous}: full rebuild")
+        mode = _build_mode(run, night_date, pub.published_as_of(published), full_refresh)
         report = NightlyReport(
             night=night_date.isoformat() if night_date else None,
             mode=mode,
@@ -464,133 +619,35 @@ def run_nightly(
             contract_warnings=pre.warnings,
             quarantined_files=pre.files_breaking_contract,
         )
-        dbt_vars = night_dbt_vars(lookback)
-        night_env = night_dbt_env(night_date)
-        if reprocess is not None:
-            dbt_vars["reprocess_from"] = reprocess.isoformat()
-        if pre.files_breaking_contract:
-            dbt_vars["raw_files_breaking_contract"] = pre.files_breaking_contract
-        dbt_vars.update(extra_vars or {})
-        work = pub.start_work_file(published, incremental=mode == "incremental")
-        lap("work_file")
-
-        def dbt(command: list[str], variables: dict, extra: list[str]):
-            _clear_dbt_artefact(target, command)
-            return _night_dbt(
-                command, variables, extra, raw_dir=raw_dir, work=work, target=target, env=night_env
-            )
-
+        dbt_vars = _night_vars(lookback, reprocess, pre, extra_vars)
+        run.env = night_dbt_env(night_date)
+        run.work = pub.start_work_file(published, incremental=mode == "incremental")
+        run.lap("work_file")
         try:
             pub.fault_point("after-copy")
             if freshness:
-                step("dbt source freshness")
-                checked = dbt(
-                    ["source", "freshness"], dbt_vars, ["--output", str(target / "sources.json")]
-                )
-                report.freshness = _freshness(target, night_date)
-                if not report.freshness:
-                    step(
-                        "  freshness: dbt reported no result: "
-                        + dbt_error(checked.stdout or "").strip().replace("\n", " ")[:500]
-                    )
-                for f in report.freshness:
-                    behind = (
-                        f"{f.hours_behind_night:.0f} h behind the night"
-                        if f.hours_behind_night is not None
-                        else "no night"
-                    )
-                    step(
-                        f"  freshness {f.table:<26} latest {f.max_loaded_at}  {behind}: "
-                        f"{f.status_for_night} (dbt, against the wall clock: {f.dbt_status})"
-                    )
-                stale = [f.table for f in report.freshness if f.status_for_night == "error"]
-                if stale and fail_on_stale:
-                    raise NightlyError(f"stale sources for night {night_date}: {stale}")
-                lap("freshness")
-            step(f"dbt build ({mode}, lookback {lookback} days) into {work.name}")
+                _check_freshness(run, dbt_vars, night_date, fail_on_stale, report)
+            run.step(f"dbt build ({mode}, lookback {lookback} days) into {run.work.name}")
             # dbt stamps the rows it writes with its start (processed_at, UTC): later than this.
             build_since = datetime.now(UTC).replace(tzinfo=None)
-            process = dbt(["build"], dbt_vars, [*MODE_ARGS[mode], *(dbt_args or [])])
-            results = target / "run_results.json"
-            if process.returncode != 0:
-                raise _build_failed("dbt build failed", process, results)
+            results = _build(run, dbt_vars, mode, dbt_args or [], report)
             # Changes staged on this or earlier nights that the incremental facts have not
             # re-processed (governance.reprocessing): reported every night until a backfill
             # from their day or a full refresh takes them in.
             left = still_pending(previous_pending, reprocess, mode == "full-refresh")
             if mode == "incremental":
-                left = _with_unprocessed(left, work, build_since, report.night)
-            stats = run_stats(results)
-            report.dbt = asdict(stats)
-            step(
-                f"dbt build passed: {stats.models} models, {stats.tests_passed} tests passed, "
-                f"{stats.tests_warned} warned, {stats.seconds:.1f}s"
-            )
-            lap("dbt_build")
+                left = _with_unprocessed(left, run.work, build_since, report.night)
+            run.lap("dbt_build")
             if left and backfill_changes:
-                first = min(date.fromisoformat(u.earliest_day) for u in left)
-                records = sum(u.records for u in left)
-                step(
-                    f"backfill of {records:,} changed record(s) the facts did not re-process: "
-                    f"dbt build re-processing from {first}"
-                )
-                process = dbt(
-                    ["build"],
-                    {**dbt_vars, "reprocess_from": first.isoformat()},
-                    [*MODE_ARGS["incremental"], *(dbt_args or [])],
-                )
-                if process.returncode != 0:
-                    raise _build_failed(
-                        f"dbt build of the backfill from {first} failed", process, results
-                    )
-                backfill_stats = run_stats(results)
-                report.backfill = {
-                    "from": first.isoformat(),
-                    "changes": [asdict(u) for u in left],
-                    "dbt": asdict(backfill_stats),
-                }
-                # Every change reported so far dates from `first` on: only what the facts
-                # still did not re-process remains.
-                left = _with_unprocessed([], work, build_since, report.night)
-                step(
-                    f"backfill passed: every record from {first} re-processed, "
-                    f"{backfill_stats.seconds:.1f}s"
-                )
-                lap("backfill")
+                left = _backfill(run, dbt_vars, dbt_args or [], left, build_since, report)
             report.unprocessed_changes = [asdict(u) for u in left]
             for u in left:
-                step(f"warning: {u.message()}")
-            pub.fault_point("after-dbt")
-            build_results.record(work, results)  # the checkpoint names the build it validates
-            validation = None
-            if quality:
-                report.quality, validation = _run_quality(work, published, target, step)
-                lap("quality")
-            pub.fault_point("after-validation")
-            build_results.record(work, results, validation)
-            summary = _quarantine_summary(work)
-            report.as_of_date = summary["as_of_date"]
-            report.quarantine = summary["tables"]
-            for table, c in summary["tables"].items():
-                if c["quarantined"] or c["superseded"]:
-                    step(
-                        f"  {table:<26} {c['raw']:>9,} raw = {c['staged']:,} staged"
-                        f" + {c['quarantined']:,} quarantined + {c['superseded']:,} superseded"
-                    )
-            step(f"publishing {published}")
-            pub.publish(work, published)
-            _keep_validation(validation, published)
-            keep_source_test_results(results, published, report.night or report.as_of_date)
-            lap("publish")
+                run.step(f"warning: {u.message()}")
+            _validate_and_publish(run, results, quality, report)
         except BaseException:
-            pub.discard(work)
+            pub.discard(run.work)
             raise
-        report.seconds = round(time.monotonic() - started, 1)
-        report.step_seconds = step_seconds
-        step("time by step: " + ", ".join(f"{k} {v:.1f}s" for k, v in step_seconds.items()))
-        report.published_at = datetime.now(UTC).isoformat(timespec="seconds")
-        report_path(published).write_text(report.to_json())
-        step(f"published night {report.night or report.as_of_date} in {report.seconds:.0f}s")
+        _write_report(run, report)
     return report
 
 
