@@ -13,21 +13,11 @@ from governance.arguments import (
     add_create_warehouse,
     iso_date,
     may_create_warehouse,
-    non_negative_int,
     positive_int,
 )
 
 
 def _cmd_generate(args: argparse.Namespace) -> int:
-    if args.corrupt:
-        from governance.commands.corrupt import _run
-
-        args.kind, args.table, args.rows, args.night = args.corrupt, None, 5, None
-        return _run(args)
-    if args.holdback_days:
-        from governance.commands.feed import _cmd_init
-
-        return _cmd_init(args)
     from governance.simulator import generate
 
     manifest = generate(
@@ -186,7 +176,8 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
         description="Simulate a marketplace (sellers, listings, strategies, enforcement, "
         "appeals, QA checks, orders, complaints) with planted incidents, rings and bad sellers, "
         "and write it as raw Parquet folders in the raw-data contract layout, with the ground "
-        "truth beside it.",
+        "truth beside it. A nightly feed (nights held back, then delivered one at a time): "
+        "`governance feed init` and `governance feed advance`; bad input: `governance corrupt`.",
     )
     parser.add_argument(
         "--scale",
@@ -197,29 +188,15 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
     parser.add_argument("--seed", type=int, default=42, help="random seed (default 42)")
     parser.add_argument("--end-date", default=None, help="last simulated day (YYYY-MM-DD)")
     parser.add_argument("--days", type=positive_int, default=None, help="number of simulated days")
-    parser.add_argument(
-        "--holdback-days",
-        type=non_negative_int,
-        default=0,
-        help="deliver all but the last N nights; `governance feed advance` delivers them one "
-        "at a time",
-    )
-    parser.add_argument(
-        "--advance-day",
-        nargs=0,
-        action=MovedOption,
-        help=argparse.SUPPRESS,
-        moved_to="feed advance",
-    )
-    from governance.simulator.corrupt import KINDS
-
-    parser.add_argument(
-        "--corrupt",
-        default=None,
-        choices=sorted(KINDS),
-        help="write 5 corrupted rows of this kind into the existing raw folders "
-        "(see `governance corrupt` for more options)",
-    )
+    # One route per task: a nightly feed and bad input have their own commands.
+    for option, moved_to, nargs in (
+        ("--holdback-days", "feed init", 1),
+        ("--advance-day", "feed advance", 0),
+        ("--corrupt", "corrupt", 1),
+    ):
+        parser.add_argument(
+            option, nargs=nargs, action=MovedOption, help=argparse.SUPPRESS, moved_to=moved_to
+        )
     _add_paths(parser, truth=True)
     parser.set_defaults(func=_cmd_generate)
 

@@ -120,6 +120,24 @@ def test_every_subcommand_and_option_says_what_it_does():
     assert missing == []
 
 
+@pytest.mark.parametrize(
+    ("option", "route"),
+    [
+        (["--holdback-days", "5"], "feed init"),
+        (["--corrupt", "orphan_foreign_key"], "corrupt"),
+    ],
+)
+def test_generate_options_with_their_own_command_point_at_it_and_write_nothing(
+    tmp_path, capsys, option, route
+):
+    raw = tmp_path / "raw"
+    line = _assert_one_line_error(
+        ["generate", *option, "--raw-dir", str(raw)], capsys, f"`governance {route}`"
+    )
+    assert option[0] in line
+    assert not raw.exists()
+
+
 def test_generate_advance_day_points_at_feed_advance_and_delivers_nothing(tmp_path, capsys):
     raw = tmp_path / "raw"
     line = _assert_one_line_error(

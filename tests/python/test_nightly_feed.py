@@ -124,4 +124,6 @@ def test_advancing_a_plain_generation_is_refused_with_the_way_out(tmp_path, caps
         ]
     )
     assert code == 2
-    assert "generate with --holdback-days N first" in capsys.readouterr().err
+    assert (
+        "start one with `governance feed init --holdback-days N` first" in capsys.readouterr().err
+    )

@@ -245,7 +245,8 @@ def advance_day(raw_dir: str | Path, truth_dir: str | Path) -> NightDelivery:
     state = feed_state(truth_dir)
     if state is None:
         raise FeedError(
-            f"{truth_dir} holds no nightly feed: generate with --holdback-days N first "
+            f"{truth_dir} holds no nightly feed: start one with "
+            "`governance feed init --holdback-days N` first "
             "(a plain generation already holds every simulated day)"
         )
     night = date.fromisoformat(state["next_night"])
