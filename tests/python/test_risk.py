@@ -316,3 +316,18 @@ def test_nothing_is_kept_from_another_model_or_a_text_that_does_not_parse(
     again = score(df, trained, FEW, previous=garbled[list(PREVIOUS_COLUMNS)], model_id="m1")
     assert counted.rows == 100
     pd.testing.assert_frame_equal(again, night_1, check_exact=True)
+
+
+def test_written_explanations_read_back_whatever_the_feature_names():
+    names = ["a (b)", "c=d", "region_EU", "region_EU; x"]
+    x = np.array([[1.5, np.nan, 1.0, 2e6], [0.0, 3.0, 0.0, -1.0]])
+    order = np.array([[3, 0, 1], [1, 2, 0]])
+    cons_text = np.array([["+0.500", "-0.010", "+0.000"], ["+0.125", "-0.000", "-1.000"]], object)
+    texts = risk._render_top(x, order, cons_text, names)
+    assert texts[0] == "region_EU; x=2e+06 (+0.500); a (b)=1.5 (-0.010); c=d=null (+0.000)"
+    parsed_order, parsed_cons, parsed = risk._parse_top(texts, names, 3)
+    assert parsed.all()
+    assert (parsed_order == order).all() and (parsed_cons == cons_text).all()
+    # Another number of features, a null, or a name the model does not have: not parsed.
+    others = np.array([texts[0].rsplit("; ", 1)[0], None, texts[1].replace("c=d", "e")], object)
+    assert not risk._parse_top(others, names, 3)[2].any()
