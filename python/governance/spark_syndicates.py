@@ -68,6 +68,11 @@ def _ns(column):
     return (F.unix_micros(F.col(column).cast("timestamp")) * 1000).cast("double")
 
 
+def _cached(frame):
+    """``frame`` kept once computed (it is read more than once)."""
+    return frame.cache()
+
+
 def _checkpoint(frame):
     """``frame`` computed once and cut from its lineage (iterations stay flat)."""
     return frame.localCheckpoint(eager=True)
@@ -102,21 +107,16 @@ def connected_components(edges):
             F.col("s.c") == F.col("via"),
             "left",
         )
+        component = F.least(F.col("s.c"), F.coalesce(F.col("c2"), F.col("s.c")))
         updated = _checkpoint(
-            jumped.select(
+            jumped.join(labels.alias("o"), F.col("s.seller_id") == F.col("o.seller_id")).select(
                 F.col("s.seller_id").alias("seller_id"),
-                F.least(F.col("s.c"), F.coalesce(F.col("c2"), F.col("s.c"))).alias("component"),
+                component.alias("component"),
+                (component != F.col("o.component")).alias("changed"),
             )
         )
-        changed = (
-            updated.alias("n")
-            .join(labels.alias("o"), "seller_id")
-            .filter(F.col("n.component") != F.col("o.component"))
-            .limit(1)
-            .count()
-        )
-        labels = updated
-        if changed == 0:
+        labels = updated.drop("changed")
+        if updated.filter("changed").limit(1).count() == 0:
             return labels
 
 
@@ -128,30 +128,28 @@ def connected_components(edges):
 def _clock_positions(times, clock_size: int):
     """Mid-rank position on the arrival clock of every time of ``times`` (columns ``t`` and
     ``n_clock``: how many clock entries are at ``t``, 0 for a time only looked up; one row per
-    distinct ``t``): columns ``t, position``. A distributed sort, then running counts within
-    each partition after the counts of the partitions before it (one number per partition on
-    the driver)."""
-    ordered = times.orderBy("t").rdd.cache()
-    totals = dict(
-        ordered.mapPartitionsWithIndex(
-            lambda i, rows: [(i, sum(r["n_clock"] for r in rows))]
-        ).collect()
+    distinct ``t``): columns ``t, position``. A distributed range partitioning, running counts
+    within each partition, and the counts of the partitions before it (one number per
+    partition)."""
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    parts = max(times.sparkSession.sparkContext.defaultParallelism, 1)
+    ranged = _cached(
+        times.repartitionByRange(parts, "t").withColumn("part", F.spark_partition_id())
     )
-    offsets, before = {}, 0
-    for i in sorted(totals):
-        offsets[i], before = before, before + totals[i]
-    offsets = ordered.context.broadcast(offsets)
-    size = 2.0 * clock_size
-
-    def positions(i, rows):
-        below = offsets.value[i]
-        for row in rows:
-            through = below + row["n_clock"]
-            yield (float(row["t"]), (below + through) / size)
-            below = through
-
-    ranked = ordered.mapPartitionsWithIndex(positions)
-    return times.sparkSession.createDataFrame(ranked, "t double, position double")
+    totals = ranged.groupBy("part").agg(F.sum("n_clock").alias("total"))
+    before = F.sum("total").over(Window.orderBy("part").rowsBetween(Window.unboundedPreceding, -1))
+    offsets = totals.select("part", F.coalesce(before, F.lit(0)).alias("offset"))
+    running = Window.partitionBy("part").orderBy("t").rowsBetween(Window.unboundedPreceding, 0)
+    through = F.col("offset") + F.sum("n_clock").over(running)
+    return (
+        ranged.join(F.broadcast(offsets), "part")
+        .withColumn("through", through)
+        .select(
+            "t", ((2 * F.col("through") - F.col("n_clock")) / (2.0 * clock_size)).alias("position")
+        )
+    )
 
 
 def _shared_links(links):
@@ -248,7 +246,7 @@ def _value_statistics(links, clock_size: int):
         "value string, signal_type string, signal_value_hash string, n_sellers bigint, "
         "adoption_span_days double, log10_adoption_p double, log10_lr double, share bigint"
     )
-    return _checkpoint(stats.mapInPandas(likelihoods, schema=schema))
+    return _cached(stats.mapInPandas(likelihoods, schema=schema))
 
 
 def _fit_cells(values, type_code: dict, n_classes: int, p: SyndicateParams) -> np.ndarray:
@@ -273,7 +271,9 @@ def _fit_cells(values, type_code: dict, n_classes: int, p: SyndicateParams) -> n
     m_class = m_cell.reshape(-1, n_classes).sum(axis=0)
 
     def innocent_sums(prior: np.ndarray):
-        prior_of = F.element_at(F.array(*[F.lit(float(x)) for x in prior]), (F.col("cell") + 1).cast("int"))
+        prior_of = F.element_at(
+            F.array(*[F.lit(float(x)) for x in prior]), (F.col("cell") + 1).cast("int")
+        )
         odds = F.least(F.greatest(prior_of + F.col("ln_lr"), F.lit(-700.0)), F.lit(700.0))
         sums = timed.groupBy("cell").agg(F.sum(1.0 / (1.0 + F.exp(odds))).alias("s")).collect()
         by_cell = np.zeros(n_cells)
@@ -294,29 +294,24 @@ def value_evidence_table(links, sellers, params: SyndicateParams):
     p = params
     shared = _shared_links(links)
     shared, clock_size = _link_positions(shared, sellers)
-    shared = _checkpoint(shared)
+    shared = _cached(shared)
     values = _value_statistics(shared, clock_size)
-    types = sorted(r["signal_type"] for r in values.select("signal_type").distinct().collect())
+    histogram = values.groupBy("signal_type", "n_sellers").count().collect()
+    types = sorted({r["signal_type"] for r in histogram})
     type_code = {t: i for i, t in enumerate(types)}
-    n_classes = int(values.agg(F.max("share")).first()[0] or 0) + 1
-    code_of = (
-        F.element_at(
-            F.create_map(*[F.lit(x) for t, i in type_code.items() for x in (t, i)]),
-            F.col("signal_type"),
-        )
-        if types
-        else F.lit(0)
-    )
-    values = values.withColumn("type_code", code_of.cast("bigint"))
-    values = values.withColumn("cell", F.col("type_code") * n_classes + F.col("share"))
-    cell_odds = _fit_cells(values, type_code, n_classes, p) if types else np.zeros(1)
-    histogram = values.groupBy("type_code", "n_sellers").count().collect()
+    n_sellers = np.array([r["n_sellers"] for r in histogram], dtype=np.int64)
+    n_classes = int(share_class(n_sellers).max(initial=0)) + 1
     median, scale = share_scales(
-        np.array([r["type_code"] for r in histogram], dtype=np.int64),
-        np.array([r["n_sellers"] for r in histogram], dtype=np.int64),
+        np.array([type_code[r["signal_type"]] for r in histogram], dtype=np.int64),
+        n_sellers,
         np.array([r["count"] for r in histogram], dtype=np.int64),
         len(types),
     )
+    pairs = [F.lit(x) for t, i in type_code.items() for x in (t, i)]
+    code_of = F.element_at(F.create_map(*pairs), F.col("signal_type")) if types else F.lit(0)
+    values = values.withColumn("type_code", code_of.cast("bigint"))
+    values = values.withColumn("cell", F.col("type_code") * n_classes + F.col("share"))
+    cell_odds = _fit_cells(values, type_code, n_classes, p) if types else np.zeros(1)
 
     def decide(batches):
         for batch in batches:
@@ -333,7 +328,7 @@ def value_evidence_table(links, sellers, params: SyndicateParams):
         "adoption_span_days double, log10_adoption_p double, type_log_odds double, "
         "evidence double, share_z double, is_hub boolean, is_binding boolean"
     )
-    values = _checkpoint(values.mapInPandas(decide, schema=schema))
+    values = _cached(values.mapInPandas(decide, schema=schema))
     n_sellers = _marketplace_size(links, sellers)
     binding = shared.join(values.filter("is_binding").select("value"), "value", "left_semi")
     holders = binding.select("signal_type", "seller_id").distinct().groupBy("signal_type").count()
@@ -389,7 +384,10 @@ def _binding_links(shared, values, tie_rate: float, household: list[str]):
         shared.drop("position")
         .join(binding, "value")
         .join(position, "seller_id")
-        .withColumn("household_type", F.col("signal_type").isin(household or [""]))
+        .withColumn(
+            "household_type",
+            F.col("signal_type").isin(household) if household else F.lit(False),
+        )
         .withColumn("tie_rate", F.lit(float(tie_rate)))
     )
 
@@ -441,10 +439,10 @@ def seller_syndicates(links, sellers, params: SyndicateParams):
 
     p = params
     shared, values, tie_rate = value_evidence_table(links, sellers, p)
-    binding_links = _checkpoint(
+    binding_links = _cached(
         _binding_links(shared, values, tie_rate, household_type_names(shared, values, p))
     )
-    communities = _checkpoint(_communities(binding_links, p))
+    communities = _cached(_communities(binding_links, p))
     members = communities.filter("is_syndicate").select(
         "seller_id", F.col("community").alias("syndicate")
     )
@@ -477,9 +475,8 @@ def syndicates(links, sellers, memberships, params: SyndicateParams):
 
     p = params
     shared, values, tie_rate = value_evidence_table(links, sellers, p)
-    binding_links = _binding_links(
-        shared, values, tie_rate, household_type_names(shared, values, p)
-    )
+    # Household types decide which communities are syndicates, not how one is summarised.
+    binding_links = _binding_links(shared, values, tie_rate, household=[])
     members = memberships.filter("syndicate_id is not null").select(
         "seller_id", F.col("syndicate_id").alias("syndicate")
     )
