@@ -16,7 +16,6 @@ from governance.detection.syndicates import (
     SYNDICATE_COLUMNS,
     SyndicateParams,
     detect_syndicates,
-    score_values,
 )
 
 # The hand-made inputs of the pandas tests.
@@ -45,22 +44,6 @@ def marketplace():
     g, _ = shaped_marketplace()
     links, sellers = g.links(), g.sellers()
     return links, sellers, detect_syndicates(links, sellers)
-
-
-def test_value_evidence_on_spark_is_the_pandas_evidence(spark, marketplace):
-    links, sellers, _ = marketplace
-    _, values, tie_rate = spark_syndicates.value_evidence_table(
-        spark.createDataFrame(links), spark.createDataFrame(sellers), SyndicateParams()
-    )
-    ev = score_values(links, sellers)
-    # type_surprise, a diagnostic of the pandas table, is not needed to cluster.
-    expected = _sorted(ev.values, ["signal_type", "signal_value_hash"]).drop(
-        columns="type_surprise"
-    )
-    found = _sorted(values.toPandas(), ["signal_type", "signal_value_hash"])[expected.columns]
-    pd.testing.assert_frame_equal(found, expected, check_exact=False, rtol=1e-9, atol=1e-12)
-    assert tie_rate == pytest.approx(ev.tie_rate, rel=1e-12)
-    assert expected["is_hub"].sum() >= 3 and expected["is_binding"].sum() > 20
 
 
 def test_syndicates_on_spark_are_the_pandas_syndicates(spark, marketplace):
