@@ -1196,7 +1196,7 @@ REPORTED_RATIOS = (
     ("pandas / dbt +metrics_daily", "pandas_over_dbt_metrics_daily"),
     ("Spark / DuckDB +metrics_daily", "spark_over_duckdb_metrics_daily"),
     ("  the same, model time only", "spark_over_duckdb_metrics_daily_models"),
-    ("Spark / DuckDB detection (model time)", "spark_over_duckdb_detection"),
+    ("Spark / DuckDB detection models", "spark_over_duckdb_detection"),
     ("  anomalies", "spark_over_duckdb_metric_anomalies"),
     ("  syndicates (both models)", "spark_over_duckdb_syndicates"),
     ("  risk (model and scores)", "spark_over_duckdb_risk_scores"),
@@ -1262,8 +1262,7 @@ def _match_lines(result: dict) -> list[str]:
 
 def _ratio_lines(result: dict) -> list[str]:
     r = result.get("ratios", {})
-    width = max(len(label) for label, _ in REPORTED_RATIOS) + 2
-    return [""] + [f"  {label:<{width}}{_fmt_ratio(r.get(key))}" for label, key in REPORTED_RATIOS]
+    return [""] + [f"  {label:<32}{_fmt_ratio(r.get(key))}" for label, key in REPORTED_RATIOS]
 
 
 def _node_lines(result: dict, key: str, title: str, shown: int = 8) -> list[str]:

@@ -536,11 +536,15 @@ def test_time_zone_aware_raw_timestamps_are_read_as_utc(tmp_path):
 
 def test_model_seconds_reads_one_successful_node_of_run_results(tmp_path):
     results = tmp_path / "run_results.json"
+    anomalies = "model.marketplace_governance.metric_anomalies"
     rows = [
-        {"unique_id": bench.ANOMALY_MODEL, "status": "success", "execution_time": 12.3456},
+        {"unique_id": anomalies, "status": "success", "execution_time": 12.3456},
         {"unique_id": "model.marketplace_governance.alerts", "status": "error"},
     ]
     results.write_text(json.dumps({"results": rows}))
-    assert bench.model_seconds(results, bench.ANOMALY_MODEL) == 12.346
+    assert bench.model_seconds(results, anomalies) == 12.346
     assert bench.model_seconds(results, "model.marketplace_governance.alerts") is None
-    assert bench.model_seconds(tmp_path / "missing.json", bench.ANOMALY_MODEL) is None
+    assert bench.model_seconds(tmp_path / "missing.json", anomalies) is None
+    # Every detection model, None for those that did not run.
+    seconds = bench.detection_model_seconds(results)
+    assert seconds == {**dict.fromkeys(bench.DETECTION_MODELS), "metric_anomalies": 12.346}
