@@ -15,10 +15,11 @@ memory belong to that step alone:
 * ``spark_metrics_daily`` (tiers ``SPARK_TIERS``, when the ``spark`` extra and Java are
   installed): the same ``dbt build --select +metrics_daily`` on the ``spark`` target (a local
   Spark session), its table compared with DuckDB's;
-* ``spark_metric_anomalies`` (with ``spark_metrics_daily``): ``dbt run --select
-  metric_anomalies`` on the Spark warehouse that step built: the anomaly detection distributed
-  over Spark (one task per independent group of series), set against the same model's time in
-  the DuckDB ``full_build`` (both judge every day: neither has an earlier table to resume from);
+* ``spark_detection`` (with ``spark_metrics_daily``): ``dbt run --select metric_anomalies
+  +seller_risk_scores`` on the Spark warehouse that step built: the detection models
+  (``DETECTION_MODELS``: anomaly flags, syndicates, the risk model and scores) distributed over
+  Spark, each model's time set against the same model's time in the DuckDB ``full_build``
+  (both judge every day and train a first model: neither has an earlier table to resume from);
 * ``full_build``: ``dbt build`` on an empty warehouse, as analysts run it (models, seeds, data
   tests and unit tests);
 * ``incremental``: the nightly run on the built warehouse: ``governance nightly`` when the
@@ -593,11 +594,37 @@ def ratios(result: dict) -> dict[str, float | None]:
         "spark_over_duckdb_metrics_daily_models": _model_seconds_ratio(
             result.get("spark_metrics_daily_nodes"), result.get("dbt_metrics_daily_nodes")
         ),
-        # The anomaly detection model alone, distributed on Spark against pandas on DuckDB.
-        "spark_over_duckdb_metric_anomalies": ratio(
-            "spark_metric_anomalies_model_s", "duckdb_metric_anomalies_model_s"
-        ),
+        # The detection models, distributed on Spark against pandas on DuckDB (model times).
+        **{
+            f"spark_over_duckdb_{name}": _detection_ratio(result, models)
+            for name, models in DETECTION_RATIOS.items()
+        },
     }
+
+
+# The detection models the Spark benchmark step runs, and the ratios of their model times.
+DETECTION_MODELS = (
+    "metric_anomalies",
+    "seller_syndicates",
+    "syndicates",
+    "seller_risk_models",
+    "seller_risk_scores",
+)
+DETECTION_RATIOS = {
+    "metric_anomalies": ("metric_anomalies",),
+    "syndicates": ("seller_syndicates", "syndicates"),
+    "risk_scores": ("seller_risk_models", "seller_risk_scores"),
+    "detection": DETECTION_MODELS,
+}
+
+
+def _detection_ratio(result: dict, models: tuple[str, ...]) -> float | None:
+    """Spark's summed model time of ``models`` over DuckDB's (None unless all were timed)."""
+    spark, duck = (result.get(f"{e}_detection_models_s") or {} for e in ("spark", "duckdb"))
+    if any(spark.get(m) is None or duck.get(m) is None for m in models):
+        return None
+    denominator = sum(duck[m] for m in models)
+    return round(sum(spark[m] for m in models) / denominator, 4) if denominator > 0 else None
 
 
 def _model_seconds_ratio(numerator: dict | None, denominator: dict | None) -> float | None:
@@ -984,9 +1011,6 @@ def _spark_match(run: BenchRun, spark_dir: Path) -> dict:
     return compare_with_warehouse(pd.read_parquet(run.work / DBT_OUTPUT), spark)
 
 
-ANOMALY_MODEL = "model.marketplace_governance.metric_anomalies"
-
-
 def model_seconds(run_results: Path, unique_id: str) -> float | None:
     """The execution time of one node in a dbt run_results.json (None when it did not run)."""
     if not Path(run_results).exists():
@@ -997,26 +1021,36 @@ def model_seconds(run_results: Path, unique_id: str) -> float | None:
     return None
 
 
-def spark_metric_anomalies_step(run: BenchRun) -> None:
-    """``dbt run --select metric_anomalies`` on the Spark warehouse of spark_metrics_daily."""
+def detection_model_seconds(run_results: Path) -> dict[str, float | None]:
+    """The execution time of each of ``DETECTION_MODELS`` in a dbt run_results.json."""
+    return {
+        name: model_seconds(run_results, f"model.marketplace_governance.{name}")
+        for name in DETECTION_MODELS
+    }
+
+
+def spark_detection_step(run: BenchRun) -> None:
+    """``dbt run --select metric_anomalies +seller_risk_scores`` on the Spark warehouse of
+    spark_metrics_daily: every detection model, distributed."""
     if run.result.get("spark_metrics_daily_status") != "ok":
         run.result.update(
-            spark_metric_anomalies_s=None,
-            spark_metric_anomalies_status=run.result.get("spark_metrics_daily_status"),
+            spark_detection_s=None,
+            spark_detection_status=run.result.get("spark_metrics_daily_status"),
         )
         return
     spark_dir = run.work / "spark"
     env = {**run.env, SPARK_DIR_ENV: str(spark_dir), settings.PII_SALT_ENV: SPARK_BENCH_SALT}
-    target = run.work / "target_spark_anomalies"
+    target = run.work / "target_spark_detection"
     run.parse(target, env, "spark")
-    run.echo("[bench] dbt run --select metric_anomalies on the spark target ...")
-    command = run.dbt(["run", "--select", "metric_anomalies"], target, "spark")
-    m = run.measure(command, "spark_metric_anomalies", env)
-    _build_outcome("spark dbt run metric_anomalies", m, target)
-    run.record("spark_metric_anomalies", m)
+    run.echo("[bench] dbt run of the detection models on the spark target ...")
+    selection = ["--select", "metric_anomalies", "+seller_risk_scores"]
+    command = run.dbt(["run", *selection], target, "spark")
+    m = run.measure(command, "spark_detection", env)
+    _build_outcome("spark dbt run of the detection models", m, target)
+    run.record("spark_detection", m)
     run.result.update(
-        spark_metric_anomalies_status="ok",
-        spark_metric_anomalies_model_s=model_seconds(target / "run_results.json", ANOMALY_MODEL),
+        spark_detection_status="ok",
+        spark_detection_models_s=detection_model_seconds(target / "run_results.json"),
     )
 
 
@@ -1030,7 +1064,7 @@ def full_build_step(run: BenchRun) -> None:
     run.result["full_build_failed_tests"] = _build_outcome("full dbt build", m, target)
     run.record("full_build", m)
     run.result.update(
-        duckdb_metric_anomalies_model_s=model_seconds(target / "run_results.json", ANOMALY_MODEL),
+        duckdb_detection_models_s=detection_model_seconds(target / "run_results.json"),
         full_build_nodes=node_timings(target / "run_results.json"),
         warehouse_mb=round(run.db.stat().st_size / 2**20) if run.db.exists() else None,
     )
@@ -1103,7 +1137,7 @@ STEPS: tuple[Callable[[BenchRun], None], ...] = (
     dbt_metrics_daily_step,
     compare_metrics_daily_step,
     spark_metrics_daily_step,
-    spark_metric_anomalies_step,
+    spark_detection_step,
     full_build_step,
     incremental_step,
 )
@@ -1151,7 +1185,7 @@ REPORTED_STEPS = (
     ("pandas: the whole metrics_daily", "pandas_metrics_daily"),
     ("dbt build --select +metrics_daily (DuckDB)", "dbt_metrics_daily"),
     ("dbt build --select +metrics_daily (Spark)", "spark_metrics_daily"),
-    ("dbt run --select metric_anomalies (Spark)", "spark_metric_anomalies"),
+    ("dbt run of the detection models (Spark)", "spark_detection"),
     ("full dbt build", "full_build"),
     ("incremental", "incremental"),
 )
@@ -1162,7 +1196,10 @@ REPORTED_RATIOS = (
     ("pandas / dbt +metrics_daily", "pandas_over_dbt_metrics_daily"),
     ("Spark / DuckDB +metrics_daily", "spark_over_duckdb_metrics_daily"),
     ("  the same, model time only", "spark_over_duckdb_metrics_daily_models"),
-    ("Spark / DuckDB metric_anomalies (model time)", "spark_over_duckdb_metric_anomalies"),
+    ("Spark / DuckDB detection models", "spark_over_duckdb_detection"),
+    ("  anomalies", "spark_over_duckdb_metric_anomalies"),
+    ("  syndicates (both models)", "spark_over_duckdb_syndicates"),
+    ("  risk (model and scores)", "spark_over_duckdb_risk_scores"),
 )
 
 

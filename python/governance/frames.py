@@ -63,6 +63,19 @@ def table_or_none(session, this):
     return session.sql(f"select * from {this}") if found else None
 
 
+def previous_output(session, this, suffix: str):
+    """The table a dbt Python model built before this build (``dbt.this``), or None. On Spark
+    dbt-spark drops the table before the model runs, so the model's pre-hook
+    (macros/engine/previous_output.sql) renames it to ``<name><suffix>`` first: that one is
+    read when it exists. Elsewhere the table itself (:func:`table_or_none`)."""
+    if is_spark(session):
+        parts = (this.database, this.schema, f"{this.identifier}{suffix}")
+        kept = ".".join(part for part in parts if part and part != "None")
+        if session.catalog.tableExists(kept):
+            return session.table(kept)
+    return table_or_none(session, this)
+
+
 # pandas dtype name prefix -> Spark type name, for the columns of an empty result.
 _SPARK_TYPES = (
     ("bool", "Boolean"),

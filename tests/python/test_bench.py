@@ -68,9 +68,24 @@ def test_ratios_are_computed_from_the_measured_figures():
         "spark_over_duckdb_metrics_daily": 5.0,
         "spark_over_duckdb_metrics_daily_models": None,
         "spark_over_duckdb_metric_anomalies": None,
+        "spark_over_duckdb_syndicates": None,
+        "spark_over_duckdb_risk_scores": None,
+        "spark_over_duckdb_detection": None,
     }
-    figures |= {"spark_metric_anomalies_model_s": 6.0, "duckdb_metric_anomalies_model_s": 2.0}
-    assert bench.ratios(figures)["spark_over_duckdb_metric_anomalies"] == 3.0
+    duck = dict.fromkeys(bench.DETECTION_MODELS, 2.0)
+    figures |= {"duckdb_detection_models_s": duck, "spark_detection_models_s": {}}
+    figures["spark_detection_models_s"] = {"metric_anomalies": 6.0, "seller_syndicates": 5.0}
+    detection = bench.ratios(figures)
+    assert detection["spark_over_duckdb_metric_anomalies"] == 3.0
+    # A ratio needs every model it sums.
+    assert detection["spark_over_duckdb_syndicates"] is None
+    assert detection["spark_over_duckdb_detection"] is None
+    figures["spark_detection_models_s"] |= {"syndicates": 3.0, "seller_risk_models": 1.0}
+    figures["spark_detection_models_s"]["seller_risk_scores"] = 5.0
+    detection = bench.ratios(figures)
+    assert detection["spark_over_duckdb_syndicates"] == 2.0
+    assert detection["spark_over_duckdb_risk_scores"] == 1.5
+    assert detection["spark_over_duckdb_detection"] == 2.0
     figures["dbt_metrics_daily_nodes"] = {"seconds_by_node_kind": {"model": 20.0, "test": 9.0}}
     figures["spark_metrics_daily_nodes"] = {"seconds_by_node_kind": {"model": 150.0}}
     assert bench.ratios(figures)["spark_over_duckdb_metrics_daily_models"] == 7.5
@@ -290,7 +305,7 @@ def test_benchmark_run_writes_every_key_with_sane_values(built, tmp_path):
     assert written["pandas_metrics_daily_status"] == "ok"
     assert written["spark_metrics_daily_s"] is None
     assert written["spark_metrics_daily_status"] == "skipped"
-    assert written["spark_metric_anomalies_s"] is None
+    assert written["spark_detection_s"] is None
     assert isinstance(written["full_build_failed_tests"], list)
     # The two metrics_daily tables of the run, compared row for row.
     match = written["metrics_daily_match"]
@@ -521,11 +536,15 @@ def test_time_zone_aware_raw_timestamps_are_read_as_utc(tmp_path):
 
 def test_model_seconds_reads_one_successful_node_of_run_results(tmp_path):
     results = tmp_path / "run_results.json"
+    anomalies = "model.marketplace_governance.metric_anomalies"
     rows = [
-        {"unique_id": bench.ANOMALY_MODEL, "status": "success", "execution_time": 12.3456},
+        {"unique_id": anomalies, "status": "success", "execution_time": 12.3456},
         {"unique_id": "model.marketplace_governance.alerts", "status": "error"},
     ]
     results.write_text(json.dumps({"results": rows}))
-    assert bench.model_seconds(results, bench.ANOMALY_MODEL) == 12.346
+    assert bench.model_seconds(results, anomalies) == 12.346
     assert bench.model_seconds(results, "model.marketplace_governance.alerts") is None
-    assert bench.model_seconds(tmp_path / "missing.json", bench.ANOMALY_MODEL) is None
+    assert bench.model_seconds(tmp_path / "missing.json", anomalies) is None
+    # Every detection model, None for those that did not run.
+    seconds = bench.detection_model_seconds(results)
+    assert seconds == {**dict.fromkeys(bench.DETECTION_MODELS), "metric_anomalies": 12.346}

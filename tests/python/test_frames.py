@@ -6,7 +6,7 @@ import duckdb
 import pandas as pd
 import pytest
 
-from governance.frames import for_engine, is_spark, table_or_none, to_pandas
+from governance.frames import for_engine, is_spark, previous_output, table_or_none, to_pandas
 
 ROWS = pd.DataFrame(
     {"seller_id": ["s1", "s2", "s3"], "size": [3, 1, 5], "bad": [True, False, True]}
@@ -114,3 +114,17 @@ def test_a_result_goes_to_duckdb_as_it_is_even_empty():
     empty = ROWS.iloc[:0]
     assert for_engine(duckdb.connect(), empty) is empty
     assert for_engine(FakeSparkSession({}), ROWS) is ROWS  # rows: Spark infers their types
+
+
+def test_on_spark_the_previous_output_is_read_where_the_pre_hook_kept_it():
+    this = This(None, "main", "metric_anomalies")
+    older = ROWS.head(1)
+    session = FakeSparkSession({"main.metric_anomalies__previous": ROWS})
+    session.sparkContext = object()  # a Spark session (is_spark)
+    assert to_pandas(previous_output(session, this, "__previous")).equals(ROWS)
+    # Without the kept copy (a first build, or an engine that does not drop the table first):
+    # the table itself, if any.
+    session.tables = {"main.metric_anomalies": older}
+    assert to_pandas(previous_output(session, this, "__previous")).equals(older)
+    session.tables = {}
+    assert previous_output(session, this, "__previous") is None

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -28,9 +29,11 @@ def project_dir() -> Path:
     return Path(os.environ.get("GOVERNANCE_PROJECT_DIR", settings.project_dir())).resolve()
 
 
-def _dbt_build(root: Path, target: str, raw: Path) -> tuple[subprocess.CompletedProcess, Path]:
+def _dbt_build(
+    root: Path, target: str, raw: Path, args: tuple[str, ...] = ("build",), label: str = ""
+) -> tuple[subprocess.CompletedProcess, Path]:
     project = project_dir()
-    target_path = root / f"target_{target}"
+    target_path = root / f"target_{target}{label}"
     env = dict(os.environ)
     env.update(
         DBT_SEND_ANONYMOUS_USAGE_STATS="false",
@@ -39,9 +42,9 @@ def _dbt_build(root: Path, target: str, raw: Path) -> tuple[subprocess.Completed
         GOVERNANCE_SPARK_DIR=str(root / "spark"),
         GOVERNANCE_PII_SALT=PII_SALT,
     )
-    command = [dbt_executable(), "build", "--target", target, "--project-dir", str(project)]
+    command = [dbt_executable(), *args, "--target", target, "--project-dir", str(project)]
     command += ["--profiles-dir", str(project), "--target-path", str(target_path)]
-    command += ["--log-path", str(root / f"logs_{target}")]
+    command += ["--log-path", str(root / f"logs_{target}{label}")]
     process = subprocess.run(
         command, cwd=project, env=env, text=True, capture_output=True, check=False
     )
@@ -76,3 +79,34 @@ def engines(tmp_path_factory) -> dict:
         "duckdb_results": duck_results,
         "spark_results": spark_results,
     }
+
+
+@pytest.fixture(scope="session")
+def spark_anomalies_rerun(engines) -> dict:
+    """A second night's ``dbt run --select metric_anomalies`` on the Spark warehouse the
+    ``engines`` build made (same raw data): the model resumes from the table it built."""
+    assert engines["spark_process"].returncode == 0
+    args = ("run", "--select", "metric_anomalies")
+    process, results = _dbt_build(engines["root"], "spark", engines["raw"], args, "_rerun")
+    return {"process": process, "results": results}
+
+
+@pytest.fixture(scope="session")
+def spark():
+    """A local Spark session for the distributed functions on hand-made inputs."""
+    from pyspark.sql import SparkSession
+
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("governance-tests")
+        .config("spark.sql.shuffle.partitions", "4")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.memory", "1g")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()

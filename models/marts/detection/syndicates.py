@@ -3,15 +3,17 @@ the members not yet enforced.
 
 Thin adapter over governance.detection.syndicates.summarize_syndicates: it summarises the
 memberships of seller_syndicates (the clustering runs once, there) with the same links, seller
-features and parameters, scoring only the values that members hold.
+features and parameters, scoring only the values that members hold. On Spark each syndicate
+is summarised in its own task (governance.spark_syndicates.syndicates).
 """
 
+from governance import spark_syndicates
 from governance.detection.syndicates import (
     SELLER_ATTRIBUTE_COLUMNS,
     SyndicateParams,
     summarize_syndicates,
 )
-from governance.frames import for_engine, to_pandas
+from governance.frames import for_engine, is_spark, to_pandas
 
 MEMBER_COLUMNS = ["seller_id", "syndicate_id", "membership_strength"]
 
@@ -19,6 +21,11 @@ MEMBER_COLUMNS = ["seller_id", "syndicate_id", "membership_strength"]
 def model(dbt, session):
     dbt.config(materialized="table")
     params = SyndicateParams.from_mapping(dbt.config.get("syndicate_params"))
+    if is_spark(session):
+        links = dbt.ref("int_seller_identity_links").filter("n_sellers_sharing > 1")
+        sellers = dbt.ref("seller_features").select(*SELLER_ATTRIBUTE_COLUMNS)
+        memberships = dbt.ref("seller_syndicates").select(*MEMBER_COLUMNS)
+        return spark_syndicates.syndicates(links, sellers, memberships, params)
     members = to_pandas(
         dbt.ref("seller_syndicates"), MEMBER_COLUMNS, where="syndicate_id is not null"
     )

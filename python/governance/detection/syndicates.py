@@ -327,20 +327,60 @@ def log10_range_p(k: np.ndarray, span: np.ndarray) -> np.ndarray:
 
 
 def _share_z(n_sellers: np.ndarray, type_code: np.ndarray) -> np.ndarray:
+    """Robust z-score of log(n_sellers) within each signal type (:func:`share_scales` of the
+    values' share counts)."""
+    counts = pd.DataFrame({"t": type_code, "k": n_sellers}).value_counts().reset_index()
+    n_types = int(type_code.max(initial=-1)) + 1
+    median, scale = share_scales(
+        counts["t"].to_numpy(), counts["k"].to_numpy(), counts["count"].to_numpy(), n_types
+    )
+    return share_z(n_sellers, type_code, median, scale)
+
+
+def _weighted_median(x: np.ndarray, count: np.ndarray) -> float:
+    """Median of the values ``x`` repeated ``count`` times (the mean of the two middle ones
+    for an even total)."""
+    order = np.argsort(x, kind="stable")
+    x, cum = x[order], np.cumsum(count[order])
+    total = int(cum[-1])
+    lo = x[np.searchsorted(cum, (total - 1) // 2 + 1)]
+    hi = x[np.searchsorted(cum, total // 2 + 1)]
+    return float((lo + hi) / 2.0)
+
+
+def share_scales(
+    type_code: np.ndarray, n_sellers: np.ndarray, count: np.ndarray, n_types: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Per signal type, from how many of its values are shared by how many sellers (``count``
+    values of type ``type_code`` held by ``n_sellers``; a small table on any marketplace): the
+    median of log(n_sellers) and its robust scale, the scaled MAD floored at the scaled
+    smallest non-zero deviation (share counts are integers: when most values of a type are
+    shared by exactly two sellers the MAD is 0, and the next possible count sets the scale)."""
+    median, scale = np.zeros(n_types), np.zeros(n_types)
+    x = np.log(np.asarray(n_sellers, dtype=float))
+    count = np.asarray(count, dtype=np.int64)
+    for t in range(n_types):
+        rows = np.flatnonzero(type_code == t)
+        if rows.size == 0:
+            continue
+        median[t] = _weighted_median(x[rows], count[rows])
+        deviation = np.abs(x[rows] - median[t])
+        mad = _weighted_median(deviation, count[rows])
+        positive = deviation[deviation > 0]
+        smallest = positive.min() if positive.size else 0.0
+        scale[t] = 1.4826 * max(mad, smallest)
+    return median, scale
+
+
+def share_z(
+    n_sellers: np.ndarray, type_code: np.ndarray, median: np.ndarray, scale: np.ndarray
+) -> np.ndarray:
     """Robust z-score of log(n_sellers) within each signal type: distance from the type's
-    median in units of its scaled MAD, floored at the scaled smallest non-zero deviation (share
-    counts are integers: when most values of a type are shared by exactly two sellers the MAD
-    is 0, and the next possible count sets the scale); 0 when all are shared alike."""
-    x = np.log(n_sellers.astype(float))
-    frame = pd.DataFrame({"t": type_code, "x": x})
-    med = frame.groupby("t")["x"].transform("median").to_numpy()
-    frame["d"] = np.abs(x - med)
-    mad = frame.groupby("t")["d"].transform("median").to_numpy()
-    frame["positive"] = frame["d"].where(frame["d"] > 0)
-    smallest = frame.groupby("t")["positive"].transform("min").fillna(0.0).to_numpy()
-    scale = 1.4826 * np.maximum(mad, smallest)
+    median in units of its scale (:func:`share_scales`); 0 when all are shared alike."""
+    x = np.log(np.asarray(n_sellers, dtype=float))
+    s = scale[type_code]
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(scale > 0, (x - med) / scale, 0.0)
+        return np.where(s > 0, (x - median[type_code]) / s, 0.0)
 
 
 def share_class(n_sellers: np.ndarray) -> np.ndarray:
@@ -401,19 +441,50 @@ def value_log_odds(
     if not timed.any():
         return LogOdds(np.zeros(n), np.zeros(n))
     n_classes = int(share.max()) + 1
+    n_types = int(type_code.max()) + 1
     cell = type_code * n_classes + share
-    n_cells = (int(type_code.max()) + 1) * n_classes
-    class_of_cell = np.tile(np.arange(n_classes), n_cells // n_classes)
-    c, ln_lr = p.prior_values, np.clip(log10_lr[timed], -300, 300) * _LN10
-    m_cell = np.bincount(cell[timed], minlength=n_cells).astype(float)
-    m_class = np.bincount(share[timed], minlength=n_classes).astype(float)
-    pi0_cell = np.full(n_cells, 0.5)
-    for _ in range(50):
-        prior = np.log((1.0 - pi0_cell) / pi0_cell)[cell[timed]]
-        innocent = 1.0 / (1.0 + np.exp(np.clip(prior + ln_lr, -700, 700)))
+    n_cells = n_types * n_classes
+    ln_lr = np.clip(log10_lr[timed], -300, 300) * _LN10
+
+    def innocent_sums(prior: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        innocent = innocent_weight(prior[cell[timed]] + ln_lr)
         by_class = np.bincount(share[timed], weights=innocent, minlength=n_classes)
+        return np.bincount(cell[timed], weights=innocent, minlength=n_cells), by_class
+
+    type_only = cell_log_odds(
+        np.bincount(cell[timed], minlength=n_cells).astype(float),
+        np.bincount(share[timed], minlength=n_classes).astype(float),
+        innocent_sums,
+        p,
+    )[cell]
+    return LogOdds(type_only, value_evidence(type_only, log10_lr, p))
+
+
+def innocent_weight(log_odds: np.ndarray) -> np.ndarray:
+    """The posterior innocent share of a value at natural-log odds ``log_odds`` (ring
+    against innocent), the E step of :func:`cell_log_odds`."""
+    return 1.0 / (1.0 + np.exp(np.clip(log_odds, -700, 700)))
+
+
+def cell_log_odds(m_cell: np.ndarray, m_class: np.ndarray, innocent_sums, p) -> np.ndarray:
+    """The EM fit of :func:`value_log_odds`: per cell (``type_code * n_classes + share
+    class``), the log10 prior odds ``(1 - pi0) / pi0``, capped at ``evidence_cap``.
+
+    Args:
+        m_cell, m_class: timed values per cell and per share class.
+        innocent_sums: ``prior -> (by_cell, by_class)``, the summed :func:`innocent_weight`
+            of the timed values at the natural-log prior odds ``prior`` of their cell plus their
+            own log likelihood ratio, per cell and per share class (numpy on one machine, an
+            aggregation on Spark: the per-cell sums are all the fit needs).
+        p: settings (``prior_values``, ``evidence_cap``).
+    """
+    n_classes = len(m_class)
+    class_of_cell = np.tile(np.arange(n_classes), len(m_cell) // n_classes)
+    c = p.prior_values
+    pi0_cell = np.full(len(m_cell), 0.5)
+    for _ in range(50):
+        by_cell, by_class = innocent_sums(np.log((1.0 - pi0_cell) / pi0_cell))
         pi0_class = (by_class + c) / (m_class + c)
-        by_cell = np.bincount(cell[timed], weights=innocent, minlength=n_cells)
         updated = (by_cell + c * pi0_class[class_of_cell]) / (m_cell + c)
         updated = np.clip(updated, 1e-12, 1.0 - 1e-12)
         if np.max(np.abs(updated - pi0_cell)) < 1e-6:
@@ -421,9 +492,25 @@ def value_log_odds(
             break
         pi0_cell = updated
     cap = p.evidence_cap
-    type_only = np.clip(np.log10((1.0 - pi0_cell) / pi0_cell), -cap, cap)[cell]
-    value = np.clip(type_only + np.nan_to_num(log10_lr, nan=0.0), -cap, cap)
-    return LogOdds(type_only, value)
+    return np.clip(np.log10((1.0 - pi0_cell) / pi0_cell), -cap, cap)
+
+
+def value_evidence(type_only: np.ndarray, log10_lr: np.ndarray, p) -> np.ndarray:
+    """A value's evidence: its cell's prior log10 odds plus its own log10 likelihood ratio
+    (none without a time), capped at ``evidence_cap``."""
+    cap = p.evidence_cap
+    return np.clip(type_only + np.nan_to_num(log10_lr, nan=0.0), -cap, cap)
+
+
+def value_decisions(
+    evidence: np.ndarray, type_only: np.ndarray, z: np.ndarray, p
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(is_binding, is_hub)`` of values with the given evidence, type log-odds and share
+    z-score (see the module docstring)."""
+    widely_shared = z > p.hub_z
+    binding = (evidence > p.value_log_odds) & (~widely_shared | (evidence >= p.group_log_odds))
+    hub = ~binding & (widely_shared | (type_only <= p.value_log_odds))
+    return binding, hub
 
 
 # --------------------------------------------------------------------------------------------
@@ -598,8 +685,7 @@ def _score_values(
     log_odds = value_log_odds(type_code, share_class(k), log_lr, p)
     evidence = log_odds.value
     z = _share_z(k, type_code)
-    widely_shared = z > p.hub_z
-    binding = (evidence > p.value_log_odds) & (~widely_shared | (evidence >= p.group_log_odds))
+    binding, hub = value_decisions(evidence, log_odds.type_only, z, p)
     rates = _type_rates(type_code, value, link_seller, binding, index.n_sellers)
     with np.errstate(divide="ignore"):
         surprise = -np.log10(rates[type_code])
@@ -614,7 +700,7 @@ def _score_values(
             "evidence": evidence,
             "share_z": z,
             "type_surprise": surprise,
-            "is_hub": ~binding & (widely_shared | (log_odds.type_only <= p.value_log_odds)),
+            "is_hub": hub,
             "is_binding": binding,
         }
     )
@@ -1449,3 +1535,66 @@ def _link_rows(ev: ValueEvidence, ins: _Inside) -> np.ndarray:
     order = np.argsort(key, kind="stable")
     pos = np.searchsorted(key[order], ins.seller * n_values + ins.value)
     return order[pos]
+
+
+# Columns of the input of :func:`summarize_syndicate` (one row per binding link of a member).
+MEMBER_LINK_COLUMNS = [
+    "seller_id",
+    "signal_type",
+    "signal_value_hash",
+    "first_observed_ns",
+    "evidence",
+    "household_type",
+    "tie_rate",
+    "position",
+]
+
+
+def summarize_syndicate(
+    rows: pd.DataFrame, params: SyndicateParams | None = None
+) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Stage 4 of one syndicate, a pure function of its members' binding links: its members'
+    rows of ``seller_syndicates`` and its row of ``syndicates``, as :func:`detect_syndicates`
+    gives them on the whole marketplace (how the summaries are distributed).
+
+    Args:
+        rows: one row per member and binding value it holds, :data:`MEMBER_LINK_COLUMNS`
+            (``first_observed_ns``: the link's earliest observation in float nanoseconds;
+            ``evidence`` and ``household_type``: the value's, stages 1 and 2; ``tie_rate``:
+            the marketplace's; ``position``: the seller's arrival position, its earliest over
+            all its shared links) plus any seller columns of :data:`SELLER_ATTRIBUTE_COLUMNS`
+            (one value per seller).
+        params: settings.
+    """
+    p = params or SyndicateParams()
+    ids, seller = np.unique(rows["seller_id"].to_numpy(dtype=object), return_inverse=True)
+    keys = pd.MultiIndex.from_arrays([rows["signal_type"], rows["signal_value_hash"]])
+    value, uniques = pd.factorize(keys, sort=True)
+    first_row = pd.Series(np.arange(len(rows))).groupby(value).first().to_numpy()
+    evidence = rows["evidence"].to_numpy(float)[first_row]
+    binding = np.ones(len(uniques), dtype=bool)
+    values = pd.DataFrame(
+        {
+            "signal_type": uniques.get_level_values(0).to_numpy(dtype=object),
+            "signal_value_hash": uniques.get_level_values(1).to_numpy(dtype=object),
+            "evidence": evidence,
+            "is_binding": binding,
+        }
+    )
+    ev = ValueEvidence(
+        seller_ids=ids,
+        link_seller=seller.astype(np.int64),
+        link_value=value.astype(np.int64),
+        link_position=rows["position"].to_numpy(float),
+        link_first_ns=rows["first_observed_ns"].to_numpy(float),
+        values=values,
+        weight=_pair_weight(evidence, binding, p),
+        tie_rate=float(rows["tie_rate"].iloc[0]),
+        household=rows["household_type"].to_numpy(bool)[first_row],
+    )
+    seller_row = pd.Series(np.arange(len(rows))).groupby(seller).first().to_numpy()
+    attrs = {
+        c: rows[c].iloc[seller_row].reset_index(drop=True) if c in rows.columns else None
+        for c in SELLER_ATTRIBUTE_COLUMNS[1:]
+    }
+    return _tables(ev, attrs, np.zeros(len(ids), dtype=np.int64), p)
