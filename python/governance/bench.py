@@ -931,7 +931,7 @@ def compare_metrics_daily_step(run: BenchRun) -> None:
 
     db = run.work / METRICS_DAILY_DB
     with duckdb.connect(str(db), read_only=True) as con:
-        warehouse = con.execute("select * from main.metrics_daily").df()
+        warehouse = con.execute("select * from metrics.metrics_daily").df()
         quarantined = quarantined_raw_rows(con)
     _remove_duckdb(db)
     warehouse.to_parquet(run.work / DBT_OUTPUT, index=False)
@@ -978,7 +978,7 @@ def _spark_match(run: BenchRun, spark_dir: Path) -> dict:
 
     from governance.pandas_metrics import compare_with_warehouse
 
-    files = str(spark_dir / "warehouse" / "main.db" / "metrics_daily" / "*.parquet")
+    files = str(spark_dir / "warehouse" / "metrics.db" / "metrics_daily" / "*.parquet")
     with duckdb.connect() as con:
         spark = con.execute("select * from read_parquet(?)", [files]).df()
     return compare_with_warehouse(pd.read_parquet(run.work / DBT_OUTPUT), spark)

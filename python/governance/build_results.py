@@ -1,6 +1,6 @@
 """The test and validation results of the build that published a warehouse, kept in it.
 
-A build writes ``main.build_results`` into its work file just before the work file is published
+A build writes ``monitoring.build_results`` into its work file just before the work file is published
 (`record`): one row per dbt node of the build (models, seeds, data tests, unit tests) and, when
 the build validated its work file (the nightly job), one row per Great Expectations expectation.
 Readers of the published file (the dashboard's Data quality page, a BI tool) thus always see the
@@ -20,7 +20,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-SCHEMA = "main"
+SCHEMA = "monitoring"
 TABLE = "build_results"
 RELATION = f"{SCHEMA}.{TABLE}"
 # dbt names the generic tests on a source `source_<test>_<source>_<table>...`.
@@ -150,7 +150,7 @@ def build_id(database: Path | str) -> str | None:
 
 
 def record(database: Path | str, run_results: Path | str, validation=None) -> pd.DataFrame:
-    """Write the build's results into ``main.build_results`` of `database` (a work file about
+    """Write the build's results into ``monitoring.build_results`` of `database` (a work file about
     to be published), replacing the previous build's; returns the rows written.
 
     ``validation``: the build's checkpoint of this work file (governance.quality's

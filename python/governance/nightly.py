@@ -278,7 +278,7 @@ def _quarantine_summary(work: Path) -> dict:
             """
             select table_name, raw_row_count, staged_row_count, quarantined_row_count,
                    superseded_row_count
-            from main.data_quality_reconciliation
+            from monitoring.data_quality_reconciliation
             order by table_name
             """
         ).fetchall()

@@ -20,7 +20,7 @@ BI_DOC = settings.project_dir() / "docs" / "bi.md"
 SEED = settings.project_dir() / "seeds" / "metric_definitions.csv"
 Z = 1.959964
 # Written at publish by the build itself, not a dbt model (governance.build_results).
-WRITTEN_AT_PUBLISH = {"main.build_results"}
+WRITTEN_AT_PUBLISH = {"monitoring.build_results"}
 
 
 def _section(title: str) -> str:
@@ -50,7 +50,7 @@ def catalogue(built) -> pd.DataFrame:
 
 def test_bi_doc_and_the_bi_catalogue_exposure_list_the_relations_to_read(built, catalogue):
     read, not_read = _relations("What to read"), _relations("What not to read")
-    assert {"main.metric_rates", "main.metrics_daily", "main.metrics_by_period"} <= read
+    assert {"metrics.metric_rates", "metrics.metrics_daily", "metrics.metrics_by_period"} <= read
     seen = dict(zip(catalogue["relation"], catalogue["comment"], strict=True))
     # Every relation to read is there and documented where the BI tool shows it.
     for relation in read:
@@ -86,7 +86,7 @@ def test_counts_are_integers_and_labels_come_from_the_metric_registry(built):
         labels = con.execute(
             """
             select distinct metric_name, metric_label, unit, direction_is_good, target_value
-            from main.metric_rates order by metric_name
+            from metrics.metric_rates order by metric_name
             """
         ).fetchall()
     assert len(types) == 6 and {t for _, _, t in types} == {"BIGINT"}
@@ -150,7 +150,7 @@ def test_the_weekly_rates_a_bi_tool_queries_are_ratios_of_summed_counts(built):
             """
             select d.metric_label, m.metric_date, m.numerator, m.denominator, d.maturity_days,
                 m.is_complete
-            from main.metrics_daily as m
+            from metrics.metrics_daily as m
             inner join reference.metric_definitions as d using (metric_name)
             where m.region = 'ALL' and m.category = 'ALL'
             """
@@ -159,7 +159,7 @@ def test_the_weekly_rates_a_bi_tool_queries_are_ratios_of_summed_counts(built):
         segments = con.execute(
             """
             select metric_label, period_start, segment_level, sum(numerator) as numerator
-            from main.metric_rates
+            from metrics.metric_rates
             where period_grain = 'week' and is_roll_up = false
             group by all
             """

@@ -68,7 +68,7 @@ def augmented_db(built, tmp_path_factory) -> Path:
     with duckdb.connect(str(db)) as con:
         con.execute(
             """
-            insert into main.data_quality_daily (
+            insert into monitoring.data_quality_daily (
                 arrived_night, table_name, disposition, rule_name, rule_column, row_count,
                 arrived_row_count, share_of_arrived
             )
@@ -102,7 +102,7 @@ def bare_db(built, tmp_path_factory) -> Path:
     db = tmp_path_factory.mktemp("dashboard_bare") / "governance.duckdb"
     shutil.copy(built["db"], db)
     with duckdb.connect(str(db)) as con:
-        con.execute("drop view if exists main.metric_rates")
+        con.execute("drop view if exists metrics.metric_rates")
         for table in OPTIONAL_MARTS[1:]:
             con.execute(f"drop table if exists main.{table}")
     return db
@@ -163,11 +163,11 @@ WEEKLY = """
     with days as (
         select metric_name, metric_date, numerator, denominator,
                cast(date_trunc('week', metric_date) as date) as week
-        from main.metrics_daily
+        from metrics.metrics_daily
         where region = ? and category = ?
     ),
     bounds as (
-        select metric_name, min(metric_date) as first_day from main.metrics_daily
+        select metric_name, min(metric_date) as first_day from metrics.metrics_daily
         where is_complete  -- the first day the data covers: earlier cohorts are not final
         group by metric_name
     )
@@ -222,12 +222,12 @@ def test_overview_weekly_trends_are_ratios_of_summed_counts_with_band_target_and
     changes = _query(
         published,
         "select distinct metric_name, change_id, change_date "
-        "from main.metric_movement_interventions",
+        "from monitoring.metric_movement_interventions",
     )
     flags = _query(
         published,
         "select metric_name, cast(date_trunc('week', metric_date) as date) as week "
-        "from main.metric_anomalies where is_anomaly and region = 'ALL' and category = 'ALL'",
+        "from detection.metric_anomalies where is_anomaly and region = 'ALL' and category = 'ALL'",
     )
     charts_ = _charts(at)
     assert sorted(c["spec"]["usermeta"]["metric_name"] for c in charts_) == sorted(
@@ -282,7 +282,7 @@ def test_overview_tiles_compare_like_weeks_colour_real_changes_and_list_off_targ
         published,
         """
         select metric_name, metric_label, period_start, value, ci_lower, ci_upper, target_value
-        from main.metric_rates
+        from metrics.metric_rates
         where period_grain = 'week' and region = 'ALL' and category = 'ALL'
           and is_complete and is_mature and value is not null
         order by metric_name, period_start
@@ -336,7 +336,7 @@ def test_overview_filters_come_from_and_go_to_the_url(published):
     expected = _query(
         published,
         """
-        select metric_date, value, is_mature from main.metrics_daily
+        select metric_date, value, is_mature from metrics.metrics_daily
         where metric_name = 'listing_violation_rate' and region = 'SG' and category = 'fashion'
           and metric_date >= date '2026-05-01'
         order by metric_date
@@ -355,7 +355,7 @@ def test_overview_filters_come_from_and_go_to_the_url(published):
     window = _query(
         published,
         """
-        select sum(numerator) as n, sum(denominator) as d from main.metrics_daily
+        select sum(numerator) as n, sum(denominator) as d from metrics.metrics_daily
         where metric_name = 'listing_violation_rate' and region = 'SG' and category = 'fashion'
           and metric_date between date '2026-05-24' and date '2026-05-30'
         """,
@@ -367,21 +367,21 @@ def test_overview_filters_come_from_and_go_to_the_url(published):
 def test_pages_say_which_marts_are_not_built_yet(bare_db, monkeypatch):
     monkeypatch.setenv("GOVERNANCE_DUCKDB_PATH", str(bare_db))
     expected = {
-        "overview": "main.metric_rates",
-        "alerts": "main.alerts",
-        "strategies": "main.strategy_performance",
-        "syndicates": "main.syndicates",
-        "data_quality": "main.data_quality_daily",
+        "overview": "metrics.metric_rates",
+        "alerts": "monitoring.alerts",
+        "strategies": "strategy.strategy_performance",
+        "syndicates": "detection.syndicates",
+        "data_quality": "monitoring.data_quality_daily",
     }
     for page, relation in expected.items():
         at = _page(page)
         assert any("Not built yet" in i.value and relation in i.value for i in at.info), page
     # Without alerts, the alerts page still lists the raw anomaly flags.
     at = _page("alerts")
-    flags = _query(bare_db, "select count(*) as n from main.metric_anomalies where is_anomaly")
+    flags = _query(bare_db, "select count(*) as n from detection.metric_anomalies where is_anomaly")
     assert len(at.dataframe[0].value) == min(200, flags["n"].iloc[0])
     # Without the case timeline the seller page still shows the seller.
-    seller = _query(bare_db, "select seller_id from main.seller_features limit 1")["seller_id"][0]
+    seller = _query(bare_db, "select seller_id from detection.seller_features limit 1")["seller_id"][0]
     at = _page("seller", {"seller_id": seller})
     assert any("Not built yet" in i.value and "seller_case_events" in i.value for i in at.info)
 
@@ -390,7 +390,7 @@ def test_pages_say_which_marts_are_not_built_yet(bare_db, monkeypatch):
 def test_alerts_page_lists_incidents_breaks_down_the_move_and_names_the_sellers(published):
     alerts = _query(
         published,
-        "select * from main.alerts "
+        "select * from monitoring.alerts "
         "order by is_open desc, first_day desc, severity_rank desc, incident_id",
     )
     assert len(alerts) >= 1
@@ -408,7 +408,7 @@ def test_alerts_page_lists_incidents_breaks_down_the_move_and_names_the_sellers(
         published,
         """
         select region, category, contribution
-        from main.metric_movement_attribution
+        from monitoring.metric_movement_attribution
         where metric_name = ? and metric_date = ? and comparison = 'week_over_week'
         """,
         [alert["metric_name"], alert["peak_date"].date()],
@@ -487,7 +487,7 @@ def test_each_metric_fact_counts_the_numerators_of_metrics_daily(published):
         )
         published_counts = _query(
             published,
-            "select metric_date, numerator, denominator from main.metrics_daily "
+            "select metric_date, numerator, denominator from metrics.metrics_daily "
             "where metric_name = ? and region = 'ALL' and category = 'ALL' and denominator > 0",
             [metric],
         )
@@ -520,8 +520,8 @@ def test_strategy_page_plots_precision_against_recall_with_labels_apart(publishe
         published,
         """
         select strategy_id, strategy_status, is_shadow_mode, qa_precision, estimated_recall
-        from main.strategy_performance
-        where window_days = (select max(window_days) from main.strategy_performance)
+        from strategy.strategy_performance
+        where window_days = (select max(window_days) from strategy.strategy_performance)
           and qa_precision is not null and estimated_recall is not null
         order by strategy_id
         """,
@@ -544,7 +544,7 @@ def test_strategy_page_plots_precision_against_recall_with_labels_apart(publishe
     _rerun(at)
     assert at.query_params["window"] == "7"
     counts = _query(
-        published, "select count(*) as n from main.strategy_performance where window_days = 7"
+        published, "select count(*) as n from strategy.strategy_performance where window_days = 7"
     )
     scorecard = next(df.value for df in at.dataframe if "window_days" in df.value.columns)
     assert len(scorecard) == counts["n"].iloc[0]
@@ -595,14 +595,14 @@ def test_retired_strategies_are_drawn_as_retired_and_crowded_labels_kept_apart()
 def test_strategy_page_lists_a_strategys_most_hit_sellers_from_the_url(published):
     top = _query(
         published,
-        "select strategy_id, count(*) as n from main.seller_case_events "
+        "select strategy_id, count(*) as n from detection.seller_case_events "
         "where event_type = 'strategy_hit' group by 1 order by n desc limit 1",
     )["strategy_id"][0]
     at = _page("strategies", {"strategy_id": top})
     assert at.selectbox(key="strategies_strategy").value == top
     expected = _query(
         published,
-        "select seller_id, count(*) as n from main.seller_case_events "
+        "select seller_id, count(*) as n from detection.seller_case_events "
         "where event_type = 'strategy_hit' and strategy_id = ? "
         "group by 1 order by n desc, max(event_at) desc, seller_id limit 25",
         [top],
@@ -615,7 +615,7 @@ def test_strategy_page_lists_a_strategys_most_hit_sellers_from_the_url(published
 # --- syndicates and the seller case ------------------------------------------------------------
 def test_syndicates_page_ranks_rings_and_opens_a_syndicates_members(published):
     expected = _query(
-        published, "select * from main.syndicates order by risk_score desc, size desc"
+        published, "select * from detection.syndicates order by risk_score desc, size desc"
     )
     chosen = expected["syndicate_id"].iloc[-1]
     at = _page("syndicates", {"syndicate_id": chosen})
@@ -629,7 +629,7 @@ def test_syndicates_page_ranks_rings_and_opens_a_syndicates_members(published):
     assert at.selectbox(key="syndicates_detail").value == chosen
     members = next(df.value for df in at.dataframe if "membership_strength" in df.value.columns)
     stored = _query(
-        published, "select seller_id from main.seller_syndicates where syndicate_id = ?", [chosen]
+        published, "select seller_id from detection.seller_syndicates where syndicate_id = ?", [chosen]
     )
     assert sorted(members["seller_id"]) == sorted(stored["seller_id"])
     assert set(members["seller_link"]) == {f"seller?seller_id={s}" for s in stored["seller_id"]}
@@ -640,9 +640,9 @@ def test_seller_case_page_shows_risk_reasons_ring_and_timeline(published):
         published,
         """
         select m.seller_id
-        from main.seller_syndicates as m
-        inner join main.seller_risk_scores as r using (seller_id)
-        inner join main.seller_case_events as e using (seller_id)
+        from detection.seller_syndicates as m
+        inner join detection.seller_risk_scores as r using (seller_id)
+        inner join detection.seller_case_events as e using (seller_id)
         where m.syndicate_id is not null and r.top_features is not null
         group by m.seller_id, r.risk_score
         order by count(*) desc, m.seller_id
@@ -651,7 +651,7 @@ def test_seller_case_page_shows_risk_reasons_ring_and_timeline(published):
     )["seller_id"][0]
     profile = _query(
         published,
-        "select * from main.seller_risk_scores join main.seller_syndicates using (seller_id) "
+        "select * from detection.seller_risk_scores join detection.seller_syndicates using (seller_id) "
         "where seller_id = ?",
         [seller],
     ).iloc[0]
@@ -666,19 +666,19 @@ def test_seller_case_page_shows_risk_reasons_ring_and_timeline(published):
     members = next(df.value for df in at.dataframe if "membership_strength" in df.value.columns)
     size = _query(
         published,
-        "select count(*) as n from main.seller_syndicates where syndicate_id = ?",
+        "select count(*) as n from detection.seller_syndicates where syndicate_id = ?",
         [profile["syndicate_id"]],
     )["n"][0]
     assert len(members) == size - 1 and seller not in set(members["seller_id"])
     events = _query(
         published,
-        "select event_type, count(*) as n from main.seller_case_events where seller_id = ? "
+        "select event_type, count(*) as n from detection.seller_case_events where seller_id = ? "
         "group by 1",
         [seller],
     )
     listings = _query(
         published,
-        "select count(*) as n from main.fct_listing_outcomes where seller_id = ?",
+        "select count(*) as n from semantic.fct_listing_outcomes where seller_id = ?",
         [seller],
     )["n"][0]
     timeline = next(df.value for df in at.dataframe if "event_label" in df.value.columns)
@@ -694,8 +694,8 @@ def test_the_case_page_shows_the_hashed_identifiers_that_bind_a_ring_where_publi
     with duckdb.connect(str(built["db"]), read_only=True) as con:
         seller, shape, identifiers = con.execute(
             "select m.seller_id, s.shape, s.binding_identifiers "
-            "from main.seller_syndicates as m "
-            "inner join main.syndicates as s on m.syndicate_id = s.syndicate_id "
+            "from detection.seller_syndicates as m "
+            "inner join detection.syndicates as s on m.syndicate_id = s.syndicate_id "
             "order by m.seller_id limit 1"
         ).fetchone()
     monkeypatch.setenv("GOVERNANCE_DUCKDB_PATH", str(built["db"]))
@@ -707,8 +707,8 @@ def test_the_case_page_shows_the_hashed_identifiers_that_bind_a_ring_where_publi
     db = tmp_path / "governance.duckdb"
     shutil.copy(built["db"], db)
     with duckdb.connect(str(db)) as con:
-        con.execute("alter table main.syndicates drop column shape")
-        con.execute("alter table main.syndicates drop column binding_identifiers")
+        con.execute("alter table detection.syndicates drop column shape")
+        con.execute("alter table detection.syndicates drop column binding_identifiers")
     monkeypatch.setenv("GOVERNANCE_DUCKDB_PATH", str(db))
     at = _page("seller", {"seller_id": seller})
     assert any("Shared identity values per signal type" in m.value for m in at.markdown)
@@ -743,22 +743,20 @@ def test_data_quality_page_shows_the_tests_of_the_build_that_published_the_wareh
     assert metrics["Data tests"] == str(n_tests)
     assert metrics["Failing"] == "0"
     assert any(results["metadata"]["invocation_id"] in c.value for c in at.caption)
-    raw_tables = _query(published, "select count(*) as n from main.data_quality_reconciliation")
+    raw_tables = _query(published, "select count(*) as n from monitoring.data_quality_reconciliation")
     assert any(
         f"Every raw row of the {raw_tables['n'].iloc[0]} raw tables" in s.value for s in at.success
     )
     # No `governance validate` of this build is recorded beside it.
     assert any("did not validate it" in i.value for i in at.info)
 
-    at.toggle(key="quality_staging").set_value(True)
-    _rerun(at)
     counts = next(df.value for df in at.dataframe if "row_count" in df.value.columns)
-    listings = _query(published, "select count(*) as n from staging.stg_marketplace__listings")[
+    listings = _query(published, "select count(*) as n from semantic.fct_listing_outcomes")[
         "n"
     ].iloc[0]
-    row = counts[counts["table_name"] == "stg_marketplace__listings"]
+    row = counts[counts["table_name"] == "fct_listing_outcomes"]
     assert row["row_count"].tolist() == [listings]
-    assert "int_metric_counts_daily" in set(counts["table_name"])
+    assert {"metrics", "monitoring", "detection"} <= set(counts["schema_name"])
 
 
 def test_data_quality_page_shows_quarantine_and_this_builds_validation(augmented_db, monkeypatch):
@@ -799,7 +797,7 @@ def test_an_incremental_builds_page_shows_the_last_full_builds_source_tests(
     shutil.copy(built["db"], db)
     with duckdb.connect(str(db)) as con:
         con.execute(
-            "update main.build_results set status = 'warn', failures = 12 "
+            "update monitoring.build_results set status = 'warn', failures = 12 "
             "where name = 'source_unique_marketplace_orders_order_id'"
         )
     payload = json.loads(Path(built["results"]).read_text())
@@ -856,7 +854,7 @@ def test_the_page_says_which_staged_changes_the_facts_have_not_taken_in(
 def test_every_table_column_has_a_human_label(published):
     seller = _query(
         published,
-        "select seller_id from main.seller_syndicates where syndicate_id is not null limit 1",
+        "select seller_id from detection.seller_syndicates where syndicate_id is not null limit 1",
     )["seller_id"][0]
     for page in PAGES:
         at = _page(page, {"seller_id": seller} if page == "seller" else None)

@@ -27,7 +27,7 @@ def browser_session(built):
 def _seller(db: Path) -> str:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(
-            "select seller_id from main.seller_syndicates where syndicate_id is not null "
+            "select seller_id from detection.seller_syndicates where syndicate_id is not null "
             "order by membership_strength desc, seller_id limit 1"
         ).fetchone()[0]
 
@@ -81,7 +81,7 @@ def test_a_shared_link_opens_the_same_view(browser_session, built):
     with duckdb.connect(str(built["db"]), read_only=True) as con:
         values = con.execute(
             """
-            select value from main.metric_rates
+            select value from metrics.metric_rates
             where period_grain = 'month' and region = 'SG' and category = 'ALL'
               and is_complete and is_mature and value is not null
             qualify row_number() over (partition by metric_name order by period_start desc) = 1

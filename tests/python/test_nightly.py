@@ -58,8 +58,8 @@ with open(out, "w") as log:
                 row = con.execute(
                     "select (select max(as_of_date) from intermediate.int_as_of_date), "
                     "count(*), sum(numerator), "
-                    "(select sum(raw_row_count) from main.data_quality_reconciliation) "
-                    "from main.metrics_daily"
+                    "(select sum(raw_row_count) from monitoring.data_quality_reconciliation) "
+                    "from metrics.metrics_daily"
                 ).fetchone()
             log.write(json.dumps({"ok": [str(row[0]), row[1], round(row[2], 6), row[3]]}) + "\n")
         except Exception as exc:  # every error is a finding
@@ -73,8 +73,8 @@ def _state(db: Path) -> list:
     with duckdb.connect(str(db), read_only=True) as con:
         row = con.execute(
             "select (select max(as_of_date) from intermediate.int_as_of_date), count(*), "
-            "sum(numerator), (select sum(raw_row_count) from main.data_quality_reconciliation) "
-            "from main.metrics_daily"
+            "sum(numerator), (select sum(raw_row_count) from monitoring.data_quality_reconciliation) "
+            "from metrics.metrics_daily"
         ).fetchone()
     return [str(row[0]), row[1], round(row[2], 6), row[3]]
 
@@ -231,7 +231,7 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
         first_day, first_maturing_day = con.execute(
             "select cast(cast(max(ordered_at) as date) - interval 17 day as date), "
-            "(select min(ordered_date) from main.fct_completed_orders where not is_mature) "
+            "(select min(ordered_date) from semantic.fct_completed_orders where not is_mature) "
             "from intermediate.int_order_complaint_outcomes"
         ).fetchone()
     window = f"ordered_at >= cast(cast('{first_day:%Y-%m-%d}' as date) as timestamp)"
@@ -373,10 +373,10 @@ def test_an_order_fact_row_fanned_out_fails_the_facts_key_test(nights, tmp_path)
     db = tmp_path / "fact.duckdb"
     shutil.copy(nights["rebuilt"], db)
     with duckdb.connect(str(db)) as con:
-        rows = con.execute("select count(*) from main.fct_completed_orders").fetchone()[0]
+        rows = con.execute("select count(*) from semantic.fct_completed_orders").fetchone()[0]
         con.execute(
-            "insert into main.fct_completed_orders "
-            "select * from main.fct_completed_orders order by order_id limit 1"
+            "insert into semantic.fct_completed_orders "
+            "select * from semantic.fct_completed_orders order by order_id limit 1"
         )
     target = tmp_path / "target"
     run_dbt(
@@ -428,7 +428,7 @@ def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):
 def _risk_models(db: Path) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(
-            "select model_id, trained_on, trained_because from main.seller_risk_models"
+            "select model_id, trained_on, trained_because from intermediate.seller_risk_models"
         ).fetchall()
 
 
@@ -441,11 +441,11 @@ def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights)
     others = tuple(t for t in base_tables(published) if t != RISK_TABLES[0])
     assert table_differences(nights["snapshot"], published, exclude=others) == []
     [difference] = table_differences(published, rebuilt, exclude=others)
-    assert difference.startswith("main.seller_risk_models: ")
+    assert difference.startswith("intermediate.seller_risk_models: ")
     # Night 2's scores: night 2's features scored by night 1's model.
     with duckdb.connect(str(published), read_only=True) as con:
         pickled = con.execute(
-            "select model_pickle from main.seller_risk_models where model_id = ?", [model_id]
+            "select model_pickle from intermediate.seller_risk_models where model_id = ?", [model_id]
         ).fetchone()[0]
         tables = [
             con.execute(f"select {columns} from main.{table}").df()
@@ -455,7 +455,7 @@ def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights)
                 ("syndicates", "syndicate_id, size"),
             )
         ]
-        published_scores = con.execute("select * from main.seller_risk_scores").df()
+        published_scores = con.execute("select * from detection.seller_risk_scores").df()
     stored = load_model(pickled)
     expected = score(risk_feature_frame(*tables, model_features=stored.features), stored)
     assert set(published_scores["model_version"]) == {stored.model_version}
@@ -480,7 +480,7 @@ def test_late_events_reach_the_days_they_belong_to(nights):
     assert len(delivered_late) > 0, "the night delivers orders of days already published"
     day = str(delivered_late.event_at.min().date())
     query = (
-        "select denominator from main.metrics_daily where metric_name = 'complaint_rate' "
+        "select denominator from metrics.metrics_daily where metric_name = 'complaint_rate' "
         "and region = 'ALL' and category = 'ALL' and metric_date = ?"
     )
     counts = []
@@ -693,7 +693,7 @@ def test_malformed_vars_and_dates_are_refused_before_any_sql(nights, tmp_path):
             "--select",
             "assert_quarantine_share_within_limit",
             "--vars",
-            json.dumps({"lookback_days": "3; drop table main.metrics_daily"}),
+            json.dumps({"lookback_days": "3; drop table metrics.metrics_daily"}),
             "--log-path",
             str(tmp_path / "logs"),
         ],
@@ -705,7 +705,7 @@ def test_malformed_vars_and_dates_are_refused_before_any_sql(nights, tmp_path):
     assert process.returncode != 0
     assert (
         "dbt var 'lookback_days' must be a whole number of days between 0 and 365, "
-        "got '3; drop table main.metrics_daily'"
+        "got '3; drop table metrics.metrics_daily'"
     ) in process.stdout
     published = tmp_path / "wh.duckdb"
     for options, message in (
@@ -789,7 +789,7 @@ def test_a_delivered_raw_file_that_changed_or_went_missing_stops_the_night(night
 def _registry(db: Path) -> pd.DataFrame:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(
-            "select model_id, trained_because, warnings from main.seller_risk_models "
+            "select model_id, trained_because, warnings from intermediate.seller_risk_models "
             "order by model_id"
         ).df()
 
@@ -801,8 +801,8 @@ def test_a_registry_written_before_a_new_column_keeps_its_models(nights, tmp_pat
     db = tmp_path / "governance.duckdb"
     shutil.copy(nights["published"], db)
     with duckdb.connect(str(db)) as con:
-        con.execute("alter table main.seller_risk_models drop column warnings")
-        (old_model,) = con.execute("select model_id from main.seller_risk_models").fetchone()
+        con.execute("alter table intermediate.seller_risk_models drop column warnings")
+        (old_model,) = con.execute("select model_id from intermediate.seller_risk_models").fetchone()
     models = ["--select", "seller_risk_models", "seller_risk_scores"]
 
     def run(*args: str) -> None:
@@ -821,7 +821,7 @@ def test_a_registry_written_before_a_new_column_keeps_its_models(nights, tmp_pat
     assert isinstance(json.loads(new["warnings"]), list)
     with duckdb.connect(str(db), read_only=True) as con:
         scored_by = con.execute(
-            "select distinct model_version from main.seller_risk_scores"
+            "select distinct model_version from detection.seller_risk_scores"
         ).fetchall()
     assert len(scored_by) == 1 and new.name.startswith(scored_by[0][0])
 
@@ -829,7 +829,7 @@ def test_a_registry_written_before_a_new_column_keeps_its_models(nights, tmp_pat
 def _gmv(db: Path, order_id: str) -> float:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(
-            "select gmv_usd from main.fct_completed_orders where order_id = ?", [order_id]
+            "select gmv_usd from semantic.fct_completed_orders where order_id = ?", [order_id]
         ).fetchone()[0]
 
 

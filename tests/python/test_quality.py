@@ -132,9 +132,9 @@ def test_validate_fails_naming_table_column_and_expectation_on_corrupted_interva
     with duckdb.connect(str(db)) as con:
         con.execute(
             """
-            update main.metrics_daily set ci_lower = value + 0.1
+            update metrics.metrics_daily set ci_lower = value + 0.1
             where rowid in (
-                select rowid from main.metrics_daily
+                select rowid from metrics.metrics_daily
                 where value is not null and value < 0.5
                 order by metric_name, metric_date, region, category
                 limit 3
@@ -166,7 +166,7 @@ def test_validate_flags_a_recent_gap_and_warns_on_a_row_count_jump(built, tmp_pa
         as_of = con.execute("select max(as_of_date) from intermediate.int_as_of_date").fetchone()[0]
         con.execute(
             """
-            delete from main.metrics_daily
+            delete from metrics.metrics_daily
             where metric_name = 'listing_violation_rate' and region = 'ALL'
               and category = 'ALL' and metric_date = cast(? as date) - 3
             """,

@@ -161,7 +161,7 @@ def test_every_raw_row_is_staged_quarantined_or_superseded(corrupted):
         for r in _query(
             db,
             "select table_name, raw_row_count, staged_row_count, quarantined_row_count, "
-            "superseded_row_count, is_reconciled from main.data_quality_reconciliation",
+            "superseded_row_count, is_reconciled from monitoring.data_quality_reconciliation",
         )
     }
     assert sorted(recon) == sorted(RAW_TABLES)
@@ -185,7 +185,7 @@ def test_data_quality_daily_counts_quarantine_per_night_table_and_rule(corrupted
     rows = _query(
         corrupted["db"],
         "select table_name, rule_name, rule_column, row_count, arrived_row_count, "
-        "share_of_arrived from main.data_quality_daily "
+        "share_of_arrived from monitoring.data_quality_daily "
         "where arrived_night = ? and disposition = 'quarantined' order by all",
         [NIGHT],
     )

@@ -167,7 +167,7 @@ def test_int64_epoch_timestamps_are_quarantined_row_by_row(nights):
     (raw, staged, quarantined, superseded) = _rows(
         published,
         "select raw_row_count, staged_row_count, quarantined_row_count, superseded_row_count "
-        "from main.data_quality_reconciliation where table_name = 'listings'",
+        "from monitoring.data_quality_reconciliation where table_name = 'listings'",
     )[0]
     assert raw == pq.read_table(nights["raw"] / "listings").num_rows
     assert raw == staged + quarantined + superseded

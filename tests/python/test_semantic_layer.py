@@ -78,7 +78,7 @@ def test_listing_violation_rate_by_region_equals_metrics_daily_on_mature_days(bu
         built["db"],
         """
         select metric_date, region, numerator, denominator, value
-        from main.metrics_daily
+        from metrics.metrics_daily
         where metric_name = 'listing_violation_rate' and category = 'ALL' and region <> 'ALL'
             and is_mature and denominator > 0
         """,
@@ -102,7 +102,7 @@ def test_every_rate_by_day_equals_the_all_regions_all_categories_rows(built, mf)
         built["db"],
         """
         select metric_name, metric_date, numerator, denominator, value
-        from main.metrics_daily
+        from metrics.metrics_daily
         where region = 'ALL' and category = 'ALL' and denominator > 0
         """,
     ).assign(metric_date=lambda f: _day(f["metric_date"]))
@@ -126,7 +126,7 @@ def test_weekly_rate_is_the_ratio_of_summed_daily_counts(built, mf):
         select date_trunc('week', metric_date) as week, region,
                sum(numerator) / sum(denominator) as weekly_rate,
                avg(value) as mean_daily_rate
-        from main.metrics_daily
+        from metrics.metrics_daily
         where metric_name = 'listing_violation_rate' and category = 'ALL' and region <> 'ALL'
             and denominator > 0
         group by 1, 2
@@ -142,7 +142,7 @@ def test_weekly_rate_is_the_ratio_of_summed_daily_counts(built, mf):
     published = _sql(
         built["db"],
         """
-        select period_start as week, region, value from main.metrics_by_period
+        select period_start as week, region, value from metrics.metrics_by_period
         where period_grain = 'week' and metric_name = 'listing_violation_rate'
           and category = 'ALL' and region <> 'ALL' and denominator > 0
         """,
@@ -177,7 +177,7 @@ def test_seller_type_splits_the_onboarding_cohort(built, mf):
         )
     totals = _sql(
         built["db"],
-        "select sum(numerator) as bad, sum(denominator) as onboarded from main.metrics_daily "
+        "select sum(numerator) as bad, sum(denominator) as onboarded from metrics.metrics_daily "
         "where metric_name = 'bad_seller_onboarding_rate' and region = 'ALL' and category = 'ALL'",
     ).iloc[0]
     assert result["bad_sellers_onboarded"].sum() == totals["bad"]
@@ -249,7 +249,7 @@ def test_mf_from_a_fresh_checkout_reads_the_published_warehouse_beside_a_reader(
         assert process.returncode == 0, process.stdout + process.stderr
         expected = reader.execute(
             """
-            select metric_date, numerator, denominator, value from main.metrics_daily
+            select metric_date, numerator, denominator, value from metrics.metrics_daily
             where metric_name = 'listing_violation_rate' and region = 'ALL' and category = 'ALL'
               and denominator > 0
             """

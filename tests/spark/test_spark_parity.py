@@ -82,7 +82,7 @@ def test_spark_run_registers_the_raw_tables(engines):
 
 
 def test_metrics_daily_matches_duckdb_row_for_row(engines):
-    duck = _normalised(_duckdb_table(engines["duckdb"], "main.metrics_daily"), METRIC_KEY)
+    duck = _normalised(_duckdb_table(engines["duckdb"], "metrics.metrics_daily"), METRIC_KEY)
     spark = _normalised(
         _spark_table(engines["spark_warehouse"], "main", "metrics_daily"), METRIC_KEY
     )
@@ -95,7 +95,7 @@ def test_metrics_daily_matches_duckdb_row_for_row(engines):
 
 
 def test_seller_features_match_duckdb_row_for_row(engines):
-    duck = _normalised(_duckdb_table(engines["duckdb"], "main.seller_features"), ["seller_id"])
+    duck = _normalised(_duckdb_table(engines["duckdb"], "detection.seller_features"), ["seller_id"])
     spark = _normalised(
         _spark_table(engines["spark_warehouse"], "main", "seller_features"), ["seller_id"]
     )

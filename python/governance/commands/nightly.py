@@ -41,7 +41,7 @@ def _finish(args: argparse.Namespace, run) -> int:
         print(
             "Quarantined rows: "
             + ", ".join(f"{t} {c['quarantined']:,}" for t, c in held_back.items())
-            + " (see staging.stg_marketplace__quarantine, main.data_quality_daily)"
+            + " (see staging.stg_marketplace__quarantine, monitoring.data_quality_daily)"
         )
     return 0
 
