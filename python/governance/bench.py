@@ -810,8 +810,11 @@ class BenchRun:
 
 
 def _remove_duckdb(db: Path) -> None:
-    for path in (db, db.with_name(db.name + ".wal")):
+    from governance.publish import state_path
+
+    for path in (db, state_path(db)):
         path.unlink(missing_ok=True)
+        path.with_name(path.name + ".wal").unlink(missing_ok=True)
 
 
 def _step(name: str, measurement: Measurement) -> Measurement:
@@ -1066,7 +1069,13 @@ def _night(run: BenchRun, target: Path) -> tuple[str, list[str]]:
     what the step runs and its command."""
     from governance.nightly import parse_as_after_night
 
+    from governance.publish import state_path
+
     night = date.fromisoformat(run.result["incremental_night"])
+    # The full build is the build state the night starts from, as a published build leaves it
+    # beside the published file (governance.publish).
+    if run.db.exists():
+        os.replace(run.db, state_path(run.db))
     run.echo(f"[bench] delivering the night of {night} (not timed) ...")
     deliver_held_night(run.raw, run.work / HELD_NIGHT_DIR)
     # What a night finds from the night before: dbt's parse of the project with the previous

@@ -172,7 +172,11 @@ def evaluate_risk(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict:
 
 
 def evaluate(duckdb_path: Path, truth_dir: Path) -> dict:
-    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+    """Scores the detection marts of a warehouse (the build state beside a published file, for
+    the identity links the naive baseline reads) against the planted truth."""
+    from governance.publish import whole_build
+
+    with duckdb.connect(str(whole_build(duckdb_path)), read_only=True) as con:
         return {
             "anomalies": evaluate_anomalies(con, truth_dir),
             "syndicates": evaluate_syndicates(con, truth_dir),

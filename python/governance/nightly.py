@@ -442,7 +442,7 @@ def _build_mode(run: _NightRun, night: date | None, previous: date | None, full_
     if full_refresh:
         return "full-refresh"
     if previous is None:
-        run.step("no published warehouse yet: full build")
+        run.step("no build state beside the published warehouse yet: full build")
         return "full-refresh"
     if night is not None and night < previous:
         run.step(f"night {night} is before the published night {previous}: full rebuild")

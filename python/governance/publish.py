@@ -73,6 +73,13 @@ def state_path(published: Path) -> Path:
     return published.with_name(f"{published.stem}.state{published.suffix}")
 
 
+def whole_build(warehouse: Path) -> Path:
+    """The file that holds everything a build made: the state beside a published file, or the
+    file itself when it has no state beside it (a warehouse dbt built directly)."""
+    state = state_path(warehouse)
+    return state if state.exists() else Path(warehouse)
+
+
 def published_schemas() -> tuple[str, ...]:
     """The schemas of the published file, from the dbt var ``published_schemas`` (the one
     place they are listed; dbt_project.yml puts each consumer folder's models there)."""
