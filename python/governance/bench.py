@@ -1068,7 +1068,6 @@ def _night(run: BenchRun, target: Path) -> tuple[str, list[str]]:
     """Delivers the held-back night and parses as the night before would have (not timed);
     what the step runs and its command."""
     from governance.nightly import parse_as_after_night
-
     from governance.publish import state_path
 
     night = date.fromisoformat(run.result["incremental_night"])

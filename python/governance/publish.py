@@ -275,9 +275,7 @@ def _copy_comments(con: duckdb.DuckDBPyConnection, source: str, schemas: tuple[s
         {"db": source, "schemas": list(schemas)},
     ).fetchall()
     for schema, name, column, comment in columns:
-        con.execute(
-            f'comment on column "{schema}"."{name}"."{column}" is {_sql_literal(comment)}'
-        )
+        con.execute(f'comment on column "{schema}"."{name}"."{column}" is {_sql_literal(comment)}')
 
 
 def write_published_file(work: Path, target: Path, schemas: tuple[str, ...] | None = None) -> None:

@@ -43,8 +43,8 @@ def _wilson(successes: float, trials: float, side: str) -> float:
 @pytest.fixture
 def published(built, monkeypatch):
     """Point the dashboard at the tiny warehouse."""
-    monkeypatch.setenv("GOVERNANCE_DUCKDB_PATH", str(built["db"]))
-    return built["db"]
+    monkeypatch.setenv("GOVERNANCE_DUCKDB_PATH", str(built["published"]))
+    return built["published"]
 
 
 OPTIONAL_MARTS = (
@@ -64,7 +64,7 @@ def augmented_db(built, tmp_path_factory) -> Path:
     """A copy of the tiny warehouse with quarantined rows and a stored validation result of its
     build."""
     db = tmp_path_factory.mktemp("dashboard_augmented") / "governance.duckdb"
-    shutil.copy(built["db"], db)
+    shutil.copy(built["published"], db)
     with duckdb.connect(str(db)) as con:
         con.execute(
             """
@@ -100,11 +100,16 @@ def augmented_db(built, tmp_path_factory) -> Path:
 def bare_db(built, tmp_path_factory) -> Path:
     """A copy of the tiny warehouse without the optional marts, as after a partial build."""
     db = tmp_path_factory.mktemp("dashboard_bare") / "governance.duckdb"
-    shutil.copy(built["db"], db)
+    shutil.copy(built["published"], db)
     with duckdb.connect(str(db)) as con:
         con.execute("drop view if exists metrics.metric_rates")
-        for table in OPTIONAL_MARTS[1:]:
-            con.execute(f"drop table if exists main.{table}")
+        tables = con.execute(
+            "select schema_name, table_name from duckdb_tables() "
+            "where table_name in (select unnest(?))",
+            [list(OPTIONAL_MARTS[1:])],
+        ).fetchall()
+        for schema, table in tables:
+            con.execute(f'drop table "{schema}"."{table}"')
     return db
 
 
@@ -381,7 +386,9 @@ def test_pages_say_which_marts_are_not_built_yet(bare_db, monkeypatch):
     flags = _query(bare_db, "select count(*) as n from detection.metric_anomalies where is_anomaly")
     assert len(at.dataframe[0].value) == min(200, flags["n"].iloc[0])
     # Without the case timeline the seller page still shows the seller.
-    seller = _query(bare_db, "select seller_id from detection.seller_features limit 1")["seller_id"][0]
+    seller = _query(bare_db, "select seller_id from detection.seller_features limit 1")[
+        "seller_id"
+    ][0]
     at = _page("seller", {"seller_id": seller})
     assert any("Not built yet" in i.value and "seller_case_events" in i.value for i in at.info)
 
@@ -629,7 +636,9 @@ def test_syndicates_page_ranks_rings_and_opens_a_syndicates_members(published):
     assert at.selectbox(key="syndicates_detail").value == chosen
     members = next(df.value for df in at.dataframe if "membership_strength" in df.value.columns)
     stored = _query(
-        published, "select seller_id from detection.seller_syndicates where syndicate_id = ?", [chosen]
+        published,
+        "select seller_id from detection.seller_syndicates where syndicate_id = ?",
+        [chosen],
     )
     assert sorted(members["seller_id"]) == sorted(stored["seller_id"])
     assert set(members["seller_link"]) == {f"seller?seller_id={s}" for s in stored["seller_id"]}
@@ -651,8 +660,8 @@ def test_seller_case_page_shows_risk_reasons_ring_and_timeline(published):
     )["seller_id"][0]
     profile = _query(
         published,
-        "select * from detection.seller_risk_scores join detection.seller_syndicates using (seller_id) "
-        "where seller_id = ?",
+        "select * from detection.seller_risk_scores "
+        "join detection.seller_syndicates using (seller_id) where seller_id = ?",
         [seller],
     ).iloc[0]
     at = _page("seller", {"seller_id": seller})
@@ -691,21 +700,21 @@ def test_the_case_page_shows_the_hashed_identifiers_that_bind_a_ring_where_publi
     built, tmp_path, monkeypatch
 ):
     # The syndicate tables as built publish the ring's shape and its binding identifiers.
-    with duckdb.connect(str(built["db"]), read_only=True) as con:
+    with duckdb.connect(str(built["published"]), read_only=True) as con:
         seller, shape, identifiers = con.execute(
             "select m.seller_id, s.shape, s.binding_identifiers "
             "from detection.seller_syndicates as m "
             "inner join detection.syndicates as s on m.syndicate_id = s.syndicate_id "
             "order by m.seller_id limit 1"
         ).fetchone()
-    monkeypatch.setenv("GOVERNANCE_DUCKDB_PATH", str(built["db"]))
+    monkeypatch.setenv("GOVERNANCE_DUCKDB_PATH", str(built["published"]))
     at = _page("seller", {"seller_id": seller})
     shown = next(m.value for m in at.markdown if "Identifiers that bind it" in m.value)
     assert f"`{identifiers.split('; ')[0]}`" in shown
     assert f"Shape: **{shape}**" in shown
     # Tables that do not publish them: the counts of shared values per signal type.
     db = tmp_path / "governance.duckdb"
-    shutil.copy(built["db"], db)
+    shutil.copy(built["published"], db)
     with duckdb.connect(str(db)) as con:
         con.execute("alter table detection.syndicates drop column shape")
         con.execute("alter table detection.syndicates drop column binding_identifiers")
@@ -743,7 +752,9 @@ def test_data_quality_page_shows_the_tests_of_the_build_that_published_the_wareh
     assert metrics["Data tests"] == str(n_tests)
     assert metrics["Failing"] == "0"
     assert any(results["metadata"]["invocation_id"] in c.value for c in at.caption)
-    raw_tables = _query(published, "select count(*) as n from monitoring.data_quality_reconciliation")
+    raw_tables = _query(
+        published, "select count(*) as n from monitoring.data_quality_reconciliation"
+    )
     assert any(
         f"Every raw row of the {raw_tables['n'].iloc[0]} raw tables" in s.value for s in at.success
     )
@@ -794,7 +805,7 @@ def test_an_incremental_builds_page_shows_the_last_full_builds_source_tests(
     # An incremental night runs no raw-source test: the results table carries the last full
     # build's over, and the page shows the ones that did not pass.
     db = tmp_path / "governance.duckdb"
-    shutil.copy(built["db"], db)
+    shutil.copy(built["published"], db)
     with duckdb.connect(str(db)) as con:
         con.execute(
             "update monitoring.build_results set status = 'warn', failures = 12 "
@@ -828,7 +839,7 @@ def test_the_page_says_which_staged_changes_the_facts_have_not_taken_in(
     built, tmp_path, monkeypatch
 ):
     db = tmp_path / "governance.duckdb"
-    shutil.copy(built["db"], db)
+    shutil.copy(built["published"], db)
     changes = [
         {"table": "orders", "records": 3, "earliest_day": "2026-02-03", "night": "2026-06-28"},
         {"table": "appeals", "records": 1, "earliest_day": "2026-01-20", "night": "2026-06-29"},

@@ -20,7 +20,7 @@ def browser_session(built):
     chromium = screenshot.find_chromium()
     if chromium is None or not Path("/usr/bin/chromium").exists():
         pytest.skip("/usr/bin/chromium missing: apt-get install -y chromium")
-    with screenshot.serve(built["db"]) as url, screenshot.Browser(chromium) as browser:
+    with screenshot.serve(built["published"]) as url, screenshot.Browser(chromium) as browser:
         yield url, browser
 
 
@@ -41,7 +41,7 @@ def _clean(state: dict, page: str) -> None:
 
 def test_every_page_renders_its_content_without_error_boxes(browser_session, built, tmp_path):
     url, browser = browser_session
-    seller = _seller(built["db"])
+    seller = _seller(built["published"])
     expected = {
         "overview": ["North-star metrics", "Off target", "strategy change", "Weekly"],
         "alerts": ["Alerts and root causes", "Root-cause breakdown", "Sellers behind the incident"],
@@ -78,7 +78,7 @@ def test_a_shared_link_opens_the_same_view(browser_session, built):
     assert kept == {"grain": ["month"], "region": ["SG"], "from": ["2026-05-01"]}
     assert "Change on the month before" in state["text"]
     # The tiles show Singapore's latest complete, mature months.
-    with duckdb.connect(str(built["db"]), read_only=True) as con:
+    with duckdb.connect(str(built["published"]), read_only=True) as con:
         values = con.execute(
             """
             select value from metrics.metric_rates

@@ -69,7 +69,7 @@ def test_the_table_a_model_built_last_time_is_read_or_none_before_its_first_buil
     con = duckdb.connect(str(tmp_path / "wh.duckdb"))
     this = This("wh", "main", "metric_anomalies")
     assert table_or_none(con, this) is None
-    con.execute("create table detection.metric_anomalies as select 1 as day_count")
+    con.execute("create table main.metric_anomalies as select 1 as day_count")
     assert to_pandas(table_or_none(con, this)).to_dict("list") == {"day_count": [1]}
     # Same name in another schema is another table.
     assert table_or_none(con, This("wh", "staging", "metric_anomalies")) is None
@@ -90,12 +90,12 @@ class FakeSparkSession:
 
 
 def test_on_spark_the_table_is_looked_up_by_its_catalog_schema_and_name():
-    session = FakeSparkSession({"governance.detection.metric_anomalies": ROWS})
+    session = FakeSparkSession({"governance.main.metric_anomalies": ROWS})
     found = table_or_none(session, This("governance", "main", "metric_anomalies"))
     assert to_pandas(found)["seller_id"].tolist() == ["s1", "s2", "s3"]
     assert table_or_none(session, This("governance", "main", "syndicates")) is None
     # dbt-spark has no catalog part: schema.name.
-    hive = FakeSparkSession({"detection.metric_anomalies": ROWS})
+    hive = FakeSparkSession({"main.metric_anomalies": ROWS})
     assert table_or_none(hive, This(None, "main", "metric_anomalies")) is not None
     # ... which a compiled dbt-spark Python model spells "None".
     assert table_or_none(hive, This("None", "main", "metric_anomalies")) is not None

@@ -32,7 +32,8 @@ def _truth_incidents(built, incident_type: str) -> pd.DataFrame:
 def _overlapping_alerts(built, metric: str, start, end) -> pd.DataFrame:
     return _query(
         built["db"],
-        "select * from monitoring.alerts where metric_name = ? and first_day <= ? and last_day >= ?",
+        "select * from monitoring.alerts "
+        "where metric_name = ? and first_day <= ? and last_day >= ?",
         [metric, pd.Timestamp(end).date(), pd.Timestamp(start).date()],
     )
 

@@ -27,14 +27,18 @@ from governance.quality import (
 def _counts(db: Path) -> dict[str, int]:
     with duckdb.connect(str(db), read_only=True) as con:
         return {
-            t: con.execute(f"select count(*) from main.{t}").fetchone()[0]
-            for t in ("metrics_daily", "seller_features", "metric_anomalies")
+            t.split(".")[1]: con.execute(f"select count(*) from {t}").fetchone()[0]
+            for t in (
+                "metrics.metrics_daily",
+                "detection.seller_features",
+                "detection.metric_anomalies",
+            )
         }
 
 
 def _copy(built, tmp_path: Path) -> Path:
     db = tmp_path / "governance.duckdb"
-    shutil.copy(built["db"], db)
+    shutil.copy(built["published"], db)  # what `governance validate` reads
     return db
 
 
@@ -205,7 +209,7 @@ def test_suites_check_accepted_values_of_each_table(built, tmp_path, table):
     db = _copy(built, tmp_path)
     column = "region"
     with duckdb.connect(str(db)) as con:
-        con.execute(f"update main.{table} set {column} = 'XX' where rowid = 0")
+        con.execute(f"update detection.{table} set {column} = 'XX' where rowid = 0")
     result = run_checkpoint(db, state_path=tmp_path / "s.json", build_data_docs=False)
     failing = {(f.table, f.columns, f.expectation) for f in result.critical_failures}
     assert (table, (column,), "expect_column_values_to_be_in_set") in failing

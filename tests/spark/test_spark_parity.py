@@ -84,7 +84,7 @@ def test_spark_run_registers_the_raw_tables(engines):
 def test_metrics_daily_matches_duckdb_row_for_row(engines):
     duck = _normalised(_duckdb_table(engines["duckdb"], "metrics.metrics_daily"), METRIC_KEY)
     spark = _normalised(
-        _spark_table(engines["spark_warehouse"], "main", "metrics_daily"), METRIC_KEY
+        _spark_table(engines["spark_warehouse"], "metrics", "metrics_daily"), METRIC_KEY
     )
     assert len(duck) > 1000
     assert list(spark.columns) == list(duck.columns)
@@ -97,7 +97,7 @@ def test_metrics_daily_matches_duckdb_row_for_row(engines):
 def test_seller_features_match_duckdb_row_for_row(engines):
     duck = _normalised(_duckdb_table(engines["duckdb"], "detection.seller_features"), ["seller_id"])
     spark = _normalised(
-        _spark_table(engines["spark_warehouse"], "main", "seller_features"), ["seller_id"]
+        _spark_table(engines["spark_warehouse"], "detection", "seller_features"), ["seller_id"]
     )
     assert len(duck) > 100
     assert list(spark.columns) == list(duck.columns)
@@ -146,7 +146,7 @@ def _both(engines, schema: str, table: str, key: list[str]) -> tuple[pd.DataFram
 
 def test_metric_anomalies_match_duckdb_flag_for_flag(engines):
     key = ["metric_name", "region", "category", "metric_date"]
-    duck, spark = _both(engines, "main", "metric_anomalies", key)
+    duck, spark = _both(engines, "detection", "metric_anomalies", key)
     assert len(duck) > 1000 and duck["is_anomaly"].sum() > 0
     assert list(spark.columns) == list(duck.columns)
     exact = [*key, "is_anomaly", "direction", "severity", "history_days", "method"]
@@ -161,15 +161,15 @@ def _memberships(frame: pd.DataFrame) -> set[frozenset]:
 
 
 def test_syndicate_memberships_match_duckdb_up_to_label_names(engines):
-    duck, spark = _both(engines, "main", "seller_syndicates", ["seller_id"])
+    duck, spark = _both(engines, "detection", "seller_syndicates", ["seller_id"])
     assert len(_memberships(duck)) > 0
     assert _memberships(spark) == _memberships(duck)
-    duck_sizes, spark_sizes = _both(engines, "main", "syndicates", ["size", "evidence"])
+    duck_sizes, spark_sizes = _both(engines, "detection", "syndicates", ["size", "evidence"])
     assert sorted(spark_sizes["size"]) == sorted(duck_sizes["size"])
 
 
 def test_risk_scores_match_duckdb_with_the_same_model(engines):
-    duck, spark = _both(engines, "main", "seller_risk_scores", ["seller_id"])
+    duck, spark = _both(engines, "detection", "seller_risk_scores", ["seller_id"])
     assert len(duck) > 100
     assert list(spark.columns) == list(duck.columns)
     same = ["seller_id", "risk_band", "model_version", "top_features", "is_out_of_time"]
@@ -178,7 +178,7 @@ def test_risk_scores_match_duckdb_with_the_same_model(engines):
 
 
 def test_alerts_match_duckdb(engines):
-    duck, spark = _both(engines, "main", "alerts", ["incident_id"])
+    duck, spark = _both(engines, "monitoring", "alerts", ["incident_id"])
     assert len(duck) > 0
     assert list(spark.columns) == list(duck.columns)
     pd.testing.assert_frame_equal(spark, duck, check_exact=False, rtol=1e-9)
