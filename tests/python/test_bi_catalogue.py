@@ -189,6 +189,9 @@ def test_the_weekly_rates_a_bi_tool_queries_are_ratios_of_summed_counts(built):
     with duckdb.connect(str(built["db"]), read_only=True) as con:  # the build's state
         as_of = con.execute("select max(as_of_date) from intermediate.int_as_of_date").fetchone()[0]
     with duckdb.connect(str(built["published"]), read_only=True) as con:
+        # Every metric has a row on each day up to the reporting date (what the dashboard and
+        # the validation read it from).
+        last_day = con.execute("select max(metric_date) from metrics.metrics_daily").fetchone()[0]
         weekly = con.execute(example).df()
         daily = con.execute(
             """
@@ -249,6 +252,7 @@ def test_the_weekly_rates_a_bi_tool_queries_are_ratios_of_summed_counts(built):
     assert (weekly.loc[~off & ~on, "target_status"] == "near_target").all()
     # Segment rows add up to no more than the marketplace (records of unknown segment count
     # only in the roll-ups): a BI tool summing segments never double-counts.
+    assert last_day == as_of
     segments = segments[segments["segment_level"] == "region_category"].assign(
         week=lambda f: pd.to_datetime(f["period_start"])
     )

@@ -167,7 +167,7 @@ def test_validate_fails_naming_table_column_and_expectation_on_corrupted_interva
 def test_validate_flags_a_recent_gap_and_warns_on_a_row_count_jump(built, tmp_path):
     db = _copy(built, tmp_path)
     with duckdb.connect(str(db)) as con:
-        as_of = con.execute("select max(as_of_date) from intermediate.int_as_of_date").fetchone()[0]
+        as_of = con.execute("select max(metric_date) from metrics.metrics_daily").fetchone()[0]
         con.execute(
             """
             delete from metrics.metrics_daily

@@ -161,7 +161,7 @@ def test_seller_type_splits_the_onboarding_cohort(built, mf):
         group_by=["seller__seller_type"],
     ).set_index("seller__seller_type")
     expected = _sql(
-        built["published"],
+        built["db"],  # the build's internals
         """
         select s.seller_type,
                sum(case when o.is_bad_within_30d then 1 else 0 end) as bad,
