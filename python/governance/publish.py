@@ -287,8 +287,10 @@ def write_published_file(work: Path, target: Path, schemas: tuple[str, ...] | No
     target.unlink(missing_ok=True)
     wal_path(target).unlink(missing_ok=True)
     source = "build_state"
-    con = duckdb.connect(str(target))
+    # Row order need not be kept: the copy then writes in parallel.
+    con = duckdb.connect(str(target), config={"preserve_insertion_order": False})
     try:
+        con.execute("set enable_progress_bar = false")
         con.execute(f"attach {_sql_literal(str(work))} as {source} (read_only)")
         for schema in schemas:
             con.execute(f'create schema if not exists "{schema}"')

@@ -275,7 +275,7 @@ def test_the_read_only_clients_say_to_build_first_when_there_is_no_warehouse(tmp
     from governance.warehouse import run_dbt
 
     missing = tmp_path / "governance.duckdb"
-    debug = run_dbt(["debug"], duckdb_path=missing, target_path=tmp_path / "target", quiet=True)
+    debug = run_dbt(["debug"], duckdb_path=missing, quiet=True)
     assert debug.returncode != 0
     assert (
         f"no warehouse at {missing} to read: build it first (`make demo`, or `governance build`"
