@@ -13,25 +13,13 @@ metric_counts as (
 
 ),
 
-metric_definitions as (
+maturity as (
 
-    select * from {{ ref('metric_definitions') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of_date') }}
+    select * from {{ ref('int_metric_maturity') }}
 
 ),
 
-source_coverage as (
-
-    select * from {{ ref('int_source_coverage') }}
-
-),
-
-mature_counts as (
+counts_with_status as (
 
     select
         metric_counts.metric_name,
@@ -39,18 +27,27 @@ mature_counts as (
         metric_counts.numerator,
         metric_counts.denominator,
         coalesce(metric_counts.region, 'UNKNOWN') as region,
-        coalesce(metric_counts.category, 'UNKNOWN') as category
+        coalesce(metric_counts.category, 'UNKNOWN') as category,
+        {{ cohort_status_columns('metric_counts.metric_date') }}
 
     from metric_counts
-    inner join metric_definitions
-        on metric_counts.metric_name = metric_definitions.metric_name
-    inner join source_coverage
-        on metric_definitions.outcome_source = source_coverage.source_name
-    cross join as_of
-    where
-        {{ dbt.dateadd('day', 'metric_definitions.maturity_days', 'metric_counts.metric_date') }}
-        <= as_of.as_of_date
-        and metric_counts.metric_date >= source_coverage.coverage_start_date
+    inner join maturity
+        on metric_counts.metric_name = maturity.metric_name
+
+),
+
+mature_counts as (
+
+    select
+        metric_name,
+        metric_date,
+        numerator,
+        denominator,
+        region,
+        category
+
+    from counts_with_status
+    where is_mature and is_complete
 
 )
 

@@ -38,56 +38,25 @@ metric_definitions as (
 
 ),
 
+{#- Each segment, then each region over every category, each category over every region and
+    the marketplace: the keys a level keeps, the others read `ALL`. -#}
+{%- set roll_up_levels = [['region', 'category'], ['region'], ['category'], []] %}
+
 rolled_up as (
 
-    select
-        metric_name,
-        metric_date,
-        region,
-        category,
-        numerator,
-        denominator,
-        denominator_sum_squares
-    from metric_counts
-
-    union all
-
-    select
-        metric_name,
-        metric_date,
-        region,
-        'ALL' as category,
-        sum(numerator) as numerator,
-        sum(denominator) as denominator,
-        sum(denominator_sum_squares) as denominator_sum_squares
-    from metric_counts
-    group by metric_name, metric_date, region
-
-    union all
-
-    select
-        metric_name,
-        metric_date,
-        'ALL' as region,
-        category,
-        sum(numerator) as numerator,
-        sum(denominator) as denominator,
-        sum(denominator_sum_squares) as denominator_sum_squares
-    from metric_counts
-    group by metric_name, metric_date, category
-
-    union all
-
-    select
-        metric_name,
-        metric_date,
-        'ALL' as region,
-        'ALL' as category,
-        sum(numerator) as numerator,
-        sum(denominator) as denominator,
-        sum(denominator_sum_squares) as denominator_sum_squares
-    from metric_counts
-    group by metric_name, metric_date
+    {% for kept in roll_up_levels %}
+        select
+            metric_name,
+            metric_date,
+            {{ 'region' if 'region' in kept else "'ALL'" }} as region,
+            {{ 'category' if 'category' in kept else "'ALL'" }} as category,
+            sum(numerator) as numerator,
+            sum(denominator) as denominator,
+            sum(denominator_sum_squares) as denominator_sum_squares
+        from metric_counts
+        group by metric_name, metric_date{% for key in kept %}, {{ key }}{% endfor %}
+        {% if not loop.last %}union all{% endif %}
+    {% endfor %}
 
 ),
 

@@ -37,74 +37,33 @@ categories as (
 
 ),
 
-daily as (
+{#- The columns both grains carry under the same names, in one order. -#}
+{%- set rate_columns = [
+    'metric_name', 'region', 'category', 'numerator', 'denominator', 'value',
+    'ci_lower', 'ci_upper', 'is_complete', 'is_mature'
+] %}
+
+rates as (
 
     select
         'day' as period_grain,
         metric_date as period_start,
         metric_date as period_end,
-        metric_name,
-        region,
-        category,
-        numerator,
-        denominator,
-        value,
-        ci_lower,
-        ci_upper,
+        {{ rate_columns | join(',\n        ') }},
         1 as n_days,
-        1 as days_in_period,
-        is_complete,
-        is_mature
-
+        1 as days_in_period
     from metrics_daily
 
-),
-
-periodic as (
+    union all
 
     select
         period_grain,
         period_start,
         period_end,
-        metric_name,
-        region,
-        category,
-        numerator,
-        denominator,
-        value,
-        ci_lower,
-        ci_upper,
+        {{ rate_columns | join(',\n        ') }},
         n_days,
-        days_in_period,
-        is_complete,
-        is_mature
-
+        days_in_period
     from metrics_by_period
-
-),
-
-rates as (
-
-    {% for grain in ['daily', 'periodic'] %}
-        select
-            period_grain,
-            period_start,
-            period_end,
-            metric_name,
-            region,
-            category,
-            numerator,
-            denominator,
-            value,
-            ci_lower,
-            ci_upper,
-            n_days,
-            days_in_period,
-            is_complete,
-            is_mature
-        from {{ grain }}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
 
 ),
 

@@ -12,21 +12,9 @@ metric_sums as (
 
 ),
 
-metric_definitions as (
+maturity as (
 
-    select * from {{ ref('metric_definitions') }}
-
-),
-
-as_of as (
-
-    select * from {{ ref('int_as_of_date') }}
-
-),
-
-source_coverage as (
-
-    select * from {{ ref('int_source_coverage') }}
+    select * from {{ ref('int_metric_maturity') }}
 
 ),
 
@@ -43,16 +31,11 @@ final as (
             'metric_sums.numerator', 'metric_sums.denominator',
             'metric_sums.effective_numerator', 'metric_sums.effective_denominator'
         ) }},  -- noqa: RF04
-        {{ dbt.dateadd('day', 'metric_definitions.maturity_days', 'metric_sums.metric_date') }}
-        <= as_of.as_of_date as is_mature,
-        coalesce(metric_sums.metric_date >= source_coverage.coverage_start_date, false) as is_complete
+        {{ cohort_status_columns('metric_sums.metric_date') }}
 
     from metric_sums
-    inner join metric_definitions
-        on metric_sums.metric_name = metric_definitions.metric_name
-    left join source_coverage
-        on metric_definitions.outcome_source = source_coverage.source_name
-    cross join as_of
+    inner join maturity
+        on metric_sums.metric_name = maturity.metric_name
 
 )
 

@@ -253,6 +253,17 @@ def seller_links(frame: pd.DataFrame, column: str = "seller_id") -> pd.DataFrame
 
 SELLER_LINK = st.column_config.LinkColumn("seller", display_text=r"seller_id=(.*)$")
 
+#: How the pages show the columns of metric_anomalies (rates as percentages, q-values in
+#: scientific notation); every anomaly table uses these.
+ANOMALY_COLUMN_CONFIG = {
+    "metric_date": st.column_config.DateColumn("day"),
+    "value": st.column_config.NumberColumn("value", format="percent"),
+    "expected_value": st.column_config.NumberColumn("expected", format="percent"),
+    "relative_change": st.column_config.NumberColumn("change", format="percent"),
+    "p_value": st.column_config.NumberColumn("p-value", format="%.1e"),
+    "q_value": st.column_config.NumberColumn("q-value", format="%.1e"),
+}
+
 
 # --- tables with human labels ----------------------------------------------------------------
 def table(
@@ -265,7 +276,7 @@ def table(
     the others get their LABELS entry (a column without one keeps its name)."""
     shown = list(columns) if columns is not None else list(frame.columns)
     column_config: dict[str, Any] = {c: LABELS[c] for c in shown if c in LABELS}
-    column_config |= dict(config or {})
+    column_config |= {c: shown_as for c, shown_as in (config or {}).items() if c in shown}
     st.dataframe(
         frame,
         hide_index=True,

@@ -43,14 +43,7 @@ def _recent_flags(wh: data.Warehouse) -> None:
             "p_value",
             "q_value",
         ],
-        config={
-            "metric_date": st.column_config.DateColumn("day"),
-            "value": st.column_config.NumberColumn("value", format="percent"),
-            "expected_value": st.column_config.NumberColumn("expected", format="percent"),
-            "relative_change": st.column_config.NumberColumn("change", format="percent"),
-            "p_value": st.column_config.NumberColumn("p-value", format="%.1e"),
-            "q_value": st.column_config.NumberColumn("q-value", format="%.1e"),
-        },
+        config=ui.ANOMALY_COLUMN_CONFIG,
     )
 
 

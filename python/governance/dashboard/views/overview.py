@@ -283,13 +283,7 @@ def _anomaly_table(anomalies: pd.DataFrame, dates: tuple[date, date]) -> None:
                 "severity",
                 "q_value",
             ],
-            config={
-                "metric_date": st.column_config.DateColumn("day"),
-                "value": st.column_config.NumberColumn("value", format="percent"),
-                "expected_value": st.column_config.NumberColumn("expected", format="percent"),
-                "relative_change": st.column_config.NumberColumn("change", format="percent"),
-                "q_value": st.column_config.NumberColumn("q-value", format="%.1e"),
-            },
+            config=ui.ANOMALY_COLUMN_CONFIG,
         )
 
 
