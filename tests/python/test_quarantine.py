@@ -14,6 +14,7 @@ import pytest
 
 from governance.cli import main
 from governance.nightly import NightlyError, precheck_raw, run_nightly
+from governance.publish import state_path
 from governance.simulator import RAW_TABLES
 from governance.simulator.corrupt import EXPECTED_RULE, KINDS, corrupt
 from governance.simulator.feed import advance_day, generate_with_holdback
@@ -82,7 +83,7 @@ def corrupted(tmp_path_factory):
     return {
         "root": root,
         "raw": raw,
-        "db": published,
+        "db": state_path(published),  # the night's whole build, staging included
         "applied": applied,
         "report": report,
         "log": lines,

@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from governance.nightly import latest_file_night, run_nightly
+from governance.publish import whole_build
 from governance.simulator.feed import generate_with_holdback
 
 TIME_ZONES = ("UTC", "Asia/Singapore")
@@ -97,7 +98,8 @@ def _night_under(time_zone: str, raw: Path, published: Path):
 
 
 def _rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
+    """Rows of a warehouse's whole build (the state beside a published file)."""
+    with duckdb.connect(str(whole_build(db)), read_only=True) as con:
         return con.execute(sql).fetchall()
 
 
