@@ -44,7 +44,7 @@ _ANOMALY_TYPES["detector_fingerprint"] = "string"
 ANOMALY_SCHEMA = ", ".join(f"{c} {_ANOMALY_TYPES.get(c, 'double')}" for c in OUTPUT_COLUMNS)
 RISK_SCORE_SCHEMA = (
     "seller_id string, risk_score double, risk_band string, model_version string, "
-    "top_features string, is_out_of_time boolean"
+    "top_features string, is_out_of_time boolean, model_input_key string"
 )
 _GROUP = "_independent_group"
 
@@ -81,10 +81,14 @@ def metric_anomalies(metrics, params: AnomalyParams, previous=None):
     return grouped.applyInPandas(detect, schema=ANOMALY_SCHEMA)
 
 
-def seller_risk_scores(features, memberships, syndicates, model_pickle: str, params: RiskParams):
+def seller_risk_scores(
+    features, memberships, syndicates, model_pickle: str, params: RiskParams, model_id: str = ""
+):
     """``risk.score`` of every seller of the Spark DataFrame ``features`` (seller_features) with
-    the model stored in ``model_pickle``, partition by partition; ``memberships`` and
-    ``syndicates`` are seller_syndicates and syndicates. A Spark DataFrame of seller_risk_scores."""
+    the model stored in ``model_pickle`` (the registry's ``model_id``), partition by partition;
+    ``memberships`` and ``syndicates`` are seller_syndicates and syndicates. A Spark DataFrame
+    of seller_risk_scores. Every seller is scored and explained each build (the previous
+    build's scores are not read, unlike on DuckDB; the result is the same)."""
     from pyspark.sql import functions as F
 
     spark = features.sparkSession
@@ -111,7 +115,7 @@ def seller_risk_scores(features, memberships, syndicates, model_pickle: str, par
                     .rename(columns={"_syndicate_size": "size"}),
                     model_features=trained.features,
                 )
-                yield score(frame, trained, scoring)
+                yield score(frame, trained, scoring, model_id=model_id)
 
         return score_partitions
 

@@ -470,15 +470,25 @@ def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights)
         ]
         published_scores = con.execute("select * from detection.seller_risk_scores").df()
     stored = load_model(pickled)
-    expected = score(risk_feature_frame(*tables, model_features=stored.features), stored)
+    frame = risk_feature_frame(*tables, model_features=stored.features)
+    expected = score(frame, stored, model_id=model_id)
     assert set(published_scores["model_version"]) == {stored.model_version}
     assert model_id.startswith(stored.model_version)
+    # Night 2 kept night 1's score and explanation of every seller the model sees unchanged,
+    # and scored the others: bit for bit what scoring every seller gives.
     pd.testing.assert_frame_equal(
         published_scores.sort_values("seller_id").reset_index(drop=True),
         expected,
         check_dtype=False,
-        rtol=1e-9,
+        check_exact=True,
     )
+    with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
+        night_1 = con.execute("select seller_id, model_input_key from main.seller_risk_scores")
+        night_1_keys = night_1.df().set_index("seller_id")["model_input_key"]
+    kept = expected["model_input_key"].to_numpy() == night_1_keys.reindex(
+        expected["seller_id"]
+    ).to_numpy(dtype=object)
+    assert 0 < kept.sum() < len(expected)
     # The rebuild of the same raw data had no model: it trained one on its own reporting day.
     [(_, rebuilt_on, rebuilt_because)] = _risk_models(rebuilt)
     assert str(rebuilt_on) == NIGHT

@@ -6,7 +6,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from governance.detection import RiskParams, precision_at_k, train_and_score
+from governance.detection import RiskParams, precision_at_k, risk, score, train, train_and_score
+from governance.detection.risk import PREVIOUS_COLUMNS, model_view
 
 FAST = RiskParams(max_iter=60, learning_rate=0.1)
 
@@ -50,6 +51,7 @@ def test_informative_feature_gives_high_auc_and_explains_high_risk_sellers():
         "model_version",
         "top_features",
         "is_out_of_time",
+        "model_input_key",
     ]
     assert len(scores) == len(df)
     assert scores["risk_score"].between(0, 1).all()
@@ -191,3 +193,141 @@ def test_precision_at_k():
     assert np.isnan(precision_at_k([], [], 0.1))
     with pytest.raises(ValueError):
         precision_at_k(y, s, 0.0)
+
+
+def _with_tenure(df: pd.DataFrame, as_of: str) -> pd.DataFrame:
+    """``df`` with a clock-driven feature: days since onboarding on ``as_of``."""
+    tenure = (pd.Timestamp(as_of) - df["onboarded_at"]).dt.days
+    return df.assign(tenure_days=tenure.astype(float))
+
+
+def _next_day(df: pd.DataFrame, seed: int = 3) -> pd.DataFrame:
+    """The next night's features: a day older, 5% of sellers with a new complaint rate, 20
+    sellers gone and 30 new ones."""
+    rng = np.random.default_rng(seed)
+    later = _with_tenure(df, "2026-01-02").iloc[20:].copy()
+    moved = rng.random(len(later)) < 0.05
+    later.loc[moved, "complaint_rate"] = rng.beta(1.0, 12.0, moved.sum())
+    new = _with_tenure(make_features(n=30, seed=seed + 1), "2026-01-02")
+    new["seller_id"] = [f"N{i:03d}" for i in range(30)]
+    return pd.concat([later, new], ignore_index=True)
+
+
+class _Counted:
+    """Counts the rows handed to risk._contributions (the explanations computed)."""
+
+    def __init__(self, monkeypatch):
+        self.rows = 0
+        original = risk._contributions
+
+        def counted(model, x, *args, **kwargs):
+            self.rows += len(x)
+            return original(model, x, *args, **kwargs)
+
+        monkeypatch.setattr(risk, "_contributions", counted)
+
+
+def test_model_view_tells_apart_only_what_the_trees_split_on():
+    x = np.array([[0.0], [1.0], [2.0], [3.0]] * 50)
+    y = (x[:, 0] >= 2.0).astype(int)
+    model = train(
+        pd.DataFrame(
+            {
+                "seller_id": [f"S{i:03d}" for i in range(len(x))],
+                "onboarded_at": pd.Timestamp("2025-01-01"),
+                "f": x[:, 0],
+                "unused": 1.0,
+                "label": y,
+            }
+        ),
+        RiskParams(max_iter=1, max_leaf_nodes=2, min_samples_leaf=1, cutoff="2030-01-01"),
+    ).model
+    # One tree, one split between 1 and 2: 0 and 1 are one value to it, 2 and 3 another,
+    # a missing value a third; the feature it never splits on is 0 whatever its value.
+    rows = np.array([[0.0, 5.0], [1.0, -7.0], [2.0, np.nan], [3.0, 1.0], [np.nan, 1.0]])
+    view = model_view(model, rows)
+    assert view[:, 0].tolist() == [0.0, 0.0, 1.0, 1.0, 2.0]
+    assert view[:, 1].tolist() == [0.0] * 5
+    proba = model.predict_proba(rows)[:, 1]
+    assert proba[0] == proba[1] and proba[2] == proba[3] and proba[0] != proba[2]
+
+
+# Explains the 100 highest scores only.
+FEW = RiskParams(max_iter=60, learning_rate=0.1, explain_max_rows=100)
+
+
+@pytest.fixture(scope="module")
+def tenure_model():
+    """Sellers with a tenure on 2026-01-01 and a model trained on them."""
+    df = _with_tenure(make_features(seed=4), "2026-01-01")
+    return df, train(df, FAST)
+
+
+def test_scores_kept_from_the_night_before_equal_scoring_everyone_again(monkeypatch, tenure_model):
+    df, trained = tenure_model
+    night_1 = score(df, trained, FAST, model_id="m1")
+    night_2_features = _next_day(df)
+    fresh = score(night_2_features, trained, FAST, model_id="m1")
+    counted = _Counted(monkeypatch)
+    kept = score(night_2_features, trained, FAST, previous=night_1, model_id="m1")
+    pd.testing.assert_frame_equal(kept, fresh, check_exact=True)
+    # Most sellers kept their model view (a day of tenure crosses few of the model's
+    # thresholds) and were not explained again; the changed and the new ones were.
+    old = night_1.set_index("seller_id")
+    same_key = fresh["model_input_key"].to_numpy() == old.reindex(fresh["seller_id"])[
+        "model_input_key"
+    ].to_numpy(dtype=object)
+    assert 0.5 * len(fresh) < same_key.sum() < len(fresh) - 30
+    assert counted.rows == (~same_key).sum()
+    # A kept seller whose tenure is among its top features shows today's tenure.
+    shows_tenure = fresh["top_features"].str.contains("tenure_days=").to_numpy() & same_key
+    assert shows_tenure.any()
+    moved = fresh[shows_tenure]["top_features"].to_numpy()
+    assert (moved != old.loc[fresh["seller_id"][shows_tenure], "top_features"].to_numpy()).all()
+
+
+def test_kept_scores_are_explained_when_they_enter_the_explained_top(monkeypatch, tenure_model):
+    df, trained = tenure_model
+    night_1 = score(df, trained, FEW, model_id="m1")
+    assert night_1["top_features"].notna().sum() == 100
+    # The night after, the 50 highest-scored sellers are gone: 50 kept sellers move up into
+    # the explained top, with no explanation the night before.
+    gone = night_1.nlargest(50, "risk_score")["seller_id"]
+    night_2_features = df[~df["seller_id"].isin(gone)]
+    counted = _Counted(monkeypatch)
+    kept = score(night_2_features, trained, FEW, previous=night_1, model_id="m1")
+    assert counted.rows == 50
+    fresh = score(night_2_features, trained, FEW, model_id="m1")
+    pd.testing.assert_frame_equal(kept, fresh, check_exact=True)
+
+
+def test_nothing_is_kept_from_another_model_or_a_text_that_does_not_parse(
+    monkeypatch, tenure_model
+):
+    df, trained = tenure_model
+    night_1 = score(df, trained, FEW, model_id="m1")
+    counted = _Counted(monkeypatch)
+    other_model = score(df, trained, FEW, previous=night_1, model_id="m2")
+    assert counted.rows == 100
+    assert not set(other_model["model_input_key"]) & set(night_1["model_input_key"])
+    # A text of the same key that is not one this model writes is explained again.
+    garbled = night_1.assign(top_features=night_1["top_features"].str.replace("=", ": ", n=1))
+    counted.rows = 0
+    again = score(df, trained, FEW, previous=garbled[list(PREVIOUS_COLUMNS)], model_id="m1")
+    assert counted.rows == 100
+    pd.testing.assert_frame_equal(again, night_1, check_exact=True)
+
+
+def test_written_explanations_read_back_whatever_the_feature_names():
+    names = ["a (b)", "c=d", "region_EU", "region_EU; x"]
+    x = np.array([[1.5, np.nan, 1.0, 2e6], [0.0, 3.0, 0.0, -1.0]])
+    order = np.array([[3, 0, 1], [1, 2, 0]])
+    cons_text = np.array([["+0.500", "-0.010", "+0.000"], ["+0.125", "-0.000", "-1.000"]], object)
+    texts = risk._render_top(x, order, cons_text, names)
+    assert texts[0] == "region_EU; x=2e+06 (+0.500); a (b)=1.5 (-0.010); c=d=null (+0.000)"
+    parsed_order, parsed_cons, parsed = risk._parse_top(texts, names, 3)
+    assert parsed.all()
+    assert (parsed_order == order).all() and (parsed_cons == cons_text).all()
+    # Another number of features, a null, or a name the model does not have: not parsed.
+    others = np.array([texts[0].rsplit("; ", 1)[0], None, texts[1].replace("c=d", "e")], object)
+    assert not risk._parse_top(others, names, 3)[2].any()

@@ -1,16 +1,19 @@
 """Seller risk scores from the model in force (seller_risk_models).
 
 Thin adapter over governance.detection.risk.score. Features are the SQL-built seller_features
-(seller grain) plus syndicate membership, as the model was trained on. On Spark the model is
-broadcast and every partition of sellers scored in parallel
+(seller grain) plus syndicate membership, as the model was trained on. The table of the
+previous build is handed to the scorer, which keeps the score and explanation of every seller
+whose inputs, as the model in force sees them, did not change (model_input_key) and scores the
+others: the same result as scoring everyone. On Spark the model is broadcast and every
+partition of sellers scored in parallel, every seller each build
 (governance.spark_detection.seller_risk_scores).
 """
 
 from governance import spark_detection
-from governance.detection.risk import RiskParams, score
+from governance.detection.risk import PREVIOUS_COLUMNS, RiskParams, score
 from governance.detection.risk_features import read_risk_feature_frame
 from governance.detection.risk_registry import SELECTION_COLUMNS, load_model, model_in_force
-from governance.frames import is_spark, to_pandas
+from governance.frames import is_spark, table_or_none, to_pandas
 
 
 def model(dbt, session):
@@ -29,6 +32,7 @@ def model(dbt, session):
             dbt.ref("syndicates"),
             stored["model_pickle"].iloc[0],
             params,
+            model_id=in_force["model_id"],
         )
     trained = load_model(stored["model_pickle"].iloc[0])
     frame = read_risk_feature_frame(
@@ -37,4 +41,9 @@ def model(dbt, session):
         dbt.ref("syndicates"),
         model_features=trained.features,
     )
-    return score(frame, trained, params)
+    previous = table_or_none(session, dbt.this)
+    if previous is not None and set(PREVIOUS_COLUMNS) <= set(previous.columns):
+        previous = to_pandas(previous, list(PREVIOUS_COLUMNS))
+    else:  # first build, or a table written before model_input_key existed
+        previous = None
+    return score(frame, trained, params, previous=previous, model_id=in_force["model_id"])

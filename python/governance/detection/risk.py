@@ -29,6 +29,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -49,7 +50,13 @@ SCORE_COLUMNS = [
     "model_version",
     "top_features",
     "is_out_of_time",
+    "model_input_key",
 ]
+# What a build reads of the previous build's scores to keep those whose inputs did not change.
+PREVIOUS_COLUMNS = ("seller_id", "risk_score", "top_features", "model_input_key")
+# Version of how scores and explanations are computed and written: part of every
+# model_input_key, so a change to either scores every seller again.
+SCORE_FORMAT = 1
 _RESERVED = {"seller_id", "onboarded_at", "label"}
 
 
@@ -242,20 +249,105 @@ def _format_top(x: np.ndarray, contrib: np.ndarray, names: list[str], k: int) ->
         return np.empty(0, dtype=object)
     k = min(k, len(names))
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
-    vals = np.take_along_axis(x, order, axis=1)
     cons = np.take_along_axis(contrib, order, axis=1)
+    cons_text = np.vectorize(lambda z: f"{z:+.3f}", otypes=[object])(cons)
+    return _render_top(x, order, cons_text, names)
+
+
+def _render_top(
+    x: np.ndarray, order: np.ndarray, cons_text: np.ndarray, names: Sequence[str]
+) -> np.ndarray:
+    """``top_features`` of each row: the features ``order`` names, each with the row's value
+    and its contribution (already written as text)."""
+    if x.shape[0] == 0:
+        return np.empty(0, dtype=object)
+    vals = np.take_along_axis(x, order, axis=1)
     names_arr = np.asarray(names, dtype=object)
     parts = []
-    for j in range(k):
+    for j in range(order.shape[1]):
         v = pd.Series(vals[:, j]).map(lambda z: "null" if np.isnan(z) else f"{z:.4g}")
-        c = pd.Series(cons[:, j]).map(lambda z: f"{z:+.3f}")
         parts.append(
-            names_arr[order[:, j]] + "=" + v.to_numpy(object) + " (" + c.to_numpy(object) + ")"
+            names_arr[order[:, j]] + "=" + v.to_numpy(object) + " (" + cons_text[:, j] + ")"
         )
     out = parts[0]
     for p in parts[1:]:
         out = out + "; " + p
     return out
+
+
+def _parse_top(
+    texts: np.ndarray, names: Sequence[str], k: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The features and contributions (as written) of ``top_features`` texts written by
+    :func:`_render_top` for a model with these feature ``names``: per text the feature indices
+    (m x k), the contributions' text (m x k) and whether the text parsed (a null or a text of
+    other features or another ``k`` does not)."""
+    k = min(k, len(names))
+    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
+    part = rf"({alternatives})=\S+ \(([+-]\d+\.\d{{3}})\)"
+    pattern = re.compile("; ".join([part] * k))
+    index = {name: i for i, name in enumerate(names)}
+    order = np.zeros((len(texts), k), dtype=np.intp)
+    cons_text = np.full((len(texts), k), "", dtype=object)
+    parsed = np.zeros(len(texts), dtype=bool)
+    for row, text in enumerate(texts):
+        match = pattern.fullmatch(text) if isinstance(text, str) else None
+        if match is None:
+            continue
+        groups = match.groups()
+        order[row] = [index[name] for name in groups[0::2]]
+        cons_text[row] = groups[1::2]
+        parsed[row] = True
+    return order, cons_text, parsed
+
+
+def _split_thresholds(model: HistGradientBoostingClassifier, n_features: int) -> list:
+    """Per feature, the sorted distinct thresholds the model's trees split it on."""
+    nodes = np.concatenate([tree.nodes for trees in model._predictors for tree in trees])
+    splits = nodes[nodes["is_leaf"] == 0]
+    if splits["is_categorical"].any():
+        raise ValueError("the risk model splits a feature as a category: not supported")
+    return [
+        np.unique(splits["num_threshold"][splits["feature_idx"] == j]) for j in range(n_features)
+    ]
+
+
+def model_view(model: HistGradientBoostingClassifier, x: np.ndarray) -> np.ndarray:
+    """What the fitted ``model`` can tell apart in the feature matrix ``x``: per row and
+    feature, how many of the model's split thresholds on that feature lie below the value (a
+    tree sends a value ``<=`` its threshold left), one past them for a missing value, 0 for a
+    feature no tree splits on. Two rows with the same view take the same path through every
+    tree, so they get the same score and, the explanations' reference being fixed, the same
+    contributions. At most 255 bins per feature (scikit-learn's ``max_bins``): one byte each."""
+    view = np.zeros(x.shape, dtype=np.uint8)
+    for j, thresholds in enumerate(_split_thresholds(model, x.shape[1])):
+        if thresholds.size:
+            below = np.searchsorted(thresholds, x[:, j], side="left")
+            view[:, j] = np.where(np.isnan(x[:, j]), thresholds.size + 1, below)
+    return view
+
+
+def model_input_keys(
+    model: HistGradientBoostingClassifier, x: np.ndarray, model_id: str, top_k_features: int
+) -> np.ndarray:
+    """Per row of ``x``, the text of what its score and explanation depend on:
+    ``<model_id>/<top_k_features>/<SCORE_FORMAT>:`` and the row's :func:`model_view`, each
+    feature in as many bits as its largest value needs, in hexadecimal. Equal keys, equal
+    scores and contributions; no hashing, so no collision."""
+    view = model_view(model, x)
+    bits = [
+        int(t.size + 1).bit_length() if t.size else 0 for t in _split_thresholds(model, x.shape[1])
+    ]
+    columns = [
+        np.unpackbits(view[:, [j]], axis=1)[:, 8 - width :] for j, width in enumerate(bits) if width
+    ]
+    packed = np.packbits(np.concatenate(columns, axis=1), axis=1) if columns else None
+    prefix = f"{model_id}/{top_k_features}/{SCORE_FORMAT}:"
+    if packed is None or packed.shape[1] == 0:
+        return np.full(len(x), prefix, dtype=object)
+    chars = 2 * packed.shape[1]
+    hexed = np.frombuffer(packed.tobytes().hex().encode("ascii"), dtype=f"S{chars}")
+    return prefix + hexed.astype(f"U{chars}").astype(object)
 
 
 @dataclass(frozen=True)
@@ -339,13 +431,23 @@ def train(features: pd.DataFrame, params: RiskParams | None = None) -> TrainedRi
 
 
 def score(
-    features: pd.DataFrame, trained: TrainedRiskModel, params: RiskParams | None = None
+    features: pd.DataFrame,
+    trained: TrainedRiskModel,
+    params: RiskParams | None = None,
+    previous: pd.DataFrame | None = None,
+    model_id: str = "",
 ) -> pd.DataFrame:
     """Score and explain every seller of ``features`` with a model from :func:`train`.
 
     ``features`` needs ``seller_id``, ``onboarded_at`` and the model's feature columns (others
     are ignored; ``label`` is not needed). Bands, explanations and threads follow ``params``;
     the model's own features, cut-off and version are used whatever ``params`` says.
+
+    ``previous`` (the :data:`PREVIOUS_COLUMNS` of an earlier result) saves work and changes
+    nothing: a seller whose ``model_input_key`` (:func:`model_input_keys` of ``model_id``, the
+    registry's name of ``trained``) is the one it had there keeps its score and, when
+    explained again, its features and contributions, written with today's values; the others
+    are scored and explained. The result is the same as without ``previous``.
 
     Raises:
         ValueError: a column the model needs is missing, or a seller appears twice.
@@ -357,7 +459,7 @@ def score(
             f"features is missing columns the risk model {trained.model_version} needs: {missing}"
         )
     with _threads(p):
-        return _score(features, trained, p)
+        return _score(features, trained, p, previous, model_id)
 
 
 def _threads(p: RiskParams):
@@ -462,19 +564,26 @@ def _train(features: pd.DataFrame, p: RiskParams) -> TrainedRiskModel:
     return TrainedRiskModel(model=model, reference=reference, report=report)
 
 
-def _score(features: pd.DataFrame, trained: TrainedRiskModel, p: RiskParams) -> pd.DataFrame:
+def _score(
+    features: pd.DataFrame,
+    trained: TrainedRiskModel,
+    p: RiskParams,
+    previous: pd.DataFrame | None,
+    model_id: str,
+) -> pd.DataFrame:
     """Scores, bands and explanations (see :func:`score`)."""
     df, onboarded = _prepared(features)
-    names = list(trained.features)
     x, _ = _feature_matrix(df, replace(p, feature_columns=trained.features))
     oot = (onboarded >= trained.cutoff).fillna(False).to_numpy(dtype=bool)
+    keys = model_input_keys(trained.model, x, model_id, p.top_k_features)
+    kept, kept_score, kept_top = _kept_rows(df["seller_id"], keys, previous)
 
-    score = trained.model.predict_proba(x)[:, 1] if len(df) else np.empty(0)
-    explain = np.argsort(-score, kind="stable")[: p.explain_max_rows]
-    explain = np.sort(explain)
-    contrib = _contributions(trained.model, x[explain], trained.reference, score[explain])
+    score = kept_score.copy()
+    if (~kept).any():
+        score[~kept] = trained.model.predict_proba(x[~kept])[:, 1]
+    explain = np.sort(np.argsort(-score, kind="stable")[: p.explain_max_rows])
     top = np.full(len(df), None, dtype=object)
-    top[explain] = _format_top(x[explain], contrib, names, p.top_k_features)
+    top[explain] = _explanations(trained, x[explain], score[explain], kept_top[explain], p)
 
     band_idx = np.searchsorted(np.asarray(p.band_thresholds), score, side="right")
     return pd.DataFrame(
@@ -485,5 +594,45 @@ def _score(features: pd.DataFrame, trained: TrainedRiskModel, p: RiskParams) -> 
             "model_version": trained.model_version,
             "top_features": top,
             "is_out_of_time": oot,
+            "model_input_key": keys,
         }
     )
+
+
+def _kept_rows(
+    seller_id: pd.Series, keys: np.ndarray, previous: pd.DataFrame | None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per seller (in the order of ``seller_id``): whether ``previous`` holds its row with the
+    same key, and that row's score (NaN otherwise) and ``top_features`` (None otherwise)."""
+    n = len(seller_id)
+    if previous is None or n == 0:
+        return np.zeros(n, dtype=bool), np.full(n, np.nan), np.full(n, None, dtype=object)
+    aligned = pd.DataFrame({"seller_id": seller_id.to_numpy()}).merge(
+        previous[list(PREVIOUS_COLUMNS)], on="seller_id", how="left", validate="one_to_one"
+    )
+    kept = np.asarray(aligned["model_input_key"].to_numpy(dtype=object) == keys, dtype=bool)
+    kept_score = np.where(
+        kept, aligned["risk_score"].to_numpy(dtype=float, na_value=np.nan), np.nan
+    )
+    kept_top = np.where(kept, aligned["top_features"].to_numpy(dtype=object), None)
+    return kept, kept_score, kept_top
+
+
+def _explanations(
+    trained: TrainedRiskModel,
+    x: np.ndarray,
+    score: np.ndarray,
+    kept_top: np.ndarray,
+    p: RiskParams,
+) -> np.ndarray:
+    """``top_features`` of the rows of ``x``: a row whose previous text (``kept_top``, written
+    for the same model view) parses is written again with its features and contributions and
+    today's values; the contributions of the others are computed."""
+    names = list(trained.features)
+    order, cons_text, parsed = _parse_top(kept_top, names, p.top_k_features)
+    top = np.full(len(x), None, dtype=object)
+    top[parsed] = _render_top(x[parsed], order[parsed], cons_text[parsed], names)
+    fresh = ~parsed
+    contrib = _contributions(trained.model, x[fresh], trained.reference, score[fresh])
+    top[fresh] = _format_top(x[fresh], contrib, names, p.top_k_features)
+    return top
