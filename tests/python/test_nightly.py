@@ -483,7 +483,7 @@ def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights)
         check_exact=True,
     )
     with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
-        night_1 = con.execute("select seller_id, model_input_key from main.seller_risk_scores")
+        night_1 = con.execute("select seller_id, model_input_key from detection.seller_risk_scores")
         night_1_keys = night_1.df().set_index("seller_id")["model_input_key"]
     kept = expected["model_input_key"].to_numpy() == night_1_keys.reindex(
         expected["seller_id"]
