@@ -469,18 +469,18 @@ def summarize_incidents(
 
 OPEN_INCIDENTS_SQL = """
 with report as (
-    select coalesce(cast(? as date), (select max(metric_date) from main.metrics_daily))
+    select coalesce(cast(? as date), (select max(metric_date) from metrics.metrics_daily))
         as report_date
 ),
 judged as (
     select a.metric_name, max(a.metric_date) as latest_judged_date
-    from main.metric_anomalies as a
+    from detection.metric_anomalies as a
     cross join report as r
     where a.metric_date <= r.report_date
     group by a.metric_name
 )
 select r.report_date, j.latest_judged_date, al.* exclude (latest_judged_date, is_open)
-from main.alerts as al
+from monitoring.alerts as al
 inner join judged as j on al.metric_name = j.metric_name
 cross join report as r
 where al.first_day <= r.report_date
@@ -538,7 +538,7 @@ def latest_metric_date(duckdb_path: str | Path | None = None) -> date | None:
 
     path = Path(duckdb_path or settings.duckdb_path())
     with duckdb.connect(str(path), read_only=True) as con:
-        row = con.execute("select max(metric_date) from main.metrics_daily").fetchone()
+        row = con.execute("select max(metric_date) from metrics.metrics_daily").fetchone()
     return _plain(row[0]) if row else None
 
 

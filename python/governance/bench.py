@@ -837,8 +837,11 @@ class BenchRun:
 
 
 def _remove_duckdb(db: Path) -> None:
-    for path in (db, db.with_name(db.name + ".wal")):
+    from governance.publish import state_path
+
+    for path in (db, state_path(db)):
         path.unlink(missing_ok=True)
+        path.with_name(path.name + ".wal").unlink(missing_ok=True)
 
 
 def _step(name: str, measurement: Measurement) -> Measurement:
@@ -958,7 +961,7 @@ def compare_metrics_daily_step(run: BenchRun) -> None:
 
     db = run.work / METRICS_DAILY_DB
     with duckdb.connect(str(db), read_only=True) as con:
-        warehouse = con.execute("select * from main.metrics_daily").df()
+        warehouse = con.execute("select * from metrics.metrics_daily").df()
         quarantined = quarantined_raw_rows(con)
     _remove_duckdb(db)
     warehouse.to_parquet(run.work / DBT_OUTPUT, index=False)
@@ -1005,7 +1008,7 @@ def _spark_match(run: BenchRun, spark_dir: Path) -> dict:
 
     from governance.pandas_metrics import compare_with_warehouse
 
-    files = str(spark_dir / "warehouse" / "main.db" / "metrics_daily" / "*.parquet")
+    files = str(spark_dir / "warehouse" / "metrics.db" / "metrics_daily" / "*.parquet")
     with duckdb.connect() as con:
         spark = con.execute("select * from read_parquet(?)", [files]).df()
     return compare_with_warehouse(pd.read_parquet(run.work / DBT_OUTPUT), spark)
@@ -1099,8 +1102,13 @@ def _night(run: BenchRun, target: Path) -> tuple[str, list[str]]:
     """Delivers the held-back night and parses as the night before would have (not timed);
     what the step runs and its command."""
     from governance.nightly import parse_as_after_night
+    from governance.publish import state_path
 
     night = date.fromisoformat(run.result["incremental_night"])
+    # The full build is the build state the night starts from, as a published build leaves it
+    # beside the published file (governance.publish).
+    if run.db.exists():
+        os.replace(run.db, state_path(run.db))
     run.echo(f"[bench] delivering the night of {night} (not timed) ...")
     deliver_held_night(run.raw, run.work / HELD_NIGHT_DIR)
     # What a night finds from the night before: dbt's parse of the project with the previous

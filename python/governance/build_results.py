@@ -1,10 +1,11 @@
 """The test and validation results of the build that published a warehouse, kept in it.
 
-A build writes ``main.build_results`` into its work file just before the work file is published
-(`record`): one row per dbt node of the build (models, seeds, data tests, unit tests) and, when
-the build validated its work file (the nightly job), one row per Great Expectations expectation.
-Readers of the published file (the dashboard's Data quality page, a BI tool) thus always see the
-results of the build that produced what they read, never those of another build or warehouse.
+A build writes ``monitoring.build_results`` into its work file just before the work file is
+published (`record`; the publish copies it into the published file, governance.publish): one row per
+dbt node of the build (models, seeds, data tests, unit tests) and, when the build validated its work
+file (the nightly job), one row per Great Expectations expectation. Readers of the published file
+(the dashboard's Data quality page, a BI tool) thus always see the results of the build that
+produced what they read, never those of another build or warehouse.
 
 An incremental night leaves the tests on the raw sources to full builds: their rows are carried
 over from the table of the warehouse the night started from (``is_carried_over``), with the
@@ -20,7 +21,7 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
-SCHEMA = "main"
+SCHEMA = "monitoring"
 TABLE = "build_results"
 RELATION = f"{SCHEMA}.{TABLE}"
 # dbt names the generic tests on a source `source_<test>_<source>_<table>...`.
@@ -150,7 +151,7 @@ def build_id(database: Path | str) -> str | None:
 
 
 def record(database: Path | str, run_results: Path | str, validation=None) -> pd.DataFrame:
-    """Write the build's results into ``main.build_results`` of `database` (a work file about
+    """Write the build's results into ``monitoring.build_results`` of `database` (a work file about
     to be published), replacing the previous build's; returns the rows written.
 
     ``validation``: the build's checkpoint of this work file (governance.quality's

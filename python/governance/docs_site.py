@@ -62,8 +62,11 @@ def build_site(
     Without a built warehouse the site is still built, with an empty catalog (no column types),
     against a throw-away database instead of creating an empty warehouse file.
     """
+    from governance.publish import whole_build
+
     target = Path(target_path or settings.project_dir() / "target")
-    db = Path(duckdb_path or settings.duckdb_path())
+    # The catalog (column types) of every model: the build's state beside the published file.
+    db = whole_build(Path(duckdb_path or settings.duckdb_path()))
     args = ["docs", "generate", "--static"]
     # `docs generate` rewrites run_results.json with its compile results; keep the last
     # build's, which `governance summary` reports from.

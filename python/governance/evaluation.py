@@ -78,7 +78,7 @@ def evaluate_anomalies(
     judged = _read(
         con,
         "select metric_name, min(metric_date) as first_judged, max(metric_date) as last_judged "
-        "from main.metric_anomalies where p_value is not null group by metric_name",
+        "from detection.metric_anomalies where p_value is not null group by metric_name",
     )
     incidents = incidents.merge(judged, on="metric_name", how="inner")
     start = pd.to_datetime(incidents["start_date"])
@@ -90,13 +90,13 @@ def evaluate_anomalies(
     detector = _read(
         con,
         "select metric_name, region, category, metric_date, direction "
-        "from main.metric_anomalies where is_anomaly",
+        "from detection.metric_anomalies where is_anomaly",
     )
     manifest = Path(truth_dir) / "manifest.json"
     start = json.loads(manifest.read_text()).get("start_date") if manifest.exists() else None
     if start is not None:
         detector = detector[pd.to_datetime(detector["metric_date"]) >= pd.Timestamp(start)]
-    metrics = _read(con, "select * from main.metrics_daily where is_mature")
+    metrics = _read(con, "select * from metrics.metrics_daily where is_mature")
     if "is_complete" in metrics.columns:
         metrics = metrics[metrics["is_complete"].fillna(False).astype(bool)]
     baseline = baseline_mean_3sd(metrics)
@@ -120,7 +120,7 @@ def evaluate_syndicates(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict
     truth_dir = Path(truth_dir)
     truth = pd.read_parquet(truth_dir / "sellers.parquet", columns=["seller_id", "ring_id"])
     truth = truth.set_index("seller_id")["ring_id"]
-    predicted = _read(con, "select seller_id, syndicate_id from main.seller_syndicates")
+    predicted = _read(con, "select seller_id, syndicate_id from detection.seller_syndicates")
     predicted = predicted.set_index("seller_id")["syndicate_id"].reindex(truth.index)
     links = _read(
         con,
@@ -153,7 +153,7 @@ def evaluate_risk(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict:
     truth = pd.read_parquet(Path(truth_dir) / "sellers.parquet", columns=["seller_id", "is_bad"])
     scores = _read(
         con,
-        "select seller_id, risk_score, model_version from main.seller_risk_scores "
+        "select seller_id, risk_score, model_version from detection.seller_risk_scores "
         "where is_out_of_time",
     )
     merged = scores.merge(truth, on="seller_id", how="inner")
@@ -172,7 +172,11 @@ def evaluate_risk(con: duckdb.DuckDBPyConnection, truth_dir: Path) -> dict:
 
 
 def evaluate(duckdb_path: Path, truth_dir: Path) -> dict:
-    with duckdb.connect(str(duckdb_path), read_only=True) as con:
+    """Scores the detection marts of a warehouse (the build state beside a published file, for
+    the identity links the naive baseline reads) against the planted truth."""
+    from governance.publish import whole_build
+
+    with duckdb.connect(str(whole_build(duckdb_path)), read_only=True) as con:
         return {
             "anomalies": evaluate_anomalies(con, truth_dir),
             "syndicates": evaluate_syndicates(con, truth_dir),

@@ -278,7 +278,7 @@ def _quarantine_summary(work: Path) -> dict:
             """
             select table_name, raw_row_count, staged_row_count, quarantined_row_count,
                    superseded_row_count
-            from main.data_quality_reconciliation
+            from monitoring.data_quality_reconciliation
             order by table_name
             """
         ).fetchall()
@@ -442,7 +442,7 @@ def _build_mode(run: _NightRun, night: date | None, previous: date | None, full_
     if full_refresh:
         return "full-refresh"
     if previous is None:
-        run.step("no published warehouse yet: full build")
+        run.step("no build state beside the published warehouse yet: full build")
         return "full-refresh"
     if night is not None and night < previous:
         run.step(f"night {night} is before the published night {previous}: full rebuild")

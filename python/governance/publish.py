@@ -1,13 +1,26 @@
-"""Atomic publication of the warehouse file.
+"""Atomic publication of the warehouse: the file BI tools read and the build's own state.
 
-BI tools, the dashboard and `governance summary` read the *published* DuckDB file, read-only.
-Builds never write to it: a build works on a private copy next to it (same directory, so the
-same filesystem), and only a build that passed validation replaces the published file, with one
-``os.replace`` after a CHECKPOINT has folded the write-ahead log into the file and every
-connection is closed. A reader that opened the old file keeps reading the old inode until it
-reconnects; a new reader sees the new file whole. A build that fails, or is killed at any point,
-leaves the published file as it was: its work file is simply left behind and removed by the next
-build.
+A build keeps two DuckDB files side by side:
+
+- the **published** file (``GOVERNANCE_DUCKDB_PATH``, default ``warehouse/governance.duckdb``):
+  what BI tools, the dashboard, MetricFlow and `governance summary` read, read-only. It holds the
+  consumer schemas only (the dbt var ``published_schemas`` in dbt_project.yml: metrics,
+  monitoring, strategy, detection, semantic, reference), every relation with its table and column
+  comments; no base, staging or intermediate relation, so no hashed identity value either.
+- the **state** (``<stem>.state<suffix>``, e.g. ``warehouse/governance.state.duckdb``,
+  `state_path`): everything dbt built, build internals included. The next build starts from it
+  (incremental nights copy it), and `published_as_of` reads its reporting date.
+
+Builds write to neither: a build works on a private copy of the state (the work file, hidden,
+same directory). Only a build that passed validation publishes (`publish`): it writes a fresh
+published file next to the published one from the work file's consumer schemas, CHECKPOINTs and
+fsyncs it and moves it over the published file with one ``os.replace``, then moves the work file
+over the state the same way. A reader that opened the old file keeps reading the old inode until
+it reconnects; a new reader sees the new file whole. A build that fails, or is killed at any
+point, leaves both files as they were, except between the two replaces: then the published file
+is the new night and the state the night before, and the next night simply builds that night
+again from the older state (a night is idempotent). Work files left behind are removed by the
+next build.
 
 One build per published file at a time: a lock file next to it (``<name>.lock``) is held for
 the whole build, by the build and by every dbt process it starts (they inherit the locked
@@ -27,6 +40,9 @@ from datetime import date
 from pathlib import Path
 
 import duckdb
+import yaml
+
+from governance import settings
 
 FAULT_ENV = "GOVERNANCE_FAULT_INJECT"
 
@@ -48,6 +64,27 @@ def lock_path(published: Path) -> Path:
 
 def wal_path(database: Path) -> Path:
     return database.with_name(database.name + ".wal")
+
+
+def state_path(published: Path) -> Path:
+    """The build's own state beside the published file: ``governance.duckdb`` keeps its state in
+    ``governance.state.duckdb``."""
+    published = Path(published)
+    return published.with_name(f"{published.stem}.state{published.suffix}")
+
+
+def whole_build(warehouse: Path) -> Path:
+    """The file that holds everything a build made: the state beside a published file, or the
+    file itself when it has no state beside it (a warehouse dbt built directly)."""
+    state = state_path(warehouse)
+    return state if state.exists() else Path(warehouse)
+
+
+def published_schemas() -> tuple[str, ...]:
+    """The schemas of the published file, from the dbt var ``published_schemas`` (the one
+    place they are listed; dbt_project.yml puts each consumer folder's models there)."""
+    project = yaml.safe_load((settings.project_dir() / "dbt_project.yml").read_text())
+    return tuple(project["vars"]["published_schemas"])
 
 
 def work_path(published: Path) -> Path:
@@ -138,13 +175,14 @@ def _assert_no_wal(published: Path) -> None:
 
 
 def start_work_file(published: Path, incremental: bool) -> Path:
-    """A new work file: a copy of the published warehouse for an incremental build, else empty."""
+    """A new work file: a copy of the build's state for an incremental build, else empty."""
     work = work_path(published)
+    state = state_path(published)
     work.unlink(missing_ok=True)
     wal_path(work).unlink(missing_ok=True)
-    if incremental and published.exists():
-        _assert_no_wal(published)
-        copy_file(published, work)
+    if incremental and state.exists():
+        _assert_no_wal(state)
+        copy_file(state, work)
     return work
 
 
@@ -177,8 +215,10 @@ def copy_file(source: Path, target: Path) -> None:
 
 
 def discard(work: Path) -> None:
-    work.unlink(missing_ok=True)
-    wal_path(work).unlink(missing_ok=True)
+    """Removes a failed build's work file and the published file it may have begun."""
+    for path in (work, work.with_name(work.name + ".published")):
+        path.unlink(missing_ok=True)
+        wal_path(path).unlink(missing_ok=True)
 
 
 def checkpoint(database: Path) -> None:
@@ -200,22 +240,115 @@ def _fsync(path: Path, directory: bool = False) -> None:
         os.close(fd)
 
 
+def bi_work_path(published: Path) -> Path:
+    """Where `publish` writes the new published file before it replaces the old one (removed
+    with the work files when a build is interrupted)."""
+    return work_path(published).with_name(work_path(published).name + ".published")
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def _copy_comments(con: duckdb.DuckDBPyConnection, source: str, schemas: tuple[str, ...]) -> None:
+    """The table, view and column comments of ``source``'s relations in ``schemas``, onto the
+    relations of the same names in the connection's own database."""
+    relations = con.execute(
+        """
+        select schema_name, table_name, 'table', comment from duckdb_tables()
+        where database_name = $db and schema_name in (select unnest($schemas))
+        union all
+        select schema_name, view_name, 'view', comment from duckdb_views()
+        where database_name = $db and schema_name in (select unnest($schemas))
+        """,
+        {"db": source, "schemas": list(schemas)},
+    ).fetchall()
+    for schema, name, kind, comment in relations:
+        if comment:
+            con.execute(f'comment on {kind} "{schema}"."{name}" is {_sql_literal(comment)}')
+    columns = con.execute(
+        """
+        select schema_name, table_name, column_name, comment from duckdb_columns()
+        where database_name = $db and schema_name in (select unnest($schemas))
+          and coalesce(comment, '') <> ''
+        """,
+        {"db": source, "schemas": list(schemas)},
+    ).fetchall()
+    for schema, name, column, comment in columns:
+        con.execute(f'comment on column "{schema}"."{name}"."{column}" is {_sql_literal(comment)}')
+
+
+def write_published_file(work: Path, target: Path, schemas: tuple[str, ...] | None = None) -> None:
+    """A new published file at ``target`` holding the relations of the consumer ``schemas`` of
+    the (checkpointed) work file: tables with their columns, types and NOT NULL constraints
+    (DuckDB's own DDL of each) and rows, views with their SQL (schema-qualified, so it reads
+    the copied tables), and every table, view and column comment. Checkpointed and fsynced."""
+    schemas = schemas or published_schemas()
+    target.unlink(missing_ok=True)
+    wal_path(target).unlink(missing_ok=True)
+    source = "build_state"
+    # Row order need not be kept: the copy then writes in parallel.
+    con = duckdb.connect(str(target), config={"preserve_insertion_order": False})
+    try:
+        con.execute("set enable_progress_bar = false")
+        con.execute(f"attach {_sql_literal(str(work))} as {source} (read_only)")
+        for schema in schemas:
+            con.execute(f'create schema if not exists "{schema}"')
+        filters = {"db": source, "schemas": list(schemas)}
+        tables = con.execute(
+            "select schema_name, table_name, sql from duckdb_tables() "
+            "where database_name = $db and schema_name in (select unnest($schemas)) "
+            "order by all",
+            filters,
+        ).fetchall()
+        for schema, name, ddl in tables:
+            con.execute(ddl)
+            con.execute(
+                f'insert into "{schema}"."{name}" select * from {source}."{schema}"."{name}"'
+            )
+        views = con.execute(
+            "select sql from duckdb_views() where database_name = $db and not internal "
+            "and schema_name in (select unnest($schemas)) order by all",
+            filters,
+        ).fetchall()
+        for (ddl,) in views:
+            con.execute(ddl)
+        _copy_comments(con, source, schemas)
+        con.execute(f"detach {source}")
+        con.execute("checkpoint")
+    finally:
+        con.close()
+    if wal_path(target).exists():
+        raise PublishError(f"{wal_path(target)} is still present after CHECKPOINT")
+    _fsync(target)
+
+
 def publish(work: Path, published: Path) -> None:
-    """Atomically replaces the published warehouse with the validated work file."""
+    """Publishes the validated work file: a new published file of its consumer schemas replaces
+    the published one, then the work file replaces the build's state (see the module's doc)."""
     checkpoint(work)
     _fsync(work)
+    state = state_path(published)
     _assert_no_wal(published)
+    _assert_no_wal(state)
+    fresh = bi_work_path(published)
+    write_published_file(work, fresh)
     fault_point("before-replace")
-    os.replace(work, published)
+    os.replace(fresh, published)
+    _fsync(published.parent, directory=True)
+    fault_point("between-replaces")
+    os.replace(work, state)
     _fsync(published.parent, directory=True)
 
 
 def published_as_of(published: Path) -> date | None:
-    """Reporting date of the published warehouse (intermediate.int_as_of_date), if any."""
-    if not published.exists():
+    """Reporting date of the build the state beside the published file holds
+    (intermediate.int_as_of_date), if any."""
+    state = state_path(published)
+    if not state.exists():
         return None
     try:
-        with duckdb.connect(str(published), read_only=True) as con:
+        with duckdb.connect(str(state), read_only=True) as con:
             row = con.execute("select max(as_of_date) from intermediate.int_as_of_date").fetchone()
     except duckdb.Error:
         return None

@@ -172,10 +172,11 @@ def load_tables(duckdb_path: Path, recent_days: int = RECENT_DAYS) -> dict[str, 
         "metric_definitions": "select metric_name from reference.metric_definitions",
         "regions": "select region_code from reference.regions",
         "categories": "select category_code from reference.categories",
-        "as_of_date": "select max(as_of_date) as as_of_date from intermediate.int_as_of_date",
-        "metrics_daily": "select * from main.metrics_daily",
-        "seller_features": f"select {', '.join(seller_columns)} from main.seller_features",
-        "metric_anomalies": f"select {', '.join(anomaly_columns)} from main.metric_anomalies",
+        # Every metric has a row on each day up to the reporting date.
+        "as_of_date": "select max(metric_date) as as_of_date from metrics.metrics_daily",
+        "metrics_daily": "select * from metrics.metrics_daily",
+        "seller_features": f"select {', '.join(seller_columns)} from detection.seller_features",
+        "metric_anomalies": f"select {', '.join(anomaly_columns)} from detection.metric_anomalies",
     }
     frames: dict[str, pd.DataFrame] = {}
     with duckdb.connect(str(path), read_only=True) as con:
@@ -201,7 +202,7 @@ def load_tables(duckdb_path: Path, recent_days: int = RECENT_DAYS) -> dict[str, 
             select m.metric_name, days.metric_date, t.denominator, t.value
             from reference.metric_definitions as m
             cross join days
-            left join main.metrics_daily as t
+            left join metrics.metrics_daily as t
                 on t.metric_name = m.metric_name and t.metric_date = days.metric_date
                 and t.region = '{ALL}' and t.category = '{ALL}'
             order by m.metric_name, days.metric_date

@@ -231,13 +231,13 @@ def latest_metric_values(duckdb_path: Path | None = None) -> list[dict]:
             """
             with latest as (
                 select metric_name, max(metric_date) as metric_date
-                from main.metrics_daily
+                from metrics.metrics_daily
                 where region = 'ALL' and category = 'ALL' and is_mature and denominator > 0
                 group by metric_name
             )
             select m.metric_name, d.metric_label, m.metric_date, m.value, m.ci_lower,
                    m.ci_upper, m.denominator, d.target_value
-            from main.metrics_daily as m
+            from metrics.metrics_daily as m
             inner join latest as l
                 on m.metric_name = l.metric_name and m.metric_date = l.metric_date
             inner join reference.metric_definitions as d on m.metric_name = d.metric_name
@@ -259,13 +259,21 @@ def latest_metric_values(duckdb_path: Path | None = None) -> list[dict]:
 
 
 def mart_row_counts(duckdb_path: Path | None = None) -> dict[str, int]:
+    """Rows of every table of the published schemas but the reference lists, as
+    ``schema.table``."""
+    from governance.publish import published_schemas
+
     path = Path(duckdb_path or settings.duckdb_path())
+    schemas = [s for s in published_schemas() if s != "reference"]
     with duckdb.connect(str(path), read_only=True) as con:
         tables = con.execute(
-            "select table_name from information_schema.tables "
-            "where table_schema = 'main' order by table_name"
+            "select schema_name, table_name from duckdb_tables() "
+            "where schema_name in (select unnest(?)) order by all",
+            [schemas],
         ).fetchall()
         return {
-            name: con.execute(f'select count(*) from main."{name}"').fetchone()[0]
-            for (name,) in tables
+            f"{schema}.{name}": con.execute(f'select count(*) from "{schema}"."{name}"').fetchone()[
+                0
+            ]
+            for schema, name in tables
         }

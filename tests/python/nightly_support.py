@@ -36,7 +36,7 @@ def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
 # When the build that wrote a row started: differs between any two builds by design.
 BUILD_STAMP_COLUMNS = ["processed_at"]
 # The record of the build itself (governance.build_results): its id, times and durations.
-BUILD_RECORD_TABLES = (("main", "build_results"),)
+BUILD_RECORD_TABLES = (("monitoring", "build_results"),)
 
 
 def table_differences(

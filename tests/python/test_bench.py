@@ -336,7 +336,7 @@ def test_benchmark_run_writes_every_key_with_sane_values(built, tmp_path):
     seconds = [n["seconds"] for n in nodes["slowest_nodes"]]
     assert len(seconds) == 10 and seconds == sorted(seconds, reverse=True)
     with duckdb.connect(str(work / "governance.duckdb"), read_only=True) as con:
-        assert con.execute("select count(*) from main.metrics_daily").fetchone()[0] > 1000
+        assert con.execute("select count(*) from metrics.metrics_daily").fetchone()[0] > 1000
     assert not (tmp_path / "results" / "tiny.partial.json").exists()
     report = bench.format_report(written)
     ratios = written["ratios"]
@@ -407,7 +407,7 @@ def test_a_build_whose_models_error_is_a_failed_step(tmp_path):
 
 def _warehouse_metrics_daily(built) -> pd.DataFrame:
     with duckdb.connect(str(built["db"]), read_only=True) as con:
-        return con.execute("select * from main.metrics_daily").df()
+        return con.execute("select * from metrics.metrics_daily").df()
 
 
 @pytest.fixture(scope="module")

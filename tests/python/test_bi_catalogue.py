@@ -1,6 +1,7 @@
-"""The warehouse as a BI tool sees it: the catalogue a read-only connection lists, documented
-in docs/bi.md and the `bi_catalogue` exposure alike; integer counts; labels and targets from the
-metric registry; and weekly rates that are ratios of summed counts."""
+"""The warehouse as a BI tool sees it: the catalogue a read-only connection to the published file
+lists (the consumer schemas only, every relation documented, no build internals, no hashed or raw
+identity value), documented in docs/bi.md and the `bi_catalogue` exposure alike; integer counts;
+labels and targets from the metric registry; and weekly rates that are ratios of summed counts."""
 
 from __future__ import annotations
 
@@ -15,12 +16,14 @@ import pandas as pd
 import pytest
 
 from governance import metric_registry, settings
+from governance.docs_site import PII_COLUMNS
+from governance.publish import published_schemas
 
 BI_DOC = settings.project_dir() / "docs" / "bi.md"
 SEED = settings.project_dir() / "seeds" / "metric_definitions.csv"
 Z = 1.959964
 # Written at publish by the build itself, not a dbt model (governance.build_results).
-WRITTEN_AT_PUBLISH = {"main.build_results"}
+WRITTEN_AT_PUBLISH = {"monitoring.build_results"}
 
 
 def _section(title: str) -> str:
@@ -37,56 +40,89 @@ def _relations(title: str) -> set[str]:
 
 @pytest.fixture(scope="module")
 def catalogue(built) -> pd.DataFrame:
-    """Every relation a read-only connection sees, with its comment."""
-    with duckdb.connect(str(built["db"]), read_only=True) as con:
+    """Every relation a read-only connection to the published file sees, with its comment."""
+    with duckdb.connect(str(built["published"]), read_only=True) as con:
         return con.execute(
             """
-            select schema_name || '.' || table_name as relation, comment from duckdb_tables()
+            select schema_name, schema_name || '.' || table_name as relation, comment
+            from duckdb_tables()
             union all
-            select schema_name || '.' || view_name, comment from duckdb_views() where not internal
+            select schema_name, schema_name || '.' || view_name, comment from duckdb_views()
+            where not internal
             """
         ).df()
 
 
 def test_bi_doc_and_the_bi_catalogue_exposure_list_the_relations_to_read(built, catalogue):
     read, not_read = _relations("What to read"), _relations("What not to read")
-    assert {"main.metric_rates", "main.metrics_daily", "main.metrics_by_period"} <= read
+    assert {"metrics.metric_rates", "metrics.metrics_daily", "metrics.metrics_by_period"} <= read
     seen = dict(zip(catalogue["relation"], catalogue["comment"], strict=True))
-    # Every relation to read is there and documented where the BI tool shows it.
+    # The reader sees the consumer schemas and exactly the relations to read, each documented
+    # where the BI tool shows it; no build internal.
+    assert (
+        set(catalogue["schema_name"])
+        == set(published_schemas())
+        == {
+            "metrics",
+            "monitoring",
+            "strategy",
+            "detection",
+            "semantic",
+            "reference",
+        }
+    )
+    assert set(seen) == read
     for relation in read:
-        assert relation in seen, relation
         assert isinstance(seen[relation], str) and len(seen[relation]) > 20, relation
-    with duckdb.connect(str(built["db"]), read_only=True) as con:
-        bare = con.execute(
-            "select schema_name || '.' || table_name as relation, column_name "
-            "from duckdb_columns() where coalesce(comment, '') = ''"
+    assert {r.split(".")[0] for r in not_read} == {"staging", "intermediate"}
+    with duckdb.connect(str(built["published"]), read_only=True) as con:
+        columns = con.execute(
+            "select schema_name || '.' || table_name as relation, column_name, comment "
+            "from duckdb_columns() where schema_name in (select unnest(?))",
+            [list(published_schemas())],
         ).df()
-    assert bare[bare["relation"].isin(read)].empty, bare[bare["relation"].isin(read)]
-    # Every other relation a reader sees is named as one not to read.
-    for relation in seen:
-        schema = relation.split(".")[0]
-        assert relation in read | not_read or f"{schema}.*" in not_read, relation
+    bare = columns[columns["comment"].fillna("") == ""]
+    assert bare.empty, bare
+    # No hashed identity value and no raw PII column reaches the published file: sellers,
+    # listings and orders appear under their pseudonymised ids only.
+    raw_pii = {c for names in PII_COLUMNS.values() for c in names}
+    leaked = columns[
+        columns["column_name"].str.endswith("_hash") | columns["column_name"].isin(raw_pii)
+    ]
+    assert leaked.empty, leaked[["relation", "column_name"]]
+    # The build's state holds the internals the published file leaves out.
+    with duckdb.connect(str(built["db"]), read_only=True) as con:
+        hashed = con.execute(
+            "select count(*) from duckdb_columns() where column_name like '%\\_hash' escape '\\'"
+            " and schema_name in ('staging', 'intermediate')"
+        ).fetchone()[0]
+    assert hashed > 0
     # The exposure on the docs site lists the same relations.
     manifest = json.loads((Path(built["results"]).parent / "manifest.json").read_text())
     (exposure,) = [e for e in manifest["exposures"].values() if e["name"] == "bi_catalogue"]
     nodes = [manifest["nodes"][n] for n in exposure["depends_on"]["nodes"]]
     listed = {f"{n['schema']}.{n['alias'] or n['name']}" for n in nodes}
     assert listed == read - WRITTEN_AT_PUBLISH
+    # Every model and seed builds into a published schema or an internal one, none into `main`.
+    built_into = {
+        n["schema"] for n in manifest["nodes"].values() if n["resource_type"] in ("model", "seed")
+    }
+    assert built_into == set(published_schemas()) | {"staging", "intermediate"}
 
 
 def test_counts_are_integers_and_labels_come_from_the_metric_registry(built):
-    with duckdb.connect(str(built["db"]), read_only=True) as con:
+    with duckdb.connect(str(built["published"]), read_only=True) as con:
         types = con.execute(
             """
             select table_name, column_name, data_type from information_schema.columns
-            where table_schema = 'main' and column_name in ('numerator', 'denominator')
+            where table_schema = 'metrics' and column_name in ('numerator', 'denominator')
               and table_name in ('metrics_daily', 'metrics_by_period', 'metric_rates')
             """
         ).fetchall()
         labels = con.execute(
             """
             select distinct metric_name, metric_label, unit, direction_is_good, target_value
-            from main.metric_rates order by metric_name
+            from metrics.metric_rates order by metric_name
             """
         ).fetchall()
     assert len(types) == 6 and {t for _, _, t in types} == {"BIGINT"}
@@ -113,6 +149,12 @@ def _wilson(successes: int, trials: int, side: str) -> float:
     return min(max(bound, 0.0), 1.0)
 
 
+def _schema_of(con: duckdb.DuckDBPyConnection, table: str) -> str:
+    return con.execute(
+        "select schema_name from duckdb_tables() where table_name = ?", [table]
+    ).fetchone()[0]
+
+
 def _effective_counts(db: Path, weeks: pd.DataFrame) -> list[tuple[float, float]]:
     """Per week, the counts its Wilson interval reads: the counts, or for a ratio of sums the
     Kish effective counts from the amounts of its units, the records of one cluster (listing)
@@ -127,7 +169,7 @@ def _effective_counts(db: Path, weeks: pd.DataFrame) -> list[tuple[float, float]
                     f"""
                     with units as (
                         select {day} as day, sum({amount}) as amount
-                        from intermediate.{metric.outcome_model}
+                        from {_schema_of(con, metric.outcome_model)}.{metric.outcome_model}
                         group by {day}, region, category, {metric.cluster_column}
                     )
                     select date_trunc('week', day), sum(cast(amount as double) * amount)
@@ -144,22 +186,26 @@ def _effective_counts(db: Path, weeks: pd.DataFrame) -> list[tuple[float, float]
 
 def test_the_weekly_rates_a_bi_tool_queries_are_ratios_of_summed_counts(built):
     example = re.search(r"```sql\n(.*?)```", BI_DOC.read_text(), re.S).group(1)
-    with duckdb.connect(str(built["db"]), read_only=True) as con:
+    with duckdb.connect(str(built["db"]), read_only=True) as con:  # the build's state
+        as_of = con.execute("select max(as_of_date) from intermediate.int_as_of_date").fetchone()[0]
+    with duckdb.connect(str(built["published"]), read_only=True) as con:
+        # Every metric has a row on each day up to the reporting date (what the dashboard and
+        # the validation read it from).
+        last_day = con.execute("select max(metric_date) from metrics.metrics_daily").fetchone()[0]
         weekly = con.execute(example).df()
         daily = con.execute(
             """
             select d.metric_label, m.metric_date, m.numerator, m.denominator, d.maturity_days,
                 m.is_complete
-            from main.metrics_daily as m
+            from metrics.metrics_daily as m
             inner join reference.metric_definitions as d using (metric_name)
             where m.region = 'ALL' and m.category = 'ALL'
             """
         ).df()
-        as_of = con.execute("select max(as_of_date) from intermediate.int_as_of_date").fetchone()[0]
         segments = con.execute(
             """
             select metric_label, period_start, segment_level, sum(numerator) as numerator
-            from main.metric_rates
+            from metrics.metric_rates
             where period_grain = 'week' and is_roll_up = false
             group by all
             """
@@ -206,6 +252,7 @@ def test_the_weekly_rates_a_bi_tool_queries_are_ratios_of_summed_counts(built):
     assert (weekly.loc[~off & ~on, "target_status"] == "near_target").all()
     # Segment rows add up to no more than the marketplace (records of unknown segment count
     # only in the roll-ups): a BI tool summing segments never double-counts.
+    assert last_day == as_of
     segments = segments[segments["segment_level"] == "region_category"].assign(
         week=lambda f: pd.to_datetime(f["period_start"])
     )

@@ -36,7 +36,7 @@ def test_cohorts_before_the_counted_source_begins_are_incomplete_and_never_judge
         db,
         """
         select m.metric_name, m.metric_date, m.is_complete, c.coverage_start_date
-        from main.metrics_daily as m
+        from metrics.metrics_daily as m
         inner join reference.metric_definitions as d using (metric_name)
         inner join intermediate.int_source_coverage as c on d.outcome_source = c.source_name
         where m.region = 'ALL' and m.category = 'ALL'
@@ -52,7 +52,7 @@ def test_cohorts_before_the_counted_source_begins_are_incomplete_and_never_judge
     judged = _sql(
         db,
         "select metric_name, region, category, metric_date, is_anomaly "
-        "from main.metric_anomalies where metric_name = 'bad_seller_onboarding_rate'",
+        "from detection.metric_anomalies where metric_name = 'bad_seller_onboarding_rate'",
     )
     assert pd.to_datetime(judged["metric_date"]).min() == edge
     near_edge = pd.to_datetime(judged["metric_date"]) < edge + pd.Timedelta(days=28)
@@ -69,7 +69,7 @@ def test_strategy_events_are_numerator_members(built):
         )
         select e.metric_name, e.metric_date, e.n, m.numerator
         from events as e
-        inner join main.metrics_daily as m
+        inner join metrics.metrics_daily as m
             on e.metric_name = m.metric_name and e.metric_date = m.metric_date
         where m.region = 'ALL' and m.category = 'ALL'
         """,

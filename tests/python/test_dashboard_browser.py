@@ -20,14 +20,14 @@ def browser_session(built):
     chromium = screenshot.find_chromium()
     if chromium is None or not Path("/usr/bin/chromium").exists():
         pytest.skip("/usr/bin/chromium missing: apt-get install -y chromium")
-    with screenshot.serve(built["db"]) as url, screenshot.Browser(chromium) as browser:
+    with screenshot.serve(built["published"]) as url, screenshot.Browser(chromium) as browser:
         yield url, browser
 
 
 def _seller(db: Path) -> str:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(
-            "select seller_id from main.seller_syndicates where syndicate_id is not null "
+            "select seller_id from detection.seller_syndicates where syndicate_id is not null "
             "order by membership_strength desc, seller_id limit 1"
         ).fetchone()[0]
 
@@ -41,7 +41,7 @@ def _clean(state: dict, page: str) -> None:
 
 def test_every_page_renders_its_content_without_error_boxes(browser_session, built, tmp_path):
     url, browser = browser_session
-    seller = _seller(built["db"])
+    seller = _seller(built["published"])
     expected = {
         "overview": ["North-star metrics", "Off target", "strategy change", "Weekly"],
         "alerts": ["Alerts and root causes", "Root-cause breakdown", "Sellers behind the incident"],
@@ -78,10 +78,10 @@ def test_a_shared_link_opens_the_same_view(browser_session, built):
     assert kept == {"grain": ["month"], "region": ["SG"], "from": ["2026-05-01"]}
     assert "Change on the month before" in state["text"]
     # The tiles show Singapore's latest complete, mature months.
-    with duckdb.connect(str(built["db"]), read_only=True) as con:
+    with duckdb.connect(str(built["published"]), read_only=True) as con:
         values = con.execute(
             """
-            select value from main.metric_rates
+            select value from metrics.metric_rates
             where period_grain = 'month' and region = 'SG' and category = 'ALL'
               and is_complete and is_mature and value is not null
             qualify row_number() over (partition by metric_name order by period_start desc) = 1

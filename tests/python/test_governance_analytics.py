@@ -32,7 +32,8 @@ def _truth_incidents(built, incident_type: str) -> pd.DataFrame:
 def _overlapping_alerts(built, metric: str, start, end) -> pd.DataFrame:
     return _query(
         built["db"],
-        "select * from main.alerts where metric_name = ? and first_day <= ? and last_day >= ?",
+        "select * from monitoring.alerts "
+        "where metric_name = ? and first_day <= ? and last_day >= ?",
         [metric, pd.Timestamp(end).date(), pd.Timestamp(start).date()],
     )
 
@@ -63,7 +64,7 @@ def test_the_change_shows_more_volume_and_worse_precision_until_its_rollback(bui
     row = _truth_incidents(built_small, "strategy_false_positives").iloc[0]
     impact = _query(
         built_small["db"],
-        "select * from main.strategy_change_impact where strategy_id = ? order by changed_at",
+        "select * from strategy.strategy_change_impact where strategy_id = ? order by changed_at",
         [row.strategy_id],
     ).set_index("change_id")
     change = impact.loc[row.change_id]
@@ -109,7 +110,7 @@ def test_attribution_puts_the_attack_segment_first_through_its_own_rate(built_sm
         built_small["db"],
         """
         select metric_date, region, category, mix_effect, rate_effect, share_of_change
-        from main.metric_movement_attribution
+        from monitoring.metric_movement_attribution
         where metric_name = ? and comparison = 'week_over_week' and contribution_rank = 1
             and metric_date in (select unnest(?))
         """,
@@ -131,7 +132,7 @@ def test_shadow_mode_and_qa_estimates_agree_with_the_simulators_strategies(built
         select strategy_id, bool_or(is_shadow_mode) as is_shadow_mode,
             sum(n_flagged_checks) as flagged, sum(n_flagged_confirmed) as confirmed,
             sum(n_recall_checks) as recall_checks, sum(n_recall_checks_hit) as recall_hits
-        from main.strategy_performance_daily
+        from strategy.strategy_performance_daily
         where window_days = 1
         group by strategy_id
         """,
@@ -151,7 +152,7 @@ def test_shadow_mode_and_qa_estimates_agree_with_the_simulators_strategies(built
 
 
 def test_qa_queue_draws_by_hash_order_and_its_weights_add_up_to_the_population(built_small):
-    queue = _query(built_small["db"], "select * from main.qa_sample_queue")
+    queue = _query(built_small["db"], "select * from monitoring.qa_sample_queue")
     day = queue["queue_date"].iloc[0]
     assert (queue["queue_date"] == day).all()
     listings = _query(
@@ -214,7 +215,7 @@ def test_alerts_command_reports_the_incidents_open_on_a_day(built_small, capsys)
         i["incident_id"] != incidents[0]["incident_id"]
         for i in open_incidents(built_small["db"], date=later)
     )
-    latest = _query(built_small["db"], "select max(metric_date) as d from main.metrics_daily")
+    latest = _query(built_small["db"], "select max(metric_date) as d from metrics.metrics_daily")
     latest = latest["d"].iloc[0].date()
     assert all(i["report_date"] == latest for i in open_incidents(built_small["db"]))
     assert main(["alerts", "--duckdb-path", str(built_small["db"])]) == 0

@@ -30,7 +30,7 @@ from governance.detection.risk import score
 from governance.detection.risk_features import risk_feature_frame
 from governance.detection.risk_registry import load_model
 from governance.nightly import NightlyError, report_path, run_backfill, run_nightly
-from governance.publish import FAULT_ENV
+from governance.publish import FAULT_ENV, state_path, whole_build
 from governance.quality import read_validation_state
 from governance.simulator.corrupt import _set
 from governance.simulator.feed import advance_day, generate_with_holdback
@@ -56,10 +56,9 @@ with open(out, "w") as log:
         try:
             with duckdb.connect(db, read_only=True) as con:
                 row = con.execute(
-                    "select (select max(as_of_date) from intermediate.int_as_of_date), "
-                    "count(*), sum(numerator), "
-                    "(select sum(raw_row_count) from main.data_quality_reconciliation) "
-                    "from main.metrics_daily"
+                    "select max(metric_date), count(*), sum(numerator), "
+                    "(select sum(raw_row_count) from monitoring.data_quality_reconciliation) "
+                    "from metrics.metrics_daily"
                 ).fetchone()
             log.write(json.dumps({"ok": [str(row[0]), row[1], round(row[2], 6), row[3]]}) + "\n")
         except Exception as exc:  # every error is a finding
@@ -70,18 +69,25 @@ with open(out, "w") as log:
 
 
 def _state(db: Path) -> list:
-    with duckdb.connect(str(db), read_only=True) as con:
+    """Reporting date and metric totals of a warehouse (of the state beside a published file)."""
+    with duckdb.connect(str(whole_build(db)), read_only=True) as con:
         row = con.execute(
-            "select (select max(as_of_date) from intermediate.int_as_of_date), count(*), "
-            "sum(numerator), (select sum(raw_row_count) from main.data_quality_reconciliation) "
-            "from main.metrics_daily"
+            "select max(metric_date), count(*), sum(numerator), "
+            "(select sum(raw_row_count) from monitoring.data_quality_reconciliation) "
+            "from metrics.metrics_daily"
         ).fetchone()
     return [str(row[0]), row[1], round(row[2], 6), row[3]]
 
 
+def _copy_warehouse(published: Path, to: Path) -> None:
+    """A copy of a published warehouse and the build state beside it."""
+    shutil.copy(published, to)
+    shutil.copy(state_path(published), state_path(to))
+
+
 LATE_LISTING = "L-LATE-0001"
 # The risk model is trained weekly (var risk_retrain_days), not every night.
-RISK_TABLES = (("main", "seller_risk_models"), ("main", "seller_risk_scores"))
+RISK_TABLES = (("intermediate", "seller_risk_models"), ("detection", "seller_risk_scores"))
 
 
 def _latest_rows(raw: Path, table: str, time_column: str, n: int) -> pa.Table:
@@ -152,8 +158,8 @@ def nights(tmp_path_factory):
     first = _nightly(root, published, freshness=True, quality=True)
     first_state = _state(published)
     first_tests = _tests_run(root / "target")
-    snapshot = root / "night1.duckdb"
-    snapshot.write_bytes(published.read_bytes())
+    snapshot = root / "night1.duckdb"  # night 1's whole build
+    snapshot.write_bytes(state_path(published).read_bytes())
 
     advance_day(root / "raw", root / "truth")
     _late_listing(root / "raw")
@@ -185,9 +191,10 @@ def nights(tmp_path_factory):
     full = _nightly(root, rebuilt, full_refresh=True, dbt_args=NO_TESTS)
     return {
         "root": root,
-        "published": published,
+        "published": published,  # what BI reads
+        "state": state_path(published),  # night 2's whole build, beside it
         "snapshot": snapshot,
-        "rebuilt": rebuilt,
+        "rebuilt": state_path(rebuilt),  # the whole build of the full rebuild
         "reports": (first, second, full),
         "states": (first_state, _state(published)),
         "incremental_sql": incremental_sql,
@@ -231,7 +238,7 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
         first_day, first_maturing_day = con.execute(
             "select cast(cast(max(ordered_at) as date) - interval 17 day as date), "
-            "(select min(ordered_date) from main.fct_completed_orders where not is_mature) "
+            "(select min(ordered_date) from semantic.fct_completed_orders where not is_mature) "
             "from intermediate.int_order_complaint_outcomes"
         ).fetchone()
     window = f"ordered_at >= cast(cast('{first_day:%Y-%m-%d}' as date) as timestamp)"
@@ -345,7 +352,7 @@ def test_after_a_night_uniqueness_tests_check_the_keys_the_night_wrote(nights, t
     # of an order it re-processed is found); older rows were checked by the builds that wrote
     # them, and a full build checks every key.
     night = tmp_path / "night.duckdb"
-    shutil.copy(nights["published"], night)
+    shutil.copy(nights["state"], night)
     with duckdb.connect(str(night), read_only=True) as con:
         stamps = con.execute(
             f"select count(distinct processed_at) from {ORDER_OUTCOMES}"
@@ -373,10 +380,10 @@ def test_an_order_fact_row_fanned_out_fails_the_facts_key_test(nights, tmp_path)
     db = tmp_path / "fact.duckdb"
     shutil.copy(nights["rebuilt"], db)
     with duckdb.connect(str(db)) as con:
-        rows = con.execute("select count(*) from main.fct_completed_orders").fetchone()[0]
+        rows = con.execute("select count(*) from semantic.fct_completed_orders").fetchone()[0]
         con.execute(
-            "insert into main.fct_completed_orders "
-            "select * from main.fct_completed_orders order by order_id limit 1"
+            "insert into semantic.fct_completed_orders "
+            "select * from semantic.fct_completed_orders order by order_id limit 1"
         )
     target = tmp_path / "target"
     run_dbt(
@@ -396,12 +403,17 @@ def test_an_order_fact_row_fanned_out_fails_the_facts_key_test(nights, tmp_path)
 def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):
     # Every table of the published warehouse: marts, intermediate facts, staging base tables;
     # but the risk model, trained weekly, and its scores (the next test).
-    assert len(base_tables(nights["published"])) >= 50
-    differences = table_differences(nights["published"], nights["rebuilt"], exclude=RISK_TABLES)
+    assert len(base_tables(nights["state"])) >= 50
+    differences = table_differences(nights["state"], nights["rebuilt"], exclude=RISK_TABLES)
+    assert differences == []
+    # ...and the published files, written from them, alike.
+    differences = table_differences(
+        nights["published"], nights["rebuilt"].with_name("governance.duckdb"), exclude=RISK_TABLES
+    )
     assert differences == []
     # Night 2 re-delivered records loaded on night 1: their night-1 rows, loaded before, are
     # superseded by rows read on night 2 alone (the base models' incremental re-ranking).
-    with duckdb.connect(str(nights["published"]), read_only=True) as con:
+    with duckdb.connect(str(nights["state"]), read_only=True) as con:
         superseded_by_night_2 = con.execute(
             "select count(*) from staging.base_marketplace__orders as old "
             "inner join staging.base_marketplace__orders as new "
@@ -416,7 +428,7 @@ def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):
             "select disposition, rule_name, rule_column from staging.base_marketplace__orders "
             "where order_id like 'O-EARLY-%'"
         ).fetchall()
-    with duckdb.connect(str(nights["published"]), read_only=True) as con:
+    with duckdb.connect(str(nights["state"]), read_only=True) as con:
         night_2 = con.execute(
             "select disposition from staging.base_marketplace__orders "
             "where order_id like 'O-EARLY-%'"
@@ -428,12 +440,12 @@ def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):
 def _risk_models(db: Path) -> list[tuple]:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(
-            "select model_id, trained_on, trained_because from main.seller_risk_models"
+            "select model_id, trained_on, trained_because from intermediate.seller_risk_models"
         ).fetchall()
 
 
 def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights):
-    published, rebuilt = nights["published"], nights["rebuilt"]
+    published, rebuilt = nights["state"], nights["rebuilt"]
     (model_id, trained_on, because), *others = _risk_models(published)
     assert others == [] and str(trained_on) == FIRST_NIGHT
     assert because == f"no model trained on or before {FIRST_NIGHT}"
@@ -441,21 +453,22 @@ def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights)
     others = tuple(t for t in base_tables(published) if t != RISK_TABLES[0])
     assert table_differences(nights["snapshot"], published, exclude=others) == []
     [difference] = table_differences(published, rebuilt, exclude=others)
-    assert difference.startswith("main.seller_risk_models: ")
+    assert difference.startswith("intermediate.seller_risk_models: ")
     # Night 2's scores: night 2's features scored by night 1's model.
     with duckdb.connect(str(published), read_only=True) as con:
         pickled = con.execute(
-            "select model_pickle from main.seller_risk_models where model_id = ?", [model_id]
+            "select model_pickle from intermediate.seller_risk_models where model_id = ?",
+            [model_id],
         ).fetchone()[0]
         tables = [
-            con.execute(f"select {columns} from main.{table}").df()
+            con.execute(f"select {columns} from detection.{table}").df()
             for table, columns in (
                 ("seller_features", "*"),
                 ("seller_syndicates", "*"),
                 ("syndicates", "syndicate_id, size"),
             )
         ]
-        published_scores = con.execute("select * from main.seller_risk_scores").df()
+        published_scores = con.execute("select * from detection.seller_risk_scores").df()
     stored = load_model(pickled)
     frame = risk_feature_frame(*tables, model_features=stored.features)
     expected = score(frame, stored, model_id=model_id)
@@ -470,7 +483,7 @@ def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights)
         check_exact=True,
     )
     with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
-        night_1 = con.execute("select seller_id, model_input_key from main.seller_risk_scores")
+        night_1 = con.execute("select seller_id, model_input_key from detection.seller_risk_scores")
         night_1_keys = night_1.df().set_index("seller_id")["model_input_key"]
     kept = expected["model_input_key"].to_numpy() == night_1_keys.reindex(
         expected["seller_id"]
@@ -490,7 +503,7 @@ def test_late_events_reach_the_days_they_belong_to(nights):
     assert len(delivered_late) > 0, "the night delivers orders of days already published"
     day = str(delivered_late.event_at.min().date())
     query = (
-        "select denominator from main.metrics_daily where metric_name = 'complaint_rate' "
+        "select denominator from metrics.metrics_daily where metric_name = 'complaint_rate' "
         "and region = 'ALL' and category = 'ALL' and metric_date = ?"
     )
     counts = []
@@ -523,7 +536,7 @@ def test_a_complaint_reaches_an_order_placed_before_the_lookback_window(nights):
             "from intermediate.int_order_complaint_outcomes"
         ).fetchone()[0]
         before = con.execute(query, [lookback_start]).fetchall()
-    with duckdb.connect(str(nights["published"]), read_only=True) as con:
+    with duckdb.connect(str(nights["state"]), read_only=True) as con:
         after = dict(con.execute(query, [lookback_start]).fetchall())
     assert len(before) >= 1, "the night delivers a complaint about an order before the window"
     assert all(not flagged for _, flagged in before)
@@ -573,6 +586,17 @@ def test_killed_builds_leave_the_published_warehouse_untouched_and_a_rerun_is_id
         assert done.returncode == -signal.SIGKILL, (point, done.stdout[-2000:], done.stderr[-2000:])
         assert sha256(published) == good, point
         assert _state(published) == nights["states"][1], point
+    # Killed between the two replaces: the published file is the new build (the same night
+    # here), the state the one before, which the rerun below builds the night again from.
+    copy = root / "before-kill-published.duckdb"
+    copy.write_bytes(published.read_bytes())
+    state = sha256(state_path(published))
+    env = {**os.environ, FAULT_ENV: "between-replaces"}
+    done = subprocess.run([*command, *cheap], env=env, capture_output=True, text=True)
+    assert done.returncode == -signal.SIGKILL, (done.stdout[-2000:], done.stderr[-2000:])
+    assert sha256(published) != good and sha256(state_path(published)) == state
+    assert table_differences(copy, published) == []
+    good = sha256(published)
     # Killed from outside while dbt is writing tables (the whole process group, as a scheduler
     # does), once the dbt log shows models being created by this run.
     dbt_log = root / "target" / "logs" / "dbt.log"
@@ -611,12 +635,15 @@ def test_killed_builds_leave_the_published_warehouse_untouched_and_a_rerun_is_id
     assert sha256(published) == good
 
     before = root / "before-rerun.duckdb"
-    before.write_bytes(published.read_bytes())
+    before.write_bytes(state_path(published).read_bytes())
+    before_published = root / "before-rerun-published.duckdb"
+    before_published.write_bytes(published.read_bytes())
     rerun = _nightly(root, published, dbt_args=NO_TESTS)
     assert rerun.night == NIGHT and rerun.mode == "incremental"
     assert not list(published.parent.glob(".governance.duckdb.building*"))
     # The same night again gives the same values, bit for bit (sums of doubles are rounded).
-    assert table_differences(before, published, exact=True) == []
+    assert table_differences(before, state_path(published), exact=True) == []
+    assert table_differences(before_published, published, exact=True) == []
 
 
 def test_no_raw_pii_value_in_any_table_or_log(nights):
@@ -633,7 +660,7 @@ def test_no_raw_pii_value_in_any_table_or_log(nights):
     with duckdb.connect() as con:
         con.execute("create table pii (value varchar)")
         con.executemany("insert into pii values (?)", [[v] for v in sorted(values)])
-        for db in (nights["published"], nights["rebuilt"]):
+        for db in (nights["published"], nights["state"], nights["rebuilt"]):
             con.execute(f"attach '{db}' as wh (read_only)")
             text_columns = con.execute(
                 "select c.schema_name, c.table_name, c.column_name from duckdb_columns() as c "
@@ -703,7 +730,7 @@ def test_malformed_vars_and_dates_are_refused_before_any_sql(nights, tmp_path):
             "--select",
             "assert_quarantine_share_within_limit",
             "--vars",
-            json.dumps({"lookback_days": "3; drop table main.metrics_daily"}),
+            json.dumps({"lookback_days": "3; drop table metrics.metrics_daily"}),
             "--log-path",
             str(tmp_path / "logs"),
         ],
@@ -715,7 +742,7 @@ def test_malformed_vars_and_dates_are_refused_before_any_sql(nights, tmp_path):
     assert process.returncode != 0
     assert (
         "dbt var 'lookback_days' must be a whole number of days between 0 and 365, "
-        "got '3; drop table main.metrics_daily'"
+        "got '3; drop table metrics.metrics_daily'"
     ) in process.stdout
     published = tmp_path / "wh.duckdb"
     for options, message in (
@@ -753,7 +780,10 @@ def test_a_backfill_reprocesses_every_record_from_its_first_night(nights):
     # From the backfill's first day on, less the 14-day complaint window.
     assert model.count("ordered_at >= cast(cast('2026-05-18' as date) as timestamp)") == 2
     differences = table_differences(
-        published, nights["rebuilt"], schemas=("intermediate", "main"), exclude=RISK_TABLES
+        state_path(published),
+        nights["rebuilt"],
+        schemas=("intermediate", "semantic"),
+        exclude=RISK_TABLES,
     )
     assert differences == []
 
@@ -762,7 +792,7 @@ def test_a_delivered_raw_file_that_changed_or_went_missing_stops_the_night(night
     raw, published = tmp_path / "raw", tmp_path / "wh" / "governance.duckdb"
     shutil.copytree(nights["root"] / "raw", raw)
     published.parent.mkdir()
-    shutil.copy(nights["published"], published)
+    _copy_warehouse(nights["published"], published)
     good = sha256(published)
     loaded = sorted((raw / "orders").glob("*.parquet"))[0]
     rows = pq.read_table(loaded)
@@ -799,7 +829,7 @@ def test_a_delivered_raw_file_that_changed_or_went_missing_stops_the_night(night
 def _registry(db: Path) -> pd.DataFrame:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(
-            "select model_id, trained_because, warnings from main.seller_risk_models "
+            "select model_id, trained_because, warnings from intermediate.seller_risk_models "
             "order by model_id"
         ).df()
 
@@ -809,10 +839,12 @@ def test_a_registry_written_before_a_new_column_keeps_its_models(nights, tmp_pat
     # without it: the night must score with the model in force and add the column, the old
     # models keeping null in it.
     db = tmp_path / "governance.duckdb"
-    shutil.copy(nights["published"], db)
+    shutil.copy(nights["state"], db)
     with duckdb.connect(str(db)) as con:
-        con.execute("alter table main.seller_risk_models drop column warnings")
-        (old_model,) = con.execute("select model_id from main.seller_risk_models").fetchone()
+        con.execute("alter table intermediate.seller_risk_models drop column warnings")
+        (old_model,) = con.execute(
+            "select model_id from intermediate.seller_risk_models"
+        ).fetchone()
     models = ["--select", "seller_risk_models", "seller_risk_scores"]
 
     def run(*args: str) -> None:
@@ -831,7 +863,7 @@ def test_a_registry_written_before_a_new_column_keeps_its_models(nights, tmp_pat
     assert isinstance(json.loads(new["warnings"]), list)
     with duckdb.connect(str(db), read_only=True) as con:
         scored_by = con.execute(
-            "select distinct model_version from main.seller_risk_scores"
+            "select distinct model_version from detection.seller_risk_scores"
         ).fetchall()
     assert len(scored_by) == 1 and new.name.startswith(scored_by[0][0])
 
@@ -839,7 +871,7 @@ def test_a_registry_written_before_a_new_column_keeps_its_models(nights, tmp_pat
 def _gmv(db: Path, order_id: str) -> float:
     with duckdb.connect(str(db), read_only=True) as con:
         return con.execute(
-            "select gmv_usd from main.fct_completed_orders where order_id = ?", [order_id]
+            "select gmv_usd from semantic.fct_completed_orders where order_id = ?", [order_id]
         ).fetchone()[0]
 
 
@@ -851,7 +883,7 @@ def _restated_first_order(nights, tmp_path: Path):
     raw, published = tmp_path / "raw", tmp_path / "wh" / "governance.duckdb"
     shutil.copytree(nights["root"] / "raw", raw)
     published.parent.mkdir()
-    shutil.copy(nights["published"], published)
+    _copy_warehouse(nights["published"], published)
     rows = pq.read_table(next((raw / "orders").glob("initial-load-*.parquet")))
     rows = rows.filter(pc.equal(rows["order_status"], "completed"))
     old = rows.take(pc.sort_indices(rows, [("ordered_at", "ascending")])[:1])
@@ -916,7 +948,7 @@ def test_asked_to_a_night_backfills_the_changes_its_facts_did_not_reprocess(nigh
 def test_a_stale_source_fails_the_night_it_was_asked_to_and_publishes_nothing(nights, tmp_path):
     published = tmp_path / "wh" / "governance.duckdb"
     published.parent.mkdir()
-    shutil.copy(nights["published"], published)
+    _copy_warehouse(nights["published"], published)
     good = sha256(published)
     lines: list[str] = []
     with pytest.raises(NightlyError, match=r"^stale sources for night 2026-07-10: \[.*'orders'"):
@@ -989,7 +1021,7 @@ def test_a_killed_night_leaves_the_validation_baseline_as_it_was(nights, tmp_pat
 
     published = tmp_path / "wh" / "governance.duckdb"
     published.parent.mkdir()
-    shutil.copy(nights["published"], published)
+    _copy_warehouse(nights["published"], published)
     state = validation_state_path(published)
     state.write_text('{"baseline_row_counts": {"metrics_daily": 1}}\n')
     script = (

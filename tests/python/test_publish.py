@@ -1,5 +1,6 @@
 """Atomic publication: readers keep a consistent file, a failed or killed build publishes nothing,
-one build at a time."""
+one build at a time; the published file holds the consumer schemas, the state beside it the
+rest."""
 
 from __future__ import annotations
 
@@ -22,14 +23,21 @@ from governance.publish import (
     copy_file,
     published_as_of,
     start_work_file,
+    state_path,
     wal_path,
 )
 
 
 def _write(db: Path, value: int) -> None:
+    """A build: a published table (with a view and comments), and build internals."""
     with duckdb.connect(str(db)) as con:
         con.execute("create schema if not exists intermediate")
-        con.execute("create or replace table main.t as select ? as v", [value])
+        con.execute("create schema if not exists metrics")
+        con.execute("create or replace table metrics.t (v integer not null)")
+        con.execute("insert into metrics.t values (?)", [value])
+        con.execute("create or replace view metrics.t_doubled as select 2 * v as w from metrics.t")
+        con.execute("comment on table metrics.t is 'The value of the build.'")
+        con.execute("comment on column metrics.t.v is 'The value.'")
         con.execute(
             "create or replace table intermediate.int_as_of_date as "
             "select date '2026-06-01' + cast(? as integer) as as_of_date",
@@ -40,7 +48,7 @@ def _write(db: Path, value: int) -> None:
 def _read_in_new_process(db: Path) -> int:
     code = (
         "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); "
-        "print(con.execute('select v from t').fetchall()[0][0])"
+        "print(con.execute('select v from metrics.t').fetchall()[0][0])"
     )
     return int(subprocess.check_output([sys.executable, "-c", code, str(db)], text=True))
 
@@ -49,19 +57,42 @@ def _read_in_new_process(db: Path) -> int:
 def published(tmp_path):
     db = tmp_path / "wh" / "governance.duckdb"
     db.parent.mkdir()
-    _write(db, 1)
+    build_and_publish(db, lambda work: _write(work, 1))
     return db
 
 
 def test_a_reader_keeps_its_file_and_new_readers_see_the_new_one(published):
     reader = duckdb.connect(str(published), read_only=True)
     build_and_publish(published, lambda work: _write(work, 2))
-    assert reader.execute("select v from t").fetchone()[0] == 1  # the old inode, whole
+    assert reader.execute("select v from metrics.t").fetchone()[0] == 1  # the old inode, whole
     reader.close()
     assert _read_in_new_process(published) == 2
     assert published_as_of(published).isoformat() == "2026-06-03"
     assert not wal_path(published).exists()
     assert list(published.parent.glob(".governance.duckdb.building*")) == []
+
+
+def test_the_published_file_holds_the_consumer_schemas_and_the_state_the_rest(published):
+    with duckdb.connect(str(published), read_only=True) as con:
+        relations = con.execute(
+            "select schema_name, table_name, comment from duckdb_tables() "
+            "union all select schema_name, view_name, comment from duckdb_views() "
+            "where not internal order by all"
+        ).fetchall()
+        columns = con.execute(
+            "select table_name, column_name, comment, is_nullable from duckdb_columns() "
+            "where schema_name = 'metrics' order by all"
+        ).fetchall()
+        doubled = con.execute("select w from metrics.t_doubled").fetchone()[0]
+    assert relations == [
+        ("metrics", "t", "The value of the build."),
+        ("metrics", "t_doubled", None),
+    ]
+    assert columns == [("t", "v", "The value.", False), ("t_doubled", "w", None, True)]
+    assert doubled == 2
+    with duckdb.connect(str(state_path(published)), read_only=True) as con:
+        internal = con.execute("select count(*) from intermediate.int_as_of_date").fetchone()[0]
+    assert internal == 1 and state_path(published).name == "governance.state.duckdb"
 
 
 def test_a_failed_build_or_validation_publishes_nothing(published):
@@ -83,9 +114,10 @@ def test_a_failed_build_or_validation_publishes_nothing(published):
     assert list(published.parent.glob(".governance.duckdb.building*")) == []
 
 
-def test_an_incremental_build_starts_from_a_copy_of_the_published_file(published):
+def test_an_incremental_build_starts_from_a_copy_of_the_state(published):
     work = start_work_file(published, incremental=True)
-    assert work.parent == published.parent and work.read_bytes() == published.read_bytes()
+    state = state_path(published)
+    assert work.parent == published.parent and work.read_bytes() == state.read_bytes()
     fresh = start_work_file(published, incremental=False)
     assert not fresh.exists()
 
@@ -98,29 +130,46 @@ def test_only_one_build_at_a_time(published):
 
 
 def test_a_build_killed_before_the_swap_leaves_the_last_good_warehouse(published):
-    before = published.read_bytes()
-    script = textwrap.dedent(
-        """
-        import sys, duckdb
-        from pathlib import Path
-        from governance.publish import build_and_publish
-
-        def build(work):
-            with duckdb.connect(str(work)) as con:
-                con.execute("create table t as select 7 as v")
-
-        build_and_publish(Path(sys.argv[1]), build)
-        """
-    )
-    env = {**os.environ, FAULT_ENV: "before-replace"}
-    done = subprocess.run([sys.executable, "-c", script, str(published)], env=env)
-    assert done.returncode == -signal.SIGKILL
+    before, state = published.read_bytes(), state_path(published).read_bytes()
+    assert _killed_build(published, "before-replace", 7) == -signal.SIGKILL
     assert published.read_bytes() == before
+    assert state_path(published).read_bytes() == state
     assert _read_in_new_process(published) == 1
-    assert len(list(published.parent.glob(".governance.duckdb.building*"))) == 1
+    # The work file and the new published file it was writing.
+    assert len(list(published.parent.glob(".governance.duckdb.building*"))) == 2
     build_and_publish(published, lambda work: _write(work, 8))  # cleans up, then publishes
     assert list(published.parent.glob(".governance.duckdb.building*")) == []
     assert _read_in_new_process(published) == 8
+
+
+def _killed_build(published: Path, point: str, value: int) -> int:
+    """A build of ``value`` in a new process killed at the fault point; its exit code."""
+    script = textwrap.dedent(
+        """
+        import sys
+        from pathlib import Path
+        from governance.publish import build_and_publish
+        from test_publish import _write
+
+        build_and_publish(Path(sys.argv[1]), lambda work: _write(work, int(sys.argv[2])))
+        """
+    )
+    env = {**os.environ, FAULT_ENV: point, "PYTHONPATH": str(Path(__file__).parent)}
+    command = [sys.executable, "-c", script, str(published), str(value)]
+    return subprocess.run(command, env=env, check=False).returncode
+
+
+def test_a_build_killed_between_the_two_replaces_leaves_the_state_a_build_behind(published):
+    """The published file is the new build, the state the one before: the next build starts
+    from that older state and publishes the same warehouse again (a build is idempotent)."""
+    assert _killed_build(published, "between-replaces", 7) == -signal.SIGKILL
+    assert _read_in_new_process(published) == 7
+    assert published_as_of(published).isoformat() == "2026-06-02"  # the state of build 1
+    assert len(list(published.parent.glob(".governance.duckdb.building*"))) == 1
+    build_and_publish(published, lambda work: _write(work, 7), incremental=True)
+    assert _read_in_new_process(published) == 7
+    assert published_as_of(published).isoformat() == "2026-06-08"
+    assert list(published.parent.glob(".governance.duckdb.building*")) == []
 
 
 def _alive(pid: int) -> bool:

@@ -27,14 +27,18 @@ from governance.quality import (
 def _counts(db: Path) -> dict[str, int]:
     with duckdb.connect(str(db), read_only=True) as con:
         return {
-            t: con.execute(f"select count(*) from main.{t}").fetchone()[0]
-            for t in ("metrics_daily", "seller_features", "metric_anomalies")
+            t.split(".")[1]: con.execute(f"select count(*) from {t}").fetchone()[0]
+            for t in (
+                "metrics.metrics_daily",
+                "detection.seller_features",
+                "detection.metric_anomalies",
+            )
         }
 
 
 def _copy(built, tmp_path: Path) -> Path:
     db = tmp_path / "governance.duckdb"
-    shutil.copy(built["db"], db)
+    shutil.copy(built["published"], db)  # what `governance validate` reads
     return db
 
 
@@ -132,9 +136,9 @@ def test_validate_fails_naming_table_column_and_expectation_on_corrupted_interva
     with duckdb.connect(str(db)) as con:
         con.execute(
             """
-            update main.metrics_daily set ci_lower = value + 0.1
+            update metrics.metrics_daily set ci_lower = value + 0.1
             where rowid in (
-                select rowid from main.metrics_daily
+                select rowid from metrics.metrics_daily
                 where value is not null and value < 0.5
                 order by metric_name, metric_date, region, category
                 limit 3
@@ -163,10 +167,10 @@ def test_validate_fails_naming_table_column_and_expectation_on_corrupted_interva
 def test_validate_flags_a_recent_gap_and_warns_on_a_row_count_jump(built, tmp_path):
     db = _copy(built, tmp_path)
     with duckdb.connect(str(db)) as con:
-        as_of = con.execute("select max(as_of_date) from intermediate.int_as_of_date").fetchone()[0]
+        as_of = con.execute("select max(metric_date) from metrics.metrics_daily").fetchone()[0]
         con.execute(
             """
-            delete from main.metrics_daily
+            delete from metrics.metrics_daily
             where metric_name = 'listing_violation_rate' and region = 'ALL'
               and category = 'ALL' and metric_date = cast(? as date) - 3
             """,
@@ -205,7 +209,7 @@ def test_suites_check_accepted_values_of_each_table(built, tmp_path, table):
     db = _copy(built, tmp_path)
     column = "region"
     with duckdb.connect(str(db)) as con:
-        con.execute(f"update main.{table} set {column} = 'XX' where rowid = 0")
+        con.execute(f"update detection.{table} set {column} = 'XX' where rowid = 0")
     result = run_checkpoint(db, state_path=tmp_path / "s.json", build_data_docs=False)
     failing = {(f.table, f.columns, f.expectation) for f in result.critical_failures}
     assert (table, (column,), "expect_column_values_to_be_in_set") in failing

@@ -14,6 +14,7 @@ import pytest
 
 from governance.cli import main
 from governance.nightly import NightlyError, precheck_raw, run_nightly
+from governance.publish import state_path
 from governance.simulator import RAW_TABLES
 from governance.simulator.corrupt import EXPECTED_RULE, KINDS, corrupt
 from governance.simulator.feed import advance_day, generate_with_holdback
@@ -82,7 +83,7 @@ def corrupted(tmp_path_factory):
     return {
         "root": root,
         "raw": raw,
-        "db": published,
+        "db": state_path(published),  # the night's whole build, staging included
         "applied": applied,
         "report": report,
         "log": lines,
@@ -161,7 +162,7 @@ def test_every_raw_row_is_staged_quarantined_or_superseded(corrupted):
         for r in _query(
             db,
             "select table_name, raw_row_count, staged_row_count, quarantined_row_count, "
-            "superseded_row_count, is_reconciled from main.data_quality_reconciliation",
+            "superseded_row_count, is_reconciled from monitoring.data_quality_reconciliation",
         )
     }
     assert sorted(recon) == sorted(RAW_TABLES)
@@ -185,7 +186,7 @@ def test_data_quality_daily_counts_quarantine_per_night_table_and_rule(corrupted
     rows = _query(
         corrupted["db"],
         "select table_name, rule_name, rule_column, row_count, arrived_row_count, "
-        "share_of_arrived from main.data_quality_daily "
+        "share_of_arrived from monitoring.data_quality_daily "
         "where arrived_night = ? and disposition = 'quarantined' order by all",
         [NIGHT],
     )

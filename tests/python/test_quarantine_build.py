@@ -17,9 +17,9 @@ def test_clean_data_stages_every_raw_row(built):
     with duckdb.connect(str(built["db"]), read_only=True) as con:
         rows = con.execute(
             "select table_name, raw_row_count, staged_row_count, quarantined_row_count, "
-            "superseded_row_count, is_reconciled from main.data_quality_reconciliation"
+            "superseded_row_count, is_reconciled from monitoring.data_quality_reconciliation"
         ).fetchall()
-        held_back = con.execute("select count(*) from main.data_quality_daily").fetchone()[0]
+        held_back = con.execute("select count(*) from monitoring.data_quality_daily").fetchone()[0]
     assert len(rows) == 11
     for table, raw, staged, quarantined, superseded, reconciled in rows:
         files = (built["raw"] / table).glob("*.parquet")

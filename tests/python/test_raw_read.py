@@ -15,6 +15,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from governance.nightly import latest_file_night, run_nightly
+from governance.publish import whole_build
 from governance.simulator.feed import generate_with_holdback
 
 TIME_ZONES = ("UTC", "Asia/Singapore")
@@ -97,7 +98,8 @@ def _night_under(time_zone: str, raw: Path, published: Path):
 
 
 def _rows(db: Path, sql: str) -> list[tuple]:
-    with duckdb.connect(str(db), read_only=True) as con:
+    """Rows of a warehouse's whole build (the state beside a published file)."""
+    with duckdb.connect(str(whole_build(db)), read_only=True) as con:
         return con.execute(sql).fetchall()
 
 
@@ -167,7 +169,7 @@ def test_int64_epoch_timestamps_are_quarantined_row_by_row(nights):
     (raw, staged, quarantined, superseded) = _rows(
         published,
         "select raw_row_count, staged_row_count, quarantined_row_count, superseded_row_count "
-        "from main.data_quality_reconciliation where table_name = 'listings'",
+        "from monitoring.data_quality_reconciliation where table_name = 'listings'",
     )[0]
     assert raw == pq.read_table(nights["raw"] / "listings").num_rows
     assert raw == staged + quarantined + superseded

@@ -47,7 +47,7 @@ def mf(built):
             group_by=group_by,
             where=where,
             target_path=built["results"].parent,
-            duckdb_path=built["db"],
+            duckdb_path=built["published"],
         )
 
     return run
@@ -55,7 +55,10 @@ def mf(built):
 
 def test_semantic_layer_validates_against_the_built_warehouse(built):
     result = validate(
-        built["results"].parent, duckdb_path=built["db"], raw_dir=built["raw"], warehouse=True
+        built["results"].parent,
+        duckdb_path=built["published"],
+        raw_dir=built["raw"],
+        warehouse=True,
     )
     output = (result.stdout or "") + (result.stderr or "")
     assert result.returncode == 0, output[-3000:]
@@ -75,10 +78,10 @@ def test_listing_violation_rate_by_region_equals_metrics_daily_on_mature_days(bu
         metric_date=lambda f: _day(f["metric_time__day"]), region=lambda f: f["listing__region"]
     )
     published = _sql(
-        built["db"],
+        built["published"],
         """
         select metric_date, region, numerator, denominator, value
-        from main.metrics_daily
+        from metrics.metrics_daily
         where metric_name = 'listing_violation_rate' and category = 'ALL' and region <> 'ALL'
             and is_mature and denominator > 0
         """,
@@ -99,10 +102,10 @@ def test_every_rate_by_day_equals_the_all_regions_all_categories_rows(built, mf)
     result = mf(list(RATIO_PARTS) + sorted(set(parts)), group_by=["metric_time__day"])
     result["metric_date"] = _day(result["metric_time__day"])
     published = _sql(
-        built["db"],
+        built["published"],
         """
         select metric_name, metric_date, numerator, denominator, value
-        from main.metrics_daily
+        from metrics.metrics_daily
         where region = 'ALL' and category = 'ALL' and denominator > 0
         """,
     ).assign(metric_date=lambda f: _day(f["metric_date"]))
@@ -121,12 +124,12 @@ def test_weekly_rate_is_the_ratio_of_summed_daily_counts(built, mf):
     result = mf(["listing_violation_rate"], group_by=["metric_time__week", "listing__region"])
     result = result[result["listing__region"].notna()]
     expected = _sql(
-        built["db"],
+        built["published"],
         """
         select date_trunc('week', metric_date) as week, region,
                sum(numerator) / sum(denominator) as weekly_rate,
                avg(value) as mean_daily_rate
-        from main.metrics_daily
+        from metrics.metrics_daily
         where metric_name = 'listing_violation_rate' and category = 'ALL' and region <> 'ALL'
             and denominator > 0
         group by 1, 2
@@ -140,9 +143,9 @@ def test_weekly_rate_is_the_ratio_of_summed_daily_counts(built, mf):
     assert (merged["mean_daily_rate"] - merged["listing_violation_rate"]).abs().max() > 1e-4
     # The weekly rows BI tools read (metrics_by_period) are the same weeks.
     published = _sql(
-        built["db"],
+        built["published"],
         """
-        select period_start as week, region, value from main.metrics_by_period
+        select period_start as week, region, value from metrics.metrics_by_period
         where period_grain = 'week' and metric_name = 'listing_violation_rate'
           and category = 'ALL' and region <> 'ALL' and denominator > 0
         """,
@@ -158,7 +161,7 @@ def test_seller_type_splits_the_onboarding_cohort(built, mf):
         group_by=["seller__seller_type"],
     ).set_index("seller__seller_type")
     expected = _sql(
-        built["db"],
+        built["db"],  # the build's internals
         """
         select s.seller_type,
                sum(case when o.is_bad_within_30d then 1 else 0 end) as bad,
@@ -176,8 +179,8 @@ def test_seller_type_splits_the_onboarding_cohort(built, mf):
             row["bad"] / row["onboarded"], abs=1e-12
         )
     totals = _sql(
-        built["db"],
-        "select sum(numerator) as bad, sum(denominator) as onboarded from main.metrics_daily "
+        built["published"],
+        "select sum(numerator) as bad, sum(denominator) as onboarded from metrics.metrics_daily "
         "where metric_name = 'bad_seller_onboarding_rate' and region = 'ALL' and category = 'ALL'",
     ).iloc[0]
     assert result["bad_sellers_onboarded"].sum() == totals["bad"]
@@ -224,7 +227,7 @@ def test_mf_from_a_fresh_checkout_reads_the_published_warehouse_beside_a_reader(
     # The published warehouse where a checkout has it; a BI tool holds it open, read-only.
     published = checkout / "warehouse" / "governance.duckdb"
     published.parent.mkdir()
-    shutil.copy(built["db"], published)
+    shutil.copy(built["published"], published)
     csv = tmp_path / "mf.csv"
     with duckdb.connect(str(published), read_only=True) as reader:
         process = subprocess.run(
@@ -249,7 +252,7 @@ def test_mf_from_a_fresh_checkout_reads_the_published_warehouse_beside_a_reader(
         assert process.returncode == 0, process.stdout + process.stderr
         expected = reader.execute(
             """
-            select metric_date, numerator, denominator, value from main.metrics_daily
+            select metric_date, numerator, denominator, value from metrics.metrics_daily
             where metric_name = 'listing_violation_rate' and region = 'ALL' and category = 'ALL'
               and denominator > 0
             """
@@ -264,3 +267,17 @@ def test_mf_from_a_fresh_checkout_reads_the_published_warehouse_beside_a_reader(
     assert (merged["numerator"] == merged["violating_listings"]).all()
     assert (merged["denominator"] == merged["listings_created"]).all()
     assert (merged["value"] - merged["listing_violation_rate"]).abs().max() < 1e-12
+
+
+def test_the_read_only_clients_say_to_build_first_when_there_is_no_warehouse(tmp_path):
+    # `dbt debug` (and `dbt show`, `mf`) open the warehouse read-only: with none at the path
+    # they stop with one line saying what to do, and create no file there.
+    from governance.warehouse import run_dbt
+
+    missing = tmp_path / "governance.duckdb"
+    debug = run_dbt(["debug"], duckdb_path=missing, quiet=True)
+    assert debug.returncode != 0
+    assert (
+        f"no warehouse at {missing} to read: build it first (`make demo`, or `governance build`"
+    ) in debug.stdout
+    assert not missing.exists()

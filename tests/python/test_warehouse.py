@@ -41,7 +41,7 @@ def test_metrics_daily_is_dense_over_every_segment_and_day(built):
         select metric_name, count(*) as n_rows,
                count(distinct metric_date) as n_days,
                min(metric_date) as first_day, max(metric_date) as last_day
-        from main.metrics_daily group by metric_name
+        from metrics.metrics_daily group by metric_name
         """,
     )
     assert len(grid) == 7
@@ -57,12 +57,12 @@ def test_rollups_equal_the_sum_of_segments(built):
         """
         with seg as (
             select metric_name, metric_date, sum(numerator) as num, sum(denominator) as den
-            from main.metrics_daily
+            from metrics.metrics_daily
             where region <> 'ALL' and category <> 'ALL'
             group by 1, 2
         )
         select count(*) as n
-        from main.metrics_daily as m
+        from metrics.metrics_daily as m
         inner join seg using (metric_name, metric_date)
         where m.region = 'ALL' and m.category = 'ALL'
             and (m.numerator <> seg.num or m.denominator <> seg.den)
@@ -82,7 +82,7 @@ def test_wilson_interval_matches_the_reference_formula(built):
                case when d.interval_method = 'wilson' then m.denominator
                     else s.effective_denominator end as trials,
                m.value, m.ci_lower, m.ci_upper
-        from main.metrics_daily as m
+        from metrics.metrics_daily as m
         inner join reference.metric_definitions as d using (metric_name)
         inner join intermediate.int_metric_sums_daily as s
             using (metric_name, metric_date, region, category)
@@ -107,7 +107,7 @@ def test_maturity_follows_each_metric_window(built):
         """
         select metric_name, max(case when is_mature then metric_date end) as last_mature,
                max(metric_date) as last_day
-        from main.metrics_daily group by metric_name
+        from metrics.metrics_daily group by metric_name
         """,
     )
     lag = {r.metric_name: (r.last_day - r.last_mature).days for r in frame.itertuples()}
@@ -228,7 +228,7 @@ def test_a_python_model_starts_with_the_engine_cache_emptied_and_the_limit_resto
     )
     assert log.index("set memory_limit = '3GB'") < runs
     with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute("select count(*) from main.seller_syndicates").fetchone()[0] > 0
+        assert con.execute("select count(*) from detection.seller_syndicates").fetchone()[0] > 0
 
 
 def test_every_model_and_column_is_documented(built):

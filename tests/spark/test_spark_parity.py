@@ -17,14 +17,14 @@ from governance.warehouse import dbt_executable
 METRIC_KEY = ["metric_name", "metric_date", "region", "category"]
 # Schema of each compared relation, the same on both engines.
 SCHEMAS = {
-    "metrics_daily": "main",
-    "seller_features": "main",
+    "metrics_daily": "metrics",
+    "seller_features": "detection",
     "int_seller_identity_links": "intermediate",
-    "metric_anomalies": "main",
-    "seller_syndicates": "main",
-    "syndicates": "main",
-    "seller_risk_scores": "main",
-    "alerts": "main",
+    "metric_anomalies": "detection",
+    "seller_syndicates": "detection",
+    "syndicates": "detection",
+    "seller_risk_scores": "detection",
+    "alerts": "monitoring",
 }
 
 

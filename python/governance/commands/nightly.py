@@ -9,6 +9,7 @@ from pathlib import Path
 from governance import settings
 from governance.arguments import add_create_warehouse, may_create_warehouse
 from governance.nightly import DEFAULT_LOOKBACK_DAYS
+from governance.publish import state_path
 
 
 def _options(args: argparse.Namespace) -> dict:
@@ -41,7 +42,9 @@ def _finish(args: argparse.Namespace, run) -> int:
         print(
             "Quarantined rows: "
             + ", ".join(f"{t} {c['quarantined']:,}" for t, c in held_back.items())
-            + " (see staging.stg_marketplace__quarantine, main.data_quality_daily)"
+            + " (see monitoring.data_quality_daily; the rows themselves are in"
+            + " staging.stg_marketplace__quarantine of the build state,"
+            + f" {state_path(Path(report.published)).name})"
         )
     return 0
 

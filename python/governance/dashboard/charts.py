@@ -554,7 +554,7 @@ def seller_timeline(events: pd.DataFrame) -> alt.Chart:
 
 
 def row_count_bars(frame: pd.DataFrame) -> alt.Chart:
-    """Row counts per relation (log scale: staging and intermediate sizes differ by orders)."""
+    """Row counts per relation (log scale: record-level facts and summaries differ by orders)."""
     data = frame.dropna(subset=["row_count"]).assign(
         row_count=lambda f: f["row_count"].astype(float).clip(lower=1)
     )
@@ -572,7 +572,6 @@ def row_count_bars(frame: pd.DataFrame) -> alt.Chart:
             ),
             color=alt.Color(
                 "schema_name:N",
-                scale=alt.Scale(domain=["staging", "intermediate"], range=[MUTED, LINE]),
                 legend=alt.Legend(title=None, orient="bottom"),
             ),
             tooltip=["schema_name:N", "table_name:N", alt.Tooltip("row_count:Q", format=",")],

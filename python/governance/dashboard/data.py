@@ -21,30 +21,32 @@ import duckdb
 import pandas as pd
 
 from governance import metric_registry, settings
+from governance.publish import published_schemas
 from governance.severity import SEVERITY_LEVELS
 
 # --- relations -------------------------------------------------------------------------------
-METRICS_DAILY = "main.metrics_daily"
-METRIC_RATES = "main.metric_rates"
-METRIC_MOVEMENT_INTERVENTIONS = "main.metric_movement_interventions"
-SELLER_FEATURES = "main.seller_features"
-SELLER_RISK_SCORES = "main.seller_risk_scores"
-SELLER_SYNDICATES = "main.seller_syndicates"
-SELLER_CASE_EVENTS = "main.seller_case_events"
-LISTING_OUTCOMES = "main.fct_listing_outcomes"
-STRATEGY_PERFORMANCE_DAILY = "main.strategy_performance_daily"
-METRIC_ANOMALIES = "main.metric_anomalies"
-ALERTS = "main.alerts"
-METRIC_MOVEMENT_ATTRIBUTION = "main.metric_movement_attribution"
-STRATEGY_PERFORMANCE = "main.strategy_performance"
-SYNDICATES = "main.syndicates"
-DATA_QUALITY_DAILY = "main.data_quality_daily"
-DATA_QUALITY_RECONCILIATION = "main.data_quality_reconciliation"
-BUILD_RESULTS = "main.build_results"
+METRICS_DAILY = "metrics.metrics_daily"
+METRIC_RATES = "metrics.metric_rates"
+METRIC_MOVEMENT_INTERVENTIONS = "monitoring.metric_movement_interventions"
+SELLER_FEATURES = "detection.seller_features"
+SELLER_RISK_SCORES = "detection.seller_risk_scores"
+SELLER_SYNDICATES = "detection.seller_syndicates"
+SELLER_CASE_EVENTS = "detection.seller_case_events"
+LISTING_OUTCOMES = "semantic.fct_listing_outcomes"
+STRATEGY_PERFORMANCE_DAILY = "strategy.strategy_performance_daily"
+METRIC_ANOMALIES = "detection.metric_anomalies"
+ALERTS = "monitoring.alerts"
+METRIC_MOVEMENT_ATTRIBUTION = "monitoring.metric_movement_attribution"
+STRATEGY_PERFORMANCE = "strategy.strategy_performance"
+SYNDICATES = "detection.syndicates"
+DATA_QUALITY_DAILY = "monitoring.data_quality_daily"
+DATA_QUALITY_RECONCILIATION = "monitoring.data_quality_reconciliation"
+BUILD_RESULTS = "monitoring.build_results"
 METRIC_DEFINITIONS = "reference.metric_definitions"
 REGIONS = "reference.regions"
 CATEGORIES = "reference.categories"
-AS_OF_DATE = "intermediate.int_as_of_date"
+# The reporting date: every metric has a row on each day up to it.
+AS_OF_DATE = METRICS_DAILY
 
 #: Segment code that rolls up every region or category.
 ALL = "ALL"
@@ -52,9 +54,9 @@ ALL = "ALL"
 #: Grains of metric_rates: the period a rate covers (ISO weeks, calendar months).
 GRAINS = ("week", "month", "rolling_7_days", "day")
 
-#: Schemas a metric's record-grain relation can live in: the public facts, then the outcome
-#: models of metrics without a public fact.
-FACT_SCHEMAS = ("main", "intermediate")
+#: Schemas a metric's record-grain relation can live in: the public facts, then (in a build's
+#: state; the published file holds no build internals) the outcome models of metrics without one.
+FACT_SCHEMAS = ("semantic", "intermediate")
 
 
 @dataclass(frozen=True)
@@ -89,8 +91,8 @@ def fact_relation(wh: Warehouse, fact: MetricFact) -> str | None:
     return found[0] if found else None
 
 
-#: Schemas whose relations are derived from the raw files (row counts on the quality page).
-RAW_DERIVED_SCHEMAS = ("staging", "intermediate")
+#: Schemas whose relations the quality page counts: the published ones but the reference lists.
+COUNTED_SCHEMAS = tuple(s for s in published_schemas() if s != "reference")
 
 # --- columns -----------------------------------------------------------------------------------
 RATE_COLUMNS = (
@@ -295,7 +297,7 @@ def warehouse_info(wh: Warehouse) -> dict:
     """Published time, size and reporting date of the warehouse."""
     as_of = None
     if has_relation(wh, AS_OF_DATE):
-        frame = query(wh, f"select max(as_of_date) as as_of_date from {AS_OF_DATE}")
+        frame = query(wh, f"select max(metric_date) as as_of_date from {AS_OF_DATE}")
         as_of = frame["as_of_date"].iloc[0]
     stat = wh.path.stat()
     return {
@@ -716,8 +718,8 @@ def data_quality_reconciliation(wh: Warehouse) -> pd.DataFrame | None:
 
 
 # --- data quality ------------------------------------------------------------------------------
-def relation_row_counts(wh: Warehouse, schemas: Sequence[str] = ("intermediate",)) -> pd.DataFrame:
-    """Row count of every table and view in `schemas` (views re-read the raw files).
+def relation_row_counts(wh: Warehouse, schemas: Sequence[str] = COUNTED_SCHEMAS) -> pd.DataFrame:
+    """Row count of every table and view in `schemas`.
 
     A relation that cannot be counted (e.g. raw files moved) gets a null count and the error.
     """

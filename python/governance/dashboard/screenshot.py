@@ -398,8 +398,8 @@ def screenshot_pages(duckdb_path: Path | str) -> dict[str, str]:
             row = con.execute(
                 """
                 select s.seller_id
-                from main.seller_risk_scores as s
-                left join main.seller_syndicates as m on s.seller_id = m.seller_id
+                from detection.seller_risk_scores as s
+                left join detection.seller_syndicates as m on s.seller_id = m.seller_id
                 order by m.syndicate_id is null, s.risk_score desc, s.seller_id
                 limit 1
                 """

@@ -144,17 +144,9 @@ def _verdict(critical: list[str], warnings: list[str]) -> None:
 
 
 def _row_counts(wh: data.Warehouse) -> None:
-    st.subheader("Raw-derived relations", divider="gray")
-    include_staging = st.toggle(
-        "Include staging views",
-        value=False,
-        key="quality_staging",
-        help="Staging views re-read and deduplicate the raw Parquet files: slow on large "
-        "warehouses.",
-    )
-    schemas = data.RAW_DERIVED_SCHEMAS if include_staging else ("intermediate",)
+    st.subheader("Published relations", divider="gray")
     with st.spinner("Counting rows…"):
-        counts = ui.guarded(wh, "relation_row_counts", tuple(schemas))
+        counts = ui.guarded(wh, "relation_row_counts", data.COUNTED_SCHEMAS)
     broken = counts[counts["row_count"].isna()]
     if not broken.empty:
         st.warning(
