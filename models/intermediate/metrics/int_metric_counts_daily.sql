@@ -86,30 +86,18 @@ with
 
 {% endfor %}
 
+{%- set count_columns = [
+    'metric_name', 'metric_date', 'region', 'category',
+    'numerator', 'denominator', 'denominator_sum_squares'
+] %}
+
 unioned as (
 
-    {% for metric in metric_registry() %}
-        select
-            metric_name,
-            metric_date,
-            region,
-            category,
-            numerator,
-            denominator,
-            denominator_sum_squares
-        from {{ metric.name }}
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ union_ctes(metric_registry() | map(attribute='name') | list, count_columns) }}
 
 )
 
 select
-    metric_name,
-    metric_date,
-    region,
-    category,
-    numerator,
-    denominator,
-    denominator_sum_squares
+    {{ count_columns | join(',\n    ') }}
 
 from unioned

@@ -105,36 +105,23 @@ actions as (
 
 {% endfor %}
 
+{%- set event_columns = [
+    'metric_name', 'metric_date', 'region', 'category',
+    'member_id', 'action_id', 'strategy_id', 'acted_at', 'weight'
+] %}
+
 unioned as (
 
-    {% for metric_name in own_metrics + linked_metrics %}
-        select
-            metric_name,
-            metric_date,
-            region,
-            category,
-            member_id,
-            action_id,
-            strategy_id,
-            acted_at,
-            weight,
-            action_rank
-        from {{ metric_name }}_events
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {%- set event_ctes = [] %}
+    {%- for metric_name in own_metrics + linked_metrics %}
+        {%- do event_ctes.append(metric_name ~ '_events') %}
+    {%- endfor %}
+    {{ union_ctes(event_ctes, event_columns + ['action_rank']) }}
 
 )
 
 select
-    metric_name,
-    metric_date,
-    region,
-    category,
-    member_id,
-    action_id,
-    strategy_id,
-    acted_at,
-    weight
+    {{ event_columns | join(',\n    ') }}
 
 from unioned
 where

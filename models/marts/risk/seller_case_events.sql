@@ -207,22 +207,12 @@ complaint_events as (
 
 events as (
 
-    {% for kind in ['hit', 'action', 'appeal_filed', 'appeal_decided', 'check', 'complaint'] %}
-        select
-            seller_id,
-            event_type,
-            event_id,
-            event_at,
-            target_type,
-            target_id,
-            strategy_id,
-            policy_code,
-            event_detail,
-            outcome,
-            related_id
-        from {{ kind }}_events
-        {% if not loop.last %}union all{% endif %}
-    {% endfor %}
+    {{ union_ctes(
+        ['hit_events', 'action_events', 'appeal_filed_events', 'appeal_decided_events',
+         'check_events', 'complaint_events'],
+        ['seller_id', 'event_type', 'event_id', 'event_at', 'target_type', 'target_id',
+         'strategy_id', 'policy_code', 'event_detail', 'outcome', 'related_id']
+    ) }}
 
 ),
 
