@@ -108,10 +108,7 @@ checks_with_seller as (
     select
         checks.check_id,
         checks.is_violation,
-        case
-            when checks.target_type = 'seller' then checks.target_id
-            else listings.seller_id
-        end as seller_id
+        {{ target_seller_id('checks') }} as seller_id
 
     from checks
     cross join as_of
@@ -139,10 +136,7 @@ hits_with_seller as (
 
     select
         hits.hit_id,
-        case
-            when hits.target_type = 'seller' then hits.target_id
-            else listings.seller_id
-        end as seller_id
+        {{ target_seller_id('hits') }} as seller_id
 
     from hits
     cross join as_of

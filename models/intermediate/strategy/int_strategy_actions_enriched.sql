@@ -42,10 +42,7 @@ strategy_actions as (
         actions.is_appealed,
         actions.is_overturned,
         actions.overturned_at,
-        case
-            when actions.target_type = 'listing' then listings.seller_id
-            else actions.target_id
-        end as seller_id
+        {{ target_seller_id('actions') }} as seller_id
 
     from actions
     left join listings

@@ -81,10 +81,7 @@ subjects as (
 
     select
         hits_in_scope.hit_id,
-        case
-            when hits_in_scope.target_type = 'listing' then listings.seller_id
-            else hits_in_scope.target_id
-        end as seller_id,
+        {{ target_seller_id('hits_in_scope') }} as seller_id,
         case
             when hits_in_scope.target_type = 'listing' then listings.region
             else sellers.region

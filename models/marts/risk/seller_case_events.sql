@@ -66,9 +66,7 @@ actions_with_seller as (
         actions.acted_at,
         actions.is_appealed,
         actions.is_overturned,
-        case
-            when actions.target_type = 'seller' then actions.target_id else listings.seller_id
-        end as seller_id
+        {{ target_seller_id('actions') }} as seller_id
 
     from actions
     left join listings
@@ -166,9 +164,7 @@ appeal_decided_events as (
 check_events as (
 
     select
-        case
-            when qa_checks.target_type = 'seller' then qa_checks.target_id else listings.seller_id
-        end as seller_id,
+        {{ target_seller_id('qa_checks') }} as seller_id,
         'qa_check' as event_type,
         qa_checks.check_id as event_id,
         qa_checks.checked_at as event_at,

@@ -43,10 +43,7 @@ with_target_seller as (
         appeal_resolutions.resolved_at,
         appeal_resolutions.resolved_date,
         appeal_resolutions.is_overturned,
-        case
-            when appeal_resolutions.target_type = 'seller' then appeal_resolutions.target_id
-            else listings.seller_id
-        end as target_seller_id
+        {{ target_seller_id('appeal_resolutions') }} as target_seller_id
 
     from appeal_resolutions
     left join listings
