@@ -25,6 +25,7 @@ from typing import Any
 import pandas as pd
 
 from governance import metric_registry
+from governance.publish import REPORTING_DATE_SQL
 from governance.severity import SEVERITY_LEVELS, SEVERITY_RANK
 
 ALL = "ALL"
@@ -467,10 +468,9 @@ def summarize_incidents(
 
 # --------------------------------------------------------------------------- reading alerts
 
-OPEN_INCIDENTS_SQL = """
+OPEN_INCIDENTS_SQL = f"""
 with report as (
-    select coalesce(cast(? as date), (select max(metric_date) from metrics.metrics_daily))
-        as report_date
+    select coalesce(cast(? as date), ({REPORTING_DATE_SQL})) as report_date
 ),
 judged as (
     select a.metric_name, max(a.metric_date) as latest_judged_date
@@ -538,7 +538,7 @@ def latest_metric_date(duckdb_path: str | Path | None = None) -> date | None:
 
     path = Path(duckdb_path or settings.duckdb_path())
     with duckdb.connect(str(path), read_only=True) as con:
-        row = con.execute("select max(metric_date) from metrics.metrics_daily").fetchone()
+        row = con.execute(REPORTING_DATE_SQL).fetchone()
     return _plain(row[0]) if row else None
 
 

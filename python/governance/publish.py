@@ -46,6 +46,10 @@ from governance import settings
 
 FAULT_ENV = "GOVERNANCE_FAULT_INJECT"
 
+#: The reporting date of a published file (which has no build internals such as
+#: intermediate.int_as_of_date): every metric has a row on each day up to it.
+REPORTING_DATE_SQL = "select max(metric_date) as as_of_date from metrics.metrics_daily"
+
 
 class PublishError(RuntimeError):
     """The build could not start or its result could not be published."""

@@ -33,6 +33,7 @@ import duckdb
 import pandas as pd
 
 from governance import data_docs, settings
+from governance.publish import REPORTING_DATE_SQL
 from governance.severity import SEVERITY_LEVELS
 
 CRITICAL = "critical"
@@ -172,8 +173,7 @@ def load_tables(duckdb_path: Path, recent_days: int = RECENT_DAYS) -> dict[str, 
         "metric_definitions": "select metric_name from reference.metric_definitions",
         "regions": "select region_code from reference.regions",
         "categories": "select category_code from reference.categories",
-        # Every metric has a row on each day up to the reporting date.
-        "as_of_date": "select max(metric_date) as as_of_date from metrics.metrics_daily",
+        "as_of_date": REPORTING_DATE_SQL,
         "metrics_daily": "select * from metrics.metrics_daily",
         "seller_features": f"select {', '.join(seller_columns)} from detection.seller_features",
         "metric_anomalies": f"select {', '.join(anomaly_columns)} from detection.metric_anomalies",

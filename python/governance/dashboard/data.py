@@ -21,7 +21,7 @@ import duckdb
 import pandas as pd
 
 from governance import metric_registry, settings
-from governance.publish import published_schemas
+from governance.publish import REPORTING_DATE_SQL, published_schemas
 from governance.severity import SEVERITY_LEVELS
 
 # --- relations -------------------------------------------------------------------------------
@@ -45,8 +45,6 @@ BUILD_RESULTS = "monitoring.build_results"
 METRIC_DEFINITIONS = "reference.metric_definitions"
 REGIONS = "reference.regions"
 CATEGORIES = "reference.categories"
-# The reporting date: every metric has a row on each day up to it.
-AS_OF_DATE = METRICS_DAILY
 
 #: Segment code that rolls up every region or category.
 ALL = "ALL"
@@ -296,8 +294,8 @@ def has_relation(wh: Warehouse, relation: str) -> bool:
 def warehouse_info(wh: Warehouse) -> dict:
     """Published time, size and reporting date of the warehouse."""
     as_of = None
-    if has_relation(wh, AS_OF_DATE):
-        frame = query(wh, f"select max(metric_date) as as_of_date from {AS_OF_DATE}")
+    if has_relation(wh, METRICS_DAILY):
+        frame = query(wh, REPORTING_DATE_SQL)
         as_of = frame["as_of_date"].iloc[0]
     stat = wh.path.stat()
     return {
