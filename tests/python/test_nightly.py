@@ -262,6 +262,20 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     fact_first_day = min(first_day, first_maturing_day)
     assert "delete from" in fact_run
     assert f"where ordered_date >= cast('{fact_first_day:%Y-%m-%d}' as date)" in fact
+    # Night 1 wrote the published file from nothing; night 2 copied it and rewrote, of the
+    # order fact, the order days it re-processed (a delete+insert model of the manifest).
+    assert first.publish["incremental"] is False and second.publish["incremental"] is True
+    with duckdb.connect(str(nights["published"]), read_only=True) as con:
+        days_rewritten, as_of_date = con.execute(
+            "select count(distinct ordered_date) filter (where ordered_date >= ?), "
+            "(select as_of_date from monitoring.publication) "
+            "from semantic.fct_completed_orders",
+            [fact_first_day],
+        ).fetchone()
+    assert second.publish["partitions_rewritten"]["semantic.fct_completed_orders"] == (
+        days_rewritten
+    )
+    assert days_rewritten > 0 and str(as_of_date) == NIGHT
 
 
 def test_a_night_re_parses_only_the_files_that_read_its_dates(nights):
