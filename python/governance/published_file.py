@@ -20,6 +20,9 @@ the same contents at a cost that follows what changed, not the history:
 - every other table is dropped, created and filled again, every view created again, and the
   comments that differ are set.
 
+What goes (tables dropped, partitions deleted) is checkpointed before what comes is written, so
+the new rows reuse the space in the file instead of growing it night after night.
+
 `write` is `update` of an empty file, so both give the same relations, rows and comments.
 """
 
@@ -118,26 +121,53 @@ def update(
 def _bring_up_to_date(
     con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...], keys: Mapping[str, tuple[str, ...]]
 ) -> Changes:
+    """Two transactions: what goes is removed and checkpointed, so that what comes reuses its
+    space in the file; then what comes is written."""
     changes = Changes()
-    _drop_views(con)
-    _keep_only_schemas(con, schemas)
     wanted = _tables(con, SOURCE, schemas)
-    held = _tables(con, _own(con), schemas)
-    for schema, name in sorted(set(held) - set(wanted)):
-        con.execute(f"drop table {_name(schema, name)}")
-        changes.tables_dropped.append(f"{schema}.{name}")
+    con.execute("begin")
+    by_partition = _remove_what_changed(con, schemas, wanted, keys, changes)
+    con.execute("commit")
+    con.execute("checkpoint")
+    con.execute("begin")
     for relation, ddl in sorted(wanted.items()):
-        relation_keys = keys.get(".".join(relation))
-        if held.get(relation) == ddl and _partitioned(con, relation, relation_keys):
-            changes.partitions_rewritten[".".join(relation)] = _rewrite_changed_partitions(
-                con, relation, relation_keys
-            )
+        if relation in by_partition:
+            _insert_changed_partitions(con, relation, by_partition[relation])
         else:
-            _rewrite_table(con, relation, ddl, exists=relation in held)
+            con.execute(ddl)
+            con.execute(f"insert into {_name(*relation)} select * from {_name(*relation, SOURCE)}")
             changes.tables_rewritten.append(".".join(relation))
     _create_views(con, schemas)
     _set_comments(con, schemas)
+    con.execute("commit")
     return changes
+
+
+def _remove_what_changed(
+    con: duckdb.DuckDBPyConnection,
+    schemas: tuple[str, ...],
+    wanted: dict[Relation, str],
+    keys: Mapping[str, tuple[str, ...]],
+    changes: Changes,
+) -> dict[Relation, tuple[str, ...]]:
+    """Drops the views, the schemas not published and the tables gone or to be written whole;
+    deletes the partitions that changed of the tables brought up to date by partition, which it
+    returns with their keys."""
+    _drop_views(con)
+    _keep_only_schemas(con, schemas)
+    by_partition = {}
+    for relation, ddl in sorted(_tables(con, _own(con), schemas).items()):
+        relation_keys = keys.get(".".join(relation))
+        if wanted.get(relation) == ddl and _partitioned(con, relation, relation_keys):
+            by_partition[relation] = relation_keys
+            changes.partitions_rewritten[".".join(relation)] = _delete_changed_partitions(
+                con, relation, relation_keys
+            )
+        else:
+            con.execute(f"drop table {_name(*relation)}")
+            if relation not in wanted:
+                changes.tables_dropped.append(".".join(relation))
+    return by_partition
 
 
 def _literal(text: str) -> str:
@@ -191,16 +221,6 @@ def _keep_only_schemas(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...])
         con.execute(f"create schema if not exists {_identifier(schema)}")
 
 
-def _rewrite_table(
-    con: duckdb.DuckDBPyConnection, relation: Relation, ddl: str, exists: bool
-) -> None:
-    """The table created from the work file's DDL and filled with all its rows."""
-    if exists:
-        con.execute(f"drop table {_name(*relation)}")
-    con.execute(ddl)
-    con.execute(f"insert into {_name(*relation)} select * from {_name(*relation, SOURCE)}")
-
-
 def _partitioned(
     con: duckdb.DuckDBPyConnection, relation: Relation, keys: tuple[str, ...] | None
 ) -> bool:
@@ -219,19 +239,33 @@ def _partitioned(
     return {*keys, BUILD_STAMP_COLUMN} <= columns
 
 
-def _rewrite_changed_partitions(
+def _changed_partitions(relation: Relation) -> str:
+    """The temporary table of the keys of ``relation``'s partitions that changed."""
+    return _identifier(f"changed partitions of {relation[0]}.{relation[1]}")
+
+
+def _same_partition(keys: tuple[str, ...], relation: Relation) -> str:
+    return " and ".join(
+        f"rows.{_identifier(k)} is not distinct from {_changed_partitions(relation)}."
+        f"{_identifier(k)}"
+        for k in keys
+    )
+
+
+def _delete_changed_partitions(
     con: duckdb.DuckDBPyConnection, relation: Relation, keys: tuple[str, ...]
 ) -> int:
-    """dbt's delete+insert on the published copy: the partitions that differ from the work
-    file's are deleted, the work file's rows of those partitions inserted. How many."""
+    """The first half of dbt's delete+insert on the published copy: the partitions that differ
+    from the work file's are noted and deleted. How many."""
     key_list = ", ".join(_identifier(k) for k in keys)
     fingerprint = (
         f"select {key_list}, count(*) as n_rows, min({BUILD_STAMP_COLUMN}) as first_stamp, "
         f"max({BUILD_STAMP_COLUMN}) as last_stamp from {{}} group by all"
     )
+    changed = _changed_partitions(relation)
     con.execute(
         f"""
-        create or replace temp table changed_partitions as
+        create temp table {changed} as
         with held as materialized ({fingerprint.format(_name(*relation))}),
         wanted as materialized ({fingerprint.format(_name(*relation, SOURCE))})
         select distinct {key_list} from (
@@ -241,19 +275,23 @@ def _rewrite_changed_partitions(
         )
         """
     )
-    changed = con.execute("select count(*) from changed_partitions").fetchone()[0]
-    if changed:
-        same = " and ".join(
-            f"rows.{_identifier(k)} is not distinct from changed_partitions.{_identifier(k)}"
-            for k in keys
-        )
-        con.execute(f"delete from {_name(*relation)} as rows using changed_partitions where {same}")
-        con.execute(
-            f"insert into {_name(*relation)} select rows.* from {_name(*relation, SOURCE)} "
-            f"as rows semi join changed_partitions on {same}"
-        )
-    con.execute("drop table changed_partitions")
-    return changed
+    con.execute(
+        f"delete from {_name(*relation)} as rows using {changed} "
+        f"where {_same_partition(keys, relation)}"
+    )
+    return con.execute(f"select count(*) from {changed}").fetchone()[0]
+
+
+def _insert_changed_partitions(
+    con: duckdb.DuckDBPyConnection, relation: Relation, keys: tuple[str, ...]
+) -> None:
+    """The second half: the work file's rows of the partitions noted are inserted."""
+    changed = _changed_partitions(relation)
+    con.execute(
+        f"insert into {_name(*relation)} select rows.* from {_name(*relation, SOURCE)} as rows "
+        f"semi join {changed} on {_same_partition(keys, relation)}"
+    )
+    con.execute(f"drop table {changed}")
 
 
 def _create_views(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> None:
