@@ -18,8 +18,9 @@ build. Each check lists the changes whose fact rows were not re-written:
   ``int_order_complaint_outcomes``;
 * complaints: the days of the completed orders they count for (placed up to
   ``complaint_window_days`` before the complaint);
-* listings: their creation day in ``int_listing_enforcement_outcomes`` (their orders, which
-  carry the listing's segment, come after it: a backfill from that day re-processes them);
+* listings: their creation day in ``int_listing_enforcement_outcomes`` (a night re-writes the
+  creation days of the listings it staged, so this check is a safety net; their orders, which
+  carry the listing's segment, are re-processed by the order facts whatever their day);
 * enforcement actions, and appeals through their action: ``int_enforcement_actions_resolved``.
 
 The check is conservative: a change counts whatever column it changes, including columns no fact

@@ -121,6 +121,66 @@ def _corrections(raw: Path) -> None:
         pq.write_table(rows, raw / table / f"{NIGHT}-corrections.parquet")
 
 
+def _before_the_order_window(night_1: Path) -> str:
+    """The first order day night 2 re-processes for its own window (lookback 3 days and the
+    14-day complaint window before night 1's latest order day)."""
+    with duckdb.connect(str(night_1), read_only=True) as con:
+        return str(
+            con.execute(
+                f"select cast(max(ordered_date) - interval 17 day as date) from {ORDER_OUTCOMES}"
+            ).fetchone()[0]
+        )
+
+
+def _late_overturn(raw: Path, night_1: Path) -> str:
+    """An appeal decided on night 2 overturns the only action against a violating listing whose
+    orders were placed before the window night 2 re-processes for itself; the listing."""
+    with duckdb.connect(str(night_1), read_only=True) as con:
+        action_id, listing_id = con.execute(
+            "select any_value(actions.action_id), actions.target_id "
+            "from intermediate.int_enforcement_actions_resolved as actions "
+            "inner join semantic.int_order_violating_gmv_outcomes as orders "
+            "on actions.target_id = orders.listing_id "
+            "where actions.target_type = 'listing' and orders.is_on_violating_listing "
+            "and orders.ordered_date < ? "
+            "group by actions.target_id "
+            "having count(distinct actions.action_id) = 1 and not bool_or(actions.is_appealed) "
+            "order by actions.target_id limit 1",
+            [_before_the_order_window(night_1)],
+        ).fetchone()
+    appeal = pq.read_table(next((raw / "appeals").glob("initial-load-*.parquet"))).slice(0, 1)
+    for column, value in (
+        ("appeal_id", "P-LATE-OVERTURN"),
+        ("action_id", action_id),
+        ("filed_at", pd.Timestamp(f"{NIGHT} 01:00:00")),
+        ("resolved_at", pd.Timestamp(f"{NIGHT} 02:00:00")),
+        ("outcome", "overturned"),
+    ):
+        appeal = _set(appeal, column, [value])
+    pq.write_table(appeal, raw / "appeals" / f"{NIGHT}-late-overturn.parquet")
+    return listing_id
+
+
+def _moved_seller(raw: Path, night_1: Path) -> str:
+    """Night 2 delivers again a seller whose listings and orders are older than the window, in
+    another region and of the other type; the seller."""
+    with duckdb.connect(str(night_1), read_only=True) as con:
+        (seller_id,) = con.execute(
+            "select orders.seller_id from semantic.fct_completed_orders as orders "
+            "where orders.ordered_date < ? and orders.seller_id is not null "
+            "group by orders.seller_id order by count(*), orders.seller_id limit 1",
+            [_before_the_order_window(night_1)],
+        ).fetchone()
+    sellers = pq.read_table(next((raw / "sellers").glob("initial-load-*.parquet")))
+    seller = sellers.filter(pc.equal(sellers["seller_id"], seller_id))
+    (region,) = seller["region"].to_pylist()
+    (kind,) = seller["seller_type"].to_pylist()
+    seller = _set(seller, "region", ["SG" if region != "SG" else "VN"])
+    seller = _set(seller, "seller_type", ["business" if kind != "business" else "individual"])
+    pq.write_table(seller, raw / "sellers" / f"{NIGHT}-moved-seller.parquet")
+    return seller_id
+
+
 def _nightly(root: Path, published: Path, **options):
     return run_nightly(
         root / "raw",
@@ -163,8 +223,11 @@ def nights(tmp_path_factory):
 
     advance_day(root / "raw", root / "truth")
     _late_listing(root / "raw")
-    # ...and corrected versions of orders and listings loaded on night 1.
+    # ...and corrected versions of orders and listings loaded on night 1; an overturn of a
+    # listing's action and a seller delivered again, both changing orders older than the window.
     _corrections(root / "raw")
+    overturned_listing = _late_overturn(root / "raw", snapshot)
+    moved_seller = _moved_seller(root / "raw", snapshot)
     dbt_log = root / "target" / "logs" / "dbt.log"
     night_1_log_end = dbt_log.stat().st_size
     stop, polls = root / "stop-reader", root / "reader.jsonl"
@@ -194,6 +257,8 @@ def nights(tmp_path_factory):
         "published": published,  # what BI reads
         "state": state_path(published),  # night 2's whole build, beside it
         "snapshot": snapshot,
+        "overturned_listing": overturned_listing,
+        "moved_seller": moved_seller,
         "rebuilt": state_path(rebuilt),  # the whole build of the full rebuild
         "reports": (first, second, full),
         "states": (first_state, _state(published)),
@@ -449,6 +514,63 @@ def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):
         ).fetchall()
     assert night_1 == [("quarantined", "orphan_foreign_key", "listing_id")] * 3
     assert night_2 == [("staged",)] * 3
+
+
+def test_a_night_re_processes_old_rows_whose_listing_or_seller_changed(nights):
+    # Night 2 overturned the only action against a violating listing and delivered a seller
+    # again in another region and type: rows of orders and listings older than the window the
+    # facts re-process for their own days change, and only their days are re-written (the
+    # whole tables equal a full rebuild: the test above).
+    before = _before_the_order_window(nights["snapshot"])
+    queries = {
+        "orders of the overturned listing, violating": (
+            "select bool_and(is_on_violating_listing) "
+            "from semantic.int_order_violating_gmv_outcomes "
+            "where listing_id = ? and ordered_date < ?",
+            nights["overturned_listing"],
+        ),
+        "the moved seller's listing regions": (
+            "select string_agg(distinct region) from intermediate.int_listing_segments "
+            "where seller_id = ? and created_date < ?",
+            nights["moved_seller"],
+        ),
+        "the moved seller's order regions and types": (
+            "select string_agg(distinct region || ' ' || seller_type) "
+            "from semantic.fct_completed_orders where seller_id = ? and ordered_date < ?",
+            nights["moved_seller"],
+        ),
+        "the moved seller's listing outcome types": (
+            "select string_agg(distinct region || ' ' || seller_type) "
+            "from semantic.fct_listing_outcomes where seller_id = ? and created_date < ?",
+            nights["moved_seller"],
+        ),
+    }
+    found = {}
+    for db in ("snapshot", "state"):
+        with duckdb.connect(str(nights[db]), read_only=True) as con:
+            found[db] = {
+                name: con.execute(query, [key, before]).fetchone()[0]
+                for name, (query, key) in queries.items()
+            }
+    assert found["snapshot"]["orders of the overturned listing, violating"] is True
+    assert found["state"]["orders of the overturned listing, violating"] is False
+    for name in queries:
+        assert found["snapshot"][name] is not None and found["state"][name] is not None, name
+        assert found["snapshot"][name] != found["state"][name], name
+    # The order days re-written are the window's and those of the changed orders alone.
+    with duckdb.connect(str(nights["state"]), read_only=True) as con:
+        rewritten, expected, days = con.execute(
+            "with facts as (select * from semantic.int_order_violating_gmv_outcomes), "
+            "latest as (select max(processed_at) as stamp from facts) "
+            "select list(distinct ordered_date order by ordered_date) "
+            "filter (where processed_at = latest.stamp), "
+            "list(distinct ordered_date order by ordered_date) "
+            "filter (where ordered_date >= ? or listing_id = ? or seller_id = ?), "
+            "count(distinct ordered_date) "
+            "from facts cross join latest",
+            [before, nights["overturned_listing"], nights["moved_seller"]],
+        ).fetchone()
+    assert rewritten == expected and len(rewritten) < days
 
 
 def _risk_models(db: Path) -> list[tuple]:

@@ -5,8 +5,10 @@
 
 {#- Incremental on DuckDB (nightly runs): re-processes whole creation days, those in the lookback
     window widened by the 7-day action window (an action taken in the lookback window counts
-    only for a listing created at most 7 days before it) and those of listings with an action
-    overturned in the lookback window, however old (macros/incremental/windows.sql). -#}
+    only for a listing created at most 7 days before it), those of listings with an action
+    overturned in the lookback window, however old (macros/incremental/windows.sql), and those
+    int_listing_segments re-wrote since this model's latest build: a listing delivered late,
+    again or with its seller's new region (macros/incremental/changed_days.sql). -#}
 {{ config(
     materialized='incremental' if target.type == 'duckdb' else 'table',
     incremental_strategy='delete+insert',
@@ -17,6 +19,10 @@
 {%- if is_incremental() %}
     {%- set overturns_from = incremental_window_start('created_at') %}
     {%- set created_from = incremental_window_start('created_at', listing_action_window_days()) %}
+    {%- set changed_segment_days = days_of(
+        'select segments.created_date as day from ' ~ ref('int_listing_segments') ~ ' as segments'
+        ~ ' where ' ~ written_since_latest_build_of_this('segments')
+    ) %}
 {%- endif %}
 
 with
@@ -62,6 +68,7 @@ listings_in_scope as (
     {% if is_incremental() -%}
         and (
             listings.created_at >= cast({{ created_from }} as {{ dbt.type_timestamp() }})
+            or {{ is_one_of_days('cast(listings.created_at as date)', changed_segment_days) }}
             or cast(listings.created_at as date) in (
                 select cast(overturned_listings.created_at as date)
                 from listing_days as overturned_listings

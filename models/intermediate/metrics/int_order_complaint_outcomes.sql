@@ -5,7 +5,10 @@
 {#- Incremental on DuckDB (nightly runs): re-processes whole order days, those in the lookback
     window widened by the 14-day complaint window (macros/incremental/windows.sql). A complaint filed in
     the lookback window counts only for an order placed at most 14 days before it, so no older
-    order day can change, however late complaints about older orders arrive. -#}
+    order day can change, however late complaints about older orders arrive. It also
+    re-processes the days of the orders whose listing's segment int_listing_segments re-wrote
+    since this model's latest build with another region or category (a listing or seller
+    record delivered again; macros/incremental/changed_days.sql). -#}
 {{ config(
     materialized='incremental' if target.type == 'duckdb' else 'table',
     incremental_strategy='delete+insert',
@@ -17,6 +20,16 @@
 {%- if is_incremental() %}
     {%- set reprocessed_from = 'cast(' ~ incremental_window_start('ordered_at', complaint_window_days())
         ~ ' as ' ~ dbt.type_timestamp() ~ ')' %}
+    {%- set resegmented_days = days_of(
+        'select orders.ordered_date as day from ' ~ this ~ ' as orders'
+        ~ ' inner join ' ~ ref('int_listing_segments') ~ ' as segments'
+        ~ ' on orders.listing_id = segments.listing_id'
+        ~ ' where ' ~ written_since_latest_build_of_this('segments')
+        ~ ' and (orders.region is distinct from segments.region'
+        ~ ' or orders.category is distinct from segments.category)'
+    ) %}
+    {%- set reprocessed = '(ordered_at >= ' ~ reprocessed_from ~ ' or '
+        ~ is_one_of_days('cast(ordered_at as date)', resegmented_days) ~ ')' %}
 {%- endif %}
 
 with
@@ -38,7 +51,7 @@ order_times as (
     from {{ ref('stg_marketplace__orders') }}
     {%- if is_incremental() %}
     where
-        ordered_at >= {{ reprocessed_from }}
+        {{ reprocessed }}
     {%- endif %}
 
 ),
@@ -63,8 +76,7 @@ completed_orders as (
         orders.order_status = 'completed'
         and orders.ordered_at < {{ cutoff_at }}
     {% if is_incremental() -%}
-        and orders.ordered_at
-        >= {{ reprocessed_from }}
+        and {{ reprocessed }}
     {%- endif %}
 
 ),

@@ -6,13 +6,42 @@
     orders and their segment (the listing's region and category) are those of
     int_order_complaint_outcomes. Feeds violating_gmv_share. -#}
 
+{#- Incremental on DuckDB (nightly runs): re-processes whole order days, those the order fact
+    re-wrote since this model's latest build and those of the orders whose listing's outcome
+    row changed since (a listing action within 7 days of the listing's creation, an overturn on
+    appeal however late, a listing delivered late or again): the orders of the listings whose
+    outcome rows the night re-wrote, where the flag or the seller this model holds differs from
+    the new outcome (macros/incremental/changed_days.sql). -#}
+{{ config(
+    materialized='incremental' if target.type == 'duckdb' else 'table',
+    incremental_strategy='delete+insert',
+    unique_key='ordered_date',
+    on_schema_change='fail',
+) }}
+
 {%- set linked = metric_definition(metric_definition('violating_gmv_share').numerator_actions.metric) -%}
+
+{%- if is_incremental() %}
+    {%- set days = days_of(
+        'select order_outcomes.ordered_date as day from ' ~ ref('int_order_complaint_outcomes')
+        ~ ' as order_outcomes where ' ~ written_since_latest_build_of_this('order_outcomes')
+        ~ ' union all select orders.ordered_date as day from ' ~ this ~ ' as orders'
+        ~ ' inner join ' ~ ref(linked.outcome.model) ~ ' as listing_outcomes'
+        ~ ' on orders.listing_id = listing_outcomes.' ~ linked.outcome.key
+        ~ ' where ' ~ written_since_latest_build_of_this('listing_outcomes')
+        ~ ' and (orders.is_on_violating_listing <> listing_outcomes.' ~ linked.outcome.flag
+        ~ ' or orders.seller_id is distinct from listing_outcomes.seller_id)'
+    ) %}
+{%- endif %}
 
 with
 
 completed_orders as (
 
     select * from {{ ref('int_order_complaint_outcomes') }}
+    {%- if is_incremental() %}
+    where {{ is_one_of_days('ordered_date', days) }}
+    {%- endif %}
 
 ),
 
@@ -50,6 +79,7 @@ select
     ordered_at,
     ordered_date,
     gmv_cents,
-    is_on_violating_listing
+    is_on_violating_listing,
+    {{ build_started_at() }} as processed_at
 
 from final

@@ -6,7 +6,10 @@
 {#- Incremental on DuckDB (nightly runs): re-processes whole order days, those the outcome fact
     can have re-processed (the lookback window, widened by the 14-day complaint window: a recent
     complaint changes an order up to 14 days older) and those not mature yet (is_mature flips as
-    the reporting date advances). -#}
+    the reporting date advances); and the days the outcome fact re-wrote since this model's
+    latest build and those of the orders whose listing's seller, or that seller's type,
+    changed since (a listing or seller record delivered again;
+    macros/incremental/changed_days.sql). -#}
 {{ config(
     materialized='incremental' if target.type == 'duckdb' else 'table',
     incremental_strategy='delete+insert',
@@ -14,12 +17,34 @@
     on_schema_change='fail',
 ) }}
 
+{#- Read only to find the records changed since this model's latest build. #}
+-- depends_on: {{ ref('base_marketplace__sellers') }}
+
 {%- if is_incremental() %}
     {#- Maturity only grows with the order day, so the maturing days are all days from the
         earliest one on. #}
     {%- set window_first_day = incremental_window_first_day('ordered_at', complaint_window_days()) -%}
     {%- set maturing_first_day = earliest_or_latest_day_in_this('min', 'ordered_date', 'not is_mature') -%}
     {%- set first_day = [window_first_day, maturing_first_day or window_first_day] | min -%}
+    {%- set changed_sellers -%}
+        select record_key from {{ ref('base_marketplace__sellers') }} as seller_rows
+        where {{ written_since_latest_build_of_this('seller_rows') }}
+    {%- endset %}
+    {%- set changed_days = days_of(
+        'select order_outcomes.ordered_date as day from ' ~ ref('int_order_complaint_outcomes')
+        ~ ' as order_outcomes where ' ~ written_since_latest_build_of_this('order_outcomes')
+        ~ " and order_outcomes.ordered_date < cast('" ~ first_day ~ "' as date)"
+        ~ ' union all select facts.ordered_date as day from ' ~ this ~ ' as facts'
+        ~ ' inner join ' ~ ref('int_listing_segments') ~ ' as segments'
+        ~ ' on facts.listing_id = segments.listing_id'
+        ~ ' where ' ~ written_since_latest_build_of_this('segments')
+        ~ ' and facts.seller_id is distinct from segments.seller_id'
+        ~ ' union all select facts.ordered_date as day from ' ~ this ~ ' as facts'
+        ~ ' left join ' ~ ref('stg_marketplace__sellers') ~ ' as sellers'
+        ~ ' on facts.seller_id = sellers.seller_id'
+        ~ ' where facts.seller_id in (' ~ changed_sellers ~ ')'
+        ~ ' and facts.seller_type is distinct from sellers.seller_type'
+    ) -%}
 {%- endif %}
 
 with
@@ -28,7 +53,9 @@ order_outcomes as (
 
     select * from {{ ref('int_order_complaint_outcomes') }}
     {%- if is_incremental() %}
-    where ordered_date >= cast('{{ first_day }}' as date)
+    where
+        ordered_date >= cast('{{ first_day }}' as date)
+        or {{ is_one_of_days('ordered_date', changed_days) }}
     {%- endif %}
 
 ),

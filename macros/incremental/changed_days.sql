@@ -1,0 +1,56 @@
+{#- Days an incremental model re-processes because rows it reads changed after its own latest
+    build, whatever their day. Every incremental model stamps the rows it writes with the start
+    of the build that wrote them (`processed_at`, build_started_at()), so a row another model
+    wrote after this model's latest build (a later stamp) is a change this model has not taken
+    in: a day the order fact re-processed, a listing whose outcome an appeal overturned months
+    after its creation, a listing or seller record delivered again. The days are read when the
+    run starts (upstream models have run by then) and written into the compiled SQL as
+    constants, which the engine prunes storage with. -#}
+
+
+{#- The `processed_at` of this model's latest build as a timestamp literal (1900-01-01 when the
+    model is empty or dbt is parsing). Only valid inside `{% if is_incremental() %}`. -#}
+{% macro latest_build_of_this() -%}
+    {%- set latest = none -%}
+    {%- if execute -%}
+        {%- set latest = run_query(
+            'select cast(max(processed_at) as ' ~ dbt.type_string() ~ ') from ' ~ this
+        ).columns[0].values()[0] -%}
+    {%- endif -%}
+    {{ return("cast('" ~ (latest or '1900-01-01 00:00:00') ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+{%- endmacro %}
+
+
+{#- A condition on the rows of `alias` (a relation with a `processed_at` column) written after
+    this model's latest build. Only valid inside `{% if is_incremental() %}`. -#}
+{% macro written_since_latest_build_of_this(alias) -%}
+    {{ alias }}.processed_at > {{ latest_build_of_this() }}
+{%- endmacro %}
+
+
+{#- The distinct days (a list of 'YYYY-MM-DD' strings) in the column `day` of `query`, read
+    when the run starts; none while dbt is parsing. -#}
+{% macro days_of(query) -%}
+    {%- if not execute -%}
+        {{ return([]) }}
+    {%- endif -%}
+    {%- set days = run_query(
+        'select distinct cast(cast(day as date) as ' ~ dbt.type_string() ~ ') as day_text from ('
+        ~ query ~ ') as days_found where day is not null order by 1'
+    ).columns[0].values() -%}
+    {{ return(days | list) }}
+{%- endmacro %}
+
+
+{#- A condition that `column` is one of `days` (from days_of()); false when there are none. -#}
+{% macro is_one_of_days(column, days) -%}
+    {%- if days | length == 0 -%}
+        false
+    {%- else -%}
+        {{ column }} in (
+        {%- for day in days -%}
+            cast('{{ day }}' as date){% if not loop.last %}, {% endif %}
+        {%- endfor -%}
+        )
+    {%- endif -%}
+{%- endmacro %}
