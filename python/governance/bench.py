@@ -1102,13 +1102,15 @@ def _night(run: BenchRun, target: Path) -> tuple[str, list[str]]:
     """Delivers the held-back night and parses as the night before would have (not timed);
     what the step runs and its command."""
     from governance.nightly import parse_as_after_night
-    from governance.publish import state_path
+    from governance.publish import publish, start_work_file, state_path
 
     night = date.fromisoformat(run.result["incremental_night"])
-    # The full build is the build state the night starts from, as a published build leaves it
-    # beside the published file (governance.publish).
+    # The full build is the build state the night starts from, published beside it, as a
+    # published build leaves them (governance.publish): the night's publish copies that file.
     if run.db.exists():
         os.replace(run.db, state_path(run.db))
+        run.echo("[bench] publishing the full build (not timed) ...")
+        publish(start_work_file(run.db, incremental=True), run.db)
     run.echo(f"[bench] delivering the night of {night} (not timed) ...")
     deliver_held_night(run.raw, run.work / HELD_NIGHT_DIR)
     # What a night finds from the night before: dbt's parse of the project with the previous

@@ -26,7 +26,10 @@ One night, in order (each step logged as ``[nightly] ...``):
 5. **Great Expectations** checkpoint (governance.quality.run_checkpoint) when available.
 6. **Publish**: CHECKPOINT, then an atomic ``os.replace`` of the published file
    (governance.publish); then the state kept beside it: the validation baseline (row counts of
-   step 5), the raw-source test results and the night's report.
+   step 5), the raw-source test results and the night's report. The new published file is a copy
+   of the previous one in which only what the night changed is rewritten: the partitions the
+   night rewrote of the ``delete+insert`` incremental models (their ``unique_key``, from this
+   run's manifest), and the other tables whole (governance.published_file).
 
 Any failure (or a kill) before step 6 leaves the published warehouse, and the state beside it,
 as it was. The build lock is held by every dbt process of the night too (see governance.publish).
@@ -52,6 +55,7 @@ import duckdb
 from governance import build_results, settings
 from governance import publish as pub
 from governance.contract import check_raw_dir
+from governance.published_file import partition_keys
 from governance.reprocessing import UnprocessedChanges, still_pending, unprocessed_changes
 from governance.warehouse import (
     dbt_error,
@@ -108,6 +112,9 @@ class NightlyReport:
     # With backfill_changes: the day the night's second build re-processed from, the changes it
     # took in, and that build's dbt figures.
     backfill: dict = field(default_factory=dict)
+    # How the published file was written (governance.published_file.Changes): a copy of the
+    # previous one brought up to date, or from nothing; the tables and partitions rewritten.
+    publish: dict = field(default_factory=dict)
     published_at: str | None = None
 
     def to_json(self) -> str:
@@ -555,7 +562,9 @@ def _validate_and_publish(run: _NightRun, results: Path, quality: bool, report) 
                 f" + {c['quarantined']:,} quarantined + {c['superseded']:,} superseded"
             )
     run.step(f"publishing {run.published}")
-    pub.publish(run.work, run.published)
+    changes = pub.publish(run.work, run.published, partition_keys(run.target / "manifest.json"))
+    report.publish = asdict(changes)
+    run.step(f"  published file {changes.summary()}")
     _keep_validation(validation, run.published)
     keep_source_test_results(results, run.published, report.night or report.as_of_date)
     run.lap("publish")

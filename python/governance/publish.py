@@ -15,7 +15,21 @@ Builds write to neither: a build works on a private copy of the state (the work 
 same directory). Only a build that passed validation publishes (`publish`): it writes a fresh
 published file next to the published one from the work file's consumer schemas, CHECKPOINTs and
 fsyncs it and moves it over the published file with one ``os.replace``, then moves the work file
-over the state the same way. A reader that opened the old file keeps reading the old inode until
+over the state the same way.
+
+The fresh published file costs what the build changed, not the history: it starts as a copy of
+the published file (`copy_file`, I/O only) when that file holds exactly what the state the work
+file started from published, and only the tables and partitions that changed are then written
+(governance.published_file.update: a ``delete+insert`` incremental model gets the partitions
+that differ, every other table is written whole). Both files carry a publication record
+(``monitoring.publication``: id, time, reporting date; `renew_publication`): the work file
+starts with its state's, each publish gives the work file and the published file a new one, and
+the copy is taken only when the published file's id is the one the work file started with.
+Otherwise (the first build, a full build, which starts from an empty work file, a build killed
+between the two replaces, a published file of another layout) the file is written from nothing
+(governance.published_file.write); either way it holds the same relations, rows and comments.
+
+A reader that opened the old file keeps reading the old inode until
 it reconnects; a new reader sees the new file whole. A build that fails, or is killed at any
 point, leaves both files as they were, except between the two replaces: then the published file
 is the new night and the state the night before, and the next night simply builds that night
@@ -35,14 +49,15 @@ import fcntl
 import os
 import shutil
 import signal
-from collections.abc import Callable, Iterator
-from datetime import date
+import uuid
+from collections.abc import Callable, Iterator, Mapping
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import duckdb
 import yaml
 
-from governance import settings
+from governance import published_file, settings
 
 FAULT_ENV = "GOVERNANCE_FAULT_INJECT"
 
@@ -254,95 +269,128 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
-def _copy_comments(con: duckdb.DuckDBPyConnection, source: str, schemas: tuple[str, ...]) -> None:
-    """The table, view and column comments of ``source``'s relations in ``schemas``, onto the
-    relations of the same names in the connection's own database."""
-    relations = con.execute(
-        """
-        select schema_name, table_name, 'table', comment from duckdb_tables()
-        where database_name = $db and schema_name in (select unnest($schemas))
-        union all
-        select schema_name, view_name, 'view', comment from duckdb_views()
-        where database_name = $db and schema_name in (select unnest($schemas))
-        """,
-        {"db": source, "schemas": list(schemas)},
-    ).fetchall()
-    for schema, name, kind, comment in relations:
-        if comment:
-            con.execute(f'comment on {kind} "{schema}"."{name}" is {_sql_literal(comment)}')
-    columns = con.execute(
-        """
-        select schema_name, table_name, column_name, comment from duckdb_columns()
-        where database_name = $db and schema_name in (select unnest($schemas))
-          and coalesce(comment, '') <> ''
-        """,
-        {"db": source, "schemas": list(schemas)},
-    ).fetchall()
-    for schema, name, column, comment in columns:
-        con.execute(f'comment on column "{schema}"."{name}"."{column}" is {_sql_literal(comment)}')
+#: The publication record, one row in the published file and in the state: readers see when the
+#: file was published and for which reporting date; a night compares its id in the work file
+#: (the state it started from) with the published file's to know that the published file holds
+#: exactly what that state published (`publish`).
+PUBLICATION = "monitoring.publication"
+PUBLICATION_COLUMNS = {
+    "publication_id": (
+        "varchar",
+        "Id of the publish that wrote this file, new at each publish; the build's state beside "
+        "the file holds the same record.",
+    ),
+    "published_at": ("timestamp", "When the file was published, UTC."),
+    "as_of_date": (
+        "date",
+        "Reporting date of the file: every metric has a row on each day up to it.",
+    ),
+}
+PUBLICATION_COMMENT = (
+    "When this file was published and for which reporting date: one row, written at publish by "
+    "governance build and governance nightly."
+)
 
 
-def write_published_file(work: Path, target: Path, schemas: tuple[str, ...] | None = None) -> None:
-    """A new published file at ``target`` holding the relations of the consumer ``schemas`` of
-    the (checkpointed) work file: tables with their columns, types and NOT NULL constraints
-    (DuckDB's own DDL of each) and rows, views with their SQL (schema-qualified, so it reads
-    the copied tables), and every table, view and column comment. Checkpointed and fsynced."""
-    schemas = schemas or published_schemas()
-    target.unlink(missing_ok=True)
-    wal_path(target).unlink(missing_ok=True)
-    source = "build_state"
-    # Row order need not be kept: the copy then writes in parallel.
-    con = duckdb.connect(str(target), config={"preserve_insertion_order": False})
+def _reporting_date(con: duckdb.DuckDBPyConnection) -> date | None:
     try:
-        con.execute("set enable_progress_bar = false")
-        con.execute(f"attach {_sql_literal(str(work))} as {source} (read_only)")
-        for schema in schemas:
-            con.execute(f'create schema if not exists "{schema}"')
-        filters = {"db": source, "schemas": list(schemas)}
-        tables = con.execute(
-            "select schema_name, table_name, sql from duckdb_tables() "
-            "where database_name = $db and schema_name in (select unnest($schemas)) "
-            "order by all",
-            filters,
-        ).fetchall()
-        for schema, name, ddl in tables:
-            con.execute(ddl)
-            con.execute(
-                f'insert into "{schema}"."{name}" select * from {source}."{schema}"."{name}"'
-            )
-        views = con.execute(
-            "select sql from duckdb_views() where database_name = $db and not internal "
-            "and schema_name in (select unnest($schemas)) order by all",
-            filters,
-        ).fetchall()
-        for (ddl,) in views:
-            con.execute(ddl)
-        _copy_comments(con, source, schemas)
-        con.execute(f"detach {source}")
-        con.execute("checkpoint")
-    finally:
-        con.close()
+        return con.execute(REPORTING_DATE_SQL).fetchone()[0]
+    except duckdb.CatalogException:  # a file without the metric table
+        return None
+
+
+def publication_id(database: Path) -> str | None:
+    """The id of the publication record of ``database``, if it holds one."""
+    try:
+        with duckdb.connect(str(database), read_only=True) as con:
+            row = con.execute(f"select max(publication_id) from {PUBLICATION}").fetchone()
+    except duckdb.Error:
+        return None
+    return row[0]
+
+
+def renew_publication(database: Path) -> str | None:
+    """Replaces the publication record of ``database`` (a work file about to be published) by a
+    new one; returns the id of the record replaced (the publication of the state the work file
+    started from), None when there was none."""
+    with duckdb.connect(str(database)) as con:
+        try:
+            previous = con.execute(f"select max(publication_id) from {PUBLICATION}").fetchone()[0]
+        except duckdb.CatalogException:
+            previous = None
+        columns = ", ".join(f"{name} {kind}" for name, (kind, _) in PUBLICATION_COLUMNS.items())
+        con.execute(f"create schema if not exists {PUBLICATION.split('.')[0]}")
+        con.execute(f"create or replace table {PUBLICATION} ({columns})")
+        con.execute(
+            f"insert into {PUBLICATION} values (?, ?, ?)",
+            [uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None), _reporting_date(con)],
+        )
+        con.execute(f"comment on table {PUBLICATION} is {_sql_literal(PUBLICATION_COMMENT)}")
+        for name, (_, description) in PUBLICATION_COLUMNS.items():
+            con.execute(f"comment on column {PUBLICATION}.{name} is {_sql_literal(description)}")
+    return previous
+
+
+def _written(target: Path) -> None:
+    """A published file just written: checkpointed (no WAL left), fsynced."""
     if wal_path(target).exists():
         raise PublishError(f"{wal_path(target)} is still present after CHECKPOINT")
     _fsync(target)
 
 
-def publish(work: Path, published: Path) -> None:
+def write_published_file(
+    work: Path, target: Path, schemas: tuple[str, ...] | None = None
+) -> published_file.Changes:
+    """A new published file at ``target`` holding the relations of the consumer ``schemas`` of
+    the (checkpointed) work file, their rows and comments (governance.published_file).
+    Checkpointed and fsynced."""
+    changes = published_file.write(work, target, schemas or published_schemas())
+    _written(target)
+    return changes
+
+
+def update_published_file(
+    work: Path, published: Path, target: Path, keys: Mapping[str, tuple[str, ...]]
+) -> published_file.Changes:
+    """A copy of the ``published`` file at ``target``, brought to what `write_published_file`
+    would write from ``work``: only the tables and partitions that changed are written
+    (governance.published_file.update; ``keys``: the partitioned tables). Checkpointed and
+    fsynced."""
+    copy_file(published, target)
+    changes = published_file.update(work, target, published_schemas(), keys)
+    changes.incremental = True
+    _written(target)
+    return changes
+
+
+def publish(
+    work: Path, published: Path, keys: Mapping[str, tuple[str, ...]] | None = None
+) -> published_file.Changes:
     """Publishes the validated work file: a new published file of its consumer schemas replaces
-    the published one, then the work file replaces the build's state (see the module's doc)."""
+    the published one, then the work file replaces the build's state (see the module's doc).
+
+    The new published file starts as a copy of the published one when that one holds what the
+    state the work file started from published (the same publication id), and is written from
+    nothing otherwise (a full build, the first one, one killed between the two replaces).
+    ``keys``: the partitioned tables (governance.published_file.partition_keys)."""
+    started_from = renew_publication(work)
     checkpoint(work)
     _fsync(work)
     state = state_path(published)
     _assert_no_wal(published)
     _assert_no_wal(state)
     fresh = bi_work_path(published)
-    write_published_file(work, fresh)
+    if started_from is not None and publication_id(published) == started_from:
+        changes = update_published_file(work, published, fresh, keys or {})
+    else:
+        changes = write_published_file(work, fresh)
     fault_point("before-replace")
     os.replace(fresh, published)
     _fsync(published.parent, directory=True)
     fault_point("between-replaces")
     os.replace(work, state)
     _fsync(published.parent, directory=True)
+    return changes
 
 
 def published_as_of(published: Path) -> date | None:
@@ -364,6 +412,7 @@ def build_and_publish(
     build: Callable[[Path], object],
     validate: Callable[[Path], None] | None = None,
     incremental: bool = False,
+    keys: Mapping[str, tuple[str, ...]] | None = None,
 ) -> object:
     """Runs ``build(work_file)`` (and ``validate(work_file)``) on a work file, then publishes it.
 
@@ -379,7 +428,7 @@ def build_and_publish(
             result = build(work)
             if validate is not None:
                 validate(work)
-            publish(work, published)
+            publish(work, published, keys)
         except BaseException:
             discard(work)
             raise

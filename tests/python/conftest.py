@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from governance import build_results
-from governance.publish import checkpoint, write_published_file
+from governance.publish import checkpoint, renew_publication, write_published_file
 from governance.simulator import generate
 from governance.warehouse import build
 
@@ -17,6 +17,7 @@ def _build(tmp_path_factory, name: str, scale: str, seed: int) -> dict:
     db = root / "governance.duckdb"
     results = build(raw, db, target_path=root / "target", quiet=True)
     build_results.record(db, results)  # as governance build does before it publishes
+    renew_publication(db)  # as the publish does
     checkpoint(db)
     published = root / "published" / "governance.duckdb"
     published.parent.mkdir()

@@ -35,8 +35,9 @@ def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
 
 # When the build that wrote a row started: differs between any two builds by design.
 BUILD_STAMP_COLUMNS = ["processed_at"]
-# The record of the build itself (governance.build_results): its id, times and durations.
-BUILD_RECORD_TABLES = (("monitoring", "build_results"),)
+# The record of the build itself (governance.build_results): its id, times and durations; and
+# of its publication (governance.publish.renew_publication): its id and time.
+BUILD_RECORD_TABLES = (("monitoring", "build_results"), ("monitoring", "publication"))
 
 
 def table_differences(

@@ -327,6 +327,21 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     fact_first_day = min(first_day, first_maturing_day)
     assert "delete from" in fact_run
     assert f"where ordered_date >= cast('{fact_first_day:%Y-%m-%d}' as date)" in fact
+    # Night 1 wrote the published file from nothing; night 2 copied it and rewrote, of the
+    # order fact (a delete+insert model of the manifest), the order days it re-processed: those
+    # whose rows carry its stamp.
+    assert first.publish["incremental"] is False and second.publish["incremental"] is True
+    with duckdb.connect(str(nights["published"]), read_only=True) as con:
+        days_rewritten, days, as_of_date = con.execute(
+            "select count(distinct ordered_date) filter (where processed_at = ("
+            "select max(processed_at) from semantic.fct_completed_orders)), "
+            "count(distinct ordered_date), (select as_of_date from monitoring.publication) "
+            "from semantic.fct_completed_orders"
+        ).fetchone()
+    assert second.publish["partitions_rewritten"]["semantic.fct_completed_orders"] == (
+        days_rewritten
+    )
+    assert 0 < days_rewritten < days and str(as_of_date) == NIGHT
 
 
 def test_a_night_re_parses_only_the_files_that_read_its_dates(nights):

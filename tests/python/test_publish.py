@@ -1,15 +1,18 @@
 """Atomic publication: readers keep a consistent file, a failed or killed build publishes nothing,
 one build at a time; the published file holds the consumer schemas, the state beside it the
-rest."""
+rest; a build whose published file holds what its starting state published copies it and
+rewrites only the tables and partitions that changed, to the same contents as a full write."""
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
 import sys
 import textwrap
 import time
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import duckdb
@@ -17,15 +20,20 @@ import pytest
 
 from governance.publish import (
     FAULT_ENV,
+    PUBLICATION_COMMENT,
     PublishError,
     build_and_publish,
     build_lock,
     copy_file,
+    publication_id,
+    publish,
     published_as_of,
     start_work_file,
     state_path,
     wal_path,
+    write_published_file,
 )
+from governance.published_file import Changes, partition_keys
 
 
 def _write(db: Path, value: int) -> None:
@@ -87,12 +95,19 @@ def test_the_published_file_holds_the_consumer_schemas_and_the_state_the_rest(pu
     assert relations == [
         ("metrics", "t", "The value of the build."),
         ("metrics", "t_doubled", None),
+        ("monitoring", "publication", PUBLICATION_COMMENT),
     ]
     assert columns == [("t", "v", "The value.", False), ("t_doubled", "w", None, True)]
     assert doubled == 2
     with duckdb.connect(str(state_path(published)), read_only=True) as con:
         internal = con.execute("select count(*) from intermediate.int_as_of_date").fetchone()[0]
     assert internal == 1 and state_path(published).name == "governance.state.duckdb"
+    # The publication record: the same in both files; no metric table here, so no reporting date.
+    (record,) = _rows(published, "monitoring.publication")
+    assert _rows(state_path(published), "monitoring.publication") == [record]
+    publication, published_at, as_of_date = record
+    assert len(publication) == 32 and as_of_date is None
+    assert abs(datetime.now(UTC).replace(tzinfo=None) - published_at) < timedelta(minutes=5)
 
 
 def test_a_failed_build_or_validation_publishes_nothing(published):
@@ -142,20 +157,27 @@ def test_a_build_killed_before_the_swap_leaves_the_last_good_warehouse(published
     assert _read_in_new_process(published) == 8
 
 
-def _killed_build(published: Path, point: str, value: int) -> int:
-    """A build of ``value`` in a new process killed at the fault point; its exit code."""
+def _killed_build(published: Path, point: str, value: int, days: dict | None = None) -> int:
+    """A build of ``value`` in a new process killed at the fault point; its exit code. With
+    ``days``, a night on a copy of the state that also rewrites those days of the orders
+    (`_orders_night`)."""
     script = textwrap.dedent(
         """
-        import sys
+        import json, sys
         from pathlib import Path
         from governance.publish import build_and_publish
-        from test_publish import _write
+        from test_publish import KEYS, _orders_night, _write
 
-        build_and_publish(Path(sys.argv[1]), lambda work: _write(work, int(sys.argv[2])))
+        value, days = int(sys.argv[2]), json.loads(sys.argv[3])
+        if days is None:
+            build_and_publish(Path(sys.argv[1]), lambda work: _write(work, value))
+        else:
+            night = _orders_night(value, {int(day): rows for day, rows in days.items()})
+            build_and_publish(Path(sys.argv[1]), night, incremental=True, keys=KEYS)
         """
     )
     env = {**os.environ, FAULT_ENV: point, "PYTHONPATH": str(Path(__file__).parent)}
-    command = [sys.executable, "-c", script, str(published), str(value)]
+    command = [sys.executable, "-c", script, str(published), str(value), json.dumps(days)]
     return subprocess.run(command, env=env, check=False).returncode
 
 
@@ -267,3 +289,222 @@ def test_the_work_file_copy_is_byte_for_byte_in_chunks_or_through_the_fallback(
     target.unlink()
     copy_file(source, target)
     assert target.read_bytes() == payload
+
+
+# --- Publishing what changed -------------------------------------------------------------------
+
+#: The partitioned table of the nights below, as governance.published_file.partition_keys gives it.
+KEYS = {"semantic.orders": ("order_day",)}
+JUNE = date(2026, 6, 1)
+
+
+def _orders_night(night: int, days: dict[int, int]):
+    """A build of night ``night``: `_write`'s tables, and the orders of ``days`` (day of June:
+    number of orders, 0 to empty it) rewritten as dbt's delete+insert by day does, every row
+    stamped with the night (``processed_at``)."""
+    stamp = datetime(2026, 7, 1) + timedelta(hours=night)
+
+    def build(work: Path) -> None:
+        _write(work, night)
+        with duckdb.connect(str(work)) as con:
+            con.execute("create schema if not exists semantic")
+            con.execute(
+                "create table if not exists semantic.orders (order_day date not null, "
+                "order_no integer, amount double, processed_at timestamp)"
+            )
+            con.execute("comment on table semantic.orders is 'One row per order.'")
+            for day, rows in days.items():
+                order_day = JUNE + timedelta(days=day - 1)
+                con.execute("delete from semantic.orders where order_day = ?", [order_day])
+                con.execute(
+                    "insert into semantic.orders select ?, range, range * ?, ? from range(?)",
+                    [order_day, night, stamp, rows],
+                )
+
+    return build
+
+
+def _night(published: Path, build, incremental: bool = True) -> Changes:
+    """A night in this process: a work file (a copy of the state when ``incremental``), the
+    build, then the publish; what the publish did."""
+    work = start_work_file(published, incremental)
+    build(work)
+    return publish(work, published, KEYS)
+
+
+def _rows(db: Path, relation: str) -> list[tuple]:
+    with duckdb.connect(str(db), read_only=True) as con:
+        return con.execute(f"select * from {relation} order by all").fetchall()
+
+
+def _contents(db: Path) -> dict:
+    """Everything a reader of a published file sees: relations with their DDL and comment,
+    columns with theirs, every table's rows."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        relations = con.execute(
+            "select schema_name, table_name, sql, comment from duckdb_tables() union all "
+            "select schema_name, view_name, sql, comment from duckdb_views() where not internal "
+            "order by all"
+        ).fetchall()
+        columns = con.execute(
+            "select schema_name, table_name, column_name, comment from duckdb_columns() "
+            "order by all"
+        ).fetchall()
+        tables = con.execute("select schema_name, table_name from duckdb_tables()").fetchall()
+    rows = {f"{s}.{t}": _rows(db, f'"{s}"."{t}"') for s, t in tables}
+    return {"relations": relations, "columns": columns, "rows": rows}
+
+
+def _as_written_in_full(published: Path, tmp_path: Path) -> dict:
+    """The contents of a published file written from nothing from the state it was published
+    with."""
+    reference = tmp_path / f"reference-{time.monotonic_ns()}.duckdb"
+    write_published_file(state_path(published), reference)
+    return _contents(reference)
+
+
+def _orders_by_day(db: Path) -> dict[int, tuple[int, int]]:
+    """Day of June: (orders, the night that wrote them)."""
+    rows = _rows(
+        db,
+        "(select order_day, count(*), max(processed_at) from semantic.orders group by all)",
+    )
+    return {
+        (day - JUNE).days + 1: (n, (stamp - datetime(2026, 7, 1)).seconds // 3600)
+        for day, n, stamp in rows
+    }
+
+
+@pytest.fixture
+def nightly(tmp_path):
+    """A published warehouse whose first night (a full build) wrote orders on June 1 to 4."""
+    db = tmp_path / "wh" / "governance.duckdb"
+    db.parent.mkdir()
+    first = _night(db, _orders_night(1, {1: 3, 2: 2, 3: 4, 4: 1}), incremental=False)
+    assert not first.incremental and "semantic.orders" in first.tables_rewritten
+    return db
+
+
+def test_a_night_rewrites_the_partitions_it_changed_to_what_a_full_write_gives(nightly, tmp_path):
+    # Day 2 rewritten, day 3 emptied, day 5 added; days 1 and 4 left as they were. And a
+    # comment changed, one removed.
+    def night_2(work: Path) -> None:
+        _orders_night(2, {2: 5, 3: 0, 5: 2})(work)
+        with duckdb.connect(str(work)) as con:
+            con.execute("comment on table semantic.orders is 'One row per completed order.'")
+            con.execute("comment on column metrics.t.v is null")
+
+    changes = _night(nightly, night_2)
+    assert changes.incremental
+    assert changes.partitions_rewritten == {"semantic.orders": 3}
+    assert sorted(changes.tables_rewritten) == [
+        "metrics.t",
+        "monitoring.publication",
+    ]
+    assert changes.tables_dropped == []
+    assert _orders_by_day(nightly) == {1: (3, 1), 2: (5, 2), 4: (1, 1), 5: (2, 2)}
+    assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
+    comments = {r[:2]: r[3] for r in _contents(nightly)["relations"]}
+    assert comments["semantic", "orders"] == "One row per completed order."
+    # A night that rewrote no day rewrites no partition.
+    assert _night(nightly, _orders_night(3, {})).partitions_rewritten == {"semantic.orders": 0}
+    assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
+
+
+def test_a_table_whose_columns_changed_or_that_disappeared_is_rewritten_or_dropped(
+    nightly, tmp_path
+):
+    def night_2(work: Path) -> None:
+        _orders_night(2, {2: 1})(work)
+        with duckdb.connect(str(work)) as con:
+            con.execute("alter table semantic.orders add column channel varchar")
+            con.execute("drop view metrics.t_doubled")
+            con.execute("create table semantic.extra as select 1 as x")
+
+    changes = _night(nightly, night_2)
+    assert "semantic.orders" in changes.tables_rewritten and not changes.partitions_rewritten
+    assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
+
+    def night_3(work: Path) -> None:
+        _orders_night(3, {})(work)
+        with duckdb.connect(str(work)) as con:
+            con.execute("drop table semantic.extra")
+
+    changes = _night(nightly, night_3)
+    assert changes.incremental and changes.tables_dropped == ["semantic.extra"]
+    assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
+    assert "semantic.extra" not in _contents(nightly)["rows"]
+
+
+def test_a_published_file_of_another_lineage_is_written_from_nothing(nightly, tmp_path):
+    night_1 = tmp_path / "night-1.duckdb"
+    copy_file(nightly, night_1)
+    assert _night(nightly, _orders_night(2, {2: 1})).incremental
+    # A full build starts from an empty work file: nothing to copy from.
+    full = _night(nightly, _orders_night(3, {1: 1, 2: 1}), incremental=False)
+    assert not full.incremental
+    assert _night(nightly, _orders_night(4, {2: 2})).incremental
+    # A published file put back from an earlier night holds what that night published, not
+    # what the state did: written from nothing, to the state's contents.
+    copy_file(night_1, nightly)
+    assert publication_id(nightly) != publication_id(state_path(nightly))
+    changes = _night(nightly, _orders_night(5, {}))
+    assert not changes.incremental
+    assert _orders_by_day(nightly) == {1: (1, 3), 2: (2, 4)}
+    assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
+
+
+def test_a_night_killed_between_the_replaces_is_published_again_from_nothing(nightly, tmp_path):
+    state = state_path(nightly).read_bytes()
+    assert _killed_build(nightly, "between-replaces", 2, {2: 5, 3: 0}) == -signal.SIGKILL
+    # The published file is night 2, the state still night 1's: their records differ.
+    assert state_path(nightly).read_bytes() == state
+    assert _orders_by_day(nightly) == {1: (3, 1), 2: (5, 2), 4: (1, 1)}
+    assert publication_id(nightly) != publication_id(state_path(nightly))
+    # The rerun builds night 2 again from night 1's state and writes the file from nothing.
+    rerun = _night(nightly, _orders_night(2, {2: 5, 3: 0}))
+    assert not rerun.incremental
+    assert _orders_by_day(nightly) == {1: (3, 1), 2: (5, 2), 4: (1, 1)}
+    assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
+    # The files agree again: the next night copies.
+    after = _night(nightly, _orders_night(3, {4: 2}))
+    assert after.incremental and after.partitions_rewritten == {"semantic.orders": 1}
+    assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
+
+
+def test_partitioned_tables_are_the_delete_insert_models_of_the_manifest(tmp_path):
+    def model(name, schema, **config):
+        return {"resource_type": "model", "name": name, "schema": schema, "config": config}
+
+    nodes = {
+        "a": model(
+            "fct_orders",
+            "semantic",
+            materialized="incremental",
+            incremental_strategy="delete+insert",
+            unique_key="ordered_date",
+        ),
+        "b": model(
+            "base_orders",
+            "staging",
+            materialized="incremental",
+            incremental_strategy="delete+insert",
+            unique_key=["file", "row"],
+        ),
+        "c": model("fct_appeals", "semantic", materialized="table"),
+        "d": model(
+            "fct_merged",
+            "semantic",
+            materialized="incremental",
+            incremental_strategy="merge",
+            unique_key="id",
+        ),
+    }
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text(json.dumps({"nodes": nodes}))
+    assert partition_keys(manifest) == {
+        "semantic.fct_orders": ("ordered_date",),
+        "staging.base_orders": ("file", "row"),
+    }
+    # No manifest: no partitioned table, every table is rewritten whole.
+    assert partition_keys(tmp_path / "missing.json") == {}
