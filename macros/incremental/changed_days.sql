@@ -28,6 +28,15 @@
 {%- endmacro %}
 
 
+{#- A query of the record keys of `relation` (a base model) written after this model's latest
+    build: records delivered, re-delivered or superseded since. Only valid inside
+    `{% if is_incremental() %}`. -#}
+{% macro record_keys_written_since_latest_build_of_this(relation) -%}
+    select changed_rows.record_key from {{ relation }} as changed_rows
+    where {{ written_since_latest_build_of_this('changed_rows') }}
+{%- endmacro %}
+
+
 {#- The distinct days (a list of 'YYYY-MM-DD' strings) in the column `day` of `query`, read
     when the run starts; none while dbt is parsing. -#}
 {% macro days_of(query) -%}

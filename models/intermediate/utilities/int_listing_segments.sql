@@ -17,14 +17,8 @@
 -- depends_on: {{ ref('base_marketplace__sellers') }}
 
 {%- if is_incremental() %}
-    {%- set changed_listings -%}
-        select record_key from {{ ref('base_marketplace__listings') }} as listing_rows
-        where {{ written_since_latest_build_of_this('listing_rows') }}
-    {%- endset %}
-    {%- set changed_sellers -%}
-        select record_key from {{ ref('base_marketplace__sellers') }} as seller_rows
-        where {{ written_since_latest_build_of_this('seller_rows') }}
-    {%- endset %}
+    {%- set changed_listings = record_keys_written_since_latest_build_of_this(ref('base_marketplace__listings')) %}
+    {%- set changed_sellers = record_keys_written_since_latest_build_of_this(ref('base_marketplace__sellers')) %}
     {%- set days = days_of(
         'select cast(listing_rows.created_at as date) as day from '
         ~ ref('base_marketplace__listings') ~ ' as listing_rows where '

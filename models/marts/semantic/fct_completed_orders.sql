@@ -26,10 +26,7 @@
     {%- set window_first_day = incremental_window_first_day('ordered_at', complaint_window_days()) -%}
     {%- set maturing_first_day = earliest_or_latest_day_in_this('min', 'ordered_date', 'not is_mature') -%}
     {%- set first_day = [window_first_day, maturing_first_day or window_first_day] | min -%}
-    {%- set changed_sellers -%}
-        select record_key from {{ ref('base_marketplace__sellers') }} as seller_rows
-        where {{ written_since_latest_build_of_this('seller_rows') }}
-    {%- endset %}
+    {%- set changed_sellers = record_keys_written_since_latest_build_of_this(ref('base_marketplace__sellers')) %}
     {%- set changed_days = days_of(
         'select order_outcomes.ordered_date as day from ' ~ ref('int_order_complaint_outcomes')
         ~ ' as order_outcomes where ' ~ written_since_latest_build_of_this('order_outcomes')

@@ -18,10 +18,7 @@
 -- depends_on: {{ ref('base_marketplace__sellers') }}
 
 {%- if is_incremental() %}
-    {%- set changed_sellers -%}
-        select record_key from {{ ref('base_marketplace__sellers') }} as seller_rows
-        where {{ written_since_latest_build_of_this('seller_rows') }}
-    {%- endset %}
+    {%- set changed_sellers = record_keys_written_since_latest_build_of_this(ref('base_marketplace__sellers')) %}
     {%- set cohort_status -%}
         select
             facts.created_date,
