@@ -4,12 +4,7 @@
 
 {#- Incremental on DuckDB (nightly runs): re-processes actions taken in the lookback window and
     actions whose appeals were filed or decided in it (macros/incremental/windows.sql). -#}
-{{ config(
-    materialized='incremental' if target.type == 'duckdb' else 'table',
-    incremental_strategy='delete+insert',
-    unique_key='action_id',
-    on_schema_change='fail',
-) }}
+{{ config(**incremental_by_key('action_id')) }}
 
 {%- if is_incremental() %}
     {%- set window_start = incremental_window_start('acted_at') %}

@@ -9,12 +9,7 @@
     overturned in the lookback window, however old (macros/incremental/windows.sql), and those
     int_listing_segments re-wrote since this model's latest build: a listing delivered late,
     again or with its seller's new region (macros/incremental/changed_days.sql). -#}
-{{ config(
-    materialized='incremental' if target.type == 'duckdb' else 'table',
-    incremental_strategy='delete+insert',
-    unique_key='created_date',
-    on_schema_change='fail',
-) }}
+{{ config(**incremental_by_key('created_date')) }}
 
 {%- if is_incremental() %}
     {%- set overturns_from = incremental_window_start('created_at') %}

@@ -9,12 +9,7 @@
     re-processes the days of the orders whose listing's segment int_listing_segments re-wrote
     since this model's latest build with another region or category (a listing or seller
     record delivered again; macros/incremental/changed_days.sql). -#}
-{{ config(
-    materialized='incremental' if target.type == 'duckdb' else 'table',
-    incremental_strategy='delete+insert',
-    unique_key='ordered_date',
-    on_schema_change='fail',
-) }}
+{{ config(**incremental_by_key('ordered_date')) }}
 
 {%- set cutoff_at = reporting_cutoff_at() %}
 {%- if is_incremental() %}

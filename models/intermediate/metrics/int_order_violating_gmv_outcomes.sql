@@ -12,12 +12,7 @@
     appeal however late, a listing delivered late or again): the orders of the listings whose
     outcome rows the night re-wrote, where the flag or the seller this model holds differs from
     the new outcome (macros/incremental/changed_days.sql). -#}
-{{ config(
-    materialized='incremental' if target.type == 'duckdb' else 'table',
-    incremental_strategy='delete+insert',
-    unique_key='ordered_date',
-    on_schema_change='fail',
-) }}
+{{ config(**incremental_by_key('ordered_date')) }}
 
 {%- set linked = metric_definition(metric_definition('violating_gmv_share').numerator_actions.metric) -%}
 

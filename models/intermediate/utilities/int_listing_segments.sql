@@ -5,12 +5,7 @@
     or late listing, the version it replaced, an orphan whose seller arrived: both its old and
     its new creation day) and those of the listings whose seller's region changed
     (macros/incremental/changed_days.sql). No other change reaches a listing's row. -#}
-{{ config(
-    materialized='incremental' if target.type == 'duckdb' else 'table',
-    incremental_strategy='delete+insert',
-    unique_key='created_date',
-    on_schema_change='fail',
-) }}
+{{ config(**incremental_by_key('created_date')) }}
 
 {#- Read only to find the records changed since this model's latest build. #}
 -- depends_on: {{ ref('base_marketplace__listings') }}

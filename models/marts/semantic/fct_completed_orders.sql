@@ -10,12 +10,7 @@
     latest build and those of the orders whose listing's seller, or that seller's type,
     changed since (a listing or seller record delivered again;
     macros/incremental/changed_days.sql). -#}
-{{ config(
-    materialized='incremental' if target.type == 'duckdb' else 'table',
-    incremental_strategy='delete+insert',
-    unique_key='ordered_date',
-    on_schema_change='fail',
-) }}
+{{ config(**incremental_by_key('ordered_date')) }}
 
 {#- Read only to find the records changed since this model's latest build. #}
 -- depends_on: {{ ref('base_marketplace__sellers') }}

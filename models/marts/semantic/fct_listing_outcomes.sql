@@ -7,12 +7,7 @@
     fact re-wrote since this model's latest build, those whose cohort flags the new reporting
     date or coverage start changes (is_mature flips as the reporting date advances), and those
     of the listings whose seller's type changed since (macros/incremental/changed_days.sql). -#}
-{{ config(
-    materialized='incremental' if target.type == 'duckdb' else 'table',
-    incremental_strategy='delete+insert',
-    unique_key='created_date',
-    on_schema_change='fail',
-) }}
+{{ config(**incremental_by_key('created_date')) }}
 
 {#- Read only to find the records changed since this model's latest build. #}
 -- depends_on: {{ ref('base_marketplace__sellers') }}
