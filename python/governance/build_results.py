@@ -21,6 +21,8 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 
+from governance import documented_table
+
 SCHEMA = "monitoring"
 TABLE = "build_results"
 RELATION = f"{SCHEMA}.{TABLE}"
@@ -171,17 +173,10 @@ def record(database: Path | str, run_results: Path | str, validation=None) -> pd
 
 
 def _write(con: duckdb.DuckDBPyConnection, rows: pd.DataFrame) -> None:
-    columns = ", ".join(f"{name} {TYPES[name]}" for name in COLUMNS)
-    con.execute(f"create or replace table {RELATION} ({columns})")
+    columns = {name: (TYPES[name], description) for name, description in COLUMNS.items()}
+    documented_table.create_or_replace(con, RELATION, columns, TABLE_COMMENT)
     con.register("build_result_rows", rows)
     try:
         con.execute(f"insert into {RELATION} select {', '.join(COLUMNS)} from build_result_rows")
     finally:
         con.unregister("build_result_rows")
-    con.execute(f"comment on table {RELATION} is {_literal(TABLE_COMMENT)}")
-    for name, description in COLUMNS.items():
-        con.execute(f"comment on column {RELATION}.{name} is {_literal(description)}")
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"

@@ -57,7 +57,7 @@ from pathlib import Path
 import duckdb
 import yaml
 
-from governance import published_file, settings
+from governance import documented_table, published_file, settings
 
 FAULT_ENV = "GOVERNANCE_FAULT_INJECT"
 
@@ -265,10 +265,6 @@ def bi_work_path(published: Path) -> Path:
     return work_path(published).with_name(work_path(published).name + ".published")
 
 
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
 #: The publication record, one row in the published file and in the state: readers see when the
 #: file was published and for which reporting date; a night compares its id in the work file
 #: (the state it started from) with the published file's to know that the published file holds
@@ -318,16 +314,13 @@ def renew_publication(database: Path) -> str | None:
             previous = con.execute(f"select max(publication_id) from {PUBLICATION}").fetchone()[0]
         except duckdb.CatalogException:
             previous = None
-        columns = ", ".join(f"{name} {kind}" for name, (kind, _) in PUBLICATION_COLUMNS.items())
-        con.execute(f"create schema if not exists {PUBLICATION.split('.')[0]}")
-        con.execute(f"create or replace table {PUBLICATION} ({columns})")
+        documented_table.create_or_replace(
+            con, PUBLICATION, PUBLICATION_COLUMNS, PUBLICATION_COMMENT
+        )
         con.execute(
             f"insert into {PUBLICATION} values (?, ?, ?)",
             [uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None), _reporting_date(con)],
         )
-        con.execute(f"comment on table {PUBLICATION} is {_sql_literal(PUBLICATION_COMMENT)}")
-        for name, (_, description) in PUBLICATION_COLUMNS.items():
-            con.execute(f"comment on column {PUBLICATION}.{name} is {_sql_literal(description)}")
     return previous
 
 

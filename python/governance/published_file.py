@@ -35,6 +35,8 @@ from pathlib import Path
 
 import duckdb
 
+from governance.documented_table import sql_literal
+
 #: The name of the work file, attached read-only, in the SQL that copies from it.
 SOURCE = "build_state"
 #: When the build that wrote a row started (macros/incremental/windows.sql, build_started_at).
@@ -109,7 +111,7 @@ def update(
     con = duckdb.connect(str(target), config={"preserve_insertion_order": False})
     try:
         con.execute("set enable_progress_bar = false")
-        con.execute(f"attach {_literal(str(work))} as {SOURCE} (read_only)")
+        con.execute(f"attach {sql_literal(str(work))} as {SOURCE} (read_only)")
         changes = _bring_up_to_date(con, schemas, keys)
         con.execute(f"detach {SOURCE}")
         con.execute("checkpoint")
@@ -168,10 +170,6 @@ def _remove_what_changed(
             if relation not in wanted:
                 changes.tables_dropped.append(".".join(relation))
     return by_partition
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 def _identifier(name: str) -> str:
@@ -325,7 +323,7 @@ def _set_comments(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> N
         f"""
         select wanted.kind, wanted.schema_name, wanted.name, wanted.column_name, wanted.comment
         from ({_COMMENTS.format(db="$source")}) as wanted
-        left join ({_COMMENTS.format(db=_literal(_own(con)))}) as held
+        left join ({_COMMENTS.format(db=sql_literal(_own(con)))}) as held
             using (schema_name, name, column_name, kind)
         where wanted.schema_name in (select unnest($schemas))
             and wanted.comment is distinct from held.comment
@@ -335,5 +333,5 @@ def _set_comments(con: duckdb.DuckDBPyConnection, schemas: tuple[str, ...]) -> N
     ).fetchall()
     for kind, schema, name, column, comment in differing:
         target = _name(schema, name) + (f".{_identifier(column)}" if column else "")
-        text = "null" if comment is None else _literal(comment)
+        text = "null" if comment is None else sql_literal(comment)
         con.execute(f"comment on {kind} {target} is {text}")
