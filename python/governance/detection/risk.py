@@ -19,7 +19,8 @@
   most: for each feature, the score minus the score with that feature set to its median over
   the training sellers, e.g. ``'complaint_rate=0.31 (+0.220); shared_bank_accounts=2
   (+0.150); ...'``. Computed for the ``explain_max_rows`` highest-scored sellers (default
-  200k; about one prediction per seller and non-median feature); the others get a null.
+  200k; per seller and non-median feature, the trees that split on that feature evaluated
+  again); the others get a null.
 * **Train once, score often.** :func:`train` returns a :class:`TrainedRiskModel` (the fitted
   model, its features, cut-off, explanation reference and report) and :func:`score` scores any
   later feature table with it; :func:`train_and_score` is the two in one.
