@@ -30,8 +30,10 @@ memory belong to that step alone:
 Every dbt step is preceded by an untimed ``dbt parse``. Peak memory is the resident set size
 (RSS) of the step's process tree: the larger of the biggest single process's peak (``wait4``
 resource usage, exact) and the sum over the tree sampled every ``SAMPLE_SECONDS`` (catches
-concurrent children). A step that grows past ``max_rss_mb`` is stopped and reported as such
-instead of taking the machine down; for the pandas peer that is a result, not an error.
+concurrent children; each process counted by its proportional set size, so pages a forked child
+shares with its parent count once). A step that grows past ``max_rss_mb`` is stopped and
+reported as such instead of taking the machine down; for the pandas peer that is a result, not an
+error.
 
 Results go to ``bench/results/<tier>.json`` and are printed as a table with the ratios
 (``ratios``) and the targets that apply to the tier (``TARGETS``). It is a benchmark, not a
@@ -197,11 +199,30 @@ def _children_map() -> dict[int, list[int]]:
     return children
 
 
+def process_memory_bytes(pid: int) -> int:
+    """Memory a process holds, its shared pages split among the processes sharing them: the
+    proportional set size (Linux /proc/<pid>/smaps_rollup), or the resident set size where the
+    kernel gives no PSS. A forked child shares its parent's pages until it writes them; the RSS
+    of both counts those pages twice, the PSS once."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def tree_rss_bytes(root_pid: int) -> int:
-    """Sum of the resident set sizes of a process and all its descendants (Linux /proc)."""
+    """Memory of a process and all its descendants (Linux /proc): the sum of their
+    proportional set sizes (process_memory_bytes), which counts a shared page once."""
     if not os.path.isdir("/proc"):
         return 0
-    page = os.sysconf("SC_PAGE_SIZE")
     children = _children_map()
     total, stack, seen = 0, [root_pid], set()
     while stack:
@@ -209,11 +230,7 @@ def tree_rss_bytes(root_pid: int) -> int:
         if pid in seen:
             continue
         seen.add(pid)
-        try:
-            with open(f"/proc/{pid}/statm", "rb") as handle:
-                total += int(handle.read().split()[1]) * page
-        except (OSError, IndexError, ValueError):
-            pass
+        total += process_memory_bytes(pid)
         stack.extend(children.get(pid, ()))
     return total
 

@@ -43,6 +43,19 @@ def test_measure_counts_grandchildren_in_the_peak():
     assert m.peak_rss_mb >= 250
 
 
+FORK_AFTER_ALLOCATING = (
+    "import os, time; block = bytearray(400 * 2**20); block[::4096] = b'x' * len(block[::4096]); "
+    "pid = os.fork(); time.sleep(1.0); os._exit(0) if pid == 0 else os.waitpid(pid, 0)"
+)
+
+
+def test_measure_counts_pages_a_forked_child_shares_with_its_parent_once():
+    # Parent and child each show 400 MB resident after the fork, but hold one copy between them.
+    m = bench.measure([sys.executable, "-c", FORK_AFTER_ALLOCATING])
+    assert m.ok
+    assert 400 <= m.peak_rss_mb < 700
+
+
 def test_measure_reports_a_failing_step_by_exit_code():
     m = bench.measure(_child(mb=1, sleep=0, code=3))
     assert m.returncode == 3
