@@ -561,3 +561,15 @@ def test_model_seconds_reads_one_successful_node_of_run_results(tmp_path):
     # Every detection model, None for those that did not run.
     seconds = bench.detection_model_seconds(results)
     assert seconds == {**dict.fromkeys(bench.DETECTION_MODELS), "metric_anomalies": 12.346}
+
+
+def test_raw_load_runs_with_the_builds_duckdb_settings(monkeypatch):
+    # profiles.yml holds the one default; the harness resolves it as dbt does.
+    monkeypatch.delenv("GOVERNANCE_DUCKDB_MEMORY_LIMIT", raising=False)
+    assert bench.build_duckdb_settings() == {
+        "TimeZone": "UTC",
+        "memory_limit": "6GB",
+        "preserve_insertion_order": False,
+    }
+    monkeypatch.setenv("GOVERNANCE_DUCKDB_MEMORY_LIMIT", "2GB")
+    assert bench.build_duckdb_settings()["memory_limit"] == "2GB"
