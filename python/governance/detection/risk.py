@@ -251,9 +251,10 @@ def _contributions(
                 continue
             xr = xb[rows]
             xr[:, j] = reference[j]
-            changed = values[rows]
-            changed[:, uses[j]] = _tree_values(model, [trees[t] for t in uses[j]], xr)
-            out[lo + rows, j] = base[lo + rows] - _proba_of_tree_values(model, changed)
+            replaced = _tree_values(model, [trees[t] for t in uses[j]], xr)
+            changed = dict(zip(uses[j].tolist(), replaced, strict=True))
+            summed = [changed[t] if t in changed else values[t, rows] for t in range(len(trees))]
+            out[lo + rows, j] = base[lo + rows] - _proba_of_tree_values(model, summed)
     return out
 
 
@@ -274,22 +275,22 @@ def _trees_splitting_on(trees: list, n_features: int) -> list[np.ndarray]:
 
 
 def _tree_values(model, trees: list, x: np.ndarray) -> np.ndarray:
-    """Per row of ``x`` (float64, C order) and tree, the tree's raw value (its leaf)."""
+    """Per tree and row of ``x`` (float64, C order), the tree's raw value (its leaf)."""
     bitsets, feature_map = model._bin_mapper.make_known_categories_bitsets()
     threads = _openmp_effective_n_threads()
-    values = np.empty((len(x), len(trees)))
+    values = np.empty((len(trees), len(x)))
     for t, tree in enumerate(trees):
-        values[:, t] = tree.predict(x, bitsets, feature_map, threads)
+        values[t] = tree.predict(x, bitsets, feature_map, threads)
     return values
 
 
-def _proba_of_tree_values(model, values: np.ndarray) -> np.ndarray:
-    """The positive-class probability of rows whose per-tree raw values are ``values``:
-    the baseline plus each tree's value in turn, as ``model.predict_proba`` adds them."""
-    raw = np.zeros((len(values), 1), dtype=model._baseline_prediction.dtype, order="F")
+def _proba_of_tree_values(model, values) -> np.ndarray:
+    """The positive-class probability of rows whose raw values are ``values``, one array per
+    tree: the baseline plus each tree's values in turn, as ``model.predict_proba`` adds them."""
+    raw = np.zeros((len(values[0]), 1), dtype=model._baseline_prediction.dtype, order="F")
     raw += model._baseline_prediction
-    for t in range(values.shape[1]):
-        raw[:, 0] += values[:, t]
+    for tree_values in values:
+        raw[:, 0] += tree_values
     return model._loss.predict_proba(raw)[:, 1]
 
 
