@@ -43,8 +43,7 @@ def _changed(alias: str) -> str:
 
 _CUTOFF = "(select max(cutoff_at) from intermediate.int_as_of_date)"
 _ORDER_DAYS = (
-    "(select distinct ordered_date from semantic.fct_completed_orders "
-    "where processed_at >= $since)"
+    "(select distinct ordered_date from semantic.fct_completed_orders where processed_at >= $since)"
 )
 _LISTING_DAYS = (
     "(select distinct created_date from intermediate.int_listing_enforcement_outcomes "

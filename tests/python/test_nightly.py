@@ -426,9 +426,7 @@ def test_after_a_night_uniqueness_tests_check_the_keys_the_night_wrote(nights, t
     night = tmp_path / "night.duckdb"
     shutil.copy(nights["state"], night)
     with duckdb.connect(str(night), read_only=True) as con:
-        stamps = con.execute(
-            f"select count(distinct processed_at) from {ORDER_FACT}"
-        ).fetchone()[0]
+        stamps = con.execute(f"select count(distinct processed_at) from {ORDER_FACT}").fetchone()[0]
     assert stamps == 2  # rows of night 1 outside the lookback window, rows of night 2
     latest, _ = _duplicate_orders(night, ["latest", "earliest"])
     result, sql = _unique_test_of_the_order_fact(night, tmp_path / "night-target")
@@ -635,8 +633,7 @@ def test_a_complaint_reaches_an_order_placed_before_the_lookback_window(nights):
     )
     with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
         lookback_start = con.execute(
-            "select cast(cast(max(ordered_at) as date) - interval 3 day as date) "
-            f"from {ORDER_FACT}"
+            f"select cast(cast(max(ordered_at) as date) - interval 3 day as date) from {ORDER_FACT}"
         ).fetchone()[0]
         before = con.execute(query, [lookback_start]).fetchall()
     with duckdb.connect(str(nights["state"]), read_only=True) as con:
