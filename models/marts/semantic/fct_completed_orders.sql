@@ -114,7 +114,11 @@ maturity as (
 
 completed_orders as (
 
-    select orders.*
+    select
+        orders.order_id,
+        orders.listing_id,
+        orders.ordered_at,
+        orders.gmv_usd
     from orders
     where
         orders.order_status = 'completed'
@@ -127,7 +131,9 @@ completed_orders as (
 
 complaints_in_scope as (
 
-    select complaints.*
+    select
+        complaints.order_id,
+        complaints.created_at
     from complaints
     where
         complaints.order_id is not null
