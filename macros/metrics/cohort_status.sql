@@ -6,7 +6,14 @@
     - `is_complete`: the cohort day lies inside the coverage of the source the metric counts
       (false when the source has no coverage start). -#}
 {% macro cohort_status_columns(cohort_date, maturity='maturity') -%}
-    {{ dbt.dateadd('day', maturity ~ '.maturity_days', cohort_date) }}
-    <= {{ maturity }}.as_of_date as is_mature,
+    {{ cohort_is_mature(cohort_date, maturity) }} as is_mature,
     coalesce({{ cohort_date }} >= {{ maturity }}.coverage_start_date, false) as is_complete
+{%- endmacro %}
+
+{#- Whether the outcome window of cohort day `cohort_date` (a SQL expression) has closed by the
+    reporting date, from `maturity`, a relation or CTE holding the metric's row of
+    int_metric_maturity: cohort day + maturity_days <= as_of_date. A period is mature when its
+    last day is. -#}
+{% macro cohort_is_mature(cohort_date, maturity='maturity') -%}
+    {{ dbt.dateadd('day', maturity ~ '.maturity_days', cohort_date) }} <= {{ maturity }}.as_of_date
 {%- endmacro %}

@@ -30,8 +30,10 @@ memory belong to that step alone:
 Every dbt step is preceded by an untimed ``dbt parse``. Peak memory is the resident set size
 (RSS) of the step's process tree: the larger of the biggest single process's peak (``wait4``
 resource usage, exact) and the sum over the tree sampled every ``SAMPLE_SECONDS`` (catches
-concurrent children). A step that grows past ``max_rss_mb`` is stopped and reported as such
-instead of taking the machine down; for the pandas peer that is a result, not an error.
+concurrent children; each process counted by its proportional set size, so pages a forked child
+shares with its parent count once). A step that grows past ``max_rss_mb`` is stopped and
+reported as such instead of taking the machine down; for the pandas peer that is a result, not an
+error.
 
 Results go to ``bench/results/<tier>.json`` and are printed as a table with the ratios
 (``ratios``) and the targets that apply to the tier (``TARGETS``). It is a benchmark, not a
@@ -47,6 +49,7 @@ import importlib.util
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import subprocess
@@ -59,6 +62,7 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from governance import settings
+from governance.documented_table import sql_literal
 
 SAMPLE_SECONDS = 0.2
 RESULT_KEYS = (
@@ -197,11 +201,30 @@ def _children_map() -> dict[int, list[int]]:
     return children
 
 
+def process_memory_bytes(pid: int) -> int:
+    """Memory a process holds, its shared pages split among the processes sharing them: the
+    proportional set size (Linux /proc/<pid>/smaps_rollup), or the resident set size where the
+    kernel gives no PSS. A forked child shares its parent's pages until it writes them; the RSS
+    of both counts those pages twice, the PSS once."""
+    try:
+        with open(f"/proc/{pid}/smaps_rollup", "rb") as handle:
+            for line in handle:
+                if line.startswith(b"Pss:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, IndexError, ValueError):
+        pass
+    try:
+        with open(f"/proc/{pid}/statm", "rb") as handle:
+            return int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+
+
 def tree_rss_bytes(root_pid: int) -> int:
-    """Sum of the resident set sizes of a process and all its descendants (Linux /proc)."""
+    """Memory of a process and all its descendants (Linux /proc): the sum of their
+    proportional set sizes (process_memory_bytes), which counts a shared page once."""
     if not os.path.isdir("/proc"):
         return 0
-    page = os.sysconf("SC_PAGE_SIZE")
     children = _children_map()
     total, stack, seen = 0, [root_pid], set()
     while stack:
@@ -209,11 +232,7 @@ def tree_rss_bytes(root_pid: int) -> int:
         if pid in seen:
             continue
         seen.add(pid)
-        try:
-            with open(f"/proc/{pid}/statm", "rb") as handle:
-                total += int(handle.read().split()[1]) * page
-        except (OSError, IndexError, ValueError):
-            pass
+        total += process_memory_bytes(pid)
         stack.extend(children.get(pid, ()))
     return total
 
@@ -299,6 +318,28 @@ def measure(
 # --------------------------------------------------------------------------- the steps
 
 
+ENV_VAR_WITH_DEFAULT = re.compile(r"""\{\{\s*env_var\('(\w+)',\s*'([^']*)'\)\s*\}\}""")
+
+
+def build_duckdb_settings() -> dict[str, object]:
+    """The DuckDB settings the build runs with: the dev target's `settings` in profiles.yml,
+    each `env_var(name, default)` resolved as dbt resolves it."""
+    import yaml
+
+    profile = yaml.safe_load((settings.project_dir() / "profiles.yml").read_text())
+    configured = profile["marketplace_governance"]["outputs"]["dev"]["settings"]
+    resolved: dict[str, object] = {}
+    for name, value in configured.items():
+        match = ENV_VAR_WITH_DEFAULT.fullmatch(value) if isinstance(value, str) else None
+        resolved[name] = os.environ.get(match[1], match[2]) if match else value
+    return resolved
+
+
+def raw_files_literal(raw_dir: Path, table: str) -> str:
+    """The Parquet files of one raw table, as a SQL string literal for read_parquet()."""
+    return sql_literal(str(Path(raw_dir) / table / "*.parquet"))
+
+
 def floor_pass(raw_dir: Path) -> dict[str, int]:
     """Read every raw table once with DuckDB (count, first/last event, a sum); rows per table."""
     import duckdb
@@ -307,11 +348,11 @@ def floor_pass(raw_dir: Path) -> dict[str, int]:
     con = duckdb.connect()
     try:
         for table, (event_column, numeric, key) in FLOOR_COLUMNS.items():
-            pattern = str(Path(raw_dir) / table / "*.parquet").replace("'", "''")
+            pattern = raw_files_literal(raw_dir, table)
             measure_sql = f"sum({numeric})" if numeric else f"sum(length({key}))"
             count, _, _, _ = con.execute(
                 f"select count(*), min({event_column}), max({event_column}), {measure_sql} "
-                f"from read_parquet('{pattern}', union_by_name = true)"
+                f"from read_parquet({pattern}, union_by_name = true)"
             ).fetchone()
             rows[table] = int(count)
     finally:
@@ -324,7 +365,7 @@ RAW_LOAD_FILE = "raw_load.duckdb"  # beside raw/: the raw-load step's warehouse,
 
 def raw_load_pass(raw_dir: Path) -> dict[str, int]:
     """Copy every raw table, every column, unchanged into a new DuckDB file (one `create table
-    as select *` each, DuckDB's memory limit as the build's), then remove it; rows per table.
+    as select *` each, with the build's DuckDB memory settings), then remove it; rows per table.
 
     A reference for the full build, which writes typed, checked and deduplicated tables of the
     same data: the floor reads a few columns, this reads and writes them all."""
@@ -334,15 +375,15 @@ def raw_load_pass(raw_dir: Path) -> dict[str, int]:
     for path in (db, db.with_name(db.name + ".wal")):
         path.unlink(missing_ok=True)
     rows: dict[str, int] = {}
-    memory_limit = os.environ.get("GOVERNANCE_DUCKDB_MEMORY_LIMIT", "6GB")
-    con = duckdb.connect(str(db), config={"memory_limit": memory_limit})
+    build = build_duckdb_settings()
+    memory_settings = {name: build[name] for name in ("memory_limit", "preserve_insertion_order")}
+    con = duckdb.connect(str(db), config=memory_settings)
     try:
-        con.execute("set preserve_insertion_order = false")
         for table in FLOOR_COLUMNS:
-            pattern = str(Path(raw_dir) / table / "*.parquet").replace("'", "''")
             con.execute(
                 f"create table {table} as "
-                f"select * from read_parquet('{pattern}', union_by_name = true)"
+                f"select * from read_parquet({raw_files_literal(raw_dir, table)}, "
+                "union_by_name = true)"
             )
             rows[table] = con.execute(f"select count(*) from {table}").fetchone()[0]
         con.execute("checkpoint")

@@ -43,6 +43,19 @@ def test_measure_counts_grandchildren_in_the_peak():
     assert m.peak_rss_mb >= 250
 
 
+FORK_AFTER_ALLOCATING = (
+    "import os, time; block = bytearray(400 * 2**20); block[::4096] = b'x' * len(block[::4096]); "
+    "pid = os.fork(); time.sleep(1.0); os._exit(0) if pid == 0 else os.waitpid(pid, 0)"
+)
+
+
+def test_measure_counts_pages_a_forked_child_shares_with_its_parent_once():
+    # Parent and child each show 400 MB resident after the fork, but hold one copy between them.
+    m = bench.measure([sys.executable, "-c", FORK_AFTER_ALLOCATING])
+    assert m.ok
+    assert 400 <= m.peak_rss_mb < 700
+
+
 def test_measure_reports_a_failing_step_by_exit_code():
     m = bench.measure(_child(mb=1, sleep=0, code=3))
     assert m.returncode == 3
@@ -548,3 +561,15 @@ def test_model_seconds_reads_one_successful_node_of_run_results(tmp_path):
     # Every detection model, None for those that did not run.
     seconds = bench.detection_model_seconds(results)
     assert seconds == {**dict.fromkeys(bench.DETECTION_MODELS), "metric_anomalies": 12.346}
+
+
+def test_raw_load_runs_with_the_builds_duckdb_settings(monkeypatch):
+    # profiles.yml holds the one default; the harness resolves it as dbt does.
+    monkeypatch.delenv("GOVERNANCE_DUCKDB_MEMORY_LIMIT", raising=False)
+    assert bench.build_duckdb_settings() == {
+        "TimeZone": "UTC",
+        "memory_limit": "6GB",
+        "preserve_insertion_order": False,
+    }
+    monkeypatch.setenv("GOVERNANCE_DUCKDB_MEMORY_LIMIT", "2GB")
+    assert bench.build_duckdb_settings()["memory_limit"] == "2GB"

@@ -25,9 +25,9 @@ metric_definitions as (
 
 ),
 
-as_of as (
+maturity as (
 
-    select * from {{ ref('int_as_of_date') }}
+    select * from {{ ref('int_metric_maturity') }}
 
 ),
 
@@ -188,18 +188,16 @@ final as (
         cast(periods.days_in_period as integer) as days_in_period,
         coalesce(
             periods.period_start >= first_days.first_metric_date
-            and periods.period_end <= as_of.as_of_date,
+            and periods.period_end <= maturity.as_of_date,
             false
         ) as is_complete,
-        {{ dbt.dateadd('day', 'metric_definitions.maturity_days', 'periods.period_end') }}
-        <= as_of.as_of_date as is_mature
+        {{ cohort_is_mature('periods.period_end') }} as is_mature
 
     from periods
     inner join first_days
         on periods.metric_name = first_days.metric_name
-    inner join metric_definitions
-        on periods.metric_name = metric_definitions.metric_name
-    cross join as_of
+    inner join maturity
+        on periods.metric_name = maturity.metric_name
 
 )
 
