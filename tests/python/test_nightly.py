@@ -25,12 +25,13 @@ import pyarrow.parquet as pq
 import pytest
 from nightly_support import base_tables, leaked_values, sha256, table_differences
 
-from governance import build_results, settings
+from governance import build_results, metric_registry, settings
 from governance.detection.risk import score
 from governance.detection.risk_features import risk_feature_frame
 from governance.detection.risk_registry import load_model
 from governance.nightly import NightlyError, report_path, run_backfill, run_nightly
 from governance.publish import FAULT_ENV, state_path, whole_build
+from governance.published_file import partition_keys
 from governance.quality import read_validation_state
 from governance.simulator.corrupt import _set
 from governance.simulator.feed import advance_day, generate_with_holdback
@@ -536,6 +537,85 @@ def test_a_night_re_processes_old_rows_whose_listing_or_seller_changed(nights):
             [before, nights["overturned_listing"], nights["moved_seller"]],
         ).fetchone()
     assert rewritten == expected and len(rewritten) < days
+
+
+COUNTS = "intermediate.int_metric_counts_daily"
+
+
+def _metrics_counted_by_day(target: Path) -> dict[str, tuple[str, str]]:
+    """The metrics whose outcome model is kept by whole days of their cohort date (delete+insert
+    by it, the manifest), with that model's relation and date column."""
+    keys = partition_keys(target / "manifest.json")
+    by_day = {}
+    for metric in metric_registry.load().metrics:
+        model, day = metric.outcome["model"], metric.outcome["date_column"]
+        for relation, key in keys.items():
+            if relation.split(".")[-1] == model and key == (day,):
+                by_day[metric.name] = (relation, day)
+    return by_day
+
+
+def test_a_night_re_counts_only_the_metric_days_its_outcome_facts_rewrote(nights):
+    # int_metric_counts_daily re-counts a metric whose outcome fact is kept by whole days of its
+    # cohort date for the days that fact wrote on night 2 alone (the old creation day of the
+    # listing whose action an appeal overturned among them), and the small outcome tables
+    # whole; the result equals a full rebuild (the warehouse equality test above).
+    by_day = _metrics_counted_by_day(nights["root"] / "target")
+    names = [metric.name for metric in metric_registry.load().metrics]
+    assert {"listing_violation_rate", "complaint_rate"} <= set(by_day) < set(names)
+    recounted = {}
+    with duckdb.connect(str(nights["state"]), read_only=True) as con:
+        (night_2,) = con.execute(f"select max(processed_at) from {COUNTS}").fetchone()
+        for name in names:
+            recounted[name], days = con.execute(
+                "select list(distinct metric_date order by metric_date) "
+                f"filter (where processed_at = ?), count(distinct metric_date) "
+                f"from {COUNTS} where metric_name = ?",
+                [night_2, name],
+            ).fetchone()
+            if name not in by_day:
+                assert len(recounted[name]) == days, name
+                continue
+            relation, day = by_day[name]
+            (written,) = con.execute(
+                f"select list(distinct {day} order by {day}) from {relation} "
+                "where processed_at = ?",
+                [night_2],
+            ).fetchone()
+            assert recounted[name] == written and 0 < len(written) < days, name
+        (overturned_day,) = con.execute(
+            "select created_date from intermediate.int_listing_segments where listing_id = ?",
+            [nights["overturned_listing"]],
+        ).fetchone()
+    assert overturned_day in recounted["listing_violation_rate"]
+
+
+def test_a_day_a_metric_counted_whole_no_longer_has_keeps_no_count(nights, tmp_path):
+    # A metric re-counted whole whose records all left a day (say an appeal delivered again
+    # with another resolution day): the night deletes the day's count, which re-counting alone
+    # would keep (a delete+insert deletes only the keys it writes).
+    db = tmp_path / "counts.duckdb"
+    shutil.copy(nights["state"], db)
+    by_day = _metrics_counted_by_day(nights["root"] / "target")
+    whole = next(m.name for m in metric_registry.load().metrics if m.name not in by_day)
+    counts = f"select * exclude (processed_at) from {COUNTS} order by all"
+    with duckdb.connect(str(db)) as con:
+        before = con.execute(counts).fetchall()
+        con.execute(
+            f"insert into {COUNTS} select metric_name, cast('2000-01-01' as date), region, "
+            "category, numerator, denominator, denominator_sum_squares, processed_at "
+            f"from {COUNTS} where metric_name = ? limit 1",
+            [whole],
+        )
+    run = run_dbt(
+        ["run", "--select", "int_metric_counts_daily"],
+        duckdb_path=db,
+        target_path=tmp_path / "target",
+        quiet=True,
+    )
+    assert run.returncode == 0, run.stdout[-2000:]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(counts).fetchall() == before
 
 
 def _risk_models(db: Path) -> list[tuple]:
