@@ -9,9 +9,8 @@
       rows and row numbers of each file;
     - record keys are established by staging's version ranking: the `stg_marketplace__*`
       views' `unique` tests;
-    - a fact that filters and joins (int_order_complaint_outcomes) keeps its own `unique`
-      test; a fact that only adds columns to it with left joins (fct_completed_orders) is
-      counted against it (`one_row_per_row_of`). -#}
+    - a fact that filters and joins (fct_completed_orders) keeps its own `unique` test, on the
+      keys its latest build wrote (`latest_rows_of`). -#}
 
 {#- The rows of `model` whose `columns` repeat: one row per repeated key, with `n_records`.
     With `latest_rows_of` (a relation with a `processed_at` column: an incremental model, or the

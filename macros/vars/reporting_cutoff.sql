@@ -1,7 +1,7 @@
 {#- The end of the reporting day (int_as_of_date.cutoff_at) as a timestamp literal, read when
     the model runs, for filters on large tables. A filter on a constant lets the engine estimate
     how many rows pass it; a join to the one-row int_as_of_date does not, and DuckDB then built
-    the hash table of a join on the wrong side (large tier, int_order_complaint_outcomes: the
+    the hash table of a join on the wrong side (large tier, the order fact: the
     98M completed orders instead of the 21M listings; it spilled to disk and took 124 s against
     82 s). When int_as_of_date is not a built table (compiling or linting an empty warehouse, or a
     unit test, whose inputs are fixtures), the same value as a subquery. -#}

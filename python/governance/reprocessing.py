@@ -15,12 +15,12 @@ replaced (its old values may still be in a fact) or an orphan whose parent arriv
 build. Each check lists the changes whose fact rows were not re-written:
 
 * orders (completed, before the reporting cutoff): their order day in
-  ``int_order_complaint_outcomes``;
+  ``fct_completed_orders``;
 * complaints: the days of the completed orders they count for (placed up to
   ``complaint_window_days`` before the complaint);
 * listings: their creation day in ``int_listing_enforcement_outcomes`` (a night re-writes the
   creation days of the listings it staged, so this check is a safety net; their orders, which
-  carry the listing's segment, are re-processed by the order facts whatever their day);
+  carry the listing's segment, are re-processed by the order fact whatever their day);
 * enforcement actions, and appeals through their action: ``int_enforcement_actions_resolved``.
 
 The check is conservative: a change counts whatever column it changes, including columns no fact
@@ -43,8 +43,7 @@ def _changed(alias: str) -> str:
 
 _CUTOFF = "(select max(cutoff_at) from intermediate.int_as_of_date)"
 _ORDER_DAYS = (
-    "(select distinct ordered_date from intermediate.int_order_complaint_outcomes "
-    "where processed_at >= $since)"
+    "(select distinct ordered_date from semantic.fct_completed_orders where processed_at >= $since)"
 )
 _LISTING_DAYS = (
     "(select distinct created_date from intermediate.int_listing_enforcement_outcomes "
@@ -58,7 +57,7 @@ _ACTIONS = (
 
 def complaint_window_days() -> int:
     """Days after an order within which a complaint counts: complaint_rate's window in the metric
-    registry, which int_order_complaint_outcomes applies (macro complaint_window_days())."""
+    registry, which fct_completed_orders applies (macro complaint_window_days())."""
     return int(metric_registry.load().metric("complaint_rate").window_days)
 
 

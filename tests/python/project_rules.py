@@ -17,16 +17,14 @@ from pathlib import PurePosixPath
 LAYERS = ("base", "staging", "intermediate", "marts")
 MAX_PARENTS = 7
 #: The tests that make a primary key: unique and not_null on one column, or a unique combination.
-#: The project's two count-based key tests count as a combination: one_row_per_raw_row (a base
-#: model's key (source_file, file_row_number), numbered by the raw read) and one_row_per_row_of
-#: (a model that only adds columns to a parent keeps its rows: the parent's key test holds).
+#: The project's count-based key test counts as a combination: one_row_per_raw_row (a base
+#: model's key (source_file, file_row_number), numbered by the raw read).
 UNIQUE_TESTS = {"unique"}
 NOT_NULL_TESTS = {"not_null"}
 COMBINATION_TESTS = {
     "unique_key_combination",
     "unique_combination_of_columns",
     "one_row_per_raw_row",
-    "one_row_per_row_of",
 }
 
 

@@ -76,11 +76,11 @@ def test_spark_packages_are_an_optional_group_not_a_main_dependency():
     assert not any("spark" in d for d in project["dependencies"])
 
 
-# Intermediate models at raw event grain (one row per listing, order, action, check or appeal).
+# Models at raw event grain (one row per listing, order, action, check or appeal).
 EVENT_GRAIN_MODELS = {
     "int_listing_segments",
     "int_listing_enforcement_outcomes",
-    "int_order_complaint_outcomes",
+    "fct_completed_orders",
     "int_enforcement_actions_resolved",
     "int_random_listing_checks",
     "int_appeal_resolutions",

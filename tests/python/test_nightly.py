@@ -25,12 +25,13 @@ import pyarrow.parquet as pq
 import pytest
 from nightly_support import base_tables, leaked_values, sha256, table_differences
 
-from governance import build_results, settings
+from governance import build_results, metric_registry, settings
 from governance.detection.risk import score
 from governance.detection.risk_features import risk_feature_frame
 from governance.detection.risk_registry import load_model
 from governance.nightly import NightlyError, report_path, run_backfill, run_nightly
 from governance.publish import FAULT_ENV, state_path, whole_build
+from governance.published_file import partition_keys
 from governance.quality import read_validation_state
 from governance.simulator.corrupt import _set
 from governance.simulator.feed import advance_day, generate_with_holdback
@@ -40,9 +41,8 @@ SEED = 7
 FIRST_NIGHT, NIGHT = "2026-06-29", "2026-06-30"
 # Data tests validate a night; the runs that only produce tables to compare skip them.
 NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
-ORDERS_SQL = "marketplace_governance/models/intermediate/metrics/int_order_complaint_outcomes.sql"
-FACT_SQL = "marketplace_governance/models/marts/semantic/fct_completed_orders.sql"
-ORDER_OUTCOMES = "intermediate.int_order_complaint_outcomes"
+ORDERS_SQL = "marketplace_governance/models/marts/semantic/fct_completed_orders.sql"
+ORDER_FACT = "semantic.fct_completed_orders"
 BASE_ORDERS_SQL = (
     "marketplace_governance/models/staging/marketplace/base/base_marketplace__orders.sql"
 )
@@ -127,7 +127,7 @@ def _before_the_order_window(night_1: Path) -> str:
     with duckdb.connect(str(night_1), read_only=True) as con:
         return str(
             con.execute(
-                f"select cast(max(ordered_date) - interval 17 day as date) from {ORDER_OUTCOMES}"
+                f"select cast(max(ordered_date) - interval 17 day as date) from {ORDER_FACT}"
             ).fetchone()[0]
         )
 
@@ -139,7 +139,7 @@ def _late_overturn(raw: Path, night_1: Path) -> str:
         action_id, listing_id = con.execute(
             "select any_value(actions.action_id), actions.target_id "
             "from intermediate.int_enforcement_actions_resolved as actions "
-            "inner join semantic.int_order_violating_gmv_outcomes as orders "
+            f"inner join {ORDER_FACT} as orders "
             "on actions.target_id = orders.listing_id "
             "where actions.target_type = 'listing' and orders.is_on_violating_listing "
             "and orders.ordered_date < ? "
@@ -248,8 +248,6 @@ def nights(tmp_path_factory):
     }
     incremental_sql["base_compiled"] = (root / "target" / "compiled" / BASE_ORDERS_SQL).read_text()
     incremental_sql["base_run"] = (root / "target" / "run" / BASE_ORDERS_SQL).read_text()
-    incremental_sql["fact_run"] = (root / "target" / "run" / FACT_SQL).read_text()
-    incremental_sql["fact_compiled"] = (root / "target" / "compiled" / FACT_SQL).read_text()
     rebuilt = root / "full" / "governance.duckdb"
     full = _nightly(root, rebuilt, full_refresh=True, dbt_args=NO_TESTS)
     return {
@@ -299,15 +297,16 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     assert "delete from" in run and "where ( ordered_date) in ( select (ordered_date)" in run
     model = re.sub(r"\s+", " ", nights["incremental_sql"]["compiled"])
     # ...from the latest order day night 1 published, minus the lookback (3 days) and the 14-day
-    # complaint window, read from the model when the run started: a constant in the SQL.
+    # complaint window, or from the first day not mature yet when that is earlier, read from the
+    # model when the run started: a constant in the SQL.
     with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
         first_day, first_maturing_day = con.execute(
             "select cast(cast(max(ordered_at) as date) - interval 17 day as date), "
-            "(select min(ordered_date) from semantic.fct_completed_orders where not is_mature) "
-            "from intermediate.int_order_complaint_outcomes"
+            f"(select min(ordered_date) from {ORDER_FACT} where not is_mature) "
+            f"from {ORDER_FACT}"
         ).fetchone()
-    window = f"ordered_at >= cast(cast('{first_day:%Y-%m-%d}' as date) as timestamp)"
-    assert model.count(window) == 2  # the completed orders and their complaint check
+    window = f"ordered_at >= cast(cast('{min(first_day, first_maturing_day):%Y-%m-%d}' as date)"
+    assert model.count(f"{window} as timestamp)") == 2  # the completed orders, complaint check
     assert "max(ordered_at)" not in model
     # The raw orders were read from night 2's files alone (the files of night 1 are loaded)...
     base = re.sub(r"\s+", " ", nights["incremental_sql"]["base_compiled"])
@@ -321,12 +320,6 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     assert '."staging"."base_marketplace__orders" as loaded' in base
     base_run = re.sub(r"\s+", " ", nights["incremental_sql"]["base_run"])
     assert "delete from" in base_run and "file_row_number" in base_run
-    # The public order fact re-processed its order days too (window and maturing days).
-    fact_run = re.sub(r"\s+", " ", nights["incremental_sql"]["fact_run"])
-    fact = re.sub(r"\s+", " ", nights["incremental_sql"]["fact_compiled"])
-    fact_first_day = min(first_day, first_maturing_day)
-    assert "delete from" in fact_run
-    assert f"where ordered_date >= cast('{fact_first_day:%Y-%m-%d}' as date)" in fact
     # Night 1 wrote the published file from nothing; night 2 copied it and rewrote, of the
     # order fact (a delete+insert model of the manifest), the order days it re-processed: those
     # whose rows carry its stamp.
@@ -394,7 +387,7 @@ def test_incremental_nights_leave_the_raw_source_tests_and_unit_tests_to_full_bu
 
 
 def _duplicate_orders(db: Path, stamps: list[str]) -> list[str]:
-    """Append a copy of an int_order_complaint_outcomes row written at each `stamps` entry
+    """Append a copy of an fct_completed_orders row written at each `stamps` entry
     ('latest' or 'earliest' processed_at), a different order each time, and return their order
     ids."""
     duplicated = []
@@ -402,12 +395,12 @@ def _duplicate_orders(db: Path, stamps: list[str]) -> list[str]:
         for i, stamp in enumerate(stamps):
             pick = "max" if stamp == "latest" else "min"
             order_id = con.execute(
-                f"select distinct order_id from {ORDER_OUTCOMES} where processed_at = "
-                f"(select {pick}(processed_at) from {ORDER_OUTCOMES}) "
+                f"select distinct order_id from {ORDER_FACT} where processed_at = "
+                f"(select {pick}(processed_at) from {ORDER_FACT}) "
                 f"order by order_id limit 1 offset {i}"
             ).fetchone()[0]
             con.execute(
-                f"insert into {ORDER_OUTCOMES} select * from {ORDER_OUTCOMES} where order_id = ?",
+                f"insert into {ORDER_FACT} select * from {ORDER_FACT} where order_id = ?",
                 [order_id],
             )
             duplicated.append(order_id)
@@ -416,14 +409,14 @@ def _duplicate_orders(db: Path, stamps: list[str]) -> list[str]:
 
 def _unique_test_of_the_order_fact(db: Path, target: Path) -> tuple[dict, str]:
     run_dbt(
-        ["test", "--select", "int_order_complaint_outcomes,test_name:unique"],
+        ["test", "--select", "fct_completed_orders,test_name:unique"],
         duckdb_path=db,
         target_path=target,
         quiet=True,
     )
     results = json.loads((target / "run_results.json").read_text())["results"]
     (result,) = [r for r in results if r["unique_id"].startswith("test.")]
-    sql = next((target / "compiled").rglob("unique_int_order_complaint_outcomes_order_id*.sql"))
+    sql = next((target / "compiled").rglob("unique_fct_completed_orders_order_id*.sql"))
     return result, sql.read_text()
 
 
@@ -434,9 +427,7 @@ def test_after_a_night_uniqueness_tests_check_the_keys_the_night_wrote(nights, t
     night = tmp_path / "night.duckdb"
     shutil.copy(nights["state"], night)
     with duckdb.connect(str(night), read_only=True) as con:
-        stamps = con.execute(
-            f"select count(distinct processed_at) from {ORDER_OUTCOMES}"
-        ).fetchone()[0]
+        stamps = con.execute(f"select count(distinct processed_at) from {ORDER_FACT}").fetchone()[0]
     assert stamps == 2  # rows of night 1 outside the lookback window, rows of night 2
     latest, _ = _duplicate_orders(night, ["latest", "earliest"])
     result, sql = _unique_test_of_the_order_fact(night, tmp_path / "night-target")
@@ -452,32 +443,6 @@ def test_after_a_night_uniqueness_tests_check_the_keys_the_night_wrote(nights, t
     result, sql = _unique_test_of_the_order_fact(full, tmp_path / "full-target")
     assert (result["status"], result["failures"]) == ("fail", 2)
     assert "processed_at" not in sql
-
-
-def test_an_order_fact_row_fanned_out_fails_the_facts_key_test(nights, tmp_path):
-    # fct_completed_orders adds dimensions to the outcome fact with left joins: its key test
-    # counts rows against the outcome fact, so a row written twice fails it.
-    db = tmp_path / "fact.duckdb"
-    shutil.copy(nights["rebuilt"], db)
-    with duckdb.connect(str(db)) as con:
-        rows = con.execute("select count(*) from semantic.fct_completed_orders").fetchone()[0]
-        con.execute(
-            "insert into semantic.fct_completed_orders "
-            "select * from semantic.fct_completed_orders order by order_id limit 1"
-        )
-    target = tmp_path / "target"
-    run_dbt(
-        ["test", "--select", "fct_completed_orders,test_name:one_row_per_row_of"],
-        duckdb_path=db,
-        target_path=target,
-        quiet=True,
-    )
-    results = json.loads((target / "run_results.json").read_text())["results"]
-    (result,) = [r for r in results if r["unique_id"].startswith("test.")]
-    assert (result["status"], result["failures"]) == ("fail", 1)
-    sql = next((target / "compiled").rglob("one_row_per_row_of_fct_completed_orders*.sql"))
-    with duckdb.connect(str(db), read_only=True) as con:
-        assert con.execute(sql.read_text()).fetchall() == [(rows + 1, rows)]
 
 
 def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):
@@ -526,7 +491,7 @@ def test_a_night_re_processes_old_rows_whose_listing_or_seller_changed(nights):
     queries = {
         "orders of the overturned listing, violating": (
             "select bool_and(is_on_violating_listing) "
-            "from semantic.int_order_violating_gmv_outcomes "
+            f"from {ORDER_FACT} "
             "where listing_id = ? and ordered_date < ?",
             nights["overturned_listing"],
         ),
@@ -561,7 +526,7 @@ def test_a_night_re_processes_old_rows_whose_listing_or_seller_changed(nights):
     # The order days re-written are the window's and those of the changed orders alone.
     with duckdb.connect(str(nights["state"]), read_only=True) as con:
         rewritten, expected, days = con.execute(
-            "with facts as (select * from semantic.int_order_violating_gmv_outcomes), "
+            f"with facts as (select * from {ORDER_FACT}), "
             "latest as (select max(processed_at) as stamp from facts) "
             "select list(distinct ordered_date order by ordered_date) "
             "filter (where processed_at = latest.stamp), "
@@ -572,6 +537,85 @@ def test_a_night_re_processes_old_rows_whose_listing_or_seller_changed(nights):
             [before, nights["overturned_listing"], nights["moved_seller"]],
         ).fetchone()
     assert rewritten == expected and len(rewritten) < days
+
+
+COUNTS = "intermediate.int_metric_counts_daily"
+
+
+def _metrics_counted_by_day(target: Path) -> dict[str, tuple[str, str]]:
+    """The metrics whose outcome model is kept by whole days of their cohort date (delete+insert
+    by it, the manifest), with that model's relation and date column."""
+    keys = partition_keys(target / "manifest.json")
+    by_day = {}
+    for metric in metric_registry.load().metrics:
+        model, day = metric.outcome["model"], metric.outcome["date_column"]
+        for relation, key in keys.items():
+            if relation.split(".")[-1] == model and key == (day,):
+                by_day[metric.name] = (relation, day)
+    return by_day
+
+
+def test_a_night_re_counts_only_the_metric_days_its_outcome_facts_rewrote(nights):
+    # int_metric_counts_daily re-counts a metric whose outcome fact is kept by whole days of its
+    # cohort date for the days that fact wrote on night 2 alone (the old creation day of the
+    # listing whose action an appeal overturned among them), and the small outcome tables
+    # whole; the result equals a full rebuild (the warehouse equality test above).
+    by_day = _metrics_counted_by_day(nights["root"] / "target")
+    names = [metric.name for metric in metric_registry.load().metrics]
+    assert {"listing_violation_rate", "complaint_rate"} <= set(by_day) < set(names)
+    recounted = {}
+    with duckdb.connect(str(nights["state"]), read_only=True) as con:
+        (night_2,) = con.execute(f"select max(processed_at) from {COUNTS}").fetchone()
+        for name in names:
+            recounted[name], days = con.execute(
+                "select list(distinct metric_date order by metric_date) "
+                f"filter (where processed_at = ?), count(distinct metric_date) "
+                f"from {COUNTS} where metric_name = ?",
+                [night_2, name],
+            ).fetchone()
+            if name not in by_day:
+                assert len(recounted[name]) == days, name
+                continue
+            relation, day = by_day[name]
+            (written,) = con.execute(
+                f"select list(distinct {day} order by {day}) from {relation} "
+                "where processed_at = ?",
+                [night_2],
+            ).fetchone()
+            assert recounted[name] == written and 0 < len(written) < days, name
+        (overturned_day,) = con.execute(
+            "select created_date from intermediate.int_listing_segments where listing_id = ?",
+            [nights["overturned_listing"]],
+        ).fetchone()
+    assert overturned_day in recounted["listing_violation_rate"]
+
+
+def test_a_day_a_metric_counted_whole_no_longer_has_keeps_no_count(nights, tmp_path):
+    # A metric re-counted whole whose records all left a day (say an appeal delivered again
+    # with another resolution day): the night deletes the day's count, which re-counting alone
+    # would keep (a delete+insert deletes only the keys it writes).
+    db = tmp_path / "counts.duckdb"
+    shutil.copy(nights["state"], db)
+    by_day = _metrics_counted_by_day(nights["root"] / "target")
+    whole = next(m.name for m in metric_registry.load().metrics if m.name not in by_day)
+    counts = f"select * exclude (processed_at) from {COUNTS} order by all"
+    with duckdb.connect(str(db)) as con:
+        before = con.execute(counts).fetchall()
+        con.execute(
+            f"insert into {COUNTS} select metric_name, cast('2000-01-01' as date), region, "
+            "category, numerator, denominator, denominator_sum_squares, processed_at "
+            f"from {COUNTS} where metric_name = ? limit 1",
+            [whole],
+        )
+    run = run_dbt(
+        ["run", "--select", "int_metric_counts_daily"],
+        duckdb_path=db,
+        target_path=tmp_path / "target",
+        quiet=True,
+    )
+    assert run.returncode == 0, run.stdout[-2000:]
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(counts).fetchall() == before
 
 
 def _risk_models(db: Path) -> list[tuple]:
@@ -660,7 +704,7 @@ def test_a_complaint_reaches_an_order_placed_before_the_lookback_window(nights):
     tonight = nights["root"] / "raw" / "complaints" / f"{NIGHT}.parquet"
     query = (
         "select outcomes.order_id, outcomes.has_complaint_within_14d "
-        "from intermediate.int_order_complaint_outcomes as outcomes "
+        f"from {ORDER_FACT} as outcomes "
         f"inner join read_parquet('{tonight}') as complaints "
         "on outcomes.order_id = complaints.order_id "
         "where outcomes.ordered_date < ? "
@@ -669,8 +713,7 @@ def test_a_complaint_reaches_an_order_placed_before_the_lookback_window(nights):
     )
     with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
         lookback_start = con.execute(
-            "select cast(cast(max(ordered_at) as date) - interval 3 day as date) "
-            "from intermediate.int_order_complaint_outcomes"
+            f"select cast(cast(max(ordered_at) as date) - interval 3 day as date) from {ORDER_FACT}"
         ).fetchone()[0]
         before = con.execute(query, [lookback_start]).fetchall()
     with duckdb.connect(str(nights["state"]), read_only=True) as con:
@@ -900,7 +943,7 @@ def test_a_backfill_reprocesses_every_record_from_its_first_night(nights):
     facts = [
         "int_enforcement_actions_resolved",
         "int_listing_enforcement_outcomes",
-        "int_order_complaint_outcomes",
+        "fct_completed_orders",
     ]
     report = run_backfill(
         root / "raw",
@@ -1028,12 +1071,11 @@ def _restated_first_order(nights, tmp_path: Path):
     before = _gmv(published, order_id)
     restated = _set(old, "gmv_usd", [before + 100.0])
     pq.write_table(restated, raw / "orders" / f"{NIGHT}-restatement.parquet")
-    facts = ["+int_order_complaint_outcomes", "+int_listing_enforcement_outcomes"]
     options = dict(
         target_path=tmp_path / "target",
         freshness=False,
         quality=False,
-        dbt_args=["--select", *facts, "+fct_completed_orders", *NO_TESTS],
+        dbt_args=["--select", "+fct_completed_orders", *NO_TESTS],
     )
     return raw, published, order_id, day, before, options
 

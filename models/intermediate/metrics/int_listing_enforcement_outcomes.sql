@@ -30,7 +30,7 @@ listings as (
 
 {% if is_incremental() -%}
 {# The listings again, read on their own for the creation days to re-process (as order_times in
-    int_order_complaint_outcomes: a CTE read twice may be materialised whole). #}
+    fct_completed_orders: a CTE read twice may be materialised whole). #}
 listing_days as (
 
     select

@@ -9,6 +9,33 @@
     Segments may be null when the record's listing or seller is unknown; such records still count
     in the `ALL` roll-ups of metrics_daily. -#}
 
+{#- Incremental on DuckDB (nightly runs) by (metric, day): a metric whose outcome model is kept by
+    whole days of its cohort date is re-counted for the days that model wrote since this model's
+    latest build; the others, small, are re-counted whole (macros/incremental/metric_count_days.sql).
+    Every row carries the start of the build that counted it (`processed_at`). -#}
+{{ config(
+    pre_hook="{{ delete_counts_of_metrics_counted_whole() }}",
+    **incremental_by_key(['metric_name', 'metric_date'])
+) }}
+
+{#- The days to re-count of each metric counted by day, read when the run starts. #}
+{%- set recounted_days = {} %}
+{%- if is_incremental() %}
+    {%- set counted_by_day = metrics_counted_by_day() %}
+    {%- set days_by_outcome = {} %}
+    {%- for metric in metric_registry() if metric.name in counted_by_day %}
+        {%- set outcome = metric.outcome %}
+        {%- set written = outcome.model ~ '.' ~ outcome.date_column %}
+        {%- if written not in days_by_outcome %}
+            {%- do days_by_outcome.update({written: days_of(
+                'select outcomes.' ~ outcome.date_column ~ ' as day from ' ~ ref(outcome.model)
+                ~ ' as outcomes where ' ~ written_since_latest_build_of_this('outcomes')
+            )}) %}
+        {%- endif %}
+        {%- do recounted_days.update({metric.name: days_by_outcome[written]}) %}
+    {%- endfor %}
+{%- endif %}
+
 {#- Squares of amounts overflow a bigint long before their sums do: a 38-digit decimal, exact on
     every engine. -#}
 {%- set sum_squares_type = 'decimal(38, 0)' -%}
@@ -32,6 +59,9 @@ with
                 sum({{ amount }}) as denominator
 
             from {{ ref(outcome.model) }}
+            {%- if metric.name in recounted_days %}
+            where {{ is_one_of_days(outcome.date_column, recounted_days[metric.name]) }}
+            {%- endif %}
             group by
                 {{ outcome.date_column }},
                 region,
@@ -79,6 +109,9 @@ with
                 {%- endif %}
 
             from {{ ref(outcome.model) }}
+            {%- if metric.name in recounted_days %}
+            where {{ is_one_of_days(outcome.date_column, recounted_days[metric.name]) }}
+            {%- endif %}
             group by {{ outcome.date_column }}, region, category
 
         ),
@@ -98,6 +131,7 @@ unioned as (
 )
 
 select
-    {{ count_columns | join(',\n    ') }}
+    {{ count_columns | join(',\n    ') }},
+    {{ build_started_at() }} as processed_at
 
 from unioned
