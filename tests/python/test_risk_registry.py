@@ -11,7 +11,7 @@ import sklearn
 from test_risk import FAST, make_features
 
 from governance.detection.risk import RiskParams, score, train, train_and_score
-from governance.detection.risk_features import risk_feature_frame
+from governance.detection.risk_features import feature_columns_read, risk_feature_frame
 from governance.detection.risk_registry import (
     REGISTRY_COLUMNS,
     load_model,
@@ -194,3 +194,19 @@ def test_category_indicators_a_stored_model_knows_are_zeros_when_no_seller_has_t
     # A category the model never saw stays a column of the frame; the model ignores it.
     assert frame["primary_category_books"].tolist() == [0.0, 1.0]
     assert frame["label"].tolist()[0] is True and pd.isna(frame["label"].tolist()[1])
+
+
+def test_scoring_reads_only_the_columns_of_seller_features_the_model_and_frame_need():
+    columns = ["seller_id", "region", "onboarded_at", "registered_at", "n_warnings"]
+    columns += ["is_label_mature", "is_confirmed_bad", "complaint_rate", "n_orders"]
+    known = ("complaint_rate", "region_EU")
+    assert feature_columns_read(columns, known) == [
+        "seller_id",
+        "region",
+        "onboarded_at",
+        "is_label_mature",
+        "is_confirmed_bad",
+        "complaint_rate",
+    ]
+    # Training (no model yet) reads every column.
+    assert feature_columns_read(columns) is None

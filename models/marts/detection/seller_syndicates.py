@@ -8,6 +8,7 @@ raw signal event log. On Spark every stage runs distributed, with the same funct
 
 from governance import spark_syndicates
 from governance.detection.syndicates import (
+    LINK_COLUMNS,
     SELLER_ATTRIBUTE_COLUMNS,
     SyndicateParams,
     detect_syndicates,
@@ -22,7 +23,9 @@ def model(dbt, session):
         links = dbt.ref("int_seller_identity_links").filter("n_sellers_sharing > 1")
         sellers = dbt.ref("seller_features").select(*SELLER_ATTRIBUTE_COLUMNS)
         return spark_syndicates.seller_syndicates(links, sellers, params)
-    links = to_pandas(dbt.ref("int_seller_identity_links"), where="n_sellers_sharing > 1")
+    links = to_pandas(
+        dbt.ref("int_seller_identity_links"), LINK_COLUMNS, where="n_sellers_sharing > 1"
+    )
     sellers = to_pandas(dbt.ref("seller_features"), SELLER_ATTRIBUTE_COLUMNS)
     seller_syndicates, _ = detect_syndicates(links, sellers, params)
     return for_engine(session, seller_syndicates)

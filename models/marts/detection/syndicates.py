@@ -9,6 +9,7 @@ is summarised in its own task (governance.spark_syndicates.syndicates).
 
 from governance import spark_syndicates
 from governance.detection.syndicates import (
+    LINK_COLUMNS,
     SELLER_ATTRIBUTE_COLUMNS,
     SyndicateParams,
     summarize_syndicates,
@@ -29,7 +30,9 @@ def model(dbt, session):
     members = to_pandas(
         dbt.ref("seller_syndicates"), MEMBER_COLUMNS, where="syndicate_id is not null"
     )
-    links = to_pandas(dbt.ref("int_seller_identity_links"), where="n_sellers_sharing > 1")
+    links = to_pandas(
+        dbt.ref("int_seller_identity_links"), LINK_COLUMNS, where="n_sellers_sharing > 1"
+    )
     sellers = to_pandas(dbt.ref("seller_features"), SELLER_ATTRIBUTE_COLUMNS)
     syndicates = summarize_syndicates(links, sellers, members, params)
     for column in ("first_activity_at", "last_activity_at"):

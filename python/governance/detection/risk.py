@@ -19,7 +19,8 @@
   most: for each feature, the score minus the score with that feature set to its median over
   the training sellers, e.g. ``'complaint_rate=0.31 (+0.220); shared_bank_accounts=2
   (+0.150); ...'``. Computed for the ``explain_max_rows`` highest-scored sellers (default
-  200k; about one prediction per seller and non-median feature); the others get a null.
+  200k; per seller and non-median feature, the trees that split on that feature evaluated
+  again); the others get a null.
 * **Train once, score often.** :func:`train` returns a :class:`TrainedRiskModel` (the fitted
   model, its features, cut-off, explanation reference and report) and :func:`score` scores any
   later feature table with it; :func:`train_and_score` is the two in one.
@@ -29,15 +30,17 @@
 from __future__ import annotations
 
 import contextlib
-import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.metrics import average_precision_score, roc_auc_score
+from sklearn.utils._openmp_helpers import _openmp_effective_n_threads
 from threadpoolctl import threadpool_limits
 
 from governance.detection._params import as_sequence, coerce, params_from_mapping
@@ -223,25 +226,72 @@ def _fit(x: np.ndarray, y: np.ndarray, params: RiskParams, what: str):
 
 
 def _contributions(
-    model, x: np.ndarray, reference: np.ndarray, base: np.ndarray, batch_rows=200_000
+    model, x: np.ndarray, reference: np.ndarray, base: np.ndarray, batch_rows=50_000
 ):
     """Per row and feature: ``base`` (the rows' scores) minus the score with that feature set
     to its reference value.
 
     Rows whose value already equals the reference contribute exactly zero and are skipped, so
-    sparse count and indicator features cost little.
+    sparse count and indicator features cost little. A feature set to its reference changes
+    only the trees that split on it: the others' values (:func:`_tree_values`, computed once)
+    are reused, and the score is summed as the model sums it, tree by tree in order, so it is
+    bit for bit ``model.predict_proba`` of the changed row.
     """
     n, f = x.shape
     out = np.zeros((n, f))
-    for j in range(f):
-        same = (x[:, j] == reference[j]) | (np.isnan(x[:, j]) & np.isnan(reference[j]))
-        rows = np.flatnonzero(~same)
-        for lo in range(0, rows.size, batch_rows):
-            r = rows[lo : lo + batch_rows]
-            xr = x[r].copy()
+    trees = _trees(model)
+    uses = _trees_splitting_on(trees, f)
+    for lo in range(0, n, batch_rows):
+        xb = np.ascontiguousarray(x[lo : lo + batch_rows], dtype=np.float64)
+        values = _tree_values(model, trees, xb)
+        for j in range(f):
+            same = (xb[:, j] == reference[j]) | (np.isnan(xb[:, j]) & np.isnan(reference[j]))
+            rows = np.flatnonzero(~same)
+            if rows.size == 0:
+                continue
+            xr = xb[rows]
             xr[:, j] = reference[j]
-            out[r, j] = base[r] - model.predict_proba(xr)[:, 1]
+            replaced = _tree_values(model, [trees[t] for t in uses[j]], xr)
+            changed = dict(zip(uses[j].tolist(), replaced, strict=True))
+            summed = [changed[t] if t in changed else values[t, rows] for t in range(len(trees))]
+            out[lo + rows, j] = base[lo + rows] - _proba_of_tree_values(model, summed)
     return out
+
+
+def _trees(model: HistGradientBoostingClassifier) -> list:
+    """The fitted trees, in the order the model sums them (one per iteration: binary)."""
+    if model.n_trees_per_iteration_ != 1:
+        raise ValueError("the risk model must be a binary classifier")
+    return [trees[0] for trees in model._predictors]
+
+
+def _trees_splitting_on(trees: list, n_features: int) -> list[np.ndarray]:
+    """Per feature, the positions of the trees with a split on it."""
+    uses = np.zeros((len(trees), n_features), dtype=bool)
+    for t, tree in enumerate(trees):
+        splits = tree.nodes[tree.nodes["is_leaf"] == 0]
+        uses[t, np.unique(splits["feature_idx"])] = True
+    return [np.flatnonzero(uses[:, j]) for j in range(n_features)]
+
+
+def _tree_values(model, trees: list, x: np.ndarray) -> np.ndarray:
+    """Per tree and row of ``x`` (float64, C order), the tree's raw value (its leaf)."""
+    bitsets, feature_map = model._bin_mapper.make_known_categories_bitsets()
+    threads = _openmp_effective_n_threads()
+    values = np.empty((len(trees), len(x)))
+    for t, tree in enumerate(trees):
+        values[t] = tree.predict(x, bitsets, feature_map, threads)
+    return values
+
+
+def _proba_of_tree_values(model, values) -> np.ndarray:
+    """The positive-class probability of rows whose raw values are ``values``, one array per
+    tree: the baseline plus each tree's values in turn, as ``model.predict_proba`` adds them."""
+    raw = np.zeros((len(values[0]), 1), dtype=model._baseline_prediction.dtype, order="F")
+    raw += model._baseline_prediction
+    for tree_values in values:
+        raw[:, 0] += tree_values
+    return model._loss.predict_proba(raw)[:, 1]
 
 
 def _format_top(x: np.ndarray, contrib: np.ndarray, names: list[str], k: int) -> np.ndarray:
@@ -250,8 +300,25 @@ def _format_top(x: np.ndarray, contrib: np.ndarray, names: list[str], k: int) ->
     k = min(k, len(names))
     order = np.argsort(-contrib, axis=1, kind="stable")[:, :k]
     cons = np.take_along_axis(contrib, order, axis=1)
-    cons_text = np.vectorize(lambda z: f"{z:+.3f}", otypes=[object])(cons)
+    cons_text = np.column_stack([_texts_of(cons[:, j], _contribution_text) for j in range(k)])
     return _render_top(x, order, cons_text, names)
+
+
+def _value_text(value: float) -> str:
+    return "null" if np.isnan(value) else f"{value:.4g}"
+
+
+def _contribution_text(value: float) -> str:
+    return f"{value:+.3f}"
+
+
+def _texts_of(values: np.ndarray, text) -> np.ndarray:
+    """``text(value)`` of every value, each distinct value (to the bit) written once: a
+    feature's values repeat a lot across sellers (counts, indicators, days)."""
+    bits = np.ascontiguousarray(values, dtype=float).view(np.int64)
+    distinct, inverse = np.unique(bits, return_inverse=True)
+    written = np.array([text(v) for v in distinct.view(float)], dtype=object)
+    return written[inverse.reshape(-1)]
 
 
 def _render_top(
@@ -262,17 +329,25 @@ def _render_top(
     if x.shape[0] == 0:
         return np.empty(0, dtype=object)
     vals = np.take_along_axis(x, order, axis=1)
-    names_arr = np.asarray(names, dtype=object)
-    parts = []
+    names_arr = pa.array(list(names), type=pa.string())
+    parts: list = []
     for j in range(order.shape[1]):
-        v = pd.Series(vals[:, j]).map(lambda z: "null" if np.isnan(z) else f"{z:.4g}")
-        parts.append(
-            names_arr[order[:, j]] + "=" + v.to_numpy(object) + " (" + cons_text[:, j] + ")"
-        )
-    out = parts[0]
-    for p in parts[1:]:
-        out = out + "; " + p
-    return out
+        if j:
+            parts.append("; ")
+        parts += [
+            names_arr.take(pa.array(order[:, j])),
+            "=",
+            pa.array(_texts_of(vals[:, j], _value_text), type=pa.string()),
+            " (",
+            pa.array(cons_text[:, j], type=pa.string()),
+            ")",
+        ]
+    return pc.binary_join_element_wise(*parts, "").to_numpy(zero_copy_only=False)
+
+
+def _literal(text: str) -> str:
+    """``text`` as a regular expression (RE2 syntax) matching exactly it."""
+    return "".join(c if c.isalnum() or c == "_" else f"\\x{{{ord(c):x}}}" for c in text)
 
 
 def _parse_top(
@@ -281,23 +356,20 @@ def _parse_top(
     """The features and contributions (as written) of ``top_features`` texts written by
     :func:`_render_top` for a model with these feature ``names``: per text the feature indices
     (m x k), the contributions' text (m x k) and whether the text parsed (a null or a text of
-    other features or another ``k`` does not)."""
+    other features or another ``k`` does not). One vectorised regular expression over all."""
     k = min(k, len(names))
-    alternatives = "|".join(re.escape(n) for n in sorted(names, key=len, reverse=True))
-    part = rf"({alternatives})=\S+ \(([+-]\d+\.\d{{3}})\)"
-    pattern = re.compile("; ".join([part] * k))
-    index = {name: i for i, name in enumerate(names)}
+    alternatives = "|".join(_literal(n) for n in sorted(names, key=len, reverse=True))
+    parts = [rf"(?P<f{j}>{alternatives})=\S+ \((?P<c{j}>[+-]\d+\.\d{{3}})\)" for j in range(k)]
+    texts = pa.array(np.asarray(texts, dtype=object), type=pa.string(), from_pandas=True)
+    matched = pc.extract_regex(texts, "^" + "; ".join(parts) + "$")
+    parsed = matched.is_valid().to_numpy(zero_copy_only=False)
     order = np.zeros((len(texts), k), dtype=np.intp)
     cons_text = np.full((len(texts), k), "", dtype=object)
-    parsed = np.zeros(len(texts), dtype=bool)
-    for row, text in enumerate(texts):
-        match = pattern.fullmatch(text) if isinstance(text, str) else None
-        if match is None:
-            continue
-        groups = match.groups()
-        order[row] = [index[name] for name in groups[0::2]]
-        cons_text[row] = groups[1::2]
-        parsed[row] = True
+    known = pa.array(list(names), type=pa.string())
+    for j in range(k):
+        found = pc.index_in(matched.field(f"f{j}"), value_set=known).fill_null(0)
+        order[:, j] = found.to_numpy(zero_copy_only=False)
+        cons_text[:, j] = matched.field(f"c{j}").fill_null("").to_numpy(zero_copy_only=False)
     return order, cons_text, parsed
 
 
@@ -607,14 +679,18 @@ def _kept_rows(
     n = len(seller_id)
     if previous is None or n == 0:
         return np.zeros(n, dtype=bool), np.full(n, np.nan), np.full(n, None, dtype=object)
-    aligned = pd.DataFrame({"seller_id": seller_id.to_numpy()}).merge(
-        previous[list(PREVIOUS_COLUMNS)], on="seller_id", how="left", validate="one_to_one"
-    )
-    kept = np.asarray(aligned["model_input_key"].to_numpy(dtype=object) == keys, dtype=bool)
-    kept_score = np.where(
-        kept, aligned["risk_score"].to_numpy(dtype=float, na_value=np.nan), np.nan
-    )
-    kept_top = np.where(kept, aligned["top_features"].to_numpy(dtype=object), None)
+    sellers = pd.Index(previous["seller_id"])
+    if sellers.has_duplicates:
+        raise ValueError("previous must have one row per seller_id")
+    row = sellers.get_indexer(seller_id)
+    found = row >= 0
+    kept = np.zeros(n, dtype=bool)
+    kept[found] = previous["model_input_key"].to_numpy(dtype=object)[row[found]] == keys[found]
+    at = row[kept]
+    kept_score = np.full(n, np.nan)
+    kept_score[kept] = previous["risk_score"].to_numpy(dtype=float, na_value=np.nan)[at]
+    kept_top = np.full(n, None, dtype=object)
+    kept_top[kept] = previous["top_features"].to_numpy(dtype=object)[at]
     return kept, kept_score, kept_top
 
 

@@ -67,10 +67,24 @@ def read_risk_feature_frame(
 ) -> pd.DataFrame:
     """:func:`risk_feature_frame` of the relations ``seller_features``, ``seller_syndicates``
     and ``syndicates`` (DuckDB relations, Spark or pandas DataFrames), reading the columns it
-    uses."""
+    uses: with ``model_features`` (scoring with a trained model), only those of
+    ``seller_features`` that the frame and the model need."""
     return risk_feature_frame(
-        to_pandas(features),
+        to_pandas(features, feature_columns_read(features.columns, model_features)),
         to_pandas(memberships, MEMBERSHIP_COLUMNS),
         to_pandas(syndicates, ["syndicate_id", "size"]),
         model_features=model_features,
     )
+
+
+def feature_columns_read(
+    columns: Sequence[str], model_features: Sequence[str] = ()
+) -> list[str] | None:
+    """The columns of ``seller_features`` to read for a model with ``model_features``: the
+    seller, its onboarding and label, the categories and the model's own features; all of
+    them (None) when no model is given (training)."""
+    if not model_features:
+        return None
+    needed = {"seller_id", "onboarded_at", "is_label_mature", "is_confirmed_bad"}
+    needed |= set(CATEGORICAL_COLUMNS) | set(model_features)
+    return [column for column in columns if column in needed]

@@ -100,6 +100,8 @@ from scipy.sparse import csgraph
 
 from governance.detection._params import params_from_mapping
 
+# The columns of identity links the detection uses (first_observed_at optional).
+LINK_COLUMNS = ["seller_id", "signal_type", "signal_value_hash", "first_observed_at"]
 # The seller columns the detection uses (all optional except seller_id).
 SELLER_ATTRIBUTE_COLUMNS = [
     "seller_id",
