@@ -8,13 +8,11 @@
 {%- endmacro %}
 
 
+{#- DuckDB, the nightly engine: the same settings, kept between builds. -#}
 {% macro duckdb__incremental_by_key(unique_key) -%}
-    {{ return({
-        'materialized': 'incremental',
-        'incremental_strategy': 'delete+insert',
-        'unique_key': unique_key,
-        'on_schema_change': 'fail',
-    }) }}
+    {%- set config = default__incremental_by_key(unique_key) -%}
+    {%- do config.update({'materialized': 'incremental'}) -%}
+    {{ return(config) }}
 {%- endmacro %}
 
 
