@@ -49,11 +49,7 @@
         {%- set by_day = metrics_counted_by_day() -%}
         {%- set whole = metric_registry() | map(attribute='name') | reject('in', by_day) | list -%}
         {%- if whole | length > 0 -%}
-            delete from {{ this }} where metric_name in (
-            {%- for name in whole -%}
-                '{{ name }}'{% if not loop.last %}, {% endif %}
-            {%- endfor -%}
-            )
+            delete from {{ this }} where metric_name in ('{{ whole | join("', '") }}')
         {%- endif -%}
     {%- endif -%}
 {%- endmacro %}

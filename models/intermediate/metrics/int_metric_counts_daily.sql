@@ -45,6 +45,11 @@ with
 {% for metric in metric_registry() %}
     {%- set outcome = metric.outcome %}
     {%- set amount = outcome.amount_column or '1' %}
+    {#- The records counted: on a night, those of the days to re-count (all when counted whole). #}
+    {%- set records_counted = ref(outcome.model) ~ (
+        ' where ' ~ is_one_of_days(outcome.date_column, recounted_days[metric.name])
+        if metric.name in recounted_days else ''
+    ) %}
     {%- if outcome.cluster_column %}
         {#- Records that share their outcome (orders on one listing) count as one unit of the
             interval: the sum of squares is over the units' amounts. A record without a cluster is
@@ -58,10 +63,7 @@ with
                 sum(case when {{ outcome.flag }} then {{ amount }} else 0 end) as numerator,
                 sum({{ amount }}) as denominator
 
-            from {{ ref(outcome.model) }}
-            {%- if metric.name in recounted_days %}
-            where {{ is_one_of_days(outcome.date_column, recounted_days[metric.name]) }}
-            {%- endif %}
+            from {{ records_counted }}
             group by
                 {{ outcome.date_column }},
                 region,
@@ -108,10 +110,7 @@ with
                     cast(count(*) as {{ sum_squares_type }}) as denominator_sum_squares
                 {%- endif %}
 
-            from {{ ref(outcome.model) }}
-            {%- if metric.name in recounted_days %}
-            where {{ is_one_of_days(outcome.date_column, recounted_days[metric.name]) }}
-            {%- endif %}
+            from {{ records_counted }}
             group by {{ outcome.date_column }}, region, category
 
         ),

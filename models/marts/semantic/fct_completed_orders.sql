@@ -118,6 +118,7 @@ completed_orders as (
         orders.order_id,
         orders.listing_id,
         orders.ordered_at,
+        cast(orders.ordered_at as date) as ordered_date,
         orders.gmv_usd
     from orders
     where
@@ -166,12 +167,12 @@ final as (
         listings.category,
         sellers.seller_type,
         completed_orders.ordered_at,
-        cast(completed_orders.ordered_at as date) as ordered_date,
+        completed_orders.ordered_date,
         completed_orders.gmv_usd,
         coalesce(cast(round(completed_orders.gmv_usd * 100) as bigint), 0) as gmv_cents,
         complained_orders.order_id is not null as has_complaint_within_14d,
         coalesce(listing_outcomes.{{ linked.outcome.flag }}, false) as is_on_violating_listing,
-        {{ cohort_status_columns('cast(completed_orders.ordered_at as date)') }}
+        {{ cohort_status_columns('completed_orders.ordered_date') }}
 
     from completed_orders
     cross join maturity
