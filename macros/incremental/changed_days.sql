@@ -63,3 +63,17 @@
         )
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The days (as days_of()) of the column `day_column` of this model, among its rows where
+    `condition` holds if given, on which `relation`, a model kept by whole days of
+    `relation_day_column`, holds no row any more: days it emptied since this model's latest
+    build (their records all moved to other days or left), which no row written since tells.
+    Only valid inside `{% if is_incremental() %}`. -#}
+{% macro days_of_this_gone_from(relation, relation_day_column, day_column, condition=none) -%}
+    {{ return(days_of(
+        'select ' ~ day_column ~ ' as day from ' ~ this
+        ~ (' where ' ~ condition if condition else '')
+        ~ ' except select ' ~ relation_day_column ~ ' as day from ' ~ relation
+    )) }}
+{%- endmacro %}

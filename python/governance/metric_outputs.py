@@ -149,10 +149,15 @@ def _semantic_model(registry: Registry, cohort: Cohort) -> dict:
             "type_params": {"time_granularity": "day"},
         }
     ]
-    dimensions += [
-        {"name": name, "description": text, "type": "categorical"}
-        for name, text in cohort.dimensions.items()
-    ]
+    for name in cohort.dimensions:
+        dimension = {
+            "name": name,
+            "description": cohort.dimension_description(name),
+            "type": "categorical",
+        }
+        if cohort.dimension_column(name) != name:
+            dimension["expr"] = cohort.dimension_column(name)
+        dimensions.append(dimension)
     denominator = cohort.denominator
     measures = [
         {

@@ -43,8 +43,19 @@ class Cohort:
     foreign_entities: Mapping[str, str]
     date_column: str
     date_description: str
-    dimensions: Mapping[str, str]
+    # name -> description, or name -> {description, column} for a dimension over a column of
+    # another name (the order fact's per-metric maturity flags).
+    dimensions: Mapping[str, str | Mapping[str, str]]
     denominator: Mapping[str, str]
+
+    def dimension_column(self, name: str) -> str:
+        """The column of `model` the dimension `name` reads."""
+        entry = self.dimensions[name]
+        return entry["column"] if isinstance(entry, Mapping) else name
+
+    def dimension_description(self, name: str) -> str:
+        entry = self.dimensions[name]
+        return entry["description"] if isinstance(entry, Mapping) else entry
 
 
 @dataclass(frozen=True)
@@ -177,6 +188,9 @@ def _cohort(name: str, entry: Mapping[str, Any]) -> Cohort:
     _require(entry, where, "description", "model", "entity", "date_column", "denominator")
     _require(entry["entity"], f"{where}: entity", "name", "column")
     _require(entry["denominator"], f"{where}: denominator", "name", "label", "description")
+    for dimension, value in (entry.get("dimensions") or {}).items():
+        if isinstance(value, Mapping):
+            _require(value, f"{where}: dimension {dimension}", "description", "column")
     return Cohort(
         name=name,
         description=str(entry["description"]).strip(),

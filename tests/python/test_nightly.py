@@ -43,6 +43,7 @@ FIRST_NIGHT, NIGHT = "2026-06-29", "2026-06-30"
 NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
 ORDERS_SQL = "marketplace_governance/models/marts/semantic/fct_completed_orders.sql"
 ORDER_FACT = "semantic.fct_completed_orders"
+ALL_ORDER_METRICS_MATURE = "is_complaint_rate_mature and is_violating_gmv_share_mature"
 BASE_ORDERS_SQL = (
     "marketplace_governance/models/staging/marketplace/base/base_marketplace__orders.sql"
 )
@@ -343,7 +344,7 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
         first_day, first_maturing_day = con.execute(
             "select cast(cast(max(ordered_at) as date) - interval 17 day as date), "
-            f"(select min(ordered_date) from {ORDER_FACT} where not is_mature) "
+            f"(select min(ordered_date) from {ORDER_FACT} where not ({ALL_ORDER_METRICS_MATURE})) "
             f"from {ORDER_FACT}"
         ).fetchone()
     window = f"ordered_at >= cast(cast('{min(first_day, first_maturing_day):%Y-%m-%d}' as date)"
@@ -735,6 +736,92 @@ def test_a_day_a_metric_counted_whole_no_longer_has_keeps_no_count(nights, tmp_p
     assert run.returncode == 0, run.stdout[-2000:]
     with duckdb.connect(str(db), read_only=True) as con:
         assert con.execute(counts).fetchall() == before
+
+
+# The models kept by whole days and the metric counts they feed: schema and day column.
+DAY_KEPT_TABLES = {
+    "int_listing_segments": ("intermediate", "created_date"),
+    "int_listing_enforcement_outcomes": ("intermediate", "created_date"),
+    "fct_listing_outcomes": ("semantic", "created_date"),
+    "fct_completed_orders": ("semantic", "ordered_date"),
+    "int_metric_counts_daily": ("intermediate", "metric_date"),
+}
+DAY_KEPT = tuple(DAY_KEPT_TABLES)
+
+
+def _empty_a_listing_day_and_an_order_day(db: Path) -> tuple:
+    """Every listing of the oldest creation day quarantined (its records delivered again, now
+    breaking a rule) and every order of the newest order day cancelled: a night re-processes
+    both days and no row remains on either. The two days."""
+    with duckdb.connect(str(db)) as con:
+        (listing_day,) = con.execute(
+            "select min(created_date) from intermediate.int_listing_segments"
+        ).fetchone()
+        (order_day,) = con.execute(f"select max(ordered_date) from {ORDER_FACT}").fetchone()
+        con.execute(
+            "update staging.base_marketplace__listings set disposition = 'quarantined', "
+            "processed_at = (select max(processed_at) + interval 1 second "
+            "from intermediate.int_listing_segments) "
+            "where disposition = 'staged' and cast(created_at as date) = ?",
+            [listing_day],
+        )
+        con.execute(
+            "update staging.base_marketplace__orders set order_status = 'cancelled' "
+            "where cast(ordered_at as date) = ?",
+            [order_day],
+        )
+    return listing_day, order_day
+
+
+def test_a_day_the_night_re_processes_whose_rows_all_left_keeps_no_row(nights, tmp_path):
+    # dbt's delete+insert deletes only the days the new rows hold: a re-processed day none of
+    # whose records remains would keep its old rows. Each model kept by whole days deletes the
+    # days it re-processes first, and a model reading one re-processes the days it emptied: the
+    # night gives what a full rebuild of the same models gives.
+    night, full = tmp_path / "night.duckdb", tmp_path / "full.duckdb"
+    for db in (night, full):
+        shutil.copy(nights["state"], db)
+        listing_day, order_day = _empty_a_listing_day_and_an_order_day(db)
+    for db, refresh in ((night, []), (full, ["--full-refresh"])):
+        run = run_dbt(
+            ["run", "--select", *DAY_KEPT, *refresh],
+            duckdb_path=db,
+            target_path=tmp_path / f"target-{db.stem}",
+            quiet=True,
+        )
+        assert run.returncode == 0, run.stdout[-2000:]
+    tables = {}
+    for db in (night, full):
+        with duckdb.connect(str(db), read_only=True) as con:
+            tables[db] = {
+                model: con.execute(
+                    f"select * exclude (processed_at) from {schema}.{model} order by all"
+                ).fetchall()
+                for model, (schema, _) in DAY_KEPT_TABLES.items()
+            }
+            days = {
+                model: {
+                    row[0]
+                    for row in con.execute(
+                        f"select distinct {day} from {schema}.{model}"
+                    ).fetchall()
+                }
+                for model, (schema, day) in DAY_KEPT_TABLES.items()
+            }
+            by_metric = dict(
+                con.execute(
+                    "select metric_name, list(distinct metric_date) "
+                    "from intermediate.int_metric_counts_daily group by all"
+                ).fetchall()
+            )
+        for model in ("int_listing_segments", "int_listing_enforcement_outcomes"):
+            assert listing_day not in days[model], (db.stem, model)
+        assert listing_day not in days["fct_listing_outcomes"], db.stem
+        assert order_day not in days["fct_completed_orders"], db.stem
+        assert listing_day not in by_metric["listing_violation_rate"], db.stem
+        assert order_day not in by_metric["complaint_rate"], db.stem
+    for model in DAY_KEPT_TABLES:
+        assert tables[night][model] == tables[full][model], model
 
 
 def _risk_models(db: Path) -> list[tuple]:

@@ -28,6 +28,7 @@ from governance.publish import (
     publication_id,
     publish,
     published_as_of,
+    published_schemas,
     start_work_file,
     state_path,
     wal_path,
@@ -108,6 +109,27 @@ def test_the_published_file_holds_the_consumer_schemas_and_the_state_the_rest(pu
     publication, published_at, as_of_date = record
     assert len(publication) == 32 and as_of_date is None
     assert abs(datetime.now(UTC).replace(tzinfo=None) - published_at) < timedelta(minutes=5)
+
+
+def test_a_reader_sees_the_consumer_schemas_and_duckdbs_empty_main(published, tmp_path):
+    # What a BI tool's schema browser lists (JDBC and ODBC read information_schema.schemata):
+    # the published schemas and DuckDB's default schema `main`, which holds nothing...
+    with duckdb.connect(str(published), read_only=True) as con:
+        schemas = con.execute(
+            "select schema_name from information_schema.schemata "
+            "where catalog_name = current_database() order by all"
+        ).fetchall()
+        in_main = con.execute(
+            "select count(*) from information_schema.tables "
+            "where table_catalog = current_database() and table_schema = 'main'"
+        ).fetchone()[0]
+    assert [name for (name,) in schemas] == sorted(["main", *published_schemas()])
+    assert in_main == 0
+    # ...and that no file can be without: DuckDB refuses to drop it (docs/bi.md says so).
+    copy = tmp_path / "copy.duckdb"
+    copy_file(published, copy)
+    with duckdb.connect(str(copy)) as con, pytest.raises(duckdb.Error, match="internal system"):
+        con.execute("drop schema main cascade")
 
 
 def test_a_failed_build_or_validation_publishes_nothing(published):

@@ -96,6 +96,37 @@ def test_listing_violation_rate_by_region_equals_metrics_daily_on_mature_days(bu
     assert merged["numerator"].sum() > 0
 
 
+def test_each_order_metric_reads_its_own_maturity(built, mf):
+    # The order fact holds the complaint rate and the violating GMV share, whose windows
+    # differ: each metric's semantic model carries that metric's maturity, the one
+    # metrics_daily gives the day.
+    published = _sql(
+        built["published"],
+        """
+        select metric_name, metric_date, is_mature from metrics.metrics_daily
+        where metric_name in ('complaint_rate', 'violating_gmv_share')
+            and region = 'ALL' and category = 'ALL' and denominator > 0
+        """,
+    ).assign(metric_date=lambda f: _day(f["metric_date"]))
+    flags = {}
+    for metric, dimension in (
+        ("complaint_rate", "order__is_mature"),
+        ("violating_gmv_share", "order_gmv__is_mature"),
+    ):
+        result = mf([metric], group_by=["metric_time__day", dimension])
+        result = result.assign(metric_date=_day(result["metric_time__day"]))
+        expected = published[published["metric_name"] == metric]
+        merged = expected.merge(result, on="metric_date", how="outer", indicator=True)
+        assert (merged["_merge"] == "both").all(), metric
+        assert (merged["is_mature"] == merged[dimension].astype(bool)).all(), metric
+        flags[metric] = merged.set_index("metric_date")["is_mature"]
+    days = pd.concat(flags, axis=1, join="inner")
+    differ = days[days["complaint_rate"] != days["violating_gmv_share"]]
+    # The days between the share's window and the complaint rate's: mature for the share only.
+    assert len(differ) > 0
+    assert differ["violating_gmv_share"].all()
+
+
 def test_every_rate_by_day_equals_the_all_regions_all_categories_rows(built, mf):
     assert tuple(RATIO_PARTS) == metric_registry.load().names
     parts = [m for pair in RATIO_PARTS.values() for m in pair]

@@ -7,18 +7,13 @@
     window widened by the 7-day action window (an action taken in the lookback window counts
     only for a listing created at most 7 days before it), those of listings with an action
     overturned in the lookback window, however old (macros/incremental/windows.sql), and those
-    int_listing_segments re-wrote since this model's latest build: a listing delivered late,
-    again or with its seller's new region (macros/incremental/changed_days.sql). -#}
+    int_listing_segments re-wrote since this model's latest build or no longer holds: a listing
+    delivered late, again or with its seller's new region, or gone from its day
+    (macros/incremental/reprocessed_days.sql, which its pre-hook deletes first). -#}
 {{ config(**incremental_by_key('created_date')) }}
-
-{%- if is_incremental() %}
-    {%- set overturns_from = incremental_window_start('created_at') %}
-    {%- set created_from = incremental_window_start('created_at', listing_action_window_days()) %}
-    {%- set changed_segment_days = days_of(
-        'select segments.created_date as day from ' ~ ref('int_listing_segments') ~ ' as segments'
-        ~ ' where ' ~ written_since_latest_build_of_this('segments')
-    ) %}
-{%- endif %}
+{{ config(pre_hook=
+    "{{ delete_days_reprocessed(listing_outcome_days_reprocessed('created_date') if is_incremental() else '') }}"
+) }}
 
 with
 
@@ -27,19 +22,6 @@ listings as (
     select * from {{ ref('int_listing_segments') }}
 
 ),
-
-{% if is_incremental() -%}
-{# The listings again, read on their own for the creation days to re-process (as order_times in
-    fct_completed_orders: a CTE read twice may be materialised whole). #}
-listing_days as (
-
-    select
-        listing_id,
-        created_at
-    from {{ ref('int_listing_segments') }}
-
-),
-{%- endif %}
 
 actions as (
 
@@ -61,22 +43,7 @@ listings_in_scope as (
     where
         listings.created_at < as_of.cutoff_at
     {% if is_incremental() -%}
-        and (
-            listings.created_at >= cast({{ created_from }} as {{ dbt.type_timestamp() }})
-            or {{ is_one_of_days('cast(listings.created_at as date)', changed_segment_days) }}
-            or cast(listings.created_at as date) in (
-                select cast(overturned_listings.created_at as date)
-                from listing_days as overturned_listings
-                where overturned_listings.listing_id in (
-                    select recent_overturns.target_id
-                    from actions as recent_overturns
-                    where
-                        recent_overturns.target_type = 'listing'
-                        and cast(recent_overturns.overturned_at as date)
-                        >= {{ overturns_from }}
-                )
-            )
-        )
+        and {{ listing_outcome_days_reprocessed('listings.created_date') }}
     {%- endif %}
 
 ),

@@ -11,30 +11,16 @@
 
 {#- Incremental on DuckDB (nightly runs) by (metric, day): a metric whose outcome model is kept by
     whole days of its cohort date is re-counted for the days that model wrote since this model's
-    latest build; the others, small, are re-counted whole (macros/incremental/metric_count_days.sql).
+    latest build or no longer holds; the others, small, are re-counted whole; the pre-hook deletes
+    what is re-counted first (macros/incremental/metric_count_days.sql).
     Every row carries the start of the build that counted it (`processed_at`). -#}
 {{ config(
-    pre_hook="{{ delete_counts_of_metrics_counted_whole() }}",
+    pre_hook="{{ delete_counts_recounted() }}",
     **incremental_by_key(['metric_name', 'metric_date'])
 ) }}
 
 {#- The days to re-count of each metric counted by day, read when the run starts. #}
-{%- set recounted_days = {} %}
-{%- if is_incremental() %}
-    {%- set counted_by_day = metrics_counted_by_day() %}
-    {%- set days_by_outcome = {} %}
-    {%- for metric in metric_registry() if metric.name in counted_by_day %}
-        {%- set outcome = metric.outcome %}
-        {%- set written = outcome.model ~ '.' ~ outcome.date_column %}
-        {%- if written not in days_by_outcome %}
-            {%- do days_by_outcome.update({written: days_of(
-                'select outcomes.' ~ outcome.date_column ~ ' as day from ' ~ ref(outcome.model)
-                ~ ' as outcomes where ' ~ written_since_latest_build_of_this('outcomes')
-            )}) %}
-        {%- endif %}
-        {%- do recounted_days.update({metric.name: days_by_outcome[written]}) %}
-    {%- endfor %}
-{%- endif %}
+{%- set recounted_days = metric_days_recounted() if is_incremental() else {} %}
 
 {#- Squares of amounts overflow a bigint long before their sums do: a 38-digit decimal, exact on
     every engine. -#}

@@ -4,29 +4,16 @@
     listings whose staged record changed since this model's latest build (a new, re-delivered
     or late listing, the version it replaced, an orphan whose seller arrived: both its old and
     its new creation day) and those of the listings whose seller's region changed
-    (macros/incremental/changed_days.sql). No other change reaches a listing's row. -#}
+    (macros/incremental/reprocessed_days.sql, which its pre-hook deletes first: a day whose
+    listings all left keeps no row). No other change reaches a listing's row. -#}
 {{ config(**incremental_by_key('created_date')) }}
+{{ config(pre_hook=
+    "{{ delete_days_reprocessed(listing_segment_days_reprocessed('created_date') if is_incremental() else '') }}"
+) }}
 
 {#- Read only to find the records changed since this model's latest build. #}
 -- depends_on: {{ ref('base_marketplace__listings') }}
 -- depends_on: {{ ref('base_marketplace__sellers') }}
-
-{%- if is_incremental() %}
-    {%- set changed_listings = record_keys_written_since_latest_build_of_this(ref('base_marketplace__listings')) %}
-    {%- set changed_sellers = record_keys_written_since_latest_build_of_this(ref('base_marketplace__sellers')) %}
-    {%- set days = days_of(
-        'select cast(listing_rows.created_at as date) as day from '
-        ~ ref('base_marketplace__listings') ~ ' as listing_rows where '
-        ~ written_since_latest_build_of_this('listing_rows')
-        ~ ' union all select segments.created_date as day from ' ~ this ~ ' as segments'
-        ~ ' where segments.listing_id in (' ~ changed_listings ~ ')'
-        ~ ' union all select segments.created_date as day from ' ~ this ~ ' as segments'
-        ~ ' left join ' ~ ref('stg_marketplace__sellers') ~ ' as sellers'
-        ~ ' on segments.seller_id = sellers.seller_id'
-        ~ ' where segments.seller_id in (' ~ changed_sellers ~ ')'
-        ~ ' and segments.region is distinct from sellers.region'
-    ) %}
-{%- endif %}
 
 with
 
@@ -34,7 +21,7 @@ listings as (
 
     select * from {{ ref('stg_marketplace__listings') }}
     {%- if is_incremental() %}
-    where {{ is_one_of_days('cast(created_at as date)', days) }}
+    where {{ listing_segment_days_reprocessed('cast(created_at as date)') }}
     {%- endif %}
 
 ),

@@ -2,59 +2,34 @@
     completed order placed up to the reporting date, with the ordered listing's segment, its
     seller and that seller's type, and the outcomes of the two order metrics:
     - complaint_rate: whether a complaint about the order came within the complaint window
-      (complaint_window_days(), the registry's window of complaint_rate), and whether the order
-      day has matured;
+      (complaint_window_days(), the registry's window of complaint_rate);
     - violating_gmv_share: the order's GMV in whole US cents and whether the ordered listing is
       a violating listing of the metric the registry links violating_gmv_share to
       (`numerator_actions` in metric_registry.yml: the listing_violation_rate flag of
-      int_listing_enforcement_outcomes). -#}
+      int_listing_enforcement_outcomes);
+    and, for each of the two, whether the order day is mature and complete for that metric
+    (`is_<metric>_mature`, `is_<metric>_complete`): the metrics' windows and the sources they
+    count (complaints, enforcement actions) differ, so one pair of flags would be wrong for one
+    of them. -#}
 
-{#- Incremental on DuckDB (nightly runs): re-processes whole order days,
-    - those in the lookback window widened by the complaint window: a complaint filed in the
-      lookback window counts only for an order placed at most that many days before it, so no
-      older order day can change, however late complaints about older orders arrive
-      (macros/incremental/windows.sql);
-    - those not mature yet (is_mature flips as the reporting date advances; maturity only grows
-      with the order day, so all days from the earliest immature one on);
-    - the days of the orders whose listing's segment or seller int_listing_segments re-wrote
-      since this model's latest build with other values, whose seller's type changed since, or
-      whose listing's outcome the linked listing outcome model re-wrote with another flag (a
-      listing action within its window, an overturn on appeal however late, a listing or seller
-      delivered late or again; macros/incremental/changed_days.sql). -#}
+{#- Incremental on DuckDB (nightly runs): re-processes whole order days, those in the lookback
+    window widened by the complaint window, those not mature yet for one of its metrics, and
+    those of the orders whose listing's segment, seller, seller type or listing outcome changed
+    since its latest build (macros/incremental/reprocessed_days.sql, which its pre-hook deletes
+    first: a day whose orders all left keeps no row). -#}
 {{ config(**incremental_by_key('ordered_date')) }}
+{{ config(pre_hook=
+    "{{ delete_days_reprocessed(order_days_reprocessed('ordered_date') if is_incremental() else '') }}"
+) }}
 
 {#- Read only to find the records changed since this model's latest build. #}
+-- depends_on: {{ ref('base_marketplace__listings') }}
 -- depends_on: {{ ref('base_marketplace__sellers') }}
 
 {%- set cutoff_at = reporting_cutoff_at() %}
 {%- set linked = metric_definition(metric_definition('violating_gmv_share').numerator_actions.metric) -%}
 {%- if is_incremental() %}
-    {%- set window_first_day = incremental_window_first_day('ordered_at', complaint_window_days()) -%}
-    {%- set maturing_first_day = earliest_or_latest_day_in_this('min', 'ordered_date', 'not is_mature') -%}
-    {%- set first_day = [window_first_day, maturing_first_day or window_first_day] | min -%}
-    {%- set changed_sellers = record_keys_written_since_latest_build_of_this(ref('base_marketplace__sellers')) %}
-    {%- set changed_days = days_of(
-        'select facts.ordered_date as day from ' ~ this ~ ' as facts'
-        ~ ' inner join ' ~ ref('int_listing_segments') ~ ' as segments'
-        ~ ' on facts.listing_id = segments.listing_id'
-        ~ ' where ' ~ written_since_latest_build_of_this('segments')
-        ~ ' and (facts.region is distinct from segments.region'
-        ~ ' or facts.category is distinct from segments.category'
-        ~ ' or facts.seller_id is distinct from segments.seller_id)'
-        ~ ' union all select facts.ordered_date as day from ' ~ this ~ ' as facts'
-        ~ ' left join ' ~ ref('stg_marketplace__sellers') ~ ' as sellers'
-        ~ ' on facts.seller_id = sellers.seller_id'
-        ~ ' where facts.seller_id in (' ~ changed_sellers ~ ')'
-        ~ ' and facts.seller_type is distinct from sellers.seller_type'
-        ~ ' union all select facts.ordered_date as day from ' ~ this ~ ' as facts'
-        ~ ' inner join ' ~ ref(linked.outcome.model) ~ ' as listing_outcomes'
-        ~ ' on facts.listing_id = listing_outcomes.' ~ linked.outcome.key
-        ~ ' where ' ~ written_since_latest_build_of_this('listing_outcomes')
-        ~ ' and facts.is_on_violating_listing <> listing_outcomes.' ~ linked.outcome.flag
-    ) %}
-    {%- set reprocessed = '(ordered_at >= cast(cast(\'' ~ first_day ~ '\' as date) as '
-        ~ dbt.type_timestamp() ~ ') or '
-        ~ is_one_of_days('cast(ordered_at as date)', changed_days) ~ ')' %}
+    {%- set reprocessed = order_days_reprocessed('cast(ordered_at as date)', at_column='ordered_at') %}
 {%- endif %}
 
 with
@@ -105,10 +80,17 @@ listing_outcomes as (
 
 ),
 
-maturity as (
+complaint_rate_maturity as (
 
     select * from {{ ref('int_metric_maturity') }}
     where metric_name = 'complaint_rate'
+
+),
+
+violating_gmv_share_maturity as (
+
+    select * from {{ ref('int_metric_maturity') }}
+    where metric_name = 'violating_gmv_share'
 
 ),
 
@@ -172,10 +154,16 @@ final as (
         coalesce(cast(round(completed_orders.gmv_usd * 100) as bigint), 0) as gmv_cents,
         complained_orders.order_id is not null as has_complaint_within_14d,
         coalesce(listing_outcomes.{{ linked.outcome.flag }}, false) as is_on_violating_listing,
-        {{ cohort_status_columns('completed_orders.ordered_date') }}
+        {{ cohort_status_columns(
+            'completed_orders.ordered_date', 'complaint_rate_maturity', 'complaint_rate'
+        ) }},
+        {{ cohort_status_columns(
+            'completed_orders.ordered_date', 'violating_gmv_share_maturity', 'violating_gmv_share'
+        ) }}
 
     from completed_orders
-    cross join maturity
+    cross join complaint_rate_maturity
+    cross join violating_gmv_share_maturity
     left join listings
         on completed_orders.listing_id = listings.listing_id
     left join sellers
@@ -200,8 +188,10 @@ select
     gmv_cents,
     has_complaint_within_14d,
     is_on_violating_listing,
-    is_mature,
-    is_complete,
+    is_complaint_rate_mature,
+    is_complaint_rate_complete,
+    is_violating_gmv_share_mature,
+    is_violating_gmv_share_complete,
     {{ build_started_at() }} as processed_at
 
 from final

@@ -4,39 +4,17 @@
     live in int_listing_enforcement_outcomes; this model only adds dimensions. -#}
 
 {#- Incremental on DuckDB (nightly runs): re-processes whole creation days, those the outcome
-    fact re-wrote since this model's latest build, those whose cohort flags the new reporting
-    date or coverage start changes (is_mature flips as the reporting date advances), and those
-    of the listings whose seller's type changed since (macros/incremental/changed_days.sql). -#}
+    fact re-wrote since this model's latest build or no longer holds, those whose cohort flags
+    the new reporting date or coverage start changes (is_mature flips as the reporting date
+    advances), and those of the listings whose seller's type changed since
+    (macros/incremental/reprocessed_days.sql, which its pre-hook deletes first). -#}
 {{ config(**incremental_by_key('created_date')) }}
+{{ config(pre_hook=
+    "{{ delete_days_reprocessed(listing_fact_days_reprocessed('created_date') if is_incremental() else '') }}"
+) }}
 
 {#- Read only to find the records changed since this model's latest build. #}
 -- depends_on: {{ ref('base_marketplace__sellers') }}
-
-{%- if is_incremental() %}
-    {%- set changed_sellers = record_keys_written_since_latest_build_of_this(ref('base_marketplace__sellers')) %}
-    {%- set cohort_status -%}
-        select
-            facts.created_date,
-            facts.is_mature as was_mature,
-            facts.is_complete as was_complete,
-            {{ cohort_status_columns('facts.created_date') }}
-        from {{ this }} as facts
-        cross join {{ ref('int_metric_maturity') }} as maturity
-        where maturity.metric_name = 'listing_violation_rate'
-    {%- endset %}
-    {%- set days = days_of(
-        'select listing_outcomes.created_date as day from '
-        ~ ref('int_listing_enforcement_outcomes') ~ ' as listing_outcomes where '
-        ~ written_since_latest_build_of_this('listing_outcomes')
-        ~ ' union all select created_date as day from (' ~ cohort_status ~ ') as cohorts'
-        ~ ' where was_mature <> is_mature or was_complete <> is_complete'
-        ~ ' union all select facts.created_date as day from ' ~ this ~ ' as facts'
-        ~ ' left join ' ~ ref('stg_marketplace__sellers') ~ ' as sellers'
-        ~ ' on facts.seller_id = sellers.seller_id'
-        ~ ' where facts.seller_id in (' ~ changed_sellers ~ ')'
-        ~ ' and facts.seller_type is distinct from sellers.seller_type'
-    ) %}
-{%- endif %}
 
 with
 
@@ -44,7 +22,7 @@ listing_outcomes as (
 
     select * from {{ ref('int_listing_enforcement_outcomes') }}
     {%- if is_incremental() %}
-    where {{ is_one_of_days('created_date', days) }}
+    where {{ listing_fact_days_reprocessed('created_date') }}
     {%- endif %}
 
 ),
