@@ -181,6 +181,43 @@ def _moved_seller(raw: Path, night_1: Path) -> str:
     return seller_id
 
 
+LINKS = "intermediate.int_seller_identity_links"
+NEW_SHARED_VALUE = "203.0.113.77"  # an identity value no seller had before night 2
+
+
+def _identity_signals(raw: Path) -> dict[str, tuple[str, str]]:
+    """Night 2 delivers again two observations loaded on night 1, one as it was, the other with
+    another seller's value of its type (that value gains a seller), and a value new to the
+    warehouse observed on two sellers. (seller, signal type) of the seller that gains the value,
+    of the seller it came from, and of the two sellers of the new value."""
+    rows = pq.read_table(next((raw / "seller_identity_signals").glob("initial-load-*.parquet")))
+    rows = rows.take(pc.sort_indices(rows, [("observed_at", "descending")]))
+    frame = rows.to_pandas()
+    same, changed, new = 0, 1, 2
+    seller, kind = frame.at[changed, "seller_id"], frame.at[changed, "signal_type"]
+    donor = frame.index[
+        (frame["signal_type"] == kind)
+        & (frame["seller_id"] != seller)
+        & ~frame["signal_value"].isin(frame.loc[frame["seller_id"] == seller, "signal_value"])
+    ][0]
+    other_new = frame.index[
+        (frame.index > new) & (frame["seller_id"] != frame.at[new, "seller_id"])
+    ]
+    other_new = other_new[0]
+    new_kind = frame.at[new, "signal_type"]
+    night = rows.take([same, changed, new, other_new])
+    values = frame.at[same, "signal_value"], frame.at[donor, "signal_value"]
+    night = _set(night, "signal_value", [*values, NEW_SHARED_VALUE, NEW_SHARED_VALUE])
+    night = _set(night, "signal_type", [frame.at[same, "signal_type"], kind, new_kind, new_kind])
+    pq.write_table(night, raw / "seller_identity_signals" / f"{NIGHT}-signals.parquet")
+    return {
+        "gains a seller": (seller, kind),
+        "donor": (frame.at[donor, "seller_id"], kind),
+        "new value": (frame.at[new, "seller_id"], new_kind),
+        "new value, other seller": (frame.at[other_new, "seller_id"], new_kind),
+    }
+
+
 def _nightly(root: Path, published: Path, **options):
     return run_nightly(
         root / "raw",
@@ -228,6 +265,9 @@ def nights(tmp_path_factory):
     _corrections(root / "raw")
     overturned_listing = _late_overturn(root / "raw", snapshot)
     moved_seller = _moved_seller(root / "raw", snapshot)
+    # ...and identity signals: an observation delivered again, one with another seller's value,
+    # a value new to the warehouse on two sellers.
+    identity_signals = _identity_signals(root / "raw")
     dbt_log = root / "target" / "logs" / "dbt.log"
     night_1_log_end = dbt_log.stat().st_size
     stop, polls = root / "stop-reader", root / "reader.jsonl"
@@ -257,6 +297,7 @@ def nights(tmp_path_factory):
         "snapshot": snapshot,
         "overturned_listing": overturned_listing,
         "moved_seller": moved_seller,
+        "identity_signals": identity_signals,
         "rebuilt": state_path(rebuilt),  # the whole build of the full rebuild
         "reports": (first, second, full),
         "states": (first_state, _state(published)),
@@ -537,6 +578,84 @@ def test_a_night_re_processes_old_rows_whose_listing_or_seller_changed(nights):
             [before, nights["overturned_listing"], nights["moved_seller"]],
         ).fetchone()
     assert rewritten == expected and len(rewritten) < days
+
+
+def _links_by_value(db: Path, seller_kind: tuple[str, str]) -> dict[str, tuple[int, bool]]:
+    """The seller's identity links of the signal type: n_sellers_sharing and whether the latest
+    build wrote the row, by value hash."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        rows = con.execute(
+            "select signal_value_hash, n_sellers_sharing, "
+            f"processed_at = (select max(processed_at) from {LINKS}) "
+            f"from {LINKS} where seller_id = ? and signal_type = ?",
+            list(seller_kind),
+        ).fetchall()
+    return {value: (n, written) for value, n, written in rows}
+
+
+def test_a_night_re_writes_the_identity_values_its_signals_touched(nights):
+    # Night 2 observed a value new to the warehouse on two sellers, and another seller's value
+    # on a seller: both values' rows, and only the rows of values night 2 touched, are written
+    # (the whole table equals a full rebuild: the warehouse equality test above).
+    signals = nights["identity_signals"]
+    before = {role: _links_by_value(nights["snapshot"], key) for role, key in signals.items()}
+    after = {role: _links_by_value(nights["state"], key) for role, key in signals.items()}
+    new = {
+        role: set(after[role]) - set(before[role])
+        for role in ("new value", "new value, other seller", "gains a seller")
+    }
+    (shared,) = new["new value"] & new["new value, other seller"]
+    assert after["new value"][shared] == after["new value, other seller"][shared] == (2, True)
+    (gained,) = new["gains a seller"]
+    n_before, _ = before["donor"][gained]
+    assert after["donor"][gained] == after["gains a seller"][gained] == (n_before + 1, True)
+    # Night 2 wrote whole values, a few of them: a value it wrote has no row of night 1.
+    with duckdb.connect(str(nights["state"]), read_only=True) as con:
+        mixed, written, rows = con.execute(
+            "with links as (select *, processed_at = max(processed_at) over () as is_written "
+            f"from {LINKS}) "
+            "select (select count(*) from (select signal_type, signal_value_hash from links "
+            "group by all having count(distinct is_written) > 1)), "
+            "count(*) filter (where is_written), count(*) from links"
+        ).fetchone()
+    assert mixed == 0 and 0 < written < rows / 4
+
+
+def test_a_build_as_of_an_earlier_day_keeps_no_link_observed_after_it(nights, tmp_path):
+    # Built as of an earlier day, the links leave out the observations after it: a value all of
+    # whose observations are later keeps no row, which re-writing the values alone would keep
+    # (a delete+insert deletes only the keys it writes).
+    db = tmp_path / "links.duckdb"
+    shutil.copy(nights["state"], db)
+    earlier = "2026-06-20"
+    run = run_dbt(
+        ["run", "--select", "int_as_of_date", "int_seller_identity_links"],
+        duckdb_path=db,
+        target_path=tmp_path / "target",
+        quiet=True,
+        env={"GOVERNANCE_AS_OF_DATE": earlier},
+    )
+    assert run.returncode == 0, run.stdout[-2000:]
+    links = f"select * exclude (processed_at) from {LINKS} order by all"
+    expected = (
+        "with observed as (select seller_id, signal_type, signal_value_hash, "
+        "count(*) as n_observations, min(observed_at) as first_observed_at, "
+        "max(observed_at) as last_observed_at "
+        "from staging.stg_marketplace__seller_identity_signals "
+        "where observed_at < cast(? as date) + interval 1 day group by all) "
+        "select *, count(*) over (partition by signal_type, signal_value_hash) "
+        "as n_sellers_sharing from observed order by all"
+    )
+    with duckdb.connect(str(nights["state"]), read_only=True) as con:
+        (values_before,) = con.execute(
+            f"select count(distinct (signal_type, signal_value_hash)) from {LINKS}"
+        ).fetchone()
+    with duckdb.connect(str(db), read_only=True) as con:
+        assert con.execute(links).fetchall() == con.execute(expected, [earlier]).fetchall()
+        (values_after,) = con.execute(
+            f"select count(distinct (signal_type, signal_value_hash)) from {LINKS}"
+        ).fetchone()
+    assert 0 < values_after < values_before
 
 
 COUNTS = "intermediate.int_metric_counts_daily"

@@ -3,11 +3,41 @@
     shared by many sellers is a hub (a public IP, a co-working address), a value shared by a few
     is a link. -#}
 
+{#- Incremental on DuckDB (nightly runs) by identity value: re-writes every row of the values
+    whose staged observations changed since this model's latest build or that the reporting
+    cutoff moved across, after deleting them (macros/incremental/identity_values.sql). Every row
+    carries the start of the build that wrote it (`processed_at`). -#}
+{{ config(
+    pre_hook="{{ delete_identity_links_of_touched_values() }}",
+    **incremental_by_key(['signal_type', 'signal_value_hash'])
+) }}
+
+{#- Read only to find the values changed since this model's latest build. #}
+-- depends_on: {{ ref('base_marketplace__seller_identity_signals') }}
+
 with
+
+{%- if is_incremental() %}
+
+touched_values as (
+
+    {{ identity_values_touched_since_latest_build_of_this(
+        ref('base_marketplace__seller_identity_signals')
+    ) }}
+
+),
+{%- endif %}
 
 signals as (
 
-    select * from {{ ref('stg_marketplace__seller_identity_signals') }}
+    select staged.*
+    from {{ ref('stg_marketplace__seller_identity_signals') }} as staged
+    {%- if is_incremental() %}
+    inner join touched_values
+        on
+            staged.signal_type = touched_values.signal_type
+            and staged.signal_value_hash = touched_values.signal_value_hash
+    {%- endif %}
 
 ),
 
@@ -53,7 +83,8 @@ select
     per_seller_value.n_observations,
     per_seller_value.first_observed_at,
     per_seller_value.last_observed_at,
-    value_share.n_sellers_sharing
+    value_share.n_sellers_sharing,
+    {{ build_started_at() }} as processed_at
 
 from per_seller_value
 inner join value_share
