@@ -9,6 +9,7 @@ import pytest
 
 from governance.detection.risk import RiskParams, score, train
 from governance.detection.risk_features import (
+    DERIVED_FEATURE_MEANINGS,
     MEMBERSHIP_COLUMNS,
     feature_columns_read,
     risk_feature_frame,
@@ -92,3 +93,13 @@ def test_a_night_older_a_seller_is_scored_again_only_when_it_enters_the_next_ban
     # a day of ageing crosses an edge from 0, 2, 6, 14, 30 or 62 days.
     changed = {int(t) for t in tenure[night_2["model_input_key"] != night_1["model_input_key"]]}
     assert changed and changed <= {0, 2, 6, 14, 30, 62}
+
+
+def test_an_explanation_names_the_tenure_band_with_the_days_it_covers():
+    from governance.dashboard.views.seller import reasons_in_words
+
+    [sentence] = reasons_in_words("tenure_band=3 (+0.050)", DERIVED_FEATURE_MEANINGS)
+    assert sentence.startswith("Tenure band (floor(log2(days since onboarding + 1)): 0 on the")
+    assert sentence.endswith(
+        "3 for 7-14, 4 for 15-30, 5 for 31-62, ...): 3 — raises the score by 0.050"
+    )

@@ -51,8 +51,8 @@ CLOCK_FEATURES = {"tenure_band": ("tenure_days", tenure_band)}
 # documented as columns of seller_features).
 DERIVED_FEATURE_MEANINGS = {
     "tenure_band": (
-        "Tenure band, floor(log2(days since onboarding + 1)): 0 on the onboarding day, 1 for "
-        "1-2 days, 2 for 3-6, 3 for 7-14, 4 for 15-30, 5 for 31-62 and so on"
+        "Tenure band (floor(log2(days since onboarding + 1)): 0 on the onboarding day, 1 for "
+        "1-2 days, 2 for 3-6, 3 for 7-14, 4 for 15-30, 5 for 31-62, ...)"
     ),
 }
 
