@@ -132,7 +132,7 @@ def test_the_model_in_force_is_the_latest_trained_on_or_before_the_day():
             INPUT_COLUMNS,
             RiskParams(max_iter=61),
             7,
-            "the training parameters changed",
+            "the training parameters or the model format changed",
         ),
         (
             _row("2026-06-29", sklearn_version="0.1"),

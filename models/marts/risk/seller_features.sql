@@ -197,11 +197,8 @@ select
     confirmed_bad_at is not null as is_confirmed_bad,
     confirmed_bad_at,
     (
-        confirmed_bad_at is not null
-        or (
-            onboarded_at is not null
-            and {{ dbt.dateadd('day', 30, 'onboarded_at') }} <= as_of_date
-        )
+        onboarded_at is not null
+        and {{ dbt.dateadd('day', 30, 'onboarded_at') }} <= as_of_date
     ) as is_label_mature
 
 from joined

@@ -657,7 +657,8 @@ def seller_events(wh: Warehouse, seller_id: str) -> pd.DataFrame | None:
 
 
 def feature_descriptions(wh: Warehouse) -> dict[str, str]:
-    """The documented meaning of each seller_features column (its comment in the warehouse)."""
+    """The documented meaning of each seller_features column (its comment in the warehouse)
+    and of each feature the risk model computes from them (``tenure_band``)."""
     schema, name = SELLER_FEATURES.split(".", 1)
     frame = query(
         wh,
@@ -667,7 +668,11 @@ def feature_descriptions(wh: Warehouse) -> dict[str, str]:
         """,
         [schema, name],
     )
-    return dict(zip(frame["column_name"], frame["comment"], strict=True))
+    # Imported here: the detection package loads scikit-learn, which no other page needs.
+    from governance.detection.risk_features import DERIVED_FEATURE_MEANINGS
+
+    documented = dict(zip(frame["column_name"], frame["comment"], strict=True))
+    return {**documented, **DERIVED_FEATURE_MEANINGS}
 
 
 def riskiest_unenforced_sellers(wh: Warehouse, limit: int = 50) -> pd.DataFrame | None:

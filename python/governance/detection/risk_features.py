@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+import numpy as np
 import pandas as pd
 
 from governance.frames import to_pandas
@@ -22,6 +23,50 @@ CATEGORICAL_COLUMNS = ("region", "primary_category", "seller_type")
 MEMBERSHIP_COLUMNS = ["seller_id", "syndicate_id", "membership_strength", "n_links"]
 
 
+def tenure_band(tenure_days: pd.Series | np.ndarray) -> np.ndarray:
+    """``floor(log2(tenure_days + 1))`` of each tenure, as floats: 0 on the onboarding day, 1
+    for 1-2 days, 2 for 3-6, 3 for 7-14, 4 for 15-30, ..., k for ``2**k - 1`` to
+    ``2**(k+1) - 2`` days; null stays NaN and a negative tenure (onboarded after the reporting
+    day) counts as 0.
+
+    Each band is twice as long as the one before: fine where risk changes fastest (a seller's
+    first days and weeks), coarse later, with no edge fitted to any data. A seller moves to the
+    next band about log2 of its lifetime times (10 times in its first three years), not every
+    night. Exact at every edge (the binary exponent, no floating-point logarithm).
+    """
+    days = pd.to_numeric(pd.Series(tenure_days).astype("Float64"), errors="coerce")
+    days = days.to_numpy(dtype=float, na_value=np.nan)
+    whole = np.floor(np.maximum(days, 0.0))
+    _, exponent = np.frexp(whole + 1.0)  # whole + 1 = m * 2**exponent, 0.5 <= m < 1
+    return np.where(np.isnan(days), np.nan, exponent - 1.0)
+
+
+# Columns of seller_features that grow with the reporting date alone (a day older every night):
+# per feature the model sees instead, the column it is computed from (here, at training and
+# scoring time) and how. A coarse scale on which a night's ageing rarely moves a seller: were
+# the model to split the column itself, every night would cross some of its thresholds for many
+# sellers and make them "changed" (scored and explained again) with nothing new about them.
+CLOCK_FEATURES = {"tenure_band": ("tenure_days", tenure_band)}
+# What the derived features mean, for readers of the explanations (the other features are
+# documented as columns of seller_features).
+DERIVED_FEATURE_MEANINGS = {
+    "tenure_band": (
+        "Tenure band (floor(log2(days since onboarding + 1)): 0 on the onboarding day, 1 for "
+        "1-2 days, 2 for 3-6, 3 for 7-14, 4 for 15-30, 5 for 31-62, ...)"
+    ),
+}
+
+
+def with_clock_features(df: pd.DataFrame) -> pd.DataFrame:
+    """``df`` with each column of :data:`CLOCK_FEATURES` replaced by the feature computed
+    from it (a column absent from ``df`` is skipped)."""
+    present = {f: (c, band) for f, (c, band) in CLOCK_FEATURES.items() if c in df.columns}
+    if not present:
+        return df
+    df = df.assign(**{f: band(df[c]) for f, (c, band) in present.items()})
+    return df.drop(columns=[c for c, _ in present.values()])
+
+
 def risk_feature_frame(
     features: pd.DataFrame,
     memberships: pd.DataFrame,
@@ -29,7 +74,9 @@ def risk_feature_frame(
     model_features: Sequence[str] = (),
 ) -> pd.DataFrame:
     """One row per onboarded seller: seller_id, onboarded_at, label (1 / 0 / null when the
-    label has not matured) and numeric features, including syndicate membership.
+    label has not matured) and numeric features, including syndicate membership; a feature
+    that grows with the reporting date (``tenure_days``) on its coarse scale
+    (:data:`CLOCK_FEATURES`, ``tenure_band``).
 
     Categories become one indicator column each (``region_EU``, ...). A model trained earlier
     may know a category no seller has any more: its indicators in ``model_features`` that the
@@ -56,7 +103,7 @@ def risk_feature_frame(
     drop |= {"syndicate_id", "size", "membership_strength", "n_links"}
     drop |= {"registered_at", "first_activity_at", "last_activity_at"}
     keep = [c for c in df.columns if c not in drop]
-    df = df[keep].reset_index(drop=True)
+    df = with_clock_features(df[keep].reset_index(drop=True))
     prefixes = tuple(f"{column}_" for column in CATEGORICAL_COLUMNS)
     absent = [c for c in model_features if c.startswith(prefixes) and c not in df.columns]
     return df.assign(**{c: 0.0 for c in absent})
@@ -87,4 +134,5 @@ def feature_columns_read(
         return None
     needed = {"seller_id", "onboarded_at", "is_label_mature", "is_confirmed_bad"}
     needed |= set(CATEGORICAL_COLUMNS) | set(model_features)
+    needed |= {CLOCK_FEATURES[f][0] for f in model_features if f in CLOCK_FEATURES}
     return [column for column in columns if column in needed]

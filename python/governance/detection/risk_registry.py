@@ -35,9 +35,10 @@ import sklearn
 
 from governance.detection.risk import RiskParams, TrainedRiskModel
 
-# Version of what model_pickle holds (TrainedRiskModel); part of the training fingerprint, so
-# a change to that class retrains instead of loading an incompatible pickle.
-MODEL_FORMAT = 1
+# Version of what model_pickle holds (TrainedRiskModel) and of the features it is trained on
+# (governance.detection.risk_features); part of the training fingerprint, so a change to either
+# retrains instead of scoring with a model that expects other inputs. 2: tenure as tenure_band.
+MODEL_FORMAT = 2
 # Settings of RiskParams that change the fitted model (the others only change scoring).
 TRAINING_FIELDS = (
     "feature_columns",
@@ -160,7 +161,7 @@ def retrain_reason(
     if retrain_days == 0:
         return "risk_retrain_days is 0: a new model every build"
     if in_force["training_fingerprint"] != training_fingerprint(params):
-        return "the training parameters changed"
+        return "the training parameters or the model format changed"
     if in_force["sklearn_version"] != sklearn.__version__:
         return f"scikit-learn changed from {in_force['sklearn_version']} to {sklearn.__version__}"
     before, now = set(json.loads(in_force["input_columns"])), set(input_columns)
