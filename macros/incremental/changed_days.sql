@@ -38,16 +38,24 @@
 
 
 {#- The distinct days (a list of 'YYYY-MM-DD' strings) in the column `day` of `query`, read
-    when the run starts; none while dbt is parsing. -#}
+    when the run starts; none while dbt is parsing. A model kept by whole days reads its day set
+    twice, in its body and in its pre-hook (macros/incremental/reprocessed_days.sql), both before
+    it writes anything: each query runs once per model and dbt invocation, and the second read
+    takes the days the first found (kept in dbt's graph, which every context of one invocation
+    shares). -#}
 {% macro days_of(query) -%}
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
-    {%- set days = run_query(
-        'select distinct cast(cast(day as date) as ' ~ dbt.type_string() ~ ') as day_text from ('
-        ~ query ~ ') as days_found where day is not null order by 1'
-    ).columns[0].values() -%}
-    {{ return(days | list) }}
+    {%- set days_found = graph.setdefault('days_found_by_query', {}) -%}
+    {%- set key = invocation_id ~ ' ' ~ model.unique_id ~ ' ' ~ query -%}
+    {%- if key not in days_found -%}
+        {%- do days_found.update({key: run_query(
+            'select distinct cast(cast(day as date) as ' ~ dbt.type_string() ~ ') as day_text from ('
+            ~ query ~ ') as days_found where day is not null order by 1'
+        ).columns[0].values() | list}) -%}
+    {%- endif -%}
+    {{ return(days_found[key]) }}
 {%- endmacro %}
 
 

@@ -45,9 +45,10 @@
 
 {#- The days to re-count of each metric counted by day (metric name -> days, as days_of()): the
     days its outcome model wrote since this model's latest build, and the days this model counts
-    that the outcome model no longer holds (emptied: no row written since tells them). Read when
-    the run starts, by the model and by its pre-hook alike. Only valid inside
-    `{% if is_incremental() %}`. -#}
+    for the metrics of that outcome model that the model no longer holds (emptied: no row written
+    since tells them). Both are read once per outcome model, for all its metrics: a day the model
+    no longer holds has none of their records. Read when the run starts, by the model and by its
+    pre-hook alike. Only valid inside `{% if is_incremental() %}`. -#}
 {% macro metric_days_recounted() -%}
     {%- set recounted_days = {} %}
     {%- set days_by_outcome = {} %}
@@ -56,16 +57,23 @@
         {%- set outcome = metric.outcome %}
         {%- set written = outcome.model ~ '.' ~ outcome.date_column %}
         {%- if written not in days_by_outcome %}
-            {%- do days_by_outcome.update({written: days_of(
+            {%- set metrics_of_outcome = [] %}
+            {%- for other in metric_registry() if other.name in counted_by_day
+                and other.outcome.model == outcome.model
+                and other.outcome.date_column == outcome.date_column %}
+                {%- do metrics_of_outcome.append(other.name) %}
+            {%- endfor %}
+            {%- set written_days = days_of(
                 'select outcomes.' ~ outcome.date_column ~ ' as day from ' ~ ref(outcome.model)
                 ~ ' as outcomes where ' ~ written_since_latest_build_of_this('outcomes')
-            )}) %}
+            ) %}
+            {%- set gone_days = days_of_this_gone_from(
+                ref(outcome.model), outcome.date_column, 'metric_date',
+                "metric_name in ('" ~ metrics_of_outcome | join("', '") ~ "')"
+            ) %}
+            {%- do days_by_outcome.update({written: (written_days + gone_days) | unique | sort | list}) %}
         {%- endif %}
-        {%- set gone = days_of_this_gone_from(
-            ref(outcome.model), outcome.date_column, 'metric_date',
-            "metric_name = '" ~ metric.name ~ "'"
-        ) %}
-        {%- do recounted_days.update({metric.name: (days_by_outcome[written] + gone) | unique | sort | list}) %}
+        {%- do recounted_days.update({metric.name: days_by_outcome[written]}) %}
     {%- endfor %}
     {{ return(recounted_days) }}
 {%- endmacro %}
