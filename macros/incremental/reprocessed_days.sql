@@ -142,20 +142,24 @@
     {%- set first_day = [window_first_day, maturing_first_day or window_first_day] | min -%}
     {%- set segments = ref('int_listing_segments') %}
     {%- set changed_sellers = record_keys_written_since_latest_build_of_this(ref('base_marketplace__sellers')) %}
-    {#- The listings int_listing_segments re-wrote, or whose record changed (a listing now
-        quarantined has no segment any more). #}
-    {%- set changed_listings = 'select written.listing_id from ' ~ segments ~ ' as written where '
-        ~ written_since_latest_build_of_this('written')
-        ~ ' union ' ~ record_keys_written_since_latest_build_of_this(ref('base_marketplace__listings')) %}
+    {#- The listings int_listing_segments re-wrote with other values, and those whose record
+        changed and that have no segment any more (a listing quarantined since): each a join from a
+        small set of listings, not a join of the changed listings to every segment. #}
+    {%- set listings_without_segment = 'select changed_rows.record_key from '
+        ~ ref('base_marketplace__listings') ~ ' as changed_rows where '
+        ~ written_since_latest_build_of_this('changed_rows')
+        ~ ' and not exists (select 1 from ' ~ segments ~ ' as kept'
+        ~ ' where kept.listing_id = changed_rows.record_key)' %}
     {%- set changed_days = days_of(
         'select facts.ordered_date as day from ' ~ this ~ ' as facts'
-        ~ ' inner join (' ~ changed_listings ~ ') as changed_listings'
-        ~ ' on facts.listing_id = changed_listings.listing_id'
-        ~ ' left join ' ~ segments ~ ' as segments'
+        ~ ' inner join ' ~ segments ~ ' as segments'
         ~ ' on facts.listing_id = segments.listing_id'
-        ~ ' where (facts.region is distinct from segments.region'
+        ~ ' where ' ~ written_since_latest_build_of_this('segments')
+        ~ ' and (facts.region is distinct from segments.region'
         ~ ' or facts.category is distinct from segments.category'
         ~ ' or facts.seller_id is distinct from segments.seller_id)'
+        ~ ' union all select facts.ordered_date as day from ' ~ this ~ ' as facts'
+        ~ ' where facts.listing_id in (' ~ listings_without_segment ~ ')'
         ~ ' union all select facts.ordered_date as day from ' ~ this ~ ' as facts'
         ~ ' left join ' ~ ref('stg_marketplace__sellers') ~ ' as sellers'
         ~ ' on facts.seller_id = sellers.seller_id'
