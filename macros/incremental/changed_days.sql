@@ -8,16 +8,24 @@
     constants, which the engine prunes storage with. -#}
 
 
-{#- The `processed_at` of this model's latest build as a timestamp literal (1900-01-01 when the
-    model is empty or dbt is parsing). Only valid inside `{% if is_incremental() %}`. -#}
-{% macro latest_build_of_this() -%}
+{#- The latest value of the timestamp column `column` of this model as a timestamp literal
+    (1900-01-01 when the model is empty or dbt is parsing). Only valid inside
+    `{% if is_incremental() %}`. -#}
+{% macro latest_time_in_this(column) -%}
     {%- set latest = none -%}
     {%- if execute -%}
         {%- set latest = run_query(
-            'select cast(max(processed_at) as ' ~ dbt.type_string() ~ ') from ' ~ this
+            'select cast(max(' ~ column ~ ') as ' ~ dbt.type_string() ~ ') from ' ~ this
         ).columns[0].values()[0] -%}
     {%- endif -%}
     {{ return("cast('" ~ (latest or '1900-01-01 00:00:00') ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+{%- endmacro %}
+
+
+{#- The `processed_at` of this model's latest build as a timestamp literal (1900-01-01 when the
+    model is empty or dbt is parsing). Only valid inside `{% if is_incremental() %}`. -#}
+{% macro latest_build_of_this() -%}
+    {{ return(latest_time_in_this('processed_at')) }}
 {%- endmacro %}
 
 

@@ -22,14 +22,7 @@
     the model's select name the same values although the delete runs first. Only valid inside
     `{% if is_incremental() %}`. -#}
 {% macro identity_values_touched_since_latest_build_of_this(signals_base) -%}
-    {%- set latest_observed_at = none -%}
-    {%- if execute -%}
-        {%- set latest_observed_at = run_query(
-            'select cast(max(last_observed_at) as ' ~ dbt.type_string() ~ ') from ' ~ this
-        ).columns[0].values()[0] -%}
-    {%- endif -%}
-    {%- set latest_observed_at = "cast('" ~ (latest_observed_at or '1900-01-01 00:00:00')
-        ~ "' as " ~ dbt.type_timestamp() ~ ")" -%}
+    {%- set latest_observed_at = latest_time_in_this('last_observed_at') -%}
     {%- set cutoff_at = reporting_cutoff_at() -%}
     select
         written.signal_type,
