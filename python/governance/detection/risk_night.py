@@ -59,8 +59,6 @@ WRITTEN_SCHEMA = pa.schema(
         (FINGERPRINT_COLUMN, pa.int64()),
     ]
 )
-# What a build reads of the stored row of a seller it leaves out of the explained top.
-_STORED_COLUMNS = ", ".join(WRITTEN_SCHEMA.names)
 # A seller's syndicate membership as the frame reads it (risk_features.risk_feature_frame):
 # whether it has a syndicate, the syndicate's size, its strength and links.
 _MEMBERSHIP_VALUES = ("m.syndicate_id is not null", "s.size", "m.membership_strength", "m.n_links")
@@ -117,44 +115,43 @@ def input_fingerprints(session, features, memberships, syndicates, model_feature
 
 class ExplainedTop:
     """Which sellers are explained: the ``n`` highest scores (ties: the lower seller id first)
-    among the sellers being scored and the stored scores of ``others`` (a relation of
-    ``seller_id, risk_score``). Called by :func:`governance.detection.risk.score` with the scored
-    sellers and their scores; then holds the last explained score and seller (``boundary``,
-    None when every seller is explained)."""
+    among the sellers being scored and the stored scores of the others (``other_ids``, an arrow
+    string array, and ``other_scores``). Called by :func:`governance.detection.risk.score` with
+    the scored sellers and their scores; then holds the last explained score and seller
+    (``boundary``; None when every seller is explained)."""
 
-    def __init__(self, session, others, n: int):
-        self.session, self.others, self.n = session, others, n
+    def __init__(self, other_ids: pa.Array, other_scores: np.ndarray, n: int):
+        self.other_ids, self.other_scores, self.n = other_ids, other_scores, n
         self.boundary: tuple[float, str] | None = None
 
     def __call__(self, seller_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
+        every = np.concatenate([self.other_scores, scores])
         if self.n <= 0:
             self.boundary = (np.inf, "")
-            return np.zeros(len(scores), dtype=bool)
-        scored = pd.DataFrame({"seller_id": seller_ids, "risk_score": scores})
-        ranked = self.others.union(self.session.from_df(scored))
-        nth = ranked.order("risk_score desc, seller_id").limit(1, offset=self.n - 1).fetchall()
-        self.boundary = (float(nth[0][1]), str(nth[0][0])) if nth else None
+        elif len(every) <= self.n:
+            self.boundary = None
+        else:
+            last_score = np.partition(every, len(every) - self.n)[len(every) - self.n]
+            above = int((every > last_score).sum())
+            tied = self.other_ids.filter(pa.array(self.other_scores == last_score)).to_pylist()
+            tied = sorted([*tied, *np.asarray(seller_ids, dtype=object)[scores == last_score]])
+            self.boundary = (float(last_score), tied[self.n - above - 1])
         return self.explains(seller_ids, scores)
 
-    def explains(self, seller_ids: np.ndarray, scores: np.ndarray) -> np.ndarray:
-        """Per seller, whether it is explained."""
+    def explains(self, seller_ids, scores: np.ndarray) -> np.ndarray:
+        """Per seller (ids as a sequence or an arrow array), whether it is explained."""
         if self.boundary is None:
             return np.ones(len(scores), dtype=bool)
         last_score, last_seller = self.boundary
-        ids = np.asarray(seller_ids, dtype=object)
-        return (scores > last_score) | ((scores == last_score) & (ids <= last_seller))
-
-    def condition(self) -> str:
-        """The same as SQL over ``risk_score`` and ``seller_id``."""
-        if self.boundary is None:
-            return "true"
-        last_score, last_seller = self.boundary
-        if np.isinf(last_score):
-            return "false"
-        at = f"cast({_sql_text(repr(last_score))} as double)"
-        return (
-            f"(risk_score > {at} or (risk_score = {at} and seller_id <= {_sql_text(last_seller)}))"
-        )
+        explained = scores > last_score
+        tie = np.flatnonzero(scores == last_score)
+        if tie.size:
+            if isinstance(seller_ids, pa.Array | pa.ChunkedArray):
+                ids = np.asarray(seller_ids.take(pa.array(tie)).to_pylist(), dtype=object)
+            else:
+                ids = np.asarray(seller_ids, dtype=object)[tie]
+            explained[tie] = ids <= last_seller
+        return explained
 
 
 def stored_scores(previous) -> bool:
@@ -188,28 +185,38 @@ def rows_to_write(
         scored = score(frame, trained, params, model_id=model_id)
         return _typed(_with_fingerprints(scored, fingerprints.df()))
 
-    matched = fingerprints.set_alias("c").join(
-        previous.set_alias("p"), "c.seller_id = p.seller_id", how="left"
-    )
-    changed = (
-        matched.filter(f"p.{FINGERPRINT_COLUMN} is distinct from c.{FINGERPRINT_COLUMN}")
+    # One pass: per seller scored today, whether its stored row has today's fingerprint, and
+    # that row's score and whether it is explained.
+    stored = (
+        fingerprints.set_alias("c")
+        .join(previous.set_alias("p"), "c.seller_id = p.seller_id", how="left")
         .project(
             f"c.seller_id, c.{FINGERPRINT_COLUMN}, "
-            + ", ".join(f"p.{c}" for c in PREVIOUS_COLUMNS if c != "seller_id")
+            f"coalesce(p.{FINGERPRINT_COLUMN} = c.{FINGERPRINT_COLUMN}, false) as is_kept, "
+            "p.risk_score, p.top_features is not null as is_explained"
         )
-        .df()
+        .arrow()
     )
-    # The stored rows kept as they are: sellers still scored, with the same fingerprint.
-    others = matched.filter(f"p.{FINGERPRINT_COLUMN} = c.{FINGERPRINT_COLUMN}").project(
-        ", ".join(f"p.{c}" for c in WRITTEN_SCHEMA.names)
+    if isinstance(stored, pa.RecordBatchReader):
+        stored = stored.read_all()
+    is_kept = stored["is_kept"].to_numpy()
+    kept_rows = stored.filter(pa.array(is_kept))
+    changed = _stored_rows(session, previous, stored.filter(pa.array(~is_kept)))
+    top = ExplainedTop(
+        kept_rows["seller_id"].combine_chunks(),
+        kept_rows["risk_score"].to_numpy(),
+        params.explain_max_rows,
     )
-    top = ExplainedTop(session, others.project("seller_id, risk_score"), params.explain_max_rows)
     frame = _frame(session, features, memberships, syndicates, changed, trained)
     kept = changed[changed["model_input_key"].notna()][list(PREVIOUS_COLUMNS)]
     scored = score(frame, trained, params, previous=kept, model_id=model_id, explained=top)
-    moved = others.filter(f"(top_features is not null) <> {top.condition()}")
-    entering = moved.filter("top_features is null").project(_STORED_COLUMNS).df()
-    leaving = moved.filter("top_features is not null").project(_STORED_COLUMNS).df()
+    explained_now = top.explains(
+        kept_rows["seller_id"].combine_chunks(), kept_rows["risk_score"].to_numpy()
+    )
+    moved = kept_rows.filter(pa.array(explained_now != kept_rows["is_explained"].to_numpy()))
+    moved = _stored_rows(session, previous, moved)
+    entering = moved[moved["top_features"].isna()]
+    leaving = moved[moved["top_features"].notna()]
     frame = _frame(session, features, memberships, syndicates, entering, trained)
     explained = score(
         frame,
@@ -224,6 +231,15 @@ def rows_to_write(
         _with_fingerprints(explained, entering),
         leaving.assign(top_features=None),
     )
+
+
+def _stored_rows(session, previous, sellers: pa.Table) -> pd.DataFrame:
+    """``sellers`` (``seller_id`` and today's fingerprint) with the rest of their stored row
+    (nulls for a seller without one)."""
+    today = session.from_arrow(sellers.select(["seller_id", FINGERPRINT_COLUMN])).set_alias("c")
+    stored = ", ".join(f"p.{c}" for c in WRITTEN_SCHEMA.names if c not in today.columns)
+    joined = today.join(previous.set_alias("p"), "c.seller_id = p.seller_id", how="left")
+    return joined.project(f"c.seller_id, c.{FINGERPRINT_COLUMN}, {stored}").df()
 
 
 def _frame(session, features, memberships, syndicates, sellers: pd.DataFrame, trained):
