@@ -831,6 +831,28 @@ def _risk_models(db: Path) -> list[tuple]:
         ).fetchall()
 
 
+def _scores_and_scoring_everyone(db: Path, model_id: str):
+    """The risk scores a warehouse holds (sorted by seller), those scoring all its sellers with
+    the registry's model ``model_id`` gives, and that model."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        pickled = con.execute(
+            "select model_pickle from intermediate.seller_risk_models where model_id = ?",
+            [model_id],
+        ).fetchall()[0][0]
+        tables = [
+            con.execute(f"select {columns} from detection.{table}").df()
+            for table, columns in (
+                ("seller_features", "*"),
+                ("seller_syndicates", "*"),
+                ("syndicates", "syndicate_id, size"),
+            )
+        ]
+        held = con.execute("select * from detection.seller_risk_scores order by seller_id").df()
+    stored = load_model(pickled)
+    frame = risk_feature_frame(*tables, model_features=stored.features)
+    return held, score(frame, stored, model_id=model_id), stored
+
+
 def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights):
     published, rebuilt = nights["state"], nights["rebuilt"]
     (model_id, trained_on, because), *others = _risk_models(published)
@@ -842,29 +864,13 @@ def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights)
     [difference] = table_differences(published, rebuilt, exclude=others)
     assert difference.startswith("intermediate.seller_risk_models: ")
     # Night 2's scores: night 2's features scored by night 1's model.
-    with duckdb.connect(str(published), read_only=True) as con:
-        pickled = con.execute(
-            "select model_pickle from intermediate.seller_risk_models where model_id = ?",
-            [model_id],
-        ).fetchone()[0]
-        tables = [
-            con.execute(f"select {columns} from detection.{table}").df()
-            for table, columns in (
-                ("seller_features", "*"),
-                ("seller_syndicates", "*"),
-                ("syndicates", "syndicate_id, size"),
-            )
-        ]
-        published_scores = con.execute("select * from detection.seller_risk_scores").df()
-    stored = load_model(pickled)
-    frame = risk_feature_frame(*tables, model_features=stored.features)
-    expected = score(frame, stored, model_id=model_id)
+    published_scores, expected, stored = _scores_and_scoring_everyone(published, model_id)
     assert set(published_scores["model_version"]) == {stored.model_version}
     assert model_id.startswith(stored.model_version)
     # Night 2 wrote the sellers whose inputs changed and kept night 1's score and explanation
     # of every seller the model sees unchanged: bit for bit what scoring every seller gives.
     pd.testing.assert_frame_equal(
-        published_scores.sort_values("seller_id").reset_index(drop=True)[SCORE_COLUMNS],
+        published_scores[SCORE_COLUMNS],
         expected,
         check_dtype=False,
         check_exact=True,
@@ -880,27 +886,6 @@ def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights)
     [(_, rebuilt_on, rebuilt_because)] = _risk_models(rebuilt)
     assert str(rebuilt_on) == NIGHT
     assert rebuilt_because == f"no model trained on or before {NIGHT}"
-
-
-def _scores_as_scoring_everyone(db: Path) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The risk scores a warehouse holds, and those scoring all its sellers gives."""
-    with duckdb.connect(str(db), read_only=True) as con:
-        model_id, pickled = con.execute(
-            "select model_id, model_pickle from intermediate.seller_risk_models "
-            "order by trained_on desc limit 1"
-        ).fetchall()[0]
-        tables = [
-            con.execute(f"select {columns} from detection.{table}").df()
-            for table, columns in (
-                ("seller_features", "*"),
-                ("seller_syndicates", "*"),
-                ("syndicates", "syndicate_id, size"),
-            )
-        ]
-        held = con.execute("select * from detection.seller_risk_scores order by seller_id").df()
-    stored = load_model(pickled)
-    frame = risk_feature_frame(*tables, model_features=stored.features)
-    return held.set_index("seller_id"), score(frame, stored, model_id=model_id)
 
 
 def test_a_night_rewrites_the_risk_scores_of_changed_sellers_and_drops_those_gone(nights, tmp_path):
@@ -937,7 +922,9 @@ def test_a_night_rewrites_the_risk_scores_of_changed_sellers_and_drops_those_gon
         assert done.returncode == 0, done.stdout[-3000:]
 
     night()
-    held, expected = _scores_as_scoring_everyone(db)
+    [(model_id, _, _)] = _risk_models(db)
+    held, expected, _ = _scores_and_scoring_everyone(db, model_id)
+    held = held.set_index("seller_id")
     assert gone not in held.index
     assert held.loc[untouched, "risk_band"] == "marked"
     assert held.loc[changed, "risk_band"] != "marked"
@@ -950,10 +937,10 @@ def test_a_night_rewrites_the_risk_scores_of_changed_sellers_and_drops_those_gon
         con.execute("alter table detection.seller_risk_scores drop column input_fingerprint")
         con.execute("update detection.seller_risk_scores set risk_band = 'marked'")
     night()
-    held, expected = _scores_as_scoring_everyone(db)
+    held, expected, _ = _scores_and_scoring_everyone(db, model_id)
     assert held["input_fingerprint"].notna().all()
     pd.testing.assert_frame_equal(
-        held.reset_index()[SCORE_COLUMNS], expected, check_dtype=False, check_exact=True
+        held[SCORE_COLUMNS], expected, check_dtype=False, check_exact=True
     )
 
 
