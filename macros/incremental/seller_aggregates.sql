@@ -76,7 +76,9 @@
         union all
         {{ sellers_written_since_latest_build_of_this(ref('base_marketplace__listings')) }}
         union all
-        {{ sellers_written_since_latest_build_of_this(ref('int_listing_enforcement_outcomes')) }}
+        {#- A listing's outcome changes with its record (above) or with the actions on it;
+            int_listing_enforcement_outcomes re-writes whole windows of days, mostly unchanged. #}
+        {{ sellers_written_since_latest_build_of_this(ref('int_enforcement_actions_resolved'), target_seller) }}
         union all
         {{ sellers_written_since_latest_build_of_this(ref('base_marketplace__qa_case_checks'), target_seller) }}
         union all

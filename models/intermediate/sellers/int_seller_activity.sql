@@ -5,9 +5,9 @@
 {#- Incremental on DuckDB (nightly runs) by seller: re-writes, from its inputs, the rows of the
     sellers the night touched, after deleting them (macros/incremental/seller_aggregates.sql).
     Every row carries the start of the build that wrote it (`processed_at`). -#}
-{{ config(
-    pre_hook="{{ delete_rows_of_touched_sellers(sellers_touched_for_activity() if is_incremental() else '') }}",
-    **incremental_by_key('seller_id')
+{{ config(**incremental_by_key('seller_id')) }}
+{{ config(pre_hook=
+    "{{ delete_rows_of_touched_sellers(sellers_touched_for_activity() if is_incremental() else '') }}"
 ) }}
 
 {#- Read only to find the sellers touched since this model's latest build. #}
@@ -18,6 +18,7 @@
 -- depends_on: {{ ref('base_marketplace__qa_case_checks') }}
 -- depends_on: {{ ref('base_marketplace__strategy_hits') }}
 -- depends_on: {{ ref('stg_marketplace__listings') }}
+-- depends_on: {{ ref('int_enforcement_actions_resolved') }}
 
 {%- set is_touched = "in (select touched_sellers.seller_id from touched_sellers)" %}
 

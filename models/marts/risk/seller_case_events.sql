@@ -7,9 +7,9 @@
     the sellers the night touched, after deleting their events
     (macros/incremental/seller_aggregates.sql). Every row carries the start of the build that
     wrote it (`processed_at`). -#}
-{{ config(
-    pre_hook="{{ delete_rows_of_touched_sellers(sellers_touched_for_case_events() if is_incremental() else '') }}",
-    **incremental_by_key('seller_id')
+{{ config(**incremental_by_key('seller_id')) }}
+{{ config(pre_hook=
+    "{{ delete_rows_of_touched_sellers(sellers_touched_for_case_events() if is_incremental() else '') }}"
 ) }}
 
 {#- Read only to find the sellers touched since this model's latest build. #}

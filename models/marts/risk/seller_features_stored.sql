@@ -8,9 +8,9 @@
     Every row carries the start of the build that wrote it (`processed_at`). Without the two
     clock-driven columns a night touches the sellers that something happened to, not every
     onboarded seller. -#}
-{{ config(
-    pre_hook="{{ delete_rows_of_touched_sellers(sellers_touched_for_features() if is_incremental() else '') }}",
-    **incremental_by_key('seller_id')
+{{ config(**incremental_by_key('seller_id')) }}
+{{ config(pre_hook=
+    "{{ delete_rows_of_touched_sellers(sellers_touched_for_features() if is_incremental() else '') }}"
 ) }}
 
 {#- Read only to find the sellers touched since this model's latest build. #}
