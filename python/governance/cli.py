@@ -86,11 +86,14 @@ def _cmd_build(args: argparse.Namespace) -> int:
         extra += ["--select", *args.select]
     try:
         check_warehouse_dir(Path(args.duckdb_path), create=may_create_warehouse(args))
-        results = build_published(Path(args.raw_dir), Path(args.duckdb_path), extra_args=extra)
+        results, published = build_published(
+            Path(args.raw_dir), Path(args.duckdb_path), extra_args=extra
+        )
     except (RawContractError, BuildError, PublishError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     _print_summary(Path(args.duckdb_path), results)
+    print(f"Published file: {published.summary()}")
     return 0
 
 

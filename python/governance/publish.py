@@ -59,6 +59,10 @@ import yaml
 
 from governance import documented_table, published_file, settings
 
+#: The tables kept by partition, by relation, with their partition columns
+#: (governance.published_file.partition_keys).
+PartitionKeys = Mapping[str, tuple[str, ...]]
+
 FAULT_ENV = "GOVERNANCE_FAULT_INJECT"
 
 #: The reporting date of a published file (which has no build internals such as
@@ -405,13 +409,14 @@ def build_and_publish(
     build: Callable[[Path], object],
     validate: Callable[[Path], None] | None = None,
     incremental: bool = False,
-    keys: Mapping[str, tuple[str, ...]] | None = None,
-) -> object:
+    keys: PartitionKeys | Callable[[object], PartitionKeys] | None = None,
+) -> tuple[object, published_file.Changes]:
     """Runs ``build(work_file)`` (and ``validate(work_file)``) on a work file, then publishes it.
 
-    ``build`` raises on failure; nothing is published then. Returns what ``build`` returned.
-    `governance build` can route through this: ``build_and_publish(path, lambda work:
-    warehouse.build(raw, work, ...))``.
+    ``build`` raises on failure; nothing is published then. Returns what ``build`` returned and
+    what the publish did. ``keys``: the partitioned tables (`publish`), or a function of what
+    ``build`` returned that reads them once the build has run (from its dbt manifest).
+    `governance build` routes through this (`build_published`).
     """
     published = Path(published)
     with build_lock(published):
@@ -421,11 +426,11 @@ def build_and_publish(
             result = build(work)
             if validate is not None:
                 validate(work)
-            publish(work, published, keys)
+            changes = publish(work, published, keys(result) if callable(keys) else keys)
         except BaseException:
             discard(work)
             raise
-    return result
+    return result, changes
 
 
 def build_published(
@@ -434,11 +439,13 @@ def build_published(
     extra_args: list[str] | None = None,
     target_path: Path | None = None,
     quiet: bool = False,
-) -> Path:
+) -> tuple[Path, published_file.Changes]:
     """`governance build` through the atomic path: a full `dbt build` (raw contract checked
     first) into a work file, published only when every node passed. With `--select`, the work
     file starts as a copy of the published warehouse so the models not selected stay, and the
-    selected incremental models are rebuilt in full. Returns run_results.json."""
+    selected incremental models are rebuilt in full; the published file is then brought up to
+    date by partition where dbt's manifest says a table is kept by partition, as a night's is.
+    Returns run_results.json and what the publish did."""
     from governance import build_results
     from governance.warehouse import build, keep_source_test_results
 
@@ -452,6 +459,11 @@ def build_published(
         build_results.record(work, results)  # what readers of the published file will see
         return results
 
-    results = build_and_publish(Path(published), build_and_record, incremental=partial)
+    def keys_of_build(results: Path) -> PartitionKeys:
+        return published_file.partition_keys(Path(results).parent / "manifest.json")
+
+    results, changes = build_and_publish(
+        Path(published), build_and_record, incremental=partial, keys=keys_of_build
+    )
     keep_source_test_results(results, Path(published), night=None)
-    return results
+    return results, changes

@@ -530,3 +530,27 @@ def test_partitioned_tables_are_the_delete_insert_models_of_the_manifest(tmp_pat
     }
     # No manifest: no partitioned table, every table is rewritten whole.
     assert partition_keys(tmp_path / "missing.json") == {}
+
+
+def test_a_selective_governance_build_updates_the_tables_kept_by_partition_by_partition(
+    built, tmp_path
+):
+    """`governance build --select` publishes what dbt's manifest says is kept by partition as a
+    night does: an order fact it did not select keeps every partition instead of being copied
+    again whole."""
+    from governance.publish import build_published
+
+    published = tmp_path / "governance.duckdb"
+    copy_file(built["published"], published)
+    copy_file(built["db"], state_path(published))
+    _, changes = build_published(
+        built["raw"],
+        published,
+        extra_args=["--select", "int_as_of_date"],
+        target_path=tmp_path / "target",
+        quiet=True,
+    )
+    assert changes.incremental
+    assert changes.partitions_rewritten["semantic.fct_completed_orders"] == 0
+    assert "semantic.fct_completed_orders" not in changes.tables_rewritten
+    assert "metrics.metrics_daily" in changes.tables_rewritten

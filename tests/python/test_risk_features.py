@@ -3,10 +3,13 @@ model sees only when a seller enters its next band."""
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import pandas as pd
 import pytest
 
+from governance import settings
 from governance.detection.risk import RiskParams, score, train
 from governance.detection.risk_features import (
     DERIVED_FEATURE_MEANINGS,
@@ -103,3 +106,36 @@ def test_an_explanation_names_the_tenure_band_with_the_days_it_covers():
     assert sentence.endswith(
         "3 for 7-14, 4 for 15-30, 5 for 31-62, ...): 3 — raises the score by 0.050"
     )
+
+
+BAND_LIST = re.compile(r"0 on the onboarding day((?:,? \d+ for \d+-\d+(?: days)?)+)")
+
+
+def _written_bands(text: str) -> list[tuple[int, int, int]]:
+    """Every "k for a-b" of each band list written in ``text`` (line breaks as spaces)."""
+    lists = BAND_LIST.findall(" ".join(text.split()))
+    return [
+        tuple(map(int, b)) for bands in lists for b in re.findall(r"(\d+) for (\d+)-(\d+)", bands)
+    ]
+
+
+@pytest.mark.parametrize(
+    "path",
+    [
+        "models/marts/risk/_risk__models.yml",
+        "models/marts/detection/_detection__docs.md",
+        "python/governance/detection/risk_features.py",
+    ],
+)
+def test_every_written_list_of_tenure_bands_matches_the_function(path):
+    written = _written_bands((settings.project_dir() / path).read_text())
+    assert len(written) >= 3, f"no list of tenure bands found in {path}"
+    for band, first_day, last_day in written:
+        assert tenure_band(
+            np.array([first_day - 1, first_day, last_day, last_day + 1])
+        ).tolist() == [
+            band - 1,
+            band,
+            band,
+            band + 1,
+        ], f"{path}: band {band} is not {first_day}-{last_day} days"

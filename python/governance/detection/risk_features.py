@@ -47,12 +47,26 @@ def tenure_band(tenure_days: pd.Series | np.ndarray) -> np.ndarray:
 # the model to split the column itself, every night would cross some of its thresholds for many
 # sellers and make them "changed" (scored and explained again) with nothing new about them.
 CLOCK_FEATURES = {"tenure_band": ("tenure_days", tenure_band)}
+
+
+def tenure_band_ranges(n_bands: int = 6) -> str:
+    """The first ``n_bands`` bands of :func:`tenure_band` in words, read from the function
+    itself: ``"0 on the onboarding day, 1 for 1-2 days, 2 for 3-6, ..."``."""
+    days = np.arange(2**n_bands - 1)
+    bands = tenure_band(days)
+    ranges = [
+        (int(b), int(days[bands == b].min()), int(days[bands == b].max())) for b in range(n_bands)
+    ]
+    words = ["0 on the onboarding day"] + [f"{b} for {low}-{high}" for b, low, high in ranges[1:]]
+    words[1] += " days"
+    return ", ".join(words)
+
+
 # What the derived features mean, for readers of the explanations (the other features are
 # documented as columns of seller_features).
 DERIVED_FEATURE_MEANINGS = {
     "tenure_band": (
-        "Tenure band (floor(log2(days since onboarding + 1)): 0 on the onboarding day, 1 for "
-        "1-2 days, 2 for 3-6, 3 for 7-14, 4 for 15-30, 5 for 31-62, ...)"
+        f"Tenure band (floor(log2(days since onboarding + 1)): {tenure_band_ranges()}, ...)"
     ),
 }
 
