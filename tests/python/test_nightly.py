@@ -506,6 +506,98 @@ def test_after_a_night_uniqueness_tests_check_the_keys_the_night_wrote(nights, t
     assert "processed_at" not in sql
 
 
+RESOLVED_ACTIONS = "intermediate.int_enforcement_actions_resolved"
+SEVERITY_TEST = "not_null_int_enforcement_actions_resolved_policy_severity"
+
+
+def _severity_test(db: Path, target: Path, command: str) -> tuple[dict, str]:
+    """Runs `command` (test or build) on int_enforcement_actions_resolved and its not_null
+    tests; the result and compiled SQL of the not_null test on policy_severity."""
+    run_dbt(
+        [command, "--select", "int_enforcement_actions_resolved,test_name:not_null"]
+        if command == "test"
+        else [command, "--select", "int_enforcement_actions_resolved"],
+        duckdb_path=db,
+        target_path=target,
+        quiet=True,
+    )
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    (result,) = [r for r in results if r["unique_id"].split(".")[2] == SEVERITY_TEST]
+    sql = next((target / "compiled").rglob(f"{SEVERITY_TEST}.sql")).read_text()
+    return result, sql
+
+
+def _drop_severity(con, where: str) -> int:
+    """Sets policy_severity to null on the resolved actions `where` holds; how many."""
+    con.execute(f"update {RESOLVED_ACTIONS} set policy_severity = null where {where}")
+    return con.execute(
+        f"select count(*) from {RESOLVED_ACTIONS} where policy_severity is null"
+    ).fetchone()[0]
+
+
+def test_a_night_checks_the_rows_it_wrote_and_a_full_build_every_row(nights, tmp_path):
+    # Row tests (not_null, accepted_values, expression_is_true, relationships) on a model
+    # whose rows carry processed_at read only the rows the latest build wrote: the build's own
+    # rows when it built the model, else the newest stamp; a full build checks every row.
+    night = tmp_path / "night.duckdb"
+    shutil.copy(nights["state"], night)
+    with duckdb.connect(str(night)) as con:
+        latest, earliest = con.execute(
+            f"select max(processed_at), min(processed_at) from {RESOLVED_ACTIONS}"
+        ).fetchone()
+        assert latest > earliest  # rows of night 1 outside the window, rows of night 2
+        # A night that writes a null: the policy of an action it re-processes loses its
+        # severity before the build re-resolves the action's window.
+        policy = con.execute(
+            f"select policy_code from {RESOLVED_ACTIONS} where processed_at = ? "
+            "group by policy_code order by count(*) desc limit 1",
+            [latest],
+        ).fetchone()[0]
+        con.execute("update reference.policies set severity = null where policy_code = ?", [policy])
+    result, sql = _severity_test(night, tmp_path / "build-target", "build")
+    with duckdb.connect(str(night), read_only=True) as con:
+        stamp, nulls, unread = con.execute(
+            "select max(processed_at), count(*) filter (where policy_severity is null), "
+            f"count(*) filter (where policy_code = ? and processed_at < ?) from {RESOLVED_ACTIONS}",
+            [policy, latest],
+        ).fetchone()
+    assert stamp > latest and nulls > 0
+    assert (result["status"], result["failures"]) == ("fail", nulls)
+    assert f"processed_at = cast('{stamp:%Y-%m-%d %H:%M:%S.%f}' as timestamp)" in sql
+    # Rows of that policy the build did not write keep their severity and are not read again.
+    assert unread > 0
+
+    # `dbt test` alone reads the rows of the newest stamp: a null in an older row is not read.
+    after_night = tmp_path / "after-night.duckdb"
+    shutil.copy(nights["state"], after_night)
+    with duckdb.connect(str(after_night)) as con:
+        assert _drop_severity(con, f"processed_at = '{earliest}'") > 0
+    result, sql = _severity_test(after_night, tmp_path / "old-target", "test")
+    assert (result["status"], result["failures"]) == ("pass", 0)
+    with duckdb.connect(str(after_night)) as con:
+        newest = con.execute(
+            f"select action_id from {RESOLVED_ACTIONS} where processed_at = ? limit 1", [latest]
+        ).fetchone()[0]
+        _drop_severity(con, f"action_id = '{newest}'")
+    result, _ = _severity_test(after_night, tmp_path / "new-target", "test")
+    assert (result["status"], result["failures"]) == ("fail", 1)
+
+    # After a full build every row has its stamp: every row is read.
+    full = tmp_path / "full.duckdb"
+    shutil.copy(nights["rebuilt"], full)
+    with duckdb.connect(str(full)) as con:
+        assert (
+            con.execute(f"select count(distinct processed_at) from {RESOLVED_ACTIONS}").fetchone()[
+                0
+            ]
+            == 1
+        )
+        every = _drop_severity(con, "true")
+    result, sql = _severity_test(full, tmp_path / "full-target", "test")
+    assert (result["status"], result["failures"]) == ("fail", every)
+    assert "processed_at" not in sql
+
+
 def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):
     # Every table of the published warehouse: marts, intermediate facts, staging base tables;
     # but the risk model, trained weekly, and its scores (the next test).
