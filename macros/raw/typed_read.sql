@@ -1,5 +1,6 @@
 {#- The one typed read of the raw Parquet files, shared by the staging base models and by the
-    tests on the raw sources (through get_where_subquery below), so both see the same values.
+    tests on the raw sources (through get_where_subquery, macros/tests/tested_rows.sql), so both
+    see the same values.
 
     Every contract column comes out in its contract type (the `data_type` of the source's
     columns in _marketplace__sources.yml), with the row's lineage columns and
@@ -242,26 +243,4 @@
         {%- do quoted.append("'" ~ (path | replace("'", "''")) ~ "'") -%}
     {%- endfor -%}
     [{{ quoted | join(', ') }}]
-{%- endmacro %}
-
-
-{#- Tests on a raw source read the same typed rows as the base models (a mistyped file cannot
-    make a test compare text with a number); other tests as dbt does. -#}
-{% macro default__get_where_subquery(relation) -%}
-    {%- set is_raw_source = [] -%}
-    {%- for node in graph.get('sources', {}).values() -%}
-        {%- if node.source_name == 'marketplace' and node.identifier == relation.identifier
-            and node.schema == relation.schema -%}
-            {%- do is_raw_source.append(node) -%}
-        {%- endif -%}
-    {%- endfor -%}
-    {%- set where = config.get('where', '') -%}
-    {%- if is_raw_source | length == 0 -%}
-        {{ return(dbt.default__get_where_subquery(relation)) }}
-    {%- endif -%}
-    {%- set typed = typed_raw_rows(relation) -%}
-    {%- if where -%}
-        {{ return('(select * from ' ~ typed ~ ' as typed_raw where ' ~ where ~ ') dbt_subquery') }}
-    {%- endif -%}
-    {{ return(typed) }}
 {%- endmacro %}

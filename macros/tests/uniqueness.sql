@@ -17,8 +17,8 @@
     base model under a staging view) that also holds rows of earlier builds, only the keys among
     the rows its latest build wrote are checked, each against every row of `model`: a nightly
     build checks what it wrote instead of re-reading the history earlier builds checked. After a
-    full build every row is new, so every key is checked. `ignore_nulls` leaves out keys with a
-    null part (dbt's `unique` does). -#}
+    full build every row is new, so every key is checked (`latest_build_processed_at`, in
+    written_rows.sql). `ignore_nulls` leaves out keys with a null part (dbt's `unique` does). -#}
 {% macro duplicate_keys(model, columns, latest_rows_of=none, ignore_nulls=false) -%}
     {%- set latest = latest_build_processed_at(latest_rows_of) %}
     select
@@ -49,26 +49,6 @@
         tested.{{ column }}{% if not loop.last %},{% endif %}
         {%- endfor %}
     having count(*) > 1
-{%- endmacro %}
-
-
-{#- For the uniqueness tests: the `processed_at` of the latest build's rows in `relation`, as a
-    timestamp literal, when `relation` also holds rows written by earlier builds; none when
-    `relation` is none, not built yet, empty, or wholly written by its latest build (check
-    everything). -#}
-{% macro latest_build_processed_at(relation) -%}
-    {%- if relation is none or not execute or load_relation(relation) is none -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {%- set bounds = run_query(
-        'select cast(min(processed_at) as ' ~ dbt.type_string() ~ '), cast(max(processed_at) as '
-        ~ dbt.type_string() ~ ') from ' ~ relation
-    ) -%}
-    {%- set first, latest = bounds.rows[0][0], bounds.rows[0][1] -%}
-    {%- if latest is none or first == latest -%}
-        {{ return(none) }}
-    {%- endif -%}
-    {{ return("cast('" ~ latest ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
 {%- endmacro %}
 
 

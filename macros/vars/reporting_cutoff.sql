@@ -6,14 +6,27 @@
     82 s). When int_as_of_date is not a built table (compiling or linting an empty warehouse, or a
     unit test, whose inputs are fixtures), the same value as a subquery. -#}
 {% macro reporting_cutoff_at() -%}
+    {{ return(reporting_value('cutoff_at', dbt.type_timestamp())) }}
+{%- endmacro %}
+
+
+{#- The reporting date (int_as_of_date.as_of_date) as a date literal, the same way: for a view
+    that must read nothing but its own table (seller_features). -#}
+{% macro reporting_date() -%}
+    {{ return(reporting_value('as_of_date', 'date')) }}
+{%- endmacro %}
+
+
+{#- The column `column` of int_as_of_date as a literal of type `data_type`, else as a subquery. -#}
+{% macro reporting_value(column, data_type) -%}
     {%- set as_of = ref('int_as_of_date') -%}
     {%- if execute and model.resource_type == 'model' and load_relation(as_of) is not none -%}
-        {%- set cutoff = run_query(
-            'select cast(cutoff_at as ' ~ dbt.type_string() ~ ') from ' ~ as_of
+        {%- set value = run_query(
+            'select cast(' ~ column ~ ' as ' ~ dbt.type_string() ~ ') from ' ~ as_of
         ).columns[0].values()[0] -%}
-        {%- if cutoff is not none -%}
-            {{ return("cast('" ~ cutoff ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
+        {%- if value is not none -%}
+            {{ return("cast('" ~ value ~ "' as " ~ data_type ~ ")") }}
         {%- endif -%}
     {%- endif -%}
-    {{ return('(select cutoff_at from ' ~ as_of ~ ')') }}
+    {{ return('(select ' ~ column ~ ' from ' ~ as_of ~ ')') }}
 {%- endmacro %}

@@ -203,7 +203,25 @@ def rule_select_star(manifest: dict) -> dict[tuple[str, str], str]:
     return found
 
 
+_BUILD_STAMP = re.compile(r"\{\{\s*build_started_at\(\)\s*\}\}\s+as\s+processed_at\b", re.I)
+
+
+def rule_build_stamp(manifest: dict) -> dict[tuple[str, str], str]:
+    """A model that declares `processed_at` stamps it itself with the start of the build that
+    writes the row (`{{ build_started_at() }} as processed_at`): the data tests of such a model
+    check only the rows its latest build wrote (macros/tests/tested_rows.sql), which is sound
+    only when the column says which build wrote each row (not a copy of an upstream stamp)."""
+    found = {}
+    for node in models(manifest).values():
+        if "processed_at" in node.get("columns", {}) and not _BUILD_STAMP.search(node["raw_code"]):
+            found[("processed_at_not_stamped_by_build", node["name"])] = (
+                "declares processed_at but does not select {{ build_started_at() }} as processed_at"
+            )
+    return found
+
+
 RULES = (
+    rule_build_stamp,
     rule_layers,
     rule_parents,
     rule_primary_keys,
@@ -212,6 +230,7 @@ RULES = (
     rule_select_star,
 )
 RULE_NAMES = {
+    "processed_at_not_stamped_by_build",
     "model_outside_layers",
     "source_outside_base",
     "staging_reads_staging",

@@ -182,6 +182,21 @@ def _moved_seller(raw: Path, night_1: Path) -> str:
     return seller_id
 
 
+def _moved_order(raw: Path) -> dict[str, str]:
+    """Night 2 delivers again an order loaded on night 1 (not one of the corrected ones) with
+    another seller and another status; the order, its seller before and after."""
+    orders = _latest_rows(raw, "orders", "ordered_at", 50)
+    order, other = orders.slice(10, 1), orders.slice(11, 50 - 11)
+    (old_seller,) = order["seller_id"].to_pylist()
+    new_seller = next(s for s in other["seller_id"].to_pylist() if s != old_seller)
+    (status,) = order["order_status"].to_pylist()
+    order = _set(order, "seller_id", [new_seller])
+    order = _set(order, "order_status", ["refunded" if status == "completed" else "completed"])
+    pq.write_table(order, raw / "orders" / f"{NIGHT}-moved-order.parquet")
+    (order_id,) = order["order_id"].to_pylist()
+    return {"order": order_id, "old seller": old_seller, "new seller": new_seller}
+
+
 LINKS = "intermediate.int_seller_identity_links"
 NEW_SHARED_VALUE = "203.0.113.77"  # an identity value no seller had before night 2
 
@@ -266,6 +281,8 @@ def nights(tmp_path_factory):
     _corrections(root / "raw")
     overturned_listing = _late_overturn(root / "raw", snapshot)
     moved_seller = _moved_seller(root / "raw", snapshot)
+    # ...and an order delivered again with another seller and status.
+    moved_order = _moved_order(root / "raw")
     # ...and identity signals: an observation delivered again, one with another seller's value,
     # a value new to the warehouse on two sellers.
     identity_signals = _identity_signals(root / "raw")
@@ -298,6 +315,7 @@ def nights(tmp_path_factory):
         "snapshot": snapshot,
         "overturned_listing": overturned_listing,
         "moved_seller": moved_seller,
+        "moved_order": moved_order,
         "identity_signals": identity_signals,
         "rebuilt": state_path(rebuilt),  # the whole build of the full rebuild
         "reports": (first, second, full),
@@ -356,6 +374,7 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     files = [f for listed in read for f in re.findall(r"'([^']*)'", listed)]
     assert sorted(Path(f).name for f in files) == [
         f"{NIGHT}-corrections.parquet",
+        f"{NIGHT}-moved-order.parquet",
         f"{NIGHT}.parquet",
     ]
     # ...with the loaded versions of the orders it repeats, merged on the raw-row lineage.
@@ -487,6 +506,98 @@ def test_after_a_night_uniqueness_tests_check_the_keys_the_night_wrote(nights, t
     assert "processed_at" not in sql
 
 
+RESOLVED_ACTIONS = "intermediate.int_enforcement_actions_resolved"
+SEVERITY_TEST = "not_null_int_enforcement_actions_resolved_policy_severity"
+
+
+def _severity_test(db: Path, target: Path, command: str) -> tuple[dict, str]:
+    """Runs `command` (test or build) on int_enforcement_actions_resolved and its not_null
+    tests; the result and compiled SQL of the not_null test on policy_severity."""
+    run_dbt(
+        [command, "--select", "int_enforcement_actions_resolved,test_name:not_null"]
+        if command == "test"
+        else [command, "--select", "int_enforcement_actions_resolved"],
+        duckdb_path=db,
+        target_path=target,
+        quiet=True,
+    )
+    results = json.loads((target / "run_results.json").read_text())["results"]
+    (result,) = [r for r in results if r["unique_id"].split(".")[2] == SEVERITY_TEST]
+    sql = next((target / "compiled").rglob(f"{SEVERITY_TEST}.sql")).read_text()
+    return result, sql
+
+
+def _drop_severity(con, where: str) -> int:
+    """Sets policy_severity to null on the resolved actions `where` holds; how many."""
+    con.execute(f"update {RESOLVED_ACTIONS} set policy_severity = null where {where}")
+    return con.execute(
+        f"select count(*) from {RESOLVED_ACTIONS} where policy_severity is null"
+    ).fetchone()[0]
+
+
+def test_a_night_checks_the_rows_it_wrote_and_a_full_build_every_row(nights, tmp_path):
+    # Row tests (not_null, accepted_values, expression_is_true, relationships) on a model
+    # whose rows carry processed_at read only the rows the latest build wrote: the build's own
+    # rows when it built the model, else the newest stamp; a full build checks every row.
+    night = tmp_path / "night.duckdb"
+    shutil.copy(nights["state"], night)
+    with duckdb.connect(str(night)) as con:
+        latest, earliest = con.execute(
+            f"select max(processed_at), min(processed_at) from {RESOLVED_ACTIONS}"
+        ).fetchone()
+        assert latest > earliest  # rows of night 1 outside the window, rows of night 2
+        # A night that writes a null: the policy of an action it re-processes loses its
+        # severity before the build re-resolves the action's window.
+        policy = con.execute(
+            f"select policy_code from {RESOLVED_ACTIONS} where processed_at = ? "
+            "group by policy_code order by count(*) desc limit 1",
+            [latest],
+        ).fetchone()[0]
+        con.execute("update reference.policies set severity = null where policy_code = ?", [policy])
+    result, sql = _severity_test(night, tmp_path / "build-target", "build")
+    with duckdb.connect(str(night), read_only=True) as con:
+        stamp, nulls, unread = con.execute(
+            "select max(processed_at), count(*) filter (where policy_severity is null), "
+            f"count(*) filter (where policy_code = ? and processed_at < ?) from {RESOLVED_ACTIONS}",
+            [policy, latest],
+        ).fetchone()
+    assert stamp > latest and nulls > 0
+    assert (result["status"], result["failures"]) == ("fail", nulls)
+    assert f"processed_at = cast('{stamp:%Y-%m-%d %H:%M:%S.%f}' as timestamp)" in sql
+    # Rows of that policy the build did not write keep their severity and are not read again.
+    assert unread > 0
+
+    # `dbt test` alone reads the rows of the newest stamp: a null in an older row is not read.
+    after_night = tmp_path / "after-night.duckdb"
+    shutil.copy(nights["state"], after_night)
+    with duckdb.connect(str(after_night)) as con:
+        assert _drop_severity(con, f"processed_at = '{earliest}'") > 0
+    result, sql = _severity_test(after_night, tmp_path / "old-target", "test")
+    assert (result["status"], result["failures"]) == ("pass", 0)
+    with duckdb.connect(str(after_night)) as con:
+        newest = con.execute(
+            f"select action_id from {RESOLVED_ACTIONS} where processed_at = ? limit 1", [latest]
+        ).fetchone()[0]
+        _drop_severity(con, f"action_id = '{newest}'")
+    result, _ = _severity_test(after_night, tmp_path / "new-target", "test")
+    assert (result["status"], result["failures"]) == ("fail", 1)
+
+    # After a full build every row has its stamp: every row is read.
+    full = tmp_path / "full.duckdb"
+    shutil.copy(nights["rebuilt"], full)
+    with duckdb.connect(str(full)) as con:
+        assert (
+            con.execute(f"select count(distinct processed_at) from {RESOLVED_ACTIONS}").fetchone()[
+                0
+            ]
+            == 1
+        )
+        every = _drop_severity(con, "true")
+    result, sql = _severity_test(full, tmp_path / "full-target", "test")
+    assert (result["status"], result["failures"]) == ("fail", every)
+    assert "processed_at" not in sql
+
+
 def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):
     # Every table of the published warehouse: marts, intermediate facts, staging base tables;
     # but the risk model, trained weekly, and its scores (the next test).
@@ -508,7 +619,7 @@ def test_incremental_nights_give_the_same_warehouse_as_a_full_rebuild(nights):
             "where old.disposition = 'superseded' and new.disposition = 'staged' "
             f"and old.arrived_night < '{NIGHT}' and new.arrived_night = '{NIGHT}'"
         ).fetchone()[0]
-    assert superseded_by_night_2 == 5
+    assert superseded_by_night_2 == 6  # five corrections and the order with another seller
     # The orders that were orphans on night 1 are staged once their listing arrived.
     with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
         night_1 = con.execute(
@@ -657,6 +768,101 @@ def test_a_build_as_of_an_earlier_day_keeps_no_link_observed_after_it(nights, tm
             f"select count(distinct (signal_type, signal_value_hash)) from {LINKS}"
         ).fetchone()
     assert 0 < values_after < values_before
+
+
+# The seller-grain models kept by seller (macros/incremental/seller_aggregates.sql).
+SELLER_GRAIN = (
+    "intermediate.int_seller_activity",
+    "detection.seller_features_stored",
+    "detection.seller_case_events",
+)
+
+
+def _sellers_written(db: Path, table: str) -> tuple[set[str], int, int]:
+    """The sellers the latest build of ``table`` wrote, how many sellers have rows written by
+    it and by an earlier build both (none when a night re-writes whole sellers), and how many
+    sellers the table holds."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        written = con.execute(
+            f"select distinct seller_id from {table} "
+            f"where processed_at = (select max(processed_at) from {table})"
+        ).fetchall()
+        mixed, sellers = con.execute(
+            "select count(*) filter (where n_stamps > 1), count(*) from (select seller_id, "
+            f"count(distinct processed_at) as n_stamps from {table} group by seller_id)"
+        ).fetchone()
+    return {seller for (seller,) in written}, mixed, sellers
+
+
+def test_a_night_re_writes_the_sellers_it_touched_and_only_those(nights):
+    # Night 2 delivered an order again with another seller and status, and a seller again in
+    # another region: the seller-grain rows of both of the order's sellers and of the moved
+    # seller are re-computed, a few of the sellers are, and each seller's rows are written
+    # whole (the tables equal a full rebuild: the warehouse equality test above).
+    moved = nights["moved_order"]
+    for table in SELLER_GRAIN:
+        written, mixed, sellers = _sellers_written(nights["state"], table)
+        assert mixed == 0, table
+        # The features follow the identity links, and a night's new observation of a value
+        # shared by many sellers re-writes all of their links: more sellers, not all of them.
+        share = 1 if table == "detection.seller_features_stored" else 1 / 2
+        assert 0 < len(written) < sellers * share, table
+        if table != "detection.seller_case_events":  # sellers with an order, not an event
+            touched = {moved["old seller"], moved["new seller"], nights["moved_seller"]}
+            assert touched <= written, table
+    query = (
+        "select seller_id, n_orders, n_refunded_orders from intermediate.int_seller_activity "
+        "where seller_id in (?, ?) order by seller_id"
+    )
+    found = {}
+    for db in ("snapshot", "state"):
+        with duckdb.connect(str(nights[db]), read_only=True) as con:
+            found[db] = con.execute(query, [moved["old seller"], moved["new seller"]]).fetchall()
+    assert found["snapshot"] != found["state"]
+    with duckdb.connect(str(nights["state"]), read_only=True) as con:
+        region = con.execute(
+            "select s.region = f.region from staging.stg_marketplace__sellers as s "
+            "inner join detection.seller_features as f using (seller_id) where seller_id = ?",
+            [nights["moved_seller"]],
+        ).fetchone()
+    assert region == (True,)
+
+
+def test_a_build_as_of_an_earlier_day_keeps_no_seller_row_after_it(nights, tmp_path):
+    # Built as of an earlier day, the seller-grain models equal the same models built whole:
+    # a seller all of whose events are later keeps no case event, one registered later no
+    # features row. The new batch holds no row of theirs, so only the pre-hook's delete of the
+    # touched sellers removes them (dbt's delete+insert deletes the keys it writes).
+    earlier = "2026-06-20"
+    selection = ["int_as_of_date", "int_seller_activity", "seller_features_stored"]
+    selection += ["seller_features", "seller_case_events"]
+    built = {}
+    for mode in ("incremental", "full"):
+        db = tmp_path / f"{mode}.duckdb"
+        shutil.copy(nights["state"], db)
+        run = run_dbt(
+            ["run", "--select", *selection, *(["--full-refresh"] if mode == "full" else [])],
+            duckdb_path=db,
+            target_path=tmp_path / f"target-{mode}",
+            quiet=True,
+            env={"GOVERNANCE_AS_OF_DATE": earlier},
+        )
+        assert run.returncode == 0, run.stdout[-2000:]
+        built[mode] = db
+    exclude = {tuple(t.split(".")) for t in SELLER_GRAIN}
+    kept = tuple(t for t in base_tables(built["full"]) if t not in exclude)
+    assert table_differences(built["incremental"], built["full"], exclude=kept) == []
+    with duckdb.connect(str(nights["state"]), read_only=True) as con:
+        before = [con.execute(f"select count(*) from {t}").fetchone()[0] for t in SELLER_GRAIN]
+    with duckdb.connect(str(built["incremental"]), read_only=True) as con:
+        after = [con.execute(f"select count(*) from {t}").fetchone()[0] for t in SELLER_GRAIN]
+        (tenure,) = con.execute(
+            "select bool_and(tenure_days = date_diff('day', onboarded_at, cast(? as date))) "
+            "from detection.seller_features where onboarded_at is not null",
+            [earlier],
+        ).fetchone()
+    assert after[1] < before[1] and after[2] < before[2]
+    assert tenure is True
 
 
 COUNTS = "intermediate.int_metric_counts_daily"

@@ -161,6 +161,29 @@ def test_a_primary_key_is_unique_and_not_null_on_one_column_or_a_unique_combinat
     }
 
 
+def test_a_model_declaring_processed_at_stamps_it_with_the_build_start():
+    # Its row tests read only the rows its latest build wrote: a copied stamp would hide rows.
+    columns = {"id": "The key.", "processed_at": "When the row was written."}
+    stamped = _model(
+        "stamped",
+        "marts/sales",
+        code="select id, {{ build_started_at() }} as processed_at",
+        columns=columns,
+    )
+    copied = _model(
+        "copied",
+        "marts/sales",
+        parents=["stamped"],
+        columns=columns,
+        code="select id, processed_at from {{ ref('stamped') }}",
+    )
+    assert rules.violations(_manifest(stamped, copied)) == {
+        ("processed_at_not_stamped_by_build", "copied"): (
+            "declares processed_at but does not select {{ build_started_at() }} as processed_at"
+        )
+    }
+
+
 def test_every_model_and_column_is_described_in_its_folders_one_property_file():
     undescribed = _model("undescribed", "marts/sales", description=" ")
     blank_column = _model("blank_column", "marts/sales", columns={"id": "The key.", "total": ""})

@@ -2,7 +2,35 @@
     orders, refunds, complaints, QA findings and strategy hits. Every count is aggregated per
     seller first, then joined, so no join multiplies rows. -#}
 
+{#- Incremental on DuckDB (nightly runs) by seller: re-writes, from its inputs, the rows of the
+    sellers the night touched, after deleting them (macros/incremental/seller_aggregates.sql).
+    Every row carries the start of the build that wrote it (`processed_at`). -#}
+{{ config(**incremental_by_key('seller_id')) }}
+{{ config(pre_hook=
+    "{{ delete_rows_of_touched_sellers(sellers_touched_for_activity() if is_incremental() else '') }}"
+) }}
+
+{#- Read only to find the sellers touched since this model's latest build. #}
+-- depends_on: {{ ref('base_marketplace__sellers') }}
+-- depends_on: {{ ref('base_marketplace__orders') }}
+-- depends_on: {{ ref('base_marketplace__complaints') }}
+-- depends_on: {{ ref('base_marketplace__listings') }}
+-- depends_on: {{ ref('base_marketplace__qa_case_checks') }}
+-- depends_on: {{ ref('base_marketplace__strategy_hits') }}
+-- depends_on: {{ ref('stg_marketplace__listings') }}
+-- depends_on: {{ ref('int_enforcement_actions_resolved') }}
+
+{%- set is_touched = "in (select touched_sellers.seller_id from touched_sellers)" %}
+
 with
+{%- if is_incremental() %}
+
+touched_sellers as (
+
+    {{ sellers_touched_for_activity() }}
+
+),
+{%- endif %}
 
 sellers as (
 
@@ -63,6 +91,9 @@ listing_counts as (
         max(created_at) as last_listing_at
 
     from listing_outcomes
+    {%- if is_incremental() %}
+    where seller_id {{ is_touched }}
+    {%- endif %}
     group by seller_id
 
 ),
@@ -82,7 +113,11 @@ order_counts as (
 
     from orders
     cross join as_of
-    where orders.ordered_at < as_of.cutoff_at
+    where
+        orders.ordered_at < as_of.cutoff_at
+    {% if is_incremental() -%}
+        and orders.seller_id {{ is_touched }}
+    {%- endif %}
     group by orders.seller_id
 
 ),
@@ -94,11 +129,16 @@ complaint_counts as (
         count(*) as n_complaints,
         sum(
             case when complaints.reason in ('counterfeit', 'prohibited_item') then 1 else 0 end
-        ) as n_serious_complaints
+        ) as n_serious_complaints,
+        max(complaints.created_at) as last_complaint_at
 
     from complaints
     cross join as_of
-    where complaints.created_at < as_of.cutoff_at
+    where
+        complaints.created_at < as_of.cutoff_at
+    {% if is_incremental() -%}
+        and complaints.seller_id {{ is_touched }}
+    {%- endif %}
     group by complaints.seller_id
 
 ),
@@ -108,6 +148,7 @@ checks_with_seller as (
     select
         checks.check_id,
         checks.is_violation,
+        checks.checked_at,
         {{ target_seller_id('checks') }} as seller_id
 
     from checks
@@ -125,9 +166,13 @@ check_counts as (
     select
         seller_id,
         count(*) as n_qa_checks,
-        sum(case when is_violation then 1 else 0 end) as n_qa_violations
+        sum(case when is_violation then 1 else 0 end) as n_qa_violations,
+        max(checked_at) as last_check_at
 
     from checks_with_seller
+    {%- if is_incremental() %}
+    where seller_id {{ is_touched }}
+    {%- endif %}
     group by seller_id
 
 ),
@@ -136,6 +181,7 @@ hits_with_seller as (
 
     select
         hits.hit_id,
+        hits.hit_at,
         {{ target_seller_id('hits') }} as seller_id
 
     from hits
@@ -152,9 +198,13 @@ hit_counts as (
 
     select
         seller_id,
-        count(*) as n_strategy_hits
+        count(*) as n_strategy_hits,
+        max(hit_at) as last_hit_at
 
     from hits_with_seller
+    {%- if is_incremental() %}
+    where seller_id {{ is_touched }}
+    {%- endif %}
     group by seller_id
 
 )
@@ -164,6 +214,14 @@ select
     listing_counts.first_listing_at,
     listing_counts.last_listing_at,
     order_counts.last_order_at,
+    {#- greatest() of nulls alone is null, and skips nulls on DuckDB and Spark alike. #}
+    greatest(
+        listing_counts.last_listing_at,
+        order_counts.last_order_at,
+        complaint_counts.last_complaint_at,
+        check_counts.last_check_at,
+        hit_counts.last_hit_at
+    ) as last_event_at,
     coalesce(listing_counts.n_listings, 0) as n_listings,
     coalesce(listing_counts.n_violation_listings, 0) as n_violation_listings,
     coalesce(listing_counts.n_low_quality_listings, 0) as n_low_quality_listings,
@@ -175,7 +233,8 @@ select
     coalesce(complaint_counts.n_serious_complaints, 0) as n_serious_complaints,
     coalesce(check_counts.n_qa_checks, 0) as n_qa_checks,
     coalesce(check_counts.n_qa_violations, 0) as n_qa_violations,
-    coalesce(hit_counts.n_strategy_hits, 0) as n_strategy_hits
+    coalesce(hit_counts.n_strategy_hits, 0) as n_strategy_hits,
+    {{ build_started_at() }} as processed_at
 
 from sellers
 left join listing_counts
@@ -188,3 +247,6 @@ left join check_counts
     on sellers.seller_id = check_counts.seller_id
 left join hit_counts
     on sellers.seller_id = hit_counts.seller_id
+{%- if is_incremental() %}
+where sellers.seller_id {{ is_touched }}
+{%- endif %}

@@ -3,7 +3,34 @@
     decided, QA case checks and buyer complaints. Ids and codes only, no personal data. The
     listings themselves, with their outcomes, are in fct_listing_outcomes. -#}
 
+{#- Incremental on DuckDB (nightly runs) by seller: re-writes, from its inputs, every event of
+    the sellers the night touched, after deleting their events
+    (macros/incremental/seller_aggregates.sql). Every row carries the start of the build that
+    wrote it (`processed_at`). -#}
+{{ config(**incremental_by_key('seller_id')) }}
+{{ config(pre_hook=
+    "{{ delete_rows_of_touched_sellers(sellers_touched_for_case_events() if is_incremental() else '') }}"
+) }}
+
+{#- Read only to find the sellers touched since this model's latest build. #}
+-- depends_on: {{ ref('base_marketplace__listings') }}
+-- depends_on: {{ ref('base_marketplace__complaints') }}
+-- depends_on: {{ ref('base_marketplace__qa_case_checks') }}
+-- depends_on: {{ ref('base_marketplace__strategy_hits') }}
+-- depends_on: {{ ref('base_marketplace__appeals') }}
+-- depends_on: {{ ref('base_marketplace__strategies') }}
+-- depends_on: {{ ref('stg_marketplace__strategy_hits') }}
+-- depends_on: {{ ref('stg_marketplace__enforcement_actions') }}
+
 with
+{%- if is_incremental() %}
+
+touched_sellers as (
+
+    {{ sellers_touched_for_case_events() }}
+
+),
+{%- endif %}
 
 hits as (
 
@@ -233,6 +260,9 @@ final as (
     where
         events.seller_id is not null
         and events.event_at < as_of.cutoff_at
+    {% if is_incremental() -%}
+        and events.seller_id in (select touched_sellers.seller_id from touched_sellers)
+    {%- endif %}
 
 )
 
@@ -248,6 +278,7 @@ select
     policy_code,
     event_detail,
     outcome,
-    related_id
+    related_id,
+    {{ build_started_at() }} as processed_at
 
 from final
