@@ -1105,13 +1105,15 @@ def test_a_night_rewrites_the_risk_scores_of_changed_sellers_and_drops_those_gon
             ).fetchall()
         ]
         con.execute(
-            "update detection.seller_features set n_complaints = n_complaints + 1000 "
+            "update detection.seller_features_stored set n_complaints = n_complaints + 1000 "
             "where seller_id = ?",
             [changed],
         )
-        # Its seller record delivered again without an onboarding time: no longer scored.
+        # Its seller record delivered again without an onboarding time: no longer scored
+        # (seller_features is a view of seller_features_stored).
         con.execute(
-            "update detection.seller_features set onboarded_at = null where seller_id = ?", [gone]
+            "update detection.seller_features_stored set onboarded_at = null where seller_id = ?",
+            [gone],
         )
         # A mark on two stored rows: the night overwrites the changed seller's, and leaves the
         # other, whose inputs did not change, as it is.
