@@ -124,4 +124,7 @@ def seller_risk_scores(
     to_explain = sellers.join(top.select("seller_id"), on="seller_id", how="left_semi")
     explained = to_explain.mapInPandas(scorer(params.explain_max_rows), schema=RISK_SCORE_SCHEMA)
     unexplained = scored.join(top.select("seller_id"), on="seller_id", how="left_anti")
-    return explained.unionByName(unexplained)
+    # No fingerprint: a Spark build scores every seller (governance.detection.risk_night).
+    return explained.unionByName(unexplained).withColumn(
+        "input_fingerprint", F.lit(None).cast("bigint")
+    )

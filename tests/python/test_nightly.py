@@ -26,7 +26,7 @@ import pytest
 from nightly_support import base_tables, leaked_values, sha256, table_differences
 
 from governance import build_results, metric_registry, settings
-from governance.detection.risk import score
+from governance.detection.risk import SCORE_COLUMNS, score
 from governance.detection.risk_features import risk_feature_frame
 from governance.detection.risk_registry import load_model
 from governance.nightly import NightlyError, report_path, run_backfill, run_nightly
@@ -1037,6 +1037,28 @@ def _risk_models(db: Path) -> list[tuple]:
         ).fetchall()
 
 
+def _scores_and_scoring_everyone(db: Path, model_id: str):
+    """The risk scores a warehouse holds (sorted by seller), those scoring all its sellers with
+    the registry's model ``model_id`` gives, and that model."""
+    with duckdb.connect(str(db), read_only=True) as con:
+        pickled = con.execute(
+            "select model_pickle from intermediate.seller_risk_models where model_id = ?",
+            [model_id],
+        ).fetchall()[0][0]
+        tables = [
+            con.execute(f"select {columns} from detection.{table}").df()
+            for table, columns in (
+                ("seller_features", "*"),
+                ("seller_syndicates", "*"),
+                ("syndicates", "syndicate_id, size"),
+            )
+        ]
+        held = con.execute("select * from detection.seller_risk_scores order by seller_id").df()
+    stored = load_model(pickled)
+    frame = risk_feature_frame(*tables, model_features=stored.features)
+    return held, score(frame, stored, model_id=model_id), stored
+
+
 def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights):
     published, rebuilt = nights["state"], nights["rebuilt"]
     (model_id, trained_on, because), *others = _risk_models(published)
@@ -1048,29 +1070,13 @@ def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights)
     [difference] = table_differences(published, rebuilt, exclude=others)
     assert difference.startswith("intermediate.seller_risk_models: ")
     # Night 2's scores: night 2's features scored by night 1's model.
-    with duckdb.connect(str(published), read_only=True) as con:
-        pickled = con.execute(
-            "select model_pickle from intermediate.seller_risk_models where model_id = ?",
-            [model_id],
-        ).fetchone()[0]
-        tables = [
-            con.execute(f"select {columns} from detection.{table}").df()
-            for table, columns in (
-                ("seller_features", "*"),
-                ("seller_syndicates", "*"),
-                ("syndicates", "syndicate_id, size"),
-            )
-        ]
-        published_scores = con.execute("select * from detection.seller_risk_scores").df()
-    stored = load_model(pickled)
-    frame = risk_feature_frame(*tables, model_features=stored.features)
-    expected = score(frame, stored, model_id=model_id)
+    published_scores, expected, stored = _scores_and_scoring_everyone(published, model_id)
     assert set(published_scores["model_version"]) == {stored.model_version}
     assert model_id.startswith(stored.model_version)
-    # Night 2 kept night 1's score and explanation of every seller the model sees unchanged,
-    # and scored the others: bit for bit what scoring every seller gives.
+    # Night 2 wrote the sellers whose inputs changed and kept night 1's score and explanation
+    # of every seller the model sees unchanged: bit for bit what scoring every seller gives.
     pd.testing.assert_frame_equal(
-        published_scores.sort_values("seller_id").reset_index(drop=True),
+        published_scores[SCORE_COLUMNS],
         expected,
         check_dtype=False,
         check_exact=True,
@@ -1086,6 +1092,64 @@ def test_nights_score_with_the_weekly_model_and_a_rebuild_trains_its_own(nights)
     [(_, rebuilt_on, rebuilt_because)] = _risk_models(rebuilt)
     assert str(rebuilt_on) == NIGHT
     assert rebuilt_because == f"no model trained on or before {NIGHT}"
+
+
+def test_a_night_rewrites_the_risk_scores_of_changed_sellers_and_drops_those_gone(nights, tmp_path):
+    db = tmp_path / "governance.duckdb"
+    shutil.copy(nights["state"], db)
+    with duckdb.connect(str(db)) as con:
+        [changed, gone, untouched] = [
+            row[0]
+            for row in con.execute(
+                "select seller_id from detection.seller_risk_scores order by seller_id limit 3"
+            ).fetchall()
+        ]
+        con.execute(
+            "update detection.seller_features_stored set n_complaints = n_complaints + 1000 "
+            "where seller_id = ?",
+            [changed],
+        )
+        # Its seller record delivered again without an onboarding time: no longer scored
+        # (seller_features is a view of seller_features_stored).
+        con.execute(
+            "update detection.seller_features_stored set onboarded_at = null where seller_id = ?",
+            [gone],
+        )
+        # A mark on two stored rows: the night overwrites the changed seller's, and leaves the
+        # other, whose inputs did not change, as it is.
+        con.execute(
+            "update detection.seller_risk_scores set risk_band = 'marked' "
+            "where seller_id in (?, ?)",
+            [changed, untouched],
+        )
+
+    def night() -> None:
+        done = run_dbt(
+            ["run", "--select", "seller_risk_scores"], duckdb_path=db, target_path=tmp_path / "t"
+        )
+        assert done.returncode == 0, done.stdout[-3000:]
+
+    night()
+    [(model_id, _, _)] = _risk_models(db)
+    held, expected, _ = _scores_and_scoring_everyone(db, model_id)
+    held = held.set_index("seller_id")
+    assert gone not in held.index
+    assert held.loc[untouched, "risk_band"] == "marked"
+    assert held.loc[changed, "risk_band"] != "marked"
+    held.loc[untouched, "risk_band"] = expected.set_index("seller_id").loc[untouched, "risk_band"]
+    pd.testing.assert_frame_equal(
+        held.reset_index()[SCORE_COLUMNS], expected, check_dtype=False, check_exact=True
+    )
+    # A table written before the fingerprint existed gets the column, every seller scored.
+    with duckdb.connect(str(db)) as con:
+        con.execute("alter table detection.seller_risk_scores drop column input_fingerprint")
+        con.execute("update detection.seller_risk_scores set risk_band = 'marked'")
+    night()
+    held, expected, _ = _scores_and_scoring_everyone(db, model_id)
+    assert held["input_fingerprint"].notna().all()
+    pd.testing.assert_frame_equal(
+        held[SCORE_COLUMNS], expected, check_dtype=False, check_exact=True
+    )
 
 
 def test_late_events_reach_the_days_they_belong_to(nights):

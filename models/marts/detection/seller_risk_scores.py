@@ -1,23 +1,26 @@
 """Seller risk scores from the model in force (seller_risk_models).
 
-Thin adapter over governance.detection.risk.score. Features are the SQL-built seller_features
-(seller grain) plus syndicate membership, as the model was trained on. The table of the
-previous build is handed to the scorer, which keeps the score and explanation of every seller
-whose inputs, as the model in force sees them, did not change (model_input_key) and scores the
-others: the same result as scoring everyone. On Spark the model is broadcast and every
-partition of sellers scored in parallel, every seller each build
-(governance.spark_detection.seller_risk_scores).
+Thin adapter over governance.detection.risk_night.rows_to_write (DuckDB) and
+governance.spark_detection.seller_risk_scores (Spark). Features are the SQL-built
+seller_features (seller grain) plus syndicate membership, as the model was trained on.
+
+On DuckDB the model is incremental (dbt_project.yml; delete+insert by seller_id): a night
+writes only the rows of the sellers whose score or explanation can change, namely those whose
+inputs (as the model reads them), model or scoring settings changed, and those whose place
+moved across the explained top; the post-hook deletes the rows of sellers no longer scored.
+The result is the table scoring every seller gives. A first build or a full refresh scores
+everyone. On Spark the model is broadcast and every partition of sellers scored in parallel,
+every seller each build.
 """
 
 from governance import spark_detection
-from governance.detection.risk import PREVIOUS_COLUMNS, RiskParams, score
-from governance.detection.risk_features import read_risk_feature_frame
+from governance.detection.risk import RiskParams
+from governance.detection.risk_night import rows_to_write
 from governance.detection.risk_registry import SELECTION_COLUMNS, load_model, model_in_force
 from governance.frames import is_spark, table_or_none, to_pandas
 
 
 def model(dbt, session):
-    dbt.config(materialized="table")
     params = RiskParams.from_mapping(dbt.config.get("risk_params"))
     as_of_date = to_pandas(dbt.ref("int_as_of_date"), ["as_of_date"])["as_of_date"].iloc[0]
     registry = dbt.ref("seller_risk_models")
@@ -34,16 +37,14 @@ def model(dbt, session):
             params,
             model_id=in_force["model_id"],
         )
-    trained = load_model(stored["model_pickle"].iloc[0])
-    frame = read_risk_feature_frame(
+    previous = table_or_none(session, dbt.this) if dbt.is_incremental else None
+    return rows_to_write(
+        session,
         dbt.ref("seller_features"),
         dbt.ref("seller_syndicates"),
         dbt.ref("syndicates"),
-        model_features=trained.features,
+        previous,
+        load_model(stored["model_pickle"].iloc[0]),
+        params,
+        model_id=in_force["model_id"],
     )
-    previous = table_or_none(session, dbt.this)
-    if previous is not None and set(PREVIOUS_COLUMNS) <= set(previous.columns):
-        previous = to_pandas(previous, list(PREVIOUS_COLUMNS))
-    else:  # first build, or a table written before model_input_key existed
-        previous = None
-    return score(frame, trained, params, previous=previous, model_id=in_force["model_id"])

@@ -508,6 +508,7 @@ def score(
     params: RiskParams | None = None,
     previous: pd.DataFrame | None = None,
     model_id: str = "",
+    explained=None,
 ) -> pd.DataFrame:
     """Score and explain every seller of ``features`` with a model from :func:`train`.
 
@@ -521,6 +522,11 @@ def score(
     explained again, its features and contributions, written with today's values; the others
     are scored and explained. The result is the same as without ``previous``.
 
+    ``explained`` chooses the sellers explained: called with the sellers (sorted) and their
+    scores, it returns a boolean mask; by default the ``explain_max_rows`` highest scores (ties:
+    the lower ``seller_id`` first). :mod:`governance.detection.risk_night` ranks some sellers'
+    new scores with the stored scores of the others that way.
+
     Raises:
         ValueError: a column the model needs is missing, or a seller appears twice.
     """
@@ -531,7 +537,7 @@ def score(
             f"features is missing columns the risk model {trained.model_version} needs: {missing}"
         )
     with _threads(p):
-        return _score(features, trained, p, previous, model_id)
+        return _score(features, trained, p, previous, model_id, explained)
 
 
 def _threads(p: RiskParams):
@@ -642,6 +648,7 @@ def _score(
     p: RiskParams,
     previous: pd.DataFrame | None,
     model_id: str,
+    explained=None,
 ) -> pd.DataFrame:
     """Scores, bands and explanations (see :func:`score`)."""
     df, onboarded = _prepared(features)
@@ -653,7 +660,10 @@ def _score(
     score = kept_score.copy()
     if (~kept).any():
         score[~kept] = trained.model.predict_proba(x[~kept])[:, 1]
-    explain = np.sort(np.argsort(-score, kind="stable")[: p.explain_max_rows])
+    if explained is None:
+        explain = np.sort(np.argsort(-score, kind="stable")[: p.explain_max_rows])
+    else:
+        explain = np.flatnonzero(explained(df["seller_id"].to_numpy(dtype=object), score))
     top = np.full(len(df), None, dtype=object)
     top[explain] = _explanations(trained, x[explain], score[explain], kept_top[explain], p)
 

@@ -20,6 +20,12 @@ LEAKY_OR_ID_COLUMNS = {
     "n_warnings",
 }
 CATEGORICAL_COLUMNS = ("region", "primary_category", "seller_type")
+# Columns of seller_features the frame reads for the training label alone: scores ignore them.
+LABEL_COLUMNS = ("is_label_mature", "is_confirmed_bad")
+# The sellers the model scores, as SQL over seller_features: those with an onboarding time
+# (risk_feature_frame keeps the same rows; the pre-hook of seller_risk_scores deletes the
+# others' rows, macros/incremental/risk_scores.sql).
+SCORED_SELLERS = "onboarded_at is not null"
 MEMBERSHIP_COLUMNS = ["seller_id", "syndicate_id", "membership_strength", "n_links"]
 
 
@@ -96,7 +102,7 @@ def risk_feature_frame(
     may know a category no seller has any more: its indicators in ``model_features`` that the
     data lacks are added as zeros (a category new since then is ignored by that model).
     """
-    df = features[features["onboarded_at"].notna()].copy()
+    df = features[features["onboarded_at"].notna()].copy()  # SCORED_SELLERS
     df["label"] = pd.Series(pd.NA, index=df.index, dtype="boolean")
     mature = df["is_label_mature"].astype(bool)
     df.loc[mature, "label"] = df.loc[mature, "is_confirmed_bad"].astype(bool)
@@ -150,3 +156,13 @@ def feature_columns_read(
     needed |= set(CATEGORICAL_COLUMNS) | set(model_features)
     needed |= {CLOCK_FEATURES[f][0] for f in model_features if f in CLOCK_FEATURES}
     return [column for column in columns if column in needed]
+
+
+def scoring_input_columns(columns: Sequence[str], model_features: Sequence[str]) -> list[str]:
+    """The columns of ``seller_features`` whose values a seller's score and explanation depend
+    on, with a model of ``model_features``: those :func:`feature_columns_read` reads but the
+    seller id, the label's (:data:`LABEL_COLUMNS`) and the source of each clock feature (the
+    feature computed from it counts instead: a day of tenure within a band changes nothing)."""
+    clock_sources = {CLOCK_FEATURES[f][0] for f in model_features if f in CLOCK_FEATURES}
+    left_out = {"seller_id", *LABEL_COLUMNS, *clock_sources}
+    return [c for c in feature_columns_read(columns, model_features) if c not in left_out]
