@@ -4,7 +4,7 @@ Thin adapter over governance.detection.risk_night.rows_to_write (DuckDB) and
 governance.spark_detection.seller_risk_scores (Spark). Features are the SQL-built
 seller_features (seller grain) plus syndicate membership, as the model was trained on.
 
-On DuckDB the model is incremental (dbt_project.yml; delete+insert by seller_id): a night
+On DuckDB the model is incremental (_detection__models.yml; delete+insert by seller_id): a night
 writes only the rows of the sellers whose score or explanation can change, namely those whose
 inputs (as the model reads them), model or scoring settings changed, and those whose place
 moved across the explained top; the post-hook deletes the rows of sellers no longer scored.
