@@ -7,9 +7,9 @@
     rows the latest build wrote from the rows earlier builds wrote and checked. By induction over
     builds, checking only the written rows is the same as checking every row when
     - the test's verdict on a row depends on that row alone (not_null, accepted_values,
-      expression_is_true), or on that row and another table read whole (relationships: a
-      written child row against every parent row): a row no build re-wrote keeps the verdict
-      the build that wrote it gave; and
+      expression_is_true): a row no build re-wrote keeps the verdict the build that wrote it
+      gave (not so for relationships, whose verdict on an old child row changes when its parent
+      row is deleted: they read every child row); and
     - every rule that involves several rows of the model is checked for each row written
       against the whole model (uniqueness: `duplicate_keys` in uniqueness.sql counts the keys
       the latest build wrote over every row), since a deletion cannot create a duplicate but a
@@ -60,10 +60,10 @@
 {%- endmacro %}
 
 
-{#- The generic tests whose verdict on a row depends on that row alone, or on it and a table
-    read whole: they check only the rows the latest build of a stamped model wrote. -#}
+{#- The generic tests whose verdict on a row depends on that row alone: they check only the
+    rows the latest build of a stamped model wrote. -#}
 {% macro written_rows_tests() -%}
-    {{ return(['not_null', 'accepted_values', 'expression_is_true', 'relationships']) }}
+    {{ return(['not_null', 'accepted_values', 'expression_is_true']) }}
 {%- endmacro %}
 
 

@@ -536,7 +536,7 @@ def _drop_severity(con, where: str) -> int:
 
 
 def test_a_night_checks_the_rows_it_wrote_and_a_full_build_every_row(nights, tmp_path):
-    # Row tests (not_null, accepted_values, expression_is_true, relationships) on a model
+    # Row tests (not_null, accepted_values, expression_is_true) on a model
     # whose rows carry processed_at read only the rows the latest build wrote: the build's own
     # rows when it built the model, else the newest stamp; a full build checks every row.
     night = tmp_path / "night.duckdb"
