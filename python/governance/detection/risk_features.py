@@ -22,10 +22,12 @@ LEAKY_OR_ID_COLUMNS = {
 CATEGORICAL_COLUMNS = ("region", "primary_category", "seller_type")
 # Columns of seller_features the frame reads for the training label alone: scores ignore them.
 LABEL_COLUMNS = ("is_label_mature", "is_confirmed_bad")
-# The sellers the model scores, as SQL over seller_features: those with an onboarding time
-# (risk_feature_frame keeps the same rows; the pre-hook of seller_risk_scores deletes the
-# others' rows, macros/incremental/risk_scores.sql).
-SCORED_SELLERS = "onboarded_at is not null"
+# The sellers the model scores: those with an onboarding time (SCORED_BY not null).
+# risk_feature_frame keeps these rows, SCORED_SELLERS is the same rule as SQL over
+# seller_features, and the post-hook of seller_risk_scores deletes the others' rows
+# (macros/incremental/risk_scores.sql; a test fails when its SQL drifts from this one).
+SCORED_BY = "onboarded_at"
+SCORED_SELLERS = f"{SCORED_BY} is not null"
 MEMBERSHIP_COLUMNS = ["seller_id", "syndicate_id", "membership_strength", "n_links"]
 
 
@@ -102,7 +104,7 @@ def risk_feature_frame(
     may know a category no seller has any more: its indicators in ``model_features`` that the
     data lacks are added as zeros (a category new since then is ignored by that model).
     """
-    df = features[features["onboarded_at"].notna()].copy()  # SCORED_SELLERS
+    df = features[features[SCORED_BY].notna()].copy()
     df["label"] = pd.Series(pd.NA, index=df.index, dtype="boolean")
     mature = df["is_label_mature"].astype(bool)
     df.loc[mature, "label"] = df.loc[mature, "is_confirmed_bad"].astype(bool)
