@@ -16,15 +16,17 @@ build. Each check lists the changes whose fact rows were not re-written:
 
 * orders (completed, before the reporting cutoff): their order day in
   ``fct_completed_orders``;
-* complaints: the days of the completed orders they count for (placed up to
-  ``complaint_window_days`` before the complaint);
+* complaints: the completed orders they count for (placed up to ``complaint_window_days``
+  before the complaint) whose fact row does not say what the staged complaints say (the order
+  fact examines every order a changed complaint names, whatever its day, and re-writes only
+  those whose flag changed, so a day without a row of the night can hold a processed one);
 * listings: their creation day in ``int_listing_enforcement_outcomes`` (a night re-writes the
   creation days of the listings it staged, so this check is a safety net; their orders, which
   carry the listing's segment, are re-processed by the order fact whatever their day);
 * enforcement actions, and appeals through their action: ``int_enforcement_actions_resolved``.
 
-The check is conservative: a change counts whatever column it changes, including columns no fact
-reads (a backfill then changes nothing).
+The check is conservative, but for complaints: a change counts whatever column it changes,
+including columns no fact reads (a backfill then changes nothing).
 """
 
 from __future__ import annotations
@@ -89,7 +91,19 @@ _CHECKS = {
           and orders.ordered_at <= complaints.created_at
           and complaints.created_at
               <= orders.ordered_at + interval {{complaint_window_days}} day
-          and cast(orders.ordered_at as date) not in {_ORDER_DAYS}
+          and not exists (
+              select 1 from semantic.fct_completed_orders as facts
+              where facts.order_id = orders.order_id
+                and facts.has_complaint_within_14d = exists (
+                    select 1 from staging.base_marketplace__complaints as counted
+                    where counted.order_id = orders.order_id
+                      and counted.disposition = 'staged'
+                      and counted.created_at < {_CUTOFF}
+                      and orders.ordered_at <= counted.created_at
+                      and counted.created_at
+                          <= orders.ordered_at + interval {{complaint_window_days}} day
+                )
+          )
     """,
     "listings": f"""
         select listings.listing_id as record, cast(listings.created_at as date) as day
