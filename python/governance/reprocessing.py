@@ -15,7 +15,9 @@ replaced (its old values may still be in a fact) or an orphan whose parent arriv
 build. Each check lists the changes whose fact rows were not re-written:
 
 * orders (completed, before the reporting cutoff): their order day in
-  ``fct_completed_orders``;
+  ``fct_completed_orders``, or the order alone (the fact re-writes the orders delivered again
+  on the complaint window's days before its lookback window one by one): a new version
+  without a row of the night, a superseded one whose earlier row the fact still holds;
 * complaints: the completed orders they count for (placed up to ``complaint_window_days``
   before the complaint) whose fact row does not say what the staged complaints say (the order
   fact examines every order a changed complaint names, whatever its day, and re-writes only
@@ -47,6 +49,10 @@ _CUTOFF = "(select max(cutoff_at) from intermediate.int_as_of_date)"
 _ORDER_DAYS = (
     "(select distinct ordered_date from semantic.fct_completed_orders where processed_at >= $since)"
 )
+_ORDERS_WRITTEN = (
+    "(select order_id from semantic.fct_completed_orders where processed_at >= $since)"
+)
+_ORDERS_KEPT = "(select order_id from semantic.fct_completed_orders where processed_at < $since)"
 _LISTING_DAYS = (
     "(select distinct created_date from intermediate.int_listing_enforcement_outcomes "
     "where processed_at >= $since)"
@@ -79,6 +85,8 @@ _CHECKS = {
         where {_changed("orders")}
           and orders.order_status = 'completed' and orders.ordered_at < {_CUTOFF}
           and cast(orders.ordered_at as date) not in {_ORDER_DAYS}
+          and orders.order_id not in {_ORDERS_WRITTEN}
+          and (orders.disposition = 'staged' or orders.order_id in {_ORDERS_KEPT})
     """,
     "complaints": f"""
         select complaints.complaint_id as record, cast(orders.ordered_at as date) as day
