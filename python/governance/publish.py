@@ -17,21 +17,31 @@ published file next to the published one from the work file's consumer schemas, 
 fsyncs it and moves it over the published file with one ``os.replace``, then moves the work file
 over the state the same way.
 
-The fresh published file costs what the build changed, not the history: it starts as a copy of
-the published file (`copy_file`, I/O only) when that file holds exactly what the state the work
-file started from published, and only the tables and partitions that changed are then written
-(governance.published_file.update: a ``delete+insert`` incremental model gets the partitions
-that differ, every other table is written whole). Both files carry a publication record
-(``monitoring.publication``: id, time, reporting date; `renew_publication`): the work file
-starts with its state's, each publish gives the work file and the published file a new one, and
-the copy is taken only when the published file's id is the one the work file started with.
-Otherwise (the first build, a full build, which starts from an empty work file, a build killed
-between the two replaces, a published file of another layout) the file is written from nothing
-(governance.published_file.write); either way it holds the same relations, rows and comments.
+The fresh published file costs what the build changed, not the history, and on a normal night
+nothing is copied to write it. It starts from an earlier published file, and only the tables
+and partitions that differ from the work file's are then written (governance.published_file.
+update: a ``delete+insert`` incremental model gets the partitions that differ, every other
+table is written whole). That earlier file is the **standby** (``<stem>.standby<suffix>``,
+`standby_path`): the published file the last publish replaced, which that publish kept as a
+hard link (`_keep_standby`); it is moved to the fresh file's path, so it is two nights old and
+gets what both nights changed. Each file carries a publication record (``monitoring.
+publication``: id, time, reporting date, and the id of the publication of the state it was
+built from; `renew_publication`): the work file starts with its state's, each publish gives the
+work file and the published file a new one, and an earlier file is used only when its id is
+that of the state the work file started from or of the one before it. When the standby cannot
+be used (missing; held open by a reader, whose DuckDB read-only connection holds a shared lock
+on it, so that it cannot be opened for writing: it is left to the reader; a write-ahead log
+beside it; the published file itself, from a publish killed before its replace; of another
+publication), the fresh file starts as a copy of the published file (`copy_file`, I/O only) on
+the same condition, and the summary says why (`published_file.Changes`). Otherwise (the first
+build, a full build, which starts from an empty work file, a published file of another layout)
+the file is written from nothing (governance.published_file.write); every way it holds the same
+relations, rows and comments.
 
 A reader that opened the old file keeps reading the old inode until
 it reconnects; a new reader sees the new file whole. A build that fails, or is killed at any
-point, leaves both files as they were, except between the two replaces: then the published file
+point, leaves both files as they were (the standby may be gone, or be the published file: the
+next night then copies), except between the two replaces: then the published file
 is the new night and the state the night before, and the next night simply builds that night
 again from the older state (a night is idempotent). Work files left behind are removed by the
 next build.
