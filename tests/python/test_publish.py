@@ -1,6 +1,7 @@
 """Atomic publication: readers keep a consistent file, a failed or killed build publishes nothing,
 one build at a time; the published file holds the consumer schemas, the state beside it the
-rest; a build whose published file holds what its starting state published copies it and
+rest; a build starts from the standby (the published file the publish before it replaced), else
+from a copy of the published file, when that file is of its state's two latest publications, and
 rewrites only the tables and partitions that changed, to the same contents as a full write."""
 
 from __future__ import annotations
