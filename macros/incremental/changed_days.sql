@@ -9,14 +9,14 @@
 
 
 {#- The latest value of the timestamp column `column` of this model as a timestamp literal
-    (1900-01-01 when the model is empty or dbt is parsing). Only valid inside
+    (1900-01-01 when the model is empty or dbt is parsing), as the run started (value_read_once()). Only valid inside
     `{% if is_incremental() %}`. -#}
 {% macro latest_time_in_this(column) -%}
     {%- set latest = none -%}
     {%- if execute -%}
-        {%- set latest = run_query(
+        {%- set latest = value_read_once(
             'select cast(max(' ~ column ~ ') as ' ~ dbt.type_string() ~ ') from ' ~ this
-        ).columns[0].values()[0] -%}
+        ) -%}
     {%- endif -%}
     {{ return("cast('" ~ (latest or '1900-01-01 00:00:00') ~ "' as " ~ dbt.type_timestamp() ~ ")") }}
 {%- endmacro %}

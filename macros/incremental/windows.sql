@@ -50,17 +50,17 @@
     {%- if not execute -%}
         {{ return(none) }}
     {%- endif -%}
-    {%- set day = run_query(
+    {%- set day = value_read_once(
         'select cast(cast(' ~ aggregate ~ '(' ~ column ~ ') as date) as ' ~ dbt.type_string()
         ~ ') from ' ~ this ~ (' where ' ~ condition if condition else '')
-    ).columns[0].values()[0] -%}
+    ) -%}
     {{ return(day | string if day else none) }}
 {%- endmacro %}
 
 
 {#- Days after an order within which a complaint counts (`has_complaint_within_14d`): the window
-    of complaint_rate in the metric registry. The outcome fact applies it, and both order facts
-    widen their re-processing window by it. -#}
+    of complaint_rate in the metric registry. The order fact applies it, and examines the order
+    records changed within it before its lookback window one by one. -#}
 {% macro complaint_window_days() -%}
     {{ return(metric_window_days('complaint_rate')) }}
 {%- endmacro %}
@@ -80,3 +80,15 @@
     cast('{{ run_started_at.strftime("%Y-%m-%d %H:%M:%S.%f") }}' as {{ dbt.type_timestamp() }})
 {%- endmacro %}
 
+
+{#- The first value `query` returns, read once per model and dbt invocation: the model's select,
+    its pre-hook and its post-hook (which runs after the model wrote its rows) all see the value
+    the run started with (kept in dbt's graph, as days_of() keeps its days). -#}
+{% macro value_read_once(query) -%}
+    {%- set values_read = graph.setdefault('values_read_by_query', {}) -%}
+    {%- set key = invocation_id ~ ' ' ~ model.unique_id ~ ' ' ~ query -%}
+    {%- if key not in values_read -%}
+        {%- do values_read.update({key: run_query(query).columns[0].values()[0]}) -%}
+    {%- endif -%}
+    {{ return(values_read[key]) }}
+{%- endmacro %}

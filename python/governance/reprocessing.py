@@ -15,16 +15,20 @@ replaced (its old values may still be in a fact) or an orphan whose parent arriv
 build. Each check lists the changes whose fact rows were not re-written:
 
 * orders (completed, before the reporting cutoff): their order day in
-  ``fct_completed_orders``;
-* complaints: the days of the completed orders they count for (placed up to
-  ``complaint_window_days`` before the complaint);
+  ``fct_completed_orders``, or the order alone (the fact re-writes the orders delivered again
+  on the complaint window's days before its lookback window one by one): a new version
+  without a row of the night, a superseded one whose earlier row the fact still holds;
+* complaints: the completed orders they count for (placed up to ``complaint_window_days``
+  before the complaint) whose fact row does not say what the staged complaints say (the order
+  fact examines every order a changed complaint names, whatever its day, and re-writes only
+  those whose flag changed, so a day without a row of the night can hold a processed one);
 * listings: their creation day in ``int_listing_enforcement_outcomes`` (a night re-writes the
   creation days of the listings it staged, so this check is a safety net; their orders, which
   carry the listing's segment, are re-processed by the order fact whatever their day);
 * enforcement actions, and appeals through their action: ``int_enforcement_actions_resolved``.
 
-The check is conservative: a change counts whatever column it changes, including columns no fact
-reads (a backfill then changes nothing).
+The check is conservative, but for complaints: a change counts whatever column it changes,
+including columns no fact reads (a backfill then changes nothing).
 """
 
 from __future__ import annotations
@@ -45,6 +49,10 @@ _CUTOFF = "(select max(cutoff_at) from intermediate.int_as_of_date)"
 _ORDER_DAYS = (
     "(select distinct ordered_date from semantic.fct_completed_orders where processed_at >= $since)"
 )
+_ORDERS_WRITTEN = (
+    "(select order_id from semantic.fct_completed_orders where processed_at >= $since)"
+)
+_ORDERS_KEPT = "(select order_id from semantic.fct_completed_orders where processed_at < $since)"
 _LISTING_DAYS = (
     "(select distinct created_date from intermediate.int_listing_enforcement_outcomes "
     "where processed_at >= $since)"
@@ -77,6 +85,8 @@ _CHECKS = {
         where {_changed("orders")}
           and orders.order_status = 'completed' and orders.ordered_at < {_CUTOFF}
           and cast(orders.ordered_at as date) not in {_ORDER_DAYS}
+          and orders.order_id not in {_ORDERS_WRITTEN}
+          and (orders.disposition = 'staged' or orders.order_id in {_ORDERS_KEPT})
     """,
     "complaints": f"""
         select complaints.complaint_id as record, cast(orders.ordered_at as date) as day
@@ -89,7 +99,19 @@ _CHECKS = {
           and orders.ordered_at <= complaints.created_at
           and complaints.created_at
               <= orders.ordered_at + interval {{complaint_window_days}} day
-          and cast(orders.ordered_at as date) not in {_ORDER_DAYS}
+          and not exists (
+              select 1 from semantic.fct_completed_orders as facts
+              where facts.order_id = orders.order_id
+                and facts.has_complaint_within_14d = exists (
+                    select 1 from staging.base_marketplace__complaints as counted
+                    where counted.order_id = orders.order_id
+                      and counted.disposition = 'staged'
+                      and counted.created_at < {_CUTOFF}
+                      and orders.ordered_at <= counted.created_at
+                      and counted.created_at
+                          <= orders.ordered_at + interval {{complaint_window_days}} day
+                )
+          )
     """,
     "listings": f"""
         select listings.listing_id as record, cast(listings.created_at as date) as day

@@ -43,7 +43,6 @@ FIRST_NIGHT, NIGHT = "2026-06-29", "2026-06-30"
 NO_TESTS = ["--exclude", "resource_type:test", "resource_type:unit_test"]
 ORDERS_SQL = "marketplace_governance/models/marts/semantic/fct_completed_orders.sql"
 ORDER_FACT = "semantic.fct_completed_orders"
-ALL_ORDER_METRICS_MATURE = "is_complaint_rate_mature and is_violating_gmv_share_mature"
 BASE_ORDERS_SQL = (
     "marketplace_governance/models/staging/marketplace/base/base_marketplace__orders.sql"
 )
@@ -352,21 +351,26 @@ def test_first_night_is_a_full_build_then_nights_are_incremental(nights):
     assert {f.table for f in first.freshness} >= {"orders", "listings", "enforcement_actions"}
     orders = next(f for f in first.freshness if f.table == "orders")
     assert orders.status_for_night == "pass" and orders.hours_behind_night < 1
-    # Night 2 re-processed whole order days from the lookback window on, by delete+insert.
+    # Night 2 re-wrote whole order days from the lookback window on: its pre-hook deleted them
+    # and dbt's own delete by day is off (it would delete the other orders of a day an order
+    # re-written alone falls on); the post-hook deleted the rows of the orders written one by one.
     run = re.sub(r"\s+", " ", nights["incremental_sql"]["run"])
     assert "delete from" in run and "where ( ordered_date) in ( select (ordered_date)" in run
+    assert re.search(r"from \S+ \) and false ?;", run)
     model = re.sub(r"\s+", " ", nights["incremental_sql"]["compiled"])
-    # ...from the latest order day night 1 published, minus the lookback (3 days) and the 14-day
-    # complaint window, or from the first day not mature yet when that is earlier, read from the
-    # model when the run started: a constant in the SQL.
+    # ...from the latest order day night 1 published minus the lookback (3 days), read from the
+    # model when the run started: a constant in the SQL. The order records changed tonight are
+    # examined one by one from the 14-day complaint window before that on.
     with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
-        first_day, first_maturing_day = con.execute(
-            "select cast(cast(max(ordered_at) as date) - interval 17 day as date), "
-            f"(select min(ordered_date) from {ORDER_FACT} where not ({ALL_ORDER_METRICS_MATURE})) "
+        first_day, first_examined_day = con.execute(
+            "select cast(cast(max(ordered_at) as date) - interval 3 day as date), "
+            "cast(cast(max(ordered_at) as date) - interval 17 day as date) "
             f"from {ORDER_FACT}"
         ).fetchone()
-    window = f"ordered_at >= cast(cast('{min(first_day, first_maturing_day):%Y-%m-%d}' as date)"
-    assert model.count(f"{window} as timestamp)") == 2  # the completed orders, complaint check
+    window = f"ordered_at >= cast(cast('{first_day:%Y-%m-%d}' as date) as timestamp)"
+    assert model.count(window) == 2  # the completed orders, complaint check
+    examined = f"ordered_at >= cast(cast('{first_examined_day:%Y-%m-%d}' as date) as timestamp)"
+    assert model.count(examined) == 2  # the order records delivered again
     assert "max(ordered_at)" not in model
     # The raw orders were read from night 2's files alone (the files of night 1 are loaded)...
     base = re.sub(r"\s+", " ", nights["incremental_sql"]["base_compiled"])
@@ -676,20 +680,79 @@ def test_a_night_re_processes_old_rows_whose_listing_or_seller_changed(nights):
     for name in queries:
         assert found["snapshot"][name] is not None and found["state"][name] is not None, name
         assert found["snapshot"][name] != found["state"][name], name
-    # The order days re-written are the window's and those of the changed orders alone.
+    # Night 2 re-wrote whole the order days of the lookback window and those whose maturity
+    # flags the new reporting date flipped; on every other day, the orders whose row changed
+    # (those of the listing and the seller among them) and those delivered again, alone.
+    _, changed, whole_days, partial_days = _order_rows_written_by_night_2(nights)
+    with duckdb.connect(str(nights["snapshot"]), read_only=True) as con:
+        lookback_start = con.execute(
+            f"select cast(cast(max(ordered_at) as date) - interval 3 day as date) from {ORDER_FACT}"
+        ).fetchone()[0]
+    flipped = {day for day in whole_days if day < lookback_start}
+    assert {day for day in whole_days if day >= lookback_start} and 1 <= len(flipped) <= 2
+    assert partial_days and all(day < lookback_start for day in partial_days)
+    assert changed["written"] == changed["changed or delivered again"]
+    assert changed["of the listing or seller"] <= changed["written"]
+    assert 0 < len(changed["of the listing or seller"]) < len(changed["written"])
+
+
+def _order_rows_written_by_night_2(nights):
+    """Night 2's stamp; by kind, the ids of the orders on days it did not re-write whole: those
+    it wrote, those whose row differs from night 1's (or is new) or whose record it delivered
+    again, those it wrote of the overturned listing or the moved seller; the days it re-wrote
+    whole and those it re-wrote in part."""
+    columns = "* exclude (processed_at)"
+    queries = {
+        "written": "select order_id from facts where processed_at = $stamp",
+        "changed or delivered again": (
+            f"select order_id from (select {columns} from facts "
+            f"except select {columns} from night_1.{ORDER_FACT}) as changed "
+            "union select record_key from staging.base_marketplace__orders "
+            f"where arrived_night = '{NIGHT}'"
+        ),
+        "of the listing or seller": (
+            "select order_id from facts "
+            "where processed_at = $stamp and (listing_id = $listing or seller_id = $seller)"
+        ),
+    }
     with duckdb.connect(str(nights["state"]), read_only=True) as con:
-        rewritten, expected, days = con.execute(
-            f"with facts as (select * from {ORDER_FACT}), "
-            "latest as (select max(processed_at) as stamp from facts) "
-            "select list(distinct ordered_date order by ordered_date) "
-            "filter (where processed_at = latest.stamp), "
-            "list(distinct ordered_date order by ordered_date) "
-            "filter (where ordered_date >= ? or listing_id = ? or seller_id = ?), "
-            "count(distinct ordered_date) "
-            "from facts cross join latest",
-            [before, nights["overturned_listing"], nights["moved_seller"]],
-        ).fetchone()
-    assert rewritten == expected and len(rewritten) < days
+        con.execute(f"attach '{nights['snapshot']}' as night_1 (read_only)")
+        (stamp,) = con.execute(f"select max(processed_at) from {ORDER_FACT}").fetchone()
+        con.execute(
+            "create temp table days as select ordered_date, bool_and(processed_at = ?) as whole, "
+            f"bool_or(processed_at = ?) as any_written from {ORDER_FACT} group by all",
+            [stamp, stamp],
+        )
+        whole_days = {
+            day for (day,) in con.execute("select ordered_date from days where whole").fetchall()
+        }
+        partial_days = {
+            day
+            for (day,) in con.execute(
+                "select ordered_date from days where any_written and not whole"
+            ).fetchall()
+        }
+        con.execute(
+            f"create temp view facts as select * from {ORDER_FACT} "
+            "where ordered_date in (select ordered_date from days where not whole)"
+        )
+        parameters = {
+            "stamp": stamp,
+            "listing": nights["overturned_listing"],
+            "seller": nights["moved_seller"],
+        }
+        found = {
+            kind: {
+                order_id
+                for (order_id,) in con.execute(
+                    f"select order_id from ({query}) as of_kind "
+                    "where order_id in (select order_id from facts)",
+                    {k: v for k, v in parameters.items() if f"${k}" in query},
+                ).fetchall()
+            }
+            for kind, query in queries.items()
+        }
+    return stamp, found, whole_days, partial_days
 
 
 def _links_by_value(db: Path, seller_kind: tuple[str, str]) -> dict[str, tuple[int, bool]]:
@@ -1175,8 +1238,8 @@ def test_late_events_reach_the_days_they_belong_to(nights):
 
 def test_a_complaint_reaches_an_order_placed_before_the_lookback_window(nights):
     # Complaints come days after the order: tonight's count for completed orders placed before
-    # the lookback window (but at most 14 days before the complaint), whose days the night
-    # re-processed for that reason alone.
+    # the lookback window (but at most 14 days before the complaint), which the night
+    # re-wrote one by one.
     tonight = nights["root"] / "raw" / "complaints" / f"{NIGHT}.parquet"
     query = (
         "select outcomes.order_id, outcomes.has_complaint_within_14d "
@@ -1199,6 +1262,9 @@ def test_a_complaint_reaches_an_order_placed_before_the_lookback_window(nights):
     assert {order_id: after.get(order_id) for order_id, _ in before} == {
         order_id: True for order_id, _ in before
     }
+    # The night re-wrote those orders, not their days (but a day whose maturity flipped).
+    _, written, whole_days, _ = _order_rows_written_by_night_2(nights)
+    assert {order_id for order_id, _ in before} & written["written"]
 
 
 def test_readers_never_fail_and_never_see_a_partial_night(nights):
@@ -1433,7 +1499,11 @@ def test_a_backfill_reprocesses_every_record_from_its_first_night(nights):
     )
     assert (report.night, report.mode) == (NIGHT, "incremental")
     model = re.sub(r"\s+", " ", (root / "target" / "compiled" / ORDERS_SQL).read_text())
-    # From the backfill's first day on, less the 14-day complaint window.
+    # Whole days from the backfill's first day on; the order records changed since the fact's
+    # latest build from 14 days (the complaint window) before.
+    # (twice each: the bound of the order times read, the earliest day re-written or examined,
+    # is the backfill's first day too, nothing earlier having changed).
+    assert model.count("ordered_at >= cast(cast('2026-06-01' as date) as timestamp)") == 4
     assert model.count("ordered_at >= cast(cast('2026-05-18' as date) as timestamp)") == 2
     differences = table_differences(
         state_path(published),

@@ -12,28 +12,72 @@
     count (complaints, enforcement actions) differ, so one pair of flags would be wrong for one
     of them. -#}
 
-{#- Incremental on DuckDB (nightly runs): re-processes whole order days, those in the lookback
-    window widened by the complaint window, those not mature yet for one of its metrics, and
-    those of the orders whose listing's segment, seller, seller type or listing outcome changed
-    since its latest build (macros/incremental/reprocessed_days.sql, which its pre-hook deletes
-    first: a day whose orders all left keeps no row). -#}
+{#- Incremental on DuckDB (nightly runs, macros/incremental/completed_orders.sql): re-writes
+    whole the order days of the lookback window and those whose maturity or completeness flag
+    changes (order_days_reprocessed(), which the pre-hook deletes first: a day whose orders all
+    left keeps no row), and examines the other orders an input the night brought can change
+    one by one (orders_examined(): a late complaint, a changed listing outcome, segment or
+    seller type, an order delivered again); of those it writes the orders whose row differs
+    from the stored one and every order whose record changed, and the post-hook deletes the
+    rows they replace. dbt's own delete by day would delete the other orders of their days:
+    it is turned off (incremental_predicates), the hooks delete. -#}
 {{ config(**incremental_by_key('ordered_date')) }}
-{{ config(pre_hook=
-    "{{ delete_days_reprocessed(order_days_reprocessed('ordered_date') if is_incremental() else '') }}"
+{{ config(
+    incremental_predicates=['false'],
+    pre_hook="{{ delete_days_reprocessed(order_days_reprocessed('ordered_date') if is_incremental() else '') }}",
+    post_hook="{{ delete_orders_replaced() }}",
 ) }}
 
 {#- Read only to find the records changed since this model's latest build. #}
 -- depends_on: {{ ref('base_marketplace__listings') }}
 -- depends_on: {{ ref('base_marketplace__sellers') }}
+-- depends_on: {{ ref('base_marketplace__orders') }}
+-- depends_on: {{ ref('base_marketplace__complaints') }}
 
 {%- set cutoff_at = reporting_cutoff_at() %}
 {%- set linked = metric_definition(metric_definition('violating_gmv_share').numerator_actions.metric) -%}
+{#- The fact's columns but its stamp: written in this order, and compared with the stored row of
+    an order examined one by one. #}
+{%- set fact_columns = [
+    'order_id', 'listing_id', 'seller_id', 'region', 'category', 'seller_type', 'ordered_at',
+    'ordered_date', 'gmv_usd', 'gmv_cents', 'has_complaint_within_14d', 'is_on_violating_listing',
+    'is_complaint_rate_mature', 'is_complaint_rate_complete', 'is_violating_gmv_share_mature',
+    'is_violating_gmv_share_complete',
+] %}
 {%- if is_incremental() %}
-    {%- set reprocessed = order_days_reprocessed('cast(ordered_at as date)', at_column='ordered_at') %}
+    {%- set whole_days = order_days_reprocessed('cast(ordered_at as date)', at_column='ordered_at') %}
+    {%- set examined = is_one_of_days('cast(ordered_at as date)', order_days_examined())
+        ~ ' and order_id in (select examined_orders.order_id from examined_orders)' %}
+    {%- set reprocessed = 'ordered_at >= cast(cast(\'' ~ earliest_order_day_read() ~ '\' as date) as '
+        ~ dbt.type_timestamp() ~ ') and (' ~ whole_days ~ ' or (' ~ examined ~ '))' %}
 {%- endif %}
 
 with
 
+{% if is_incremental() -%}
+examined_orders as (
+
+    select distinct examined.order_id from ({{ orders_examined() }}) as examined
+
+),
+
+delivered_again as (
+
+    select distinct delivered.order_id from ({{ orders_delivered_again() }}) as delivered
+
+),
+
+{# The stored rows of the orders examined one by one, to write only those that changed. #}
+stored as (
+
+    select * from {{ this }}
+    where
+        {{ is_one_of_days('ordered_date', order_days_examined()) }}
+        and order_id in (select examined_orders.order_id from examined_orders)
+
+),
+
+{% endif -%}
 orders as (
 
     select * from {{ ref('stg_marketplace__orders') }}
@@ -173,25 +217,30 @@ final as (
     left join complained_orders
         on completed_orders.order_id = complained_orders.order_id
 
+),
+
+{# On an incremental run, the orders of the days re-written whole, the orders whose record
+    changed, and the other examined orders whose row differs from the stored one (or has none). #}
+written as (
+
+    select final.*
+    from final
+    {%- if is_incremental() %}
+    left join stored
+        on final.order_id = stored.order_id
+    where
+        {{ order_days_reprocessed('final.ordered_date') }}
+        or final.order_id in (select delivered_again.order_id from delivered_again)
+        or stored.order_id is null
+        {%- for column in fact_columns %}
+        or final.{{ column }} is distinct from stored.{{ column }}
+        {%- endfor %}
+    {%- endif %}
+
 )
 
 select
-    order_id,
-    listing_id,
-    seller_id,
-    region,
-    category,
-    seller_type,
-    ordered_at,
-    ordered_date,
-    gmv_usd,
-    gmv_cents,
-    has_complaint_within_14d,
-    is_on_violating_listing,
-    is_complaint_rate_mature,
-    is_complaint_rate_complete,
-    is_violating_gmv_share_mature,
-    is_violating_gmv_share_complete,
+    {{ fact_columns | join(',\n    ') }},
     {{ build_started_at() }} as processed_at
 
-from final
+from written
