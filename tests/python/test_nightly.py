@@ -316,7 +316,7 @@ def nights(tmp_path_factory):
     }
     incremental_sql["base_compiled"] = (root / "target" / "compiled" / BASE_ORDERS_SQL).read_text()
     incremental_sql["base_run"] = (root / "target" / "run" / BASE_ORDERS_SQL).read_text()
-    incremental_sql["activity"] = (root / "target" / "run" / ACTIVITY_SQL).read_text()
+    incremental_sql["activity"] = (root / "target" / "compiled" / ACTIVITY_SQL).read_text()
     rebuilt = root / "full" / "governance.duckdb"
     full = _nightly(root, rebuilt, full_refresh=True, dbt_args=NO_TESTS)
     return {
