@@ -77,9 +77,12 @@ lint: install
 	GOVERNANCE_DUCKDB_PATH=:memory: $(BIN)/sqlfluff lint models analyses tests/dbt
 
 # The tests build tiny warehouses of many small models: two dbt threads at once are faster there
-# (large exports build one model at a time, see profiles.yml).
+# (large exports build one model at a time, see profiles.yml). Two pytest workers, one test file
+# each at a time (a file's fixtures are built once, in its worker): much of a tiny build is one
+# Python thread, so the second core would otherwise wait. PYTEST_WORKERS=0 runs them in one.
+PYTEST_WORKERS ?= 2
 pytest: install
-	GOVERNANCE_DBT_THREADS=$${GOVERNANCE_DBT_THREADS:-2} $(BIN)/pytest
+	GOVERNANCE_DBT_THREADS=$${GOVERNANCE_DBT_THREADS:-2} $(BIN)/pytest -n $(PYTEST_WORKERS) --dist loadfile
 
 test: lint semantic-check pytest test-spark
 

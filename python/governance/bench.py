@@ -1143,15 +1143,25 @@ def _night(run: BenchRun, target: Path) -> tuple[str, list[str]]:
     """Delivers the held-back night and parses as the night before would have (not timed);
     what the step runs and its command."""
     from governance.nightly import parse_as_after_night
-    from governance.publish import publish, start_work_file, state_path
+    from governance.publish import (
+        copy_file,
+        publish,
+        standby_path,
+        start_work_file,
+        state_path,
+    )
 
     night = date.fromisoformat(run.result["incremental_night"])
     # The full build is the build state the night starts from, published beside it, as a
-    # published build leaves them (governance.publish): the night's publish copies that file.
+    # published build leaves them (governance.publish). A night finds beside them the standby
+    # the publish before it kept, which its publish starts from: here a copy of the published
+    # file, so the night's publish rewrites what this night changed, where after a night it
+    # would also rewrite what the night before changed.
     if run.db.exists():
         os.replace(run.db, state_path(run.db))
-        run.echo("[bench] publishing the full build (not timed) ...")
+        run.echo("[bench] publishing the full build, and its standby (not timed) ...")
         publish(start_work_file(run.db, incremental=True), run.db)
+        copy_file(run.db, standby_path(run.db))
     run.echo(f"[bench] delivering the night of {night} (not timed) ...")
     deliver_held_night(run.raw, run.work / HELD_NIGHT_DIR)
     # What a night finds from the night before: dbt's parse of the project with the previous

@@ -26,10 +26,14 @@ One night, in order (each step logged as ``[nightly] ...``):
 5. **Great Expectations** checkpoint (governance.quality.run_checkpoint) when available.
 6. **Publish**: CHECKPOINT, then an atomic ``os.replace`` of the published file
    (governance.publish); then the state kept beside it: the validation baseline (row counts of
-   step 5), the raw-source test results and the night's report. The new published file is a copy
-   of the previous one in which only what the night changed is rewritten: the partitions the
-   night rewrote of the ``delete+insert`` incremental models (their ``unique_key``, from this
-   run's manifest), and the other tables whole (governance.published_file).
+   step 5), the raw-source test results and the night's report. The new published file is an
+   earlier one in which only what changed since is rewritten: the partitions rewritten since of
+   the ``delete+insert`` incremental models (their ``unique_key``, from this run's manifest),
+   and the other tables whole (governance.published_file). That earlier file is the standby
+   (``<name>.standby.duckdb``: the published file the last publish replaced, kept as a hard
+   link, two nights old), moved, not copied; a copy of the published file when the standby is
+   missing, still open by a reader, or not of this warehouse's two latest publications (the
+   log says which and why). The file replaced becomes the next standby.
 
 Any failure (or a kill) before step 6 leaves the published warehouse, and the state beside it,
 as it was. The build lock is held by every dbt process of the night too (see governance.publish).

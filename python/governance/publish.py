@@ -17,21 +17,31 @@ published file next to the published one from the work file's consumer schemas, 
 fsyncs it and moves it over the published file with one ``os.replace``, then moves the work file
 over the state the same way.
 
-The fresh published file costs what the build changed, not the history: it starts as a copy of
-the published file (`copy_file`, I/O only) when that file holds exactly what the state the work
-file started from published, and only the tables and partitions that changed are then written
-(governance.published_file.update: a ``delete+insert`` incremental model gets the partitions
-that differ, every other table is written whole). Both files carry a publication record
-(``monitoring.publication``: id, time, reporting date; `renew_publication`): the work file
-starts with its state's, each publish gives the work file and the published file a new one, and
-the copy is taken only when the published file's id is the one the work file started with.
-Otherwise (the first build, a full build, which starts from an empty work file, a build killed
-between the two replaces, a published file of another layout) the file is written from nothing
-(governance.published_file.write); either way it holds the same relations, rows and comments.
+The fresh published file costs what the build changed, not the history, and on a normal night
+nothing is copied to write it. It starts from an earlier published file, and only the tables
+and partitions that differ from the work file's are then written (governance.published_file.
+update: a ``delete+insert`` incremental model gets the partitions that differ, every other
+table is written whole). That earlier file is the **standby** (``<stem>.standby<suffix>``,
+`standby_path`): the published file the last publish replaced, which that publish kept as a
+hard link (`_keep_standby`); it is moved to the fresh file's path, so it is two nights old and
+gets what both nights changed. Each file carries a publication record (``monitoring.
+publication``: id, time, reporting date, and the id of the publication of the state it was
+built from; `renew_publication`): the work file starts with its state's, each publish gives the
+work file and the published file a new one, and an earlier file is used only when its id is
+that of the state the work file started from or of the one before it. When the standby cannot
+be used (missing; held open by a reader, whose DuckDB read-only connection holds a shared lock
+on it, so that it cannot be opened for writing: it is left to the reader; a write-ahead log
+beside it; the published file itself, from a publish killed before its replace; of another
+publication), the fresh file starts as a copy of the published file (`copy_file`, I/O only) on
+the same condition, and the summary says why (`published_file.Changes`). Otherwise (the first
+build, a full build, which starts from an empty work file, a published file of another layout)
+the file is written from nothing (governance.published_file.write); every way it holds the same
+relations, rows and comments.
 
 A reader that opened the old file keeps reading the old inode until
 it reconnects; a new reader sees the new file whole. A build that fails, or is killed at any
-point, leaves both files as they were, except between the two replaces: then the published file
+point, leaves both files as they were (the standby may be gone, or be the published file: the
+next night then copies), except between the two replaces: then the published file
 is the new night and the state the night before, and the next night simply builds that night
 again from the older state (a night is idempotent). Work files left behind are removed by the
 next build.
@@ -47,6 +57,7 @@ from __future__ import annotations
 import contextlib
 import fcntl
 import os
+import re
 import shutil
 import signal
 import uuid
@@ -285,6 +296,11 @@ PUBLICATION_COLUMNS = {
         "date",
         "Reporting date of the file: every metric has a row on each day up to it.",
     ),
+    "built_from_publication_id": (
+        "varchar",
+        "Id of the publication of the build state this file was built from (the file published "
+        "before it, night after night); empty after a full build.",
+    ),
 }
 PUBLICATION_COMMENT = (
     "When this file was published and for which reporting date: one row, written at publish by "
@@ -309,23 +325,34 @@ def publication_id(database: Path) -> str | None:
     return row[0]
 
 
-def renew_publication(database: Path) -> str | None:
+def renew_publication(database: Path) -> tuple[str, ...]:
     """Replaces the publication record of ``database`` (a work file about to be published) by a
-    new one; returns the id of the record replaced (the publication of the state the work file
-    started from), None when there was none."""
+    new one; returns the ids of the earlier publications a published file can be brought up to
+    date from (`publish`): the record replaced (the publication of the state the work file
+    started from) and the one that state was built from, most recent first; none for a work file
+    without a record (a full build)."""
     with duckdb.connect(str(database)) as con:
         try:
-            previous = con.execute(f"select max(publication_id) from {PUBLICATION}").fetchone()[0]
+            row = con.execute(f"select * from {PUBLICATION}").fetchone()
+            columns = [d[0] for d in con.description]
         except duckdb.CatalogException:
-            previous = None
+            row, columns = None, []
+        record = dict(zip(columns, row or (), strict=False))
         documented_table.create_or_replace(
             con, PUBLICATION, PUBLICATION_COLUMNS, PUBLICATION_COMMENT
         )
+        started_from = record.get("publication_id")
         con.execute(
-            f"insert into {PUBLICATION} values (?, ?, ?)",
-            [uuid.uuid4().hex, datetime.now(UTC).replace(tzinfo=None), _reporting_date(con)],
+            f"insert into {PUBLICATION} values (?, ?, ?, ?)",
+            [
+                uuid.uuid4().hex,
+                datetime.now(UTC).replace(tzinfo=None),
+                _reporting_date(con),
+                started_from,
+            ],
         )
-    return previous
+    earlier = (started_from, record.get("built_from_publication_id"))
+    return tuple(i for i in earlier if i is not None) if started_from is not None else ()
 
 
 def _written(target: Path) -> None:
@@ -346,41 +373,107 @@ def write_published_file(
     return changes
 
 
-def update_published_file(
-    work: Path, published: Path, target: Path, keys: Mapping[str, tuple[str, ...]]
-) -> published_file.Changes:
-    """A copy of the ``published`` file at ``target``, brought to what `write_published_file`
-    would write from ``work``: only the tables and partitions that changed are written
-    (governance.published_file.update; ``keys``: the partitioned tables). Checkpointed and
-    fsynced."""
-    copy_file(published, target)
-    changes = published_file.update(work, target, published_schemas(), keys)
-    changes.incremental = True
-    _written(target)
-    return changes
+def standby_path(published: Path) -> Path:
+    """The published file before the current one, kept beside it as the next publish's starting
+    point: ``governance.duckdb`` keeps it as ``governance.standby.duckdb``."""
+    published = Path(published)
+    return published.with_name(f"{published.stem}.standby{published.suffix}")
+
+
+def _writable(database: Path) -> str | None:
+    """Why DuckDB cannot open ``database`` for writing (a reader's lock), None when it can."""
+    try:
+        duckdb.connect(str(database)).close()
+    except duckdb.Error as exc:
+        holder = re.search(r"\(PID (\d+)\)", str(exc))
+        return f"by process {holder[1]}" if holder else str(exc).splitlines()[0][:200]
+    return None
+
+
+def _take_standby(published: Path, target: Path, earlier: tuple[str, ...]) -> str | None:
+    """Moves the standby file to ``target`` when it can be brought up to date there; returns why
+    not otherwise (the standby is then removed: it would be of no use to a later publish)."""
+    standby = standby_path(published)
+    if not standby.exists():
+        return "no standby file"
+    why = None
+    if wal_path(standby).exists():
+        why = "the standby file has a write-ahead log"
+    elif published.exists() and os.path.samefile(standby, published):
+        why = "the standby file is the published file (a publish stopped before its replace)"
+    elif publication_id(standby) not in earlier:
+        why = "the standby file is not of this warehouse's recent publications"
+    if why is None:
+        os.replace(standby, target)
+        why = _writable(target)
+        if why is not None:
+            why = f"the standby file is open ({why})"
+    if why is not None:
+        for path in (standby, wal_path(standby), target):
+            path.unlink(missing_ok=True)
+    return why
+
+
+def _start_published_file(
+    published: Path, target: Path, earlier: tuple[str, ...]
+) -> tuple[str, str]:
+    """Puts at ``target`` the earlier published file the new one is brought up from; returns how
+    (``standby``: the standby file, moved, no copy; ``copy``: a copy of the published file;
+    ``nothing``: no file of this warehouse's recent publications, written from nothing) and why
+    the standby file was not used, if it was not."""
+    if not earlier:
+        return "nothing", ""
+    not_standby = _take_standby(published, target, earlier)
+    if not_standby is None:
+        return "standby", ""
+    if publication_id(published) in earlier:
+        copy_file(published, target)
+        return "copy", not_standby
+    return "nothing", not_standby
+
+
+def _keep_standby(published: Path) -> None:
+    """The published file about to be replaced becomes the standby: a hard link, no copy. Where
+    the file system refuses hard links there is no standby, and the next publish copies."""
+    standby = standby_path(published)
+    standby.unlink(missing_ok=True)
+    wal_path(standby).unlink(missing_ok=True)
+    if published.exists():
+        with contextlib.suppress(OSError):
+            os.link(published, standby)
 
 
 def publish(
     work: Path, published: Path, keys: Mapping[str, tuple[str, ...]] | None = None
 ) -> published_file.Changes:
     """Publishes the validated work file: a new published file of its consumer schemas replaces
-    the published one, then the work file replaces the build's state (see the module's doc).
+    the published one, which becomes the standby, then the work file replaces the build's state
+    (see the module's doc).
 
-    The new published file starts as a copy of the published one when that one holds what the
-    state the work file started from published (the same publication id), and is written from
-    nothing otherwise (a full build, the first one, one killed between the two replaces).
-    ``keys``: the partitioned tables (governance.published_file.partition_keys)."""
-    started_from = renew_publication(work)
+    The new published file starts from an earlier published file of the state the work file
+    started from, or of the state before it (their publication ids): the standby file, moved
+    (no copy), else a copy of the published file; only what differs is then rewritten. It is
+    written from nothing otherwise (a full build, the first one). ``keys``: the partitioned
+    tables (governance.published_file.partition_keys)."""
+    earlier = renew_publication(work)
     checkpoint(work)
     _fsync(work)
     state = state_path(published)
     _assert_no_wal(published)
     _assert_no_wal(state)
     fresh = bi_work_path(published)
-    if started_from is not None and publication_id(published) == started_from:
-        changes = update_published_file(work, published, fresh, keys or {})
+    fresh.unlink(missing_ok=True)
+    wal_path(fresh).unlink(missing_ok=True)
+    started_from, standby_not_used = _start_published_file(published, fresh, earlier)
+    fault_point("after-start")
+    if started_from == "nothing":
+        changes = published_file.write(work, fresh, published_schemas())
     else:
-        changes = write_published_file(work, fresh)
+        changes = published_file.update(work, fresh, published_schemas(), keys or {})
+        changes.incremental = True
+    changes.started_from, changes.standby_not_used = started_from, standby_not_used
+    _written(fresh)
+    _keep_standby(published)
     fault_point("before-replace")
     os.replace(fresh, published)
     _fsync(published.parent, directory=True)

@@ -49,8 +49,13 @@ Relation = tuple[str, str]  # (schema, name)
 class Changes:
     """What a write or an update did to the published file."""
 
-    #: Whether the file started as a copy of the previous published file (else from nothing).
+    #: Whether the file started from an earlier published file (else from nothing).
     incremental: bool = False
+    #: What it started from (governance.publish): ``standby`` (the standby file, moved),
+    #: ``copy`` (a copy of the published file) or ``nothing``.
+    started_from: str = "nothing"
+    #: Why the standby file was not used, when it was not.
+    standby_not_used: str = ""
     tables_rewritten: list[str] = field(default_factory=list)
     #: Partitioned tables brought up to date by partition, with the partitions rewritten.
     partitions_rewritten: dict[str, int] = field(default_factory=dict)
@@ -58,11 +63,17 @@ class Changes:
 
     def summary(self) -> str:
         """One line: how the file was written and what was rewritten."""
+        why = f" ({self.standby_not_used})" if self.standby_not_used else ""
         if not self.incremental:
-            return f"written from nothing: {len(self.tables_rewritten)} tables"
+            return f"written from nothing{why}: {len(self.tables_rewritten)} tables"
+        start = (
+            "started from the standby file (the published file before the last)"
+            if self.started_from == "standby"
+            else f"copied from the previous published file{why}"
+        )
         partitions = ", ".join(f"{t} {n}" for t, n in sorted(self.partitions_rewritten.items()))
         return (
-            f"copied from the previous published file, then {len(self.tables_rewritten)} tables "
+            f"{start}, then {len(self.tables_rewritten)} tables "
             f"rewritten, {len(self.tables_dropped)} dropped, partitions rewritten: "
             f"{partitions or 'no partitioned table'}"
         )

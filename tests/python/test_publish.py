@@ -1,6 +1,7 @@
 """Atomic publication: readers keep a consistent file, a failed or killed build publishes nothing,
 one build at a time; the published file holds the consumer schemas, the state beside it the
-rest; a build whose published file holds what its starting state published copies it and
+rest; a build starts from the standby (the published file the publish before it replaced), else
+from a copy of the published file, when that file is of its state's two latest publications, and
 rewrites only the tables and partitions that changed, to the same contents as a full write."""
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from governance.publish import (
     publish,
     published_as_of,
     published_schemas,
+    standby_path,
     start_work_file,
     state_path,
     wal_path,
@@ -106,8 +108,9 @@ def test_the_published_file_holds_the_consumer_schemas_and_the_state_the_rest(pu
     # The publication record: the same in both files; no metric table here, so no reporting date.
     (record,) = _rows(published, "monitoring.publication")
     assert _rows(state_path(published), "monitoring.publication") == [record]
-    publication, published_at, as_of_date = record
-    assert len(publication) == 32 and as_of_date is None
+    publication, published_at, as_of_date, built_from = record
+    # A build from an empty work file (the fixture's) is built from no earlier publication.
+    assert len(publication) == 32 and as_of_date is None and built_from is None
     assert abs(datetime.now(UTC).replace(tzinfo=None) - published_at) < timedelta(minutes=5)
 
 
@@ -428,8 +431,13 @@ def test_a_night_rewrites_the_partitions_it_changed_to_what_a_full_write_gives(n
     assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
     comments = {r[:2]: r[3] for r in _contents(nightly)["relations"]}
     assert comments["semantic", "orders"] == "One row per completed order."
-    # A night that rewrote no day rewrites no partition.
+    # A night that rewrote no day rewrites no partition: from a copy of the published file...
+    standby_path(nightly).unlink()
     assert _night(nightly, _orders_night(3, {})).partitions_rewritten == {"semantic.orders": 0}
+    assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
+    # ...and from the standby (night 2's file), those night 3 rewrote: none.
+    again = _night(nightly, _orders_night(4, {}))
+    assert again.started_from == "standby" and again.partitions_rewritten == {"semantic.orders": 0}
     assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
 
 
@@ -452,8 +460,9 @@ def test_a_table_whose_columns_changed_or_that_disappeared_is_rewritten_or_dropp
         with duckdb.connect(str(work)) as con:
             con.execute("drop table semantic.extra")
 
+    standby_path(nightly).unlink()  # from a copy of night 2's file, which holds the table
     changes = _night(nightly, night_3)
-    assert changes.incremental and changes.tables_dropped == ["semantic.extra"]
+    assert changes.started_from == "copy" and changes.tables_dropped == ["semantic.extra"]
     assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
     assert "semantic.extra" not in _contents(nightly)["rows"]
 
@@ -470,27 +479,31 @@ def test_a_published_file_of_another_lineage_is_written_from_nothing(nightly, tm
     # what the state did: written from nothing, to the state's contents.
     copy_file(night_1, nightly)
     assert publication_id(nightly) != publication_id(state_path(nightly))
+    standby_path(nightly).unlink()  # (night 3's file, which night 5 could start from)
     changes = _night(nightly, _orders_night(5, {}))
-    assert not changes.incremental
+    assert not changes.incremental and changes.standby_not_used == "no standby file"
     assert _orders_by_day(nightly) == {1: (1, 3), 2: (2, 4)}
     assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
 
 
-def test_a_night_killed_between_the_replaces_is_published_again_from_nothing(nightly, tmp_path):
+def test_a_night_killed_between_the_replaces_is_published_again_from_the_standby(nightly, tmp_path):
     state = state_path(nightly).read_bytes()
     assert _killed_build(nightly, "between-replaces", 2, {2: 5, 3: 0}) == -signal.SIGKILL
     # The published file is night 2, the state still night 1's: their records differ.
     assert state_path(nightly).read_bytes() == state
     assert _orders_by_day(nightly) == {1: (3, 1), 2: (5, 2), 4: (1, 1)}
     assert publication_id(nightly) != publication_id(state_path(nightly))
-    # The rerun builds night 2 again from night 1's state and writes the file from nothing.
+    # The rerun builds night 2 again from night 1's state, and the file from the standby: night
+    # 1's published file, which the killed night kept.
     rerun = _night(nightly, _orders_night(2, {2: 5, 3: 0}))
-    assert not rerun.incremental
+    assert rerun.started_from == "standby"
     assert _orders_by_day(nightly) == {1: (3, 1), 2: (5, 2), 4: (1, 1)}
     assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
-    # The files agree again: the next night copies.
+    # The standby is now the killed night's file, of no publication the state knows: the next
+    # night copies the published file.
     after = _night(nightly, _orders_night(3, {4: 2}))
-    assert after.incremental and after.partitions_rewritten == {"semantic.orders": 1}
+    assert after.started_from == "copy" and "not of this warehouse" in after.standby_not_used
+    assert after.partitions_rewritten == {"semantic.orders": 1}
     assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
 
 
@@ -554,3 +567,98 @@ def test_a_selective_governance_build_updates_the_tables_kept_by_partition_by_pa
     assert changes.partitions_rewritten["semantic.fct_completed_orders"] == 0
     assert "semantic.fct_completed_orders" not in changes.tables_rewritten
     assert "metrics.metrics_daily" in changes.tables_rewritten
+
+
+# --- Starting from the standby file ------------------------------------------------------------
+
+
+def test_nights_start_from_the_standby_and_catch_what_either_night_changed(nightly, tmp_path):
+    """The standby is two nights old: a night brings it up to date with what it and the night
+    before changed, to what a full write gives."""
+
+    def night_2(work: Path) -> None:  # day 2 rewritten, day 3 emptied, day 5 added; a new table
+        _orders_night(2, {2: 5, 3: 0, 5: 2})(work)
+        with duckdb.connect(str(work)) as con:
+            con.execute("create table semantic.extra as select 1 as x")
+            con.execute("comment on table semantic.orders is 'One row per completed order.'")
+
+    assert _night(nightly, night_2).standby_not_used == "no standby file"
+    assert standby_path(nightly).exists()
+    # Night 3 from night 1's file: day 3 back with as many rows as night 1 gave it, day 6 added.
+    third = _night(nightly, _orders_night(3, {3: 4, 6: 1}))
+    assert third.started_from == "standby" and not standby_path(nightly).samefile(nightly)
+    assert third.partitions_rewritten == {"semantic.orders": 4}  # days 2, 3, 5 and 6
+    assert "semantic.extra" in third.tables_rewritten
+    assert _orders_by_day(nightly) == {
+        1: (3, 1),
+        2: (5, 2),
+        3: (4, 3),
+        4: (1, 1),
+        5: (2, 2),
+        6: (1, 3),
+    }
+    assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
+    assert "started from the standby file" in third.summary()
+
+    def night_4(work: Path) -> None:  # from night 2's file: a table gone, new columns
+        _orders_night(4, {})(work)
+        with duckdb.connect(str(work)) as con:
+            con.execute("drop table semantic.extra")
+            con.execute("alter table semantic.orders add column channel varchar")
+
+    fourth = _night(nightly, night_4)
+    assert fourth.started_from == "standby" and fourth.tables_dropped == ["semantic.extra"]
+    assert "semantic.orders" in fourth.tables_rewritten
+    assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
+
+
+HOLD_OPEN = (
+    "import duckdb, sys; con = duckdb.connect(sys.argv[1], read_only=True); print('open', "
+    "flush=True); sys.stdin.readline(); print(con.execute('select v from metrics.t').fetchone()[0])"
+)
+
+
+def test_a_standby_a_reader_holds_open_is_left_to_it_and_the_published_file_copied(
+    nightly, tmp_path
+):
+    _night(nightly, _orders_night(2, {2: 5}))
+    # A reader that opened the published file before night 2 replaced it reads the standby.
+    reader = subprocess.Popen(
+        [sys.executable, "-c", HOLD_OPEN, str(standby_path(nightly))],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert reader.stdout.readline().strip() == "open"
+        changes = _night(nightly, _orders_night(3, {4: 2}))
+        value, _ = reader.communicate("\n", timeout=60)
+    finally:
+        reader.kill()
+    assert changes.started_from == "copy" and changes.partitions_rewritten == {"semantic.orders": 1}
+    assert changes.standby_not_used == f"the standby file is open (by process {reader.pid})"
+    assert f"copied from the previous published file ({changes.standby_not_used})" in (
+        changes.summary()
+    )
+    assert int(value) == 1  # the reader kept its file whole
+    assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
+    assert _night(nightly, _orders_night(4, {1: 1})).started_from == "standby"
+    assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
+
+
+def test_a_night_killed_with_the_standby_taken_or_linked_leaves_both_files(nightly, tmp_path):
+    _night(nightly, _orders_night(2, {2: 5}))
+    # Killed after the standby was taken: none left. Killed after the published file was linked
+    # as the standby: the standby is the published file, not used.
+    for point, night, not_used in (
+        ("after-start", 3, "no standby file"),
+        ("before-replace", 4, "the standby file is the published file (a publish stopped before"),
+    ):
+        published, state = nightly.read_bytes(), state_path(nightly).read_bytes()
+        assert _killed_build(nightly, point, night, {3: night}) == -signal.SIGKILL
+        assert nightly.read_bytes() == published and state_path(nightly).read_bytes() == state
+        rerun = _night(nightly, _orders_night(night, {3: night}))
+        assert rerun.started_from == "copy" and rerun.standby_not_used.startswith(not_used)
+        assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
+    assert _night(nightly, _orders_night(5, {})).started_from == "standby"
+    assert _contents(nightly) == _as_written_in_full(nightly, tmp_path)
