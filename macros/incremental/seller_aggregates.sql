@@ -169,6 +169,23 @@
 {%- endmacro %}
 
 
+{#- Pre-hook of a seller-grain model whose body reads its own stored rows (int_seller_activity
+    merges its order counts): on an incremental run, deletes the rows of the sellers
+    `touched_sellers` names that are no longer staged (the body writes no row for them); dbt's
+    delete+insert replaces the others' rows. -#}
+{% macro delete_rows_of_touched_sellers_gone(touched_sellers) -%}
+    {%- if is_incremental() -%}
+        delete from {{ this }}
+        where
+            seller_id in ({{ touched_sellers }})
+            and seller_id not in (
+                select staged.seller_id from {{ ref('stg_marketplace__sellers') }} as staged
+                where staged.seller_id is not null
+            )
+    {%- endif -%}
+{%- endmacro %}
+
+
 {#- The sellers whose seller_features_stored row a nightly run re-writes (a query of
     `seller_id`): those whose seller record, activity row, identity links, identity-signal
     observations or seller-targeted actions were written since this model's latest build; those

@@ -56,7 +56,8 @@
         {{ column }},
         {%- endfor %}
         quarantine_rule,
-        quarantine_column
+        quarantine_column,
+        cast(null as {{ dbt.type_string() }}) as disposition_before
     from {{ checked_cte }}
     {%- if is_incremental() %}
 
@@ -72,7 +73,8 @@
         loaded.{{ column }},
         {%- endfor %}
         cast(null as {{ dbt.type_string() }}) as quarantine_rule,
-        cast(null as {{ dbt.type_string() }}) as quarantine_column
+        cast(null as {{ dbt.type_string() }}) as quarantine_column,
+        loaded.disposition as disposition_before
     from {{ this }} as loaded
     {#- The rows to re-rank are found on the few columns that decide it, then read whole: a
         filter on whole rows reads every column of every loaded row (large tier, orders: 13 s

@@ -33,8 +33,9 @@ def _normalised(frame: pd.DataFrame) -> pd.DataFrame:
     return keyed.sort_values(order, na_position="first").reset_index(drop=True)[list(frame.columns)]
 
 
-# When the build that wrote a row started: differs between any two builds by design.
-BUILD_STAMP_COLUMNS = ["processed_at"]
+# When the build that wrote a row started, and (base models) the disposition the row had before
+# that build re-ranked it: they differ between any two builds by design.
+BUILD_STAMP_COLUMNS = ["processed_at", "disposition_before"]
 # The record of the build itself (governance.build_results): its id, times and durations; and
 # of its publication (governance.publish.renew_publication): its id and time.
 BUILD_RECORD_TABLES = (("monitoring", "build_results"), ("monitoring", "publication"))
@@ -48,8 +49,8 @@ def table_differences(
     exact: bool = False,
 ) -> list[str]:
     """Tables whose rows differ between two warehouses (doubles compared to 1e-9 relative, or
-    bit for bit when ``exact``), apart from the build stamp (``processed_at``), the build's own
-    record and the ``exclude`` (schema, table) pairs."""
+    bit for bit when ``exact``), apart from the build stamps (BUILD_STAMP_COLUMNS), the build's
+    own record and the ``exclude`` (schema, table) pairs."""
     tables_a = set(base_tables(a)) - set(exclude) - set(BUILD_RECORD_TABLES)
     tables_b = set(base_tables(b)) - set(exclude) - set(BUILD_RECORD_TABLES)
     if schemas is not None:

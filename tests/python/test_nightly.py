@@ -46,6 +46,7 @@ ORDER_FACT = "semantic.fct_completed_orders"
 BASE_ORDERS_SQL = (
     "marketplace_governance/models/staging/marketplace/base/base_marketplace__orders.sql"
 )
+ACTIVITY_SQL = "marketplace_governance/models/intermediate/sellers/int_seller_activity.sql"
 
 READER = r"""
 import json, sys, time, duckdb
@@ -182,10 +183,19 @@ def _moved_seller(raw: Path, night_1: Path) -> str:
 
 
 def _moved_order(raw: Path) -> dict[str, str]:
-    """Night 2 delivers again an order loaded on night 1 (not one of the corrected ones) with
-    another seller and another status; the order, its seller before and after."""
+    """Night 2 delivers again an order loaded on night 1 (not one of the corrected ones), the
+    latest order of a seller with other orders, with another seller and another status; the
+    order, its seller before and after."""
     orders = _latest_rows(raw, "orders", "ordered_at", 50)
-    order, other = orders.slice(10, 1), orders.slice(11, 50 - 11)
+    loaded = pq.read_table(next((raw / "orders").glob("initial-load-*.parquet")))
+    orders_of = loaded.group_by("seller_id").aggregate([("order_id", "count")]).to_pydict()
+    n_orders = dict(zip(orders_of["seller_id"], orders_of["order_id_count"], strict=True))
+    later_sellers = set()  # the sellers of the orders placed after the one looked at
+    for index, seller in enumerate(orders["seller_id"].to_pylist()):
+        if index >= 10 and seller not in later_sellers and n_orders[seller] > 1:
+            break
+        later_sellers.add(seller)
+    order, other = orders.slice(index, 1), orders.slice(index + 1, 50 - index - 1)
     (old_seller,) = order["seller_id"].to_pylist()
     new_seller = next(s for s in other["seller_id"].to_pylist() if s != old_seller)
     (status,) = order["order_status"].to_pylist()
@@ -305,6 +315,7 @@ def nights(tmp_path_factory):
     }
     incremental_sql["base_compiled"] = (root / "target" / "compiled" / BASE_ORDERS_SQL).read_text()
     incremental_sql["base_run"] = (root / "target" / "run" / BASE_ORDERS_SQL).read_text()
+    incremental_sql["activity"] = (root / "target" / "compiled" / ACTIVITY_SQL).read_text()
     rebuilt = root / "full" / "governance.duckdb"
     full = _nightly(root, rebuilt, full_refresh=True, dbt_args=NO_TESTS)
     return {
@@ -882,6 +893,17 @@ def test_a_night_re_writes_the_sellers_it_touched_and_only_those(nights):
         with duckdb.connect(str(nights[db]), read_only=True) as con:
             found[db] = con.execute(query, [moved["old seller"], moved["new seller"]]).fetchall()
     assert found["snapshot"] != found["state"]
+    # The order counts were merged from the orders the night wrote, not re-counted, but for the
+    # latest order time of the order's seller before, which the moved order held: read again.
+    activity_sql = nights["incremental_sql"]["activity"]
+    assert "order_deltas as (" in activity_sql
+    assert "latest_orders_read_again as (" in activity_sql
+    query = "select last_order_at from intermediate.int_seller_activity where seller_id = ?"
+    latest = {}
+    for db in ("snapshot", "state"):
+        with duckdb.connect(str(nights[db]), read_only=True) as con:
+            (latest[db],) = con.execute(query, [moved["old seller"]]).fetchone()
+    assert latest["state"] < latest["snapshot"]
     with duckdb.connect(str(nights["state"]), read_only=True) as con:
         region = con.execute(
             "select s.region = f.region from staging.stg_marketplace__sellers as s "

@@ -2,12 +2,16 @@
     orders, refunds, complaints, QA findings and strategy hits. Every count is aggregated per
     seller first, then joined, so no join multiplies rows. -#}
 
-{#- Incremental on DuckDB (nightly runs) by seller: re-writes, from its inputs, the rows of the
-    sellers the night touched, after deleting them (macros/incremental/seller_aggregates.sql).
-    Every row carries the start of the build that wrote it (`processed_at`). -#}
+{#- Incremental on DuckDB (nightly runs) by seller: re-writes the rows of the sellers the night
+    touched (macros/incremental/seller_aggregates.sql); a touched seller no longer staged keeps
+    no row (pre-hook). The order counts are merged when they can be
+    (macros/incremental/merged_order_counts.sql): the stored counts, plus the orders the night
+    counts and minus those it no longer counts, without reading the other orders; the other
+    counts are re-computed from the inputs of the touched sellers. Every row carries the start
+    of the build that wrote it (`processed_at`). -#}
 {{ config(**incremental_by_key('seller_id')) }}
 {{ config(pre_hook=
-    "{{ delete_rows_of_touched_sellers(sellers_touched_for_activity() if is_incremental() else '') }}"
+    "{{ delete_rows_of_touched_sellers_gone(sellers_touched_for_activity() if is_incremental() else '') }}"
 ) }}
 
 {#- Read only to find the sellers touched since this model's latest build. #}
@@ -21,6 +25,7 @@
 -- depends_on: {{ ref('int_enforcement_actions_resolved') }}
 
 {%- set is_touched = "in (select touched_sellers.seller_id from touched_sellers)" %}
+{%- set merge_orders = is_incremental() and order_counts_can_be_merged() %}
 
 with
 {%- if is_incremental() %}
@@ -98,7 +103,12 @@ listing_counts as (
 
 ),
 
-order_counts as (
+{% if merge_orders -%}
+{{ merged_order_counts(is_touched) }}
+{%- endif %}
+
+{#- Unread (and not run) when the order counts are merged. #}
+recounted_order_counts as (
 
     select
         orders.seller_id,
@@ -119,6 +129,12 @@ order_counts as (
         and orders.seller_id {{ is_touched }}
     {%- endif %}
     group by orders.seller_id
+
+),
+
+order_counts as (
+
+    select * from {{ 'merged_order_counts' if merge_orders else 'recounted_order_counts' }}
 
 ),
 

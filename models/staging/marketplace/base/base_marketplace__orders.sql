@@ -99,6 +99,7 @@ select
         {'column': 'listing_id', 'when': 'staged_listings.listing_id is null'},
         {'column': 'seller_id', 'when': 'staged_sellers.seller_id is null'},
     ], 'order_id') }},
+    versioned.disposition_before,
     versioned.order_id,
     versioned.listing_id,
     versioned.seller_id,
