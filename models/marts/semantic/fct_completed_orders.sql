@@ -70,7 +70,8 @@ delivered_again as (
 {# The stored rows of the orders examined one by one, to write only those that changed. #}
 stored as (
 
-    select * from {{ this }}
+    select {{ fact_columns | join(', ') }}
+    from {{ this }}
     where
         {{ is_one_of_days('ordered_date', order_days_examined()) }}
         and order_id in (select examined_orders.order_id from examined_orders)
@@ -223,7 +224,7 @@ final as (
     changed, and the other examined orders whose row differs from the stored one (or has none). #}
 written as (
 
-    select final.*
+    select {{ 'final.' ~ fact_columns | join(', final.') }}
     from final
     {%- if is_incremental() %}
     left join stored
