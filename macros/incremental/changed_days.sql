@@ -55,15 +55,10 @@
     {%- if not execute -%}
         {{ return([]) }}
     {%- endif -%}
-    {%- set days_found = graph.setdefault('days_found_by_query', {}) -%}
-    {%- set key = invocation_id ~ ' ' ~ model.unique_id ~ ' ' ~ query -%}
-    {%- if key not in days_found -%}
-        {%- do days_found.update({key: run_query(
-            'select distinct cast(cast(day as date) as ' ~ dbt.type_string() ~ ') as day_text from ('
-            ~ query ~ ') as days_found where day is not null order by 1'
-        ).columns[0].values() | list}) -%}
-    {%- endif -%}
-    {{ return(days_found[key]) }}
+    {{ return(values_read_once(
+        'select distinct cast(cast(day as date) as ' ~ dbt.type_string() ~ ') as day_text from ('
+        ~ query ~ ') as days_found where day is not null order by 1'
+    )) }}
 {%- endmacro %}
 
 

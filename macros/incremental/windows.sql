@@ -81,14 +81,20 @@
 {%- endmacro %}
 
 
-{#- The first value `query` returns, read once per model and dbt invocation: the model's select,
-    its pre-hook and its post-hook (which runs after the model wrote its rows) all see the value
-    the run started with (kept in dbt's graph, as days_of() keeps its days). -#}
-{% macro value_read_once(query) -%}
+{#- The values of the first column `query` returns, as a list, read once per model and dbt
+    invocation: the model's select, its pre-hook and its post-hook (which runs after the model
+    wrote its rows) all see the values the run started with (kept in dbt's graph). -#}
+{% macro values_read_once(query) -%}
     {%- set values_read = graph.setdefault('values_read_by_query', {}) -%}
     {%- set key = invocation_id ~ ' ' ~ model.unique_id ~ ' ' ~ query -%}
     {%- if key not in values_read -%}
-        {%- do values_read.update({key: run_query(query).columns[0].values()[0]}) -%}
+        {%- do values_read.update({key: run_query(query).columns[0].values() | list}) -%}
     {%- endif -%}
     {{ return(values_read[key]) }}
+{%- endmacro %}
+
+
+{#- The first value `query` returns, read once per model and dbt invocation (values_read_once()). -#}
+{% macro value_read_once(query) -%}
+    {{ return(values_read_once(query)[0]) }}
 {%- endmacro %}
