@@ -1,4 +1,4 @@
-{#- Nightly runs of the seller-grain models (int_seller_activity, seller_case_events),
+{#- Nightly runs of the seller-grain models (int_seller_activity, seller_features_stored),
     incremental on DuckDB by seller: a night recomputes, exactly and from their inputs, the rows
     of the sellers it touched, after deleting them (pre-hook), and leaves every other seller's
     rows as they are. A seller is touched when
@@ -93,66 +93,6 @@
         {{ sellers_of_events_crossed_by_the_cutoff(ref('stg_marketplace__qa_case_checks'), 'checked_at', latest_held, target_seller) }}
         union all
         {{ sellers_of_events_crossed_by_the_cutoff(ref('stg_marketplace__strategy_hits'), 'hit_at', latest_held, target_seller) }}
-    ) as touched
-    where touched.seller_id is not null
-    group by touched.seller_id
-{%- endmacro %}
-
-
-{#- The sellers whose seller_case_events rows a nightly run re-writes (a query of `seller_id`):
-    as for the activity, from the inputs of the case events, and the sellers hit by a strategy
-    whose record was delivered again (its name and policy are on every hit event). Only valid
-    inside `{% if is_incremental() %}`. -#}
-{% macro sellers_touched_for_case_events() -%}
-    {%- set latest_held = latest_time_in_this('event_at') -%}
-    {%- set target_seller = target_seller_id('written') -%}
-    {%- set actions = ref('int_enforcement_actions_resolved') -%}
-    select touched.seller_id
-    from (
-        {{ sellers_written_since_latest_build_of_this(ref('base_marketplace__listings')) }}
-        union all
-        {{ sellers_written_since_latest_build_of_this(ref('base_marketplace__complaints')) }}
-        union all
-        {{ sellers_written_since_latest_build_of_this(ref('base_marketplace__qa_case_checks'), target_seller) }}
-        union all
-        {{ sellers_written_since_latest_build_of_this(ref('base_marketplace__strategy_hits'), target_seller) }}
-        union all
-        {{ sellers_written_since_latest_build_of_this(actions, target_seller) }}
-        union all
-        select {{ target_seller_id('written') }} as seller_id
-        from {{ actions }} as written
-        left join {{ ref('int_listing_segments') }} as listings
-            on written.target_type = 'listing' and written.target_id = listings.listing_id
-        where written.action_id in (
-            select appeals.action_id from {{ ref('base_marketplace__appeals') }} as appeals
-            where {{ written_since_latest_build_of_this('appeals') }}
-        )
-        union all
-        select hits.seller_id
-        from {{ ref('int_strategy_hits_enriched') }} as hits
-        where hits.strategy_id in (
-            select strategies.record_key from {{ ref('base_marketplace__strategies') }} as strategies
-            where {{ written_since_latest_build_of_this('strategies') }}
-        )
-        union all
-        {{ sellers_of_events_crossed_by_the_cutoff(ref('stg_marketplace__strategy_hits'), 'hit_at', latest_held, target_seller) }}
-        union all
-        {{ sellers_of_events_crossed_by_the_cutoff(ref('stg_marketplace__enforcement_actions'), 'acted_at', latest_held, target_seller) }}
-        union all
-        {{ sellers_of_events_crossed_by_the_cutoff(ref('stg_marketplace__qa_case_checks'), 'checked_at', latest_held, target_seller) }}
-        union all
-        {{ sellers_of_events_crossed_by_the_cutoff(ref('stg_marketplace__complaints'), 'created_at', latest_held) }}
-        union all
-        select {{ target_seller_id('written') }} as seller_id
-        from {{ actions }} as written
-        left join {{ ref('int_listing_segments') }} as listings
-            on written.target_type = 'listing' and written.target_id = listings.listing_id
-        where written.action_id in (
-            select appeals.action_id from {{ ref('stg_marketplace__appeals') }} as appeals
-            where
-                {{ crossed_by_the_cutoff('appeals.filed_at', latest_held) }}
-                or {{ crossed_by_the_cutoff('appeals.resolved_at', latest_held) }}
-        )
     ) as touched
     where touched.seller_id is not null
     group by touched.seller_id

@@ -845,11 +845,9 @@ def test_a_build_as_of_an_earlier_day_keeps_no_link_observed_after_it(nights, tm
 
 
 # The seller-grain models kept by seller (macros/incremental/seller_aggregates.sql).
-SELLER_GRAIN = (
-    "intermediate.int_seller_activity",
-    "detection.seller_features_stored",
-    "detection.seller_case_events",
-)
+SELLER_GRAIN = ("intermediate.int_seller_activity", "detection.seller_features_stored")
+# Kept by event (macros/incremental/case_events.sql), partitioned by seller for the publish.
+CASE_EVENTS = "detection.seller_case_events"
 
 
 def _sellers_written(db: Path, table: str) -> tuple[set[str], int, int]:
@@ -881,9 +879,8 @@ def test_a_night_re_writes_the_sellers_it_touched_and_only_those(nights):
         # shared by many sellers re-writes all of their links: more sellers, not all of them.
         share = 1 if table == "detection.seller_features_stored" else 1 / 2
         assert 0 < len(written) < sellers * share, table
-        if table != "detection.seller_case_events":  # sellers with an order, not an event
-            touched = {moved["old seller"], moved["new seller"], nights["moved_seller"]}
-            assert touched <= written, table
+        touched = {moved["old seller"], moved["new seller"], nights["moved_seller"]}
+        assert touched <= written, table
     query = (
         "select seller_id, n_orders, n_refunded_orders from intermediate.int_seller_activity "
         "where seller_id in (?, ?) order by seller_id"
@@ -913,6 +910,116 @@ def test_a_night_re_writes_the_sellers_it_touched_and_only_those(nights):
     assert region == (True,)
 
 
+def test_a_night_re_writes_the_case_events_it_touched_and_only_those(nights):
+    # Night 2 brought new events and an appeal overturning an old action: it wrote those events
+    # (the appeal filed and decided, the action now overturned) and left the other events of
+    # their sellers as they were, so sellers hold rows of both builds.
+    with duckdb.connect(str(nights["state"]), read_only=True) as con:
+        (stamp,) = con.execute(f"select max(processed_at) from {CASE_EVENTS}").fetchone()
+        written, total = con.execute(
+            f"select count(*) filter (where processed_at = ?), count(*) from {CASE_EVENTS}",
+            [stamp],
+        ).fetchone()
+        (mixed,) = con.execute(
+            f"select count(*) from (select seller_id from {CASE_EVENTS} "
+            "group by seller_id having count(distinct processed_at) > 1)"
+        ).fetchone()
+        late = con.execute(
+            f"select event_type, outcome from {CASE_EVENTS} where processed_at = ? "
+            "and (event_id = 'P-LATE-OVERTURN' or event_id = (select action_id "
+            "from staging.stg_marketplace__appeals where appeal_id = 'P-LATE-OVERTURN')) "
+            "order by all",
+            [stamp],
+        ).fetchall()
+    assert late == [
+        ("appeal_decided", "overturned"),
+        ("appeal_filed", None),
+        ("enforcement_action", "overturned on appeal"),
+    ]
+    assert 0 < written < total / 4
+    assert mixed > 0
+
+
+def _move_rename_and_quarantine(db: Path) -> dict[str, str]:
+    """A listing with events delivered again with another seller, a strategy with hits with
+    another name, a complaint quarantined (their base rows changed, stamped after the latest
+    build); what changed."""
+    with duckdb.connect(str(db)) as con:
+        (stamp,) = con.execute(
+            f"select max(processed_at) + interval 1 second from {CASE_EVENTS}"
+        ).fetchone()
+        listing, old_seller = con.execute(
+            f"select target_id, seller_id from {CASE_EVENTS} where target_type = 'listing' "
+            "group by all order by count(distinct event_type) desc, count(*) desc, target_id "
+            "limit 1"
+        ).fetchone()
+        (seller,) = con.execute(
+            "select min(seller_id) from staging.stg_marketplace__sellers where seller_id <> ?",
+            [old_seller],
+        ).fetchone()
+        (strategy,) = con.execute(
+            f"select strategy_id from {CASE_EVENTS} where event_type = 'strategy_hit' "
+            "group by all order by count(*), strategy_id limit 1"
+        ).fetchone()
+        (complaint,) = con.execute(
+            f"select min(event_id) from {CASE_EVENTS} where event_type = 'complaint'"
+        ).fetchone()
+        for table, column, value, key in (
+            ("listings", "seller_id", seller, listing),
+            ("strategies", "strategy_name", "renamed", strategy),
+            ("complaints", "disposition", "quarantined", complaint),
+        ):
+            con.execute(
+                f"update staging.base_marketplace__{table} set {column} = $value, "
+                "processed_at = $stamp where record_key = $key and disposition = 'staged'",
+                {"value": value, "stamp": stamp, "key": key},
+            )
+    return {"listing": listing, "seller": seller, "strategy": strategy, "complaint": complaint}
+
+
+def test_case_events_follow_their_listing_and_strategy_and_leave_with_their_record(
+    nights, tmp_path
+):
+    # An event changes without its own record changing: its listing moved to another seller,
+    # its strategy renamed. One whose record is quarantined leaves. A night re-writes those
+    # events and gives what a full build of the same models gives.
+    selection = ["int_listing_segments", "int_strategy_profiles", "int_strategy_hits_enriched"]
+    selection += ["seller_case_events"]
+    night, full = tmp_path / "night.duckdb", tmp_path / "full.duckdb"
+    for db in (night, full):
+        shutil.copy(nights["state"], db)
+        changed = _move_rename_and_quarantine(db)
+    for db, refresh in ((night, []), (full, ["--full-refresh"])):
+        run = run_dbt(
+            ["run", "--select", *selection, *refresh],
+            duckdb_path=db,
+            target_path=tmp_path / f"target-{db.stem}",
+            quiet=True,
+        )
+        assert run.returncode == 0, run.stdout[-2000:]
+    events = {}
+    for db in (night, full):
+        with duckdb.connect(str(db), read_only=True) as con:
+            events[db] = con.execute(
+                f"select * exclude (processed_at) from {CASE_EVENTS} order by all"
+            ).fetchall()
+            found = con.execute(
+                f"select string_agg(distinct seller_id) filter (where target_id = $listing), "
+                "string_agg(distinct event_detail) filter (where strategy_id = $strategy "
+                "and event_type = 'strategy_hit'), count(*) filter (where event_id = $complaint) "
+                f"from {CASE_EVENTS}",
+                {k: v for k, v in changed.items() if k != "seller"},
+            ).fetchone()
+            assert found == (changed["seller"], "renamed", 0), db.stem
+    assert events[night] == events[full]
+    with duckdb.connect(str(night), read_only=True) as con:
+        written, total = con.execute(
+            f"select count(*) filter (where processed_at = (select max(processed_at) "
+            f"from {CASE_EVENTS})), count(*) from {CASE_EVENTS}"
+        ).fetchone()
+    assert 0 < written < total / 10
+
+
 def test_a_build_as_of_an_earlier_day_keeps_no_seller_row_after_it(nights, tmp_path):
     # Built as of an earlier day, the seller-grain models equal the same models built whole:
     # a seller all of whose events are later keeps no case event, one registered later no
@@ -934,13 +1041,19 @@ def test_a_build_as_of_an_earlier_day_keeps_no_seller_row_after_it(nights, tmp_p
         )
         assert run.returncode == 0, run.stdout[-2000:]
         built[mode] = db
-    exclude = {tuple(t.split(".")) for t in SELLER_GRAIN}
+    exclude = {tuple(t.split(".")) for t in (*SELLER_GRAIN, CASE_EVENTS)}
     kept = tuple(t for t in base_tables(built["full"]) if t not in exclude)
     assert table_differences(built["incremental"], built["full"], exclude=kept) == []
     with duckdb.connect(str(nights["state"]), read_only=True) as con:
-        before = [con.execute(f"select count(*) from {t}").fetchone()[0] for t in SELLER_GRAIN]
+        before = [
+            con.execute(f"select count(*) from {t}").fetchone()[0]
+            for t in (*SELLER_GRAIN, CASE_EVENTS)
+        ]
     with duckdb.connect(str(built["incremental"]), read_only=True) as con:
-        after = [con.execute(f"select count(*) from {t}").fetchone()[0] for t in SELLER_GRAIN]
+        after = [
+            con.execute(f"select count(*) from {t}").fetchone()[0]
+            for t in (*SELLER_GRAIN, CASE_EVENTS)
+        ]
         (tenure,) = con.execute(
             "select bool_and(tenure_days = date_diff('day', onboarded_at, cast(? as date))) "
             "from detection.seller_features where onboarded_at is not null",

@@ -3,31 +3,35 @@
     decided, QA case checks and buyer complaints. Ids and codes only, no personal data. The
     listings themselves, with their outcomes, are in fct_listing_outcomes. -#}
 
-{#- Incremental on DuckDB (nightly runs) by seller: re-writes, from its inputs, every event of
-    the sellers the night touched, after deleting their events
-    (macros/incremental/seller_aggregates.sql). Every row carries the start of the build that
-    wrote it (`processed_at`). -#}
+{#- Incremental on DuckDB (nightly runs) by event: re-writes, from its inputs, the events whose
+    row can have changed since the model's latest build, after deleting their stored rows, and
+    leaves the others as they are (macros/incremental/case_events.sql). The unique key is the
+    seller, the partition the publish compares and copies; dbt's own delete by it would delete
+    the seller's other events: it is turned off (incremental_predicates), the pre-hook deletes.
+    Every row carries the start of the build that wrote it (`processed_at`). -#}
 {{ config(**incremental_by_key('seller_id')) }}
-{{ config(pre_hook=
-    "{{ delete_rows_of_touched_sellers(sellers_touched_for_case_events() if is_incremental() else '') }}"
+{{ config(
+    incremental_predicates=['false'],
+    pre_hook="{{ delete_case_events_rewritten() }}",
 ) }}
 
-{#- Read only to find the sellers touched since this model's latest build. #}
+{#- Read only to find the events changed since this model's latest build. #}
 -- depends_on: {{ ref('base_marketplace__listings') }}
 -- depends_on: {{ ref('base_marketplace__complaints') }}
 -- depends_on: {{ ref('base_marketplace__qa_case_checks') }}
 -- depends_on: {{ ref('base_marketplace__strategy_hits') }}
 -- depends_on: {{ ref('base_marketplace__appeals') }}
 -- depends_on: {{ ref('base_marketplace__strategies') }}
+-- depends_on: {{ ref('base_marketplace__enforcement_actions') }}
 -- depends_on: {{ ref('stg_marketplace__strategy_hits') }}
 -- depends_on: {{ ref('stg_marketplace__enforcement_actions') }}
 
 with
 {%- if is_incremental() %}
 
-touched_sellers as (
+rewritten_events as materialized (
 
-    {{ sellers_touched_for_case_events() }}
+    {{ case_events_rewritten() }}
 
 ),
 {%- endif %}
@@ -35,6 +39,12 @@ touched_sellers as (
 hits as (
 
     select * from {{ ref('int_strategy_hits_enriched') }}
+    {%- if is_incremental() %}
+    where hit_id in (
+        select rewritten_events.event_id from rewritten_events
+        where rewritten_events.event_type = 'strategy_hit'
+    )
+    {%- endif %}
 
 ),
 
@@ -44,27 +54,53 @@ strategies as (
 
 ),
 
-actions as (
-
-    select * from {{ ref('int_enforcement_actions_resolved') }}
-
-),
-
 appeals as (
 
     select * from {{ ref('stg_marketplace__appeals') }}
+    {%- if is_incremental() %}
+    where appeal_id in (
+        select rewritten_events.event_id from rewritten_events
+        where rewritten_events.event_type in ('appeal_filed', 'appeal_decided')
+    )
+    {%- endif %}
+
+),
+
+actions as (
+
+    select * from {{ ref('int_enforcement_actions_resolved') }}
+    {%- if is_incremental() %}
+    where action_id in (
+        select rewritten_events.event_id from rewritten_events
+        where rewritten_events.event_type = 'enforcement_action'
+        union all
+        select appeals.action_id from appeals
+    )
+    {%- endif %}
 
 ),
 
 qa_checks as (
 
     select * from {{ ref('stg_marketplace__qa_case_checks') }}
+    {%- if is_incremental() %}
+    where check_id in (
+        select rewritten_events.event_id from rewritten_events
+        where rewritten_events.event_type = 'qa_check'
+    )
+    {%- endif %}
 
 ),
 
 complaints as (
 
     select * from {{ ref('stg_marketplace__complaints') }}
+    {%- if is_incremental() %}
+    where complaint_id in (
+        select rewritten_events.event_id from rewritten_events
+        where rewritten_events.event_type = 'complaint'
+    )
+    {%- endif %}
 
 ),
 
@@ -261,7 +297,12 @@ final as (
         events.seller_id is not null
         and events.event_at < as_of.cutoff_at
     {% if is_incremental() -%}
-        and events.seller_id in (select touched_sellers.seller_id from touched_sellers)
+        and exists (
+            select 1 from rewritten_events
+            where
+                rewritten_events.event_type = events.event_type
+                and rewritten_events.event_id = events.event_id
+        )
     {%- endif %}
 
 )
