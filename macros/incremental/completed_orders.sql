@@ -132,8 +132,11 @@
     longer holds: a listing quarantined since); whose seller's type changed; and whose
     listing's outcome the linked listing outcome model re-wrote with another flag (a listing
     action within its window, an overturn on appeal however late). Each part is a join from a
-    small set of keys. Only valid inside `{% if is_incremental() %}`. -#}
-{% macro orders_examined() -%}
+    small set of keys. Given `days` (order_days_examined(), the days of these very rows), the
+    parts reading this model read only the rows of those days: the same orders, without a
+    second pass over the whole fact (the days are read first, from the whole fact). Only valid
+    inside `{% if is_incremental() %}`. -#}
+{% macro orders_examined(days=none) -%}
     {%- set linked = metric_definition(metric_definition('violating_gmv_share').numerator_actions.metric) -%}
     {%- set segments = ref('int_listing_segments') %}
     {%- set changed_sellers = record_keys_written_since_latest_build_of_this(ref('base_marketplace__sellers')) %}
@@ -155,6 +158,7 @@
     {%- endset %}
     {#- A complaint counts only for an order placed at most the complaint window before it: the
         earliest such order day bounds the read of this model (a constant it prunes storage with). #}
+    {%- set on_days_read = '' if days is none else ' and ' ~ is_one_of_days('facts.ordered_date', days) %}
     {%- set earliest_complaint = value_read_once(
         'select cast(cast(min(created_at) as date) as ' ~ dbt.type_string() ~ ') from ('
         ~ complaints_changed ~ ') as changed where order_id is not null'
@@ -167,6 +171,7 @@
         facts.ordered_date >= cast('{{ (modules.datetime.date.fromisoformat(earliest_complaint | string)
             - modules.datetime.timedelta(days=complaint_window_days())).isoformat() }}' as date)
         and facts.order_id in (select changed.order_id from ({{ complaints_changed }}) as changed)
+        {{- on_days_read }}
     {%- endif %}
     union all
     select facts.order_id, facts.ordered_date as day from {{ this }} as facts
@@ -179,9 +184,10 @@
             or facts.category is distinct from segments.category
             or facts.seller_id is distinct from segments.seller_id
         )
+        {{- on_days_read }}
     union all
     select facts.order_id, facts.ordered_date as day from {{ this }} as facts
-    where facts.listing_id in ({{ listings_without_segment }})
+    where facts.listing_id in ({{ listings_without_segment }}){{ on_days_read }}
     union all
     select facts.order_id, facts.ordered_date as day from {{ this }} as facts
     left join {{ ref('stg_marketplace__sellers') }} as sellers
@@ -189,6 +195,7 @@
     where
         facts.seller_id in ({{ changed_sellers }})
         and facts.seller_type is distinct from sellers.seller_type
+        {{- on_days_read }}
     union all
     select facts.order_id, facts.ordered_date as day from {{ this }} as facts
     inner join {{ ref(linked.outcome.model) }} as listing_outcomes
@@ -196,6 +203,7 @@
     where
         {{ written_since_latest_build_of_this('listing_outcomes') }}
         and facts.is_on_violating_listing <> listing_outcomes.{{ linked.outcome.flag }}
+        {{- on_days_read }}
 {%- endmacro %}
 
 
@@ -204,6 +212,20 @@
     with them. -#}
 {% macro order_days_examined() -%}
     {{- return(days_of(orders_examined())) }}
+{%- endmacro %}
+
+
+{#- The days of order_days_examined() a night does not re-write whole (order_days_reprocessed()):
+    the only days whose stored rows it compares with the rows it computes, and whose orders it
+    reads one by one. -#}
+{% macro order_days_examined_apart() -%}
+    {%- set first_day = incremental_window_first_day('ordered_at') -%}
+    {%- set flipped_days = order_days_flipped() -%}
+    {%- set days = [] -%}
+    {%- for day in order_days_examined() if day < first_day and day not in flipped_days -%}
+        {%- do days.append(day) -%}
+    {%- endfor -%}
+    {{- return(days) }}
 {%- endmacro %}
 
 

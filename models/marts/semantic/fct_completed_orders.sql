@@ -46,10 +46,11 @@
 ] %}
 {%- if is_incremental() %}
     {%- set whole_days = order_days_reprocessed('cast(ordered_at as date)', at_column='ordered_at') %}
-    {%- set examined = is_one_of_days('cast(ordered_at as date)', order_days_examined())
+    {%- set examined = is_one_of_days('cast(ordered_at as date)', order_days_examined_apart())
         ~ ' and order_id in (select examined_orders.order_id from examined_orders)' %}
-    {%- set reprocessed = 'ordered_at >= cast(cast(\'' ~ earliest_order_day_read() ~ '\' as date) as '
-        ~ dbt.type_timestamp() ~ ') and (' ~ whole_days ~ ' or (' ~ examined ~ '))' %}
+    {#- No order before it is read, nor a complaint about one (a complaint counts from the order time on). #}
+    {%- set read_from = 'cast(cast(\'' ~ earliest_order_day_read() ~ '\' as date) as ' ~ dbt.type_timestamp() ~ ')' %}
+    {%- set reprocessed = 'ordered_at >= ' ~ read_from ~ ' and (' ~ whole_days ~ ' or (' ~ examined ~ '))' %}
 {%- endif %}
 
 with
@@ -57,7 +58,7 @@ with
 {% if is_incremental() -%}
 examined_orders as (
 
-    select distinct examined.order_id from ({{ orders_examined() }}) as examined
+    select distinct examined.order_id from ({{ orders_examined(order_days_examined()) }}) as examined
 
 ),
 
@@ -67,13 +68,14 @@ delivered_again as (
 
 ),
 
-{# The stored rows of the orders examined one by one, to write only those that changed. #}
+{# The stored rows of the orders examined one by one on the days not re-written whole, to
+    write only those that changed. #}
 stored as (
 
     select {{ fact_columns | join(', ') }}
     from {{ this }}
     where
-        {{ is_one_of_days('ordered_date', order_days_examined()) }}
+        {{ is_one_of_days('ordered_date', order_days_examined_apart()) }}
         and order_id in (select examined_orders.order_id from examined_orders)
 
 ),
@@ -157,6 +159,34 @@ completed_orders as (
 
 ),
 
+{# On an incremental run, the segments and outcomes of the listings ordered in scope only: the
+    engine then joins none of the other listings (it still reads their keys). #}
+listings_ordered as (
+
+    select
+        listings.listing_id,
+        listings.seller_id,
+        listings.region,
+        listings.category
+    from listings
+    {%- if is_incremental() %}
+    where listings.listing_id in (select completed_orders.listing_id from completed_orders)
+    {%- endif %}
+
+),
+
+listing_outcomes_ordered as (
+
+    select
+        listing_outcomes.{{ linked.outcome.key }},
+        listing_outcomes.{{ linked.outcome.flag }}
+    from listing_outcomes
+    {%- if is_incremental() %}
+    where listing_outcomes.{{ linked.outcome.key }} in (select completed_orders.listing_id from completed_orders)
+    {%- endif %}
+
+),
+
 complaints_in_scope as (
 
     select
@@ -166,6 +196,9 @@ complaints_in_scope as (
     where
         complaints.order_id is not null
         and complaints.created_at < {{ cutoff_at }}
+    {%- if is_incremental() %}
+        and complaints.created_at >= {{ read_from }}
+    {%- endif %}
 
 ),
 
@@ -189,16 +222,16 @@ final as (
     select
         completed_orders.order_id,
         completed_orders.listing_id,
-        listings.seller_id,
-        listings.region,
-        listings.category,
+        listings_ordered.seller_id,
+        listings_ordered.region,
+        listings_ordered.category,
         sellers.seller_type,
         completed_orders.ordered_at,
         completed_orders.ordered_date,
         completed_orders.gmv_usd,
         coalesce(cast(round(completed_orders.gmv_usd * 100) as bigint), 0) as gmv_cents,
         complained_orders.order_id is not null as has_complaint_within_14d,
-        coalesce(listing_outcomes.{{ linked.outcome.flag }}, false) as is_on_violating_listing,
+        coalesce(listing_outcomes_ordered.{{ linked.outcome.flag }}, false) as is_on_violating_listing,
         {{ cohort_status_columns(
             'completed_orders.ordered_date', 'complaint_rate_maturity', 'complaint_rate'
         ) }},
@@ -209,12 +242,12 @@ final as (
     from completed_orders
     cross join complaint_rate_maturity
     cross join violating_gmv_share_maturity
-    left join listings
-        on completed_orders.listing_id = listings.listing_id
+    left join listings_ordered
+        on completed_orders.listing_id = listings_ordered.listing_id
     left join sellers
-        on listings.seller_id = sellers.seller_id
-    left join listing_outcomes
-        on completed_orders.listing_id = listing_outcomes.{{ linked.outcome.key }}
+        on listings_ordered.seller_id = sellers.seller_id
+    left join listing_outcomes_ordered
+        on completed_orders.listing_id = listing_outcomes_ordered.{{ linked.outcome.key }}
     left join complained_orders
         on completed_orders.order_id = complained_orders.order_id
 
