@@ -629,6 +629,7 @@ def ratios(result: dict) -> dict[str, float | None]:
         "full_build_over_floor": ratio("full_build_s", "floor_s"),
         "full_build_over_raw_load": ratio("full_build_s", "raw_load_s"),
         "incremental_over_full_build": ratio("incremental_s", "full_build_s"),
+        "incremental_rerun_over_full_build": ratio("incremental_rerun_s", "full_build_s"),
         "pandas_over_dbt_metrics_daily": ratio("pandas_metrics_daily_s", "dbt_metrics_daily_s"),
         "spark_over_duckdb_metrics_daily": ratio("spark_metrics_daily_s", "dbt_metrics_daily_s"),
         # dbt's own time in the models alone, without starting dbt or Spark and without tests.
@@ -785,6 +786,8 @@ class BenchRun:
     env: dict[str, str]
     result: dict
     previous: dict | None
+    # The nightly command the incremental step ran, when it ran one and it passed.
+    night_command: list[str] | None = None
 
     @classmethod
     def start(cls, config: BenchConfig, echo: Callable[[str], None]) -> BenchRun:
@@ -1137,6 +1140,29 @@ def incremental_step(run: BenchRun) -> None:
         ),
     )
     run.result.update(incremental_breakdown(run.db, target))
+    run.night_command = command if m.ok and nightly_available() else None
+
+
+def rerun_night_step(run: BenchRun) -> None:
+    """The same night run again once it is published: nothing new to take in, so what it costs
+    is what every night costs whatever it brings (starting dbt, the models and tests that
+    re-write their windows, the copy, the checks and the publish). Its publish starts from a
+    standby two publications old, as every night after the first does."""
+    if run.night_command is None:
+        run.result.update(incremental_rerun_s=None, incremental_rerun_peak_rss_mb=None)
+        return
+    target = run.work / "target_incremental"
+    run.echo("[bench] the same night again, nothing new ...")
+    m = run.measure(run.night_command, "incremental_rerun")
+    if not m.ok:
+        raise BenchError(f"the night run again failed (exit {m.returncode}): see {m.log_path}")
+    run.record("incremental_rerun", m)
+    run.result.update(
+        {
+            key.replace("incremental_", "incremental_rerun_"): value
+            for key, value in incremental_breakdown(run.db, target).items()
+        }
+    )
 
 
 def _night(run: BenchRun, target: Path) -> tuple[str, list[str]]:
@@ -1201,6 +1227,7 @@ STEPS: tuple[Callable[[BenchRun], None], ...] = (
     spark_detection_step,
     full_build_step,
     incremental_step,
+    rerun_night_step,
 )
 
 
@@ -1249,11 +1276,13 @@ REPORTED_STEPS = (
     ("dbt run of the detection models (Spark)", "spark_detection"),
     ("full dbt build", "full_build"),
     ("incremental", "incremental"),
+    ("the same night again (nothing new)", "incremental_rerun"),
 )
 REPORTED_RATIOS = (
     ("full build / floor", "full_build_over_floor"),
     ("full build / raw load", "full_build_over_raw_load"),
     ("incremental / full build", "incremental_over_full_build"),
+    ("  the same night again / full build", "incremental_rerun_over_full_build"),
     ("pandas / dbt +metrics_daily", "pandas_over_dbt_metrics_daily"),
     ("Spark / DuckDB +metrics_daily", "spark_over_duckdb_metrics_daily"),
     ("  the same, model time only", "spark_over_duckdb_metrics_daily_models"),
@@ -1356,13 +1385,15 @@ def format_report(result: dict) -> str:
     lines += _ratio_lines(result)
     lines += _node_lines(result, "dbt_metrics_daily_nodes", "dbt build +metrics_daily")
     lines += _node_lines(result, "full_build_nodes", "full build")
-    steps = result.get("incremental_step_seconds")
-    if steps:
-        lines += [
-            "",
-            "  nightly time by step: " + ", ".join(f"{k} {v:,.1f} s" for k, v in steps.items()),
-        ]
-    lines += _node_lines(result, "incremental_nodes", "nightly build")
+    for prefix, title in (
+        ("incremental", "nightly build"),
+        ("incremental_rerun", "same night again"),
+    ):
+        steps = result.get(f"{prefix}_step_seconds")
+        if steps:
+            by_step = ", ".join(f"{k} {v:,.1f} s" for k, v in steps.items())
+            lines += ["", f"  {title}, time by step: {by_step}"]
+        lines += _node_lines(result, f"{prefix}_nodes", title)
     return "\n".join(lines + _target_lines(result))
 
 

@@ -48,10 +48,12 @@ removed before it runs), else dbt's own error.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import re
 import subprocess
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -275,6 +277,22 @@ def _run_quality(work: Path, published: Path, target_path: Path, log):
     n_warn = len(getattr(result, "warnings", []))
     log(f"Great Expectations checkpoint passed ({n_warn} warning(s))")
     return "passed", result
+
+
+def _load_quality_in_background(quality: bool) -> None:
+    """Imports Great Expectations (several seconds) in a daemon thread while the dbt build runs
+    in its own process, so the validation step after it starts at once. A failed import is left
+    to the validation step, which imports the module again and reports it."""
+    if not quality or find_spec("governance.quality") is None:
+        return
+
+    def load() -> None:
+        with contextlib.suppress(Exception):
+            from governance.quality import import_great_expectations
+
+            import_great_expectations()
+
+    threading.Thread(target=load, name="load-great-expectations", daemon=True).start()
 
 
 def _keep_validation(result, published: Path) -> None:
@@ -697,6 +715,7 @@ def run_nightly(
             run.step(f"dbt build ({mode}, lookback {lookback} days) into {run.work.name}")
             # dbt stamps the rows it writes with its start (processed_at, UTC): later than this.
             build_since = datetime.now(UTC).replace(tzinfo=None)
+            _load_quality_in_background(quality)
             results = _build(run, dbt_vars, mode, dbt_args or [], report)
             # Changes staged on this or earlier nights that the incremental facts have not
             # re-processed (governance.reprocessing): reported every night until a backfill

@@ -450,9 +450,15 @@ def _anomaly_suite(rules: _Rules, codes: _ReferenceCodes) -> list:
 
 
 # --- running -----------------------------------------------------------------------------------
-def _import_gx():
+def import_great_expectations():
+    """The ``great_expectations`` module, imported with its usage statistics off. Optional
+    integrations GX probes on import warn about our pins (e.g. pyspark about pandas 3); they are
+    not used here, and their warnings are not shown."""
     os.environ.setdefault("GX_ANALYTICS_ENABLED", "False")
-    import great_expectations as gx
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", category=FutureWarning)
+        warnings.filterwarnings("ignore", category=DeprecationWarning)
+        import great_expectations as gx
 
     return gx
 
@@ -541,7 +547,7 @@ def run_checkpoint(
         # pandas 3); they are not used here.
         warnings.filterwarnings("ignore", category=FutureWarning)
         warnings.filterwarnings("ignore", category=DeprecationWarning)
-        _import_gx()
+        import_great_expectations()
         baseline = state.get("baseline_row_counts")
         batches, notes = build_suites(frames, baseline, row_count_tolerance)
         result = _validate(batches, notes)
@@ -582,7 +588,7 @@ def _outcome_dict(outcome: ExpectationOutcome) -> dict:
 
 
 def _validate(batches: list[Batch], notes: list[str]) -> ValidationResult:
-    gx = _import_gx()
+    gx = import_great_expectations()
     context = _context(gx)
     source = context.data_sources.add_pandas("published_warehouse")
     critical: list[ExpectationOutcome] = []

@@ -6,6 +6,7 @@ import json
 import shutil
 import sys
 from datetime import date, datetime, timedelta, timezone
+from types import SimpleNamespace
 
 import duckdb
 import pandas as pd
@@ -72,11 +73,12 @@ def test_measure_stops_a_step_that_outgrows_the_memory_cap():
 def test_ratios_are_computed_from_the_measured_figures():
     figures = {"floor_s": 4.0, "full_build_s": 10.0, "incremental_s": 0.5, "raw_load_s": 5.0}
     figures |= {"pandas_metrics_daily_s": 9.0, "dbt_metrics_daily_s": 36.0}
-    figures["spark_metrics_daily_s"] = 180.0
+    figures |= {"spark_metrics_daily_s": 180.0, "incremental_rerun_s": 2.0}
     assert bench.ratios(figures) == {
         "full_build_over_floor": 2.5,
         "full_build_over_raw_load": 2.0,
         "incremental_over_full_build": 0.05,
+        "incremental_rerun_over_full_build": 0.2,
         "pandas_over_dbt_metrics_daily": 0.25,
         "spark_over_duckdb_metrics_daily": 5.0,
         "spark_over_duckdb_metrics_daily_models": None,
@@ -191,9 +193,19 @@ def test_the_nightly_breakdown_comes_from_the_nightly_report_and_its_run_results
         "seconds": 62.9,
         "status": "success",
     }
-    table = bench.format_report({"tier": "large", **out})
-    assert "nightly time by step: raw_check 0.4 s, work_file 14.2 s, dbt_build 414.2 s" in table
+    rerun = {"incremental_rerun_step_seconds": {"work_file": 12.0, "dbt_build": 98.5}}
+    table = bench.format_report({"tier": "large", **out, **rerun})
+    assert (
+        "nightly build, time by step: raw_check 0.4 s, work_file 14.2 s, dbt_build 414.2 s" in table
+    )
     assert "slowest nodes of the nightly build:" in table
+    assert "same night again, time by step: work_file 12.0 s, dbt_build 98.5 s" in table
+
+
+def test_the_same_night_again_is_not_run_when_the_night_did_not_pass(tmp_path):
+    run = SimpleNamespace(night_command=None, result={}, echo=print)
+    bench.rerun_night_step(run)
+    assert run.result == {"incremental_rerun_s": None, "incremental_rerun_peak_rss_mb": None}
 
 
 def test_a_result_without_a_required_key_is_not_written(tmp_path):
