@@ -12,6 +12,11 @@ One night, in order (each step logged as ``[nightly] ...``):
    refresh: first night, ``--full-refresh``, or a night earlier than the published one).
 3. **Source freshness** (``dbt source freshness``): reported, relative to the wall clock (dbt's
    own status) and to the night being built; it fails the night only with ``fail_on_stale``.
+   It reads only the raw files, so it runs beside step 2: started before the copy, in a dbt
+   process of its own, on an empty in-memory database and with a target folder of its own
+   (freshness_target; its results in the night's ``sources.json``). The night waits for it
+   once the work file is ready: its time by step (``freshness``) is that wait, the part of the
+   check the copy did not cover.
 4. **dbt build**: incremental facts re-process the lookback window (``lookback_days``); data
    tests include the quarantine-share limit and the raw-row reconciliation. An incremental night
    leaves out the tests on the raw sources (``source:marketplace``, warn-only diagnostics that
@@ -64,11 +69,14 @@ from governance.contract import check_raw_dir
 from governance.published_file import partition_keys
 from governance.reprocessing import UnprocessedChanges, still_pending, unprocessed_changes
 from governance.warehouse import (
+    IN_MEMORY_DATABASE,
+    StartedDbt,
     dbt_error,
     failed_nodes,
     keep_source_test_results,
     run_dbt,
     run_stats,
+    start_dbt,
 )
 
 DEFAULT_LOOKBACK_DAYS = 3
@@ -324,10 +332,9 @@ def _pending_changes(published: Path) -> list[dict]:
     return (report or {}).get("unprocessed_changes", [])
 
 
-def _clear_dbt_artefact(target: Path, command: list[str]) -> None:
-    """Removes the results file a dbt command writes before it runs, so a failed night never
-    reports what an earlier run left in the target folder."""
-    name = "sources.json" if command[:2] == ["source", "freshness"] else "run_results.json"
+def _clear_dbt_artefact(target: Path, name: str) -> None:
+    """Removes the results file a dbt command writes (``name``) before it runs, so a failed
+    night never reports what an earlier run left in the target folder."""
     (target / name).unlink(missing_ok=True)
 
 
@@ -357,21 +364,27 @@ def night_dbt_vars(lookback: int) -> dict:
     return {"lookback_days": lookback}
 
 
+def _night_args(command: list[str], variables: dict, extra: list[str], target: Path) -> list[str]:
+    """The arguments of a dbt command as a night runs it: with these vars, logs under
+    ``target``."""
+    flags = ["--vars", json.dumps(variables, sort_keys=True), "--log-path", str(target / "logs")]
+    return [*command, *flags, *extra]
+
+
 def _night_dbt(
     command: list[str],
     variables: dict,
     extra: list[str],
     *,
     raw_dir: Path,
-    work: Path,
+    work: Path | str,
     target: Path,
     env: dict[str, str],
 ) -> subprocess.CompletedProcess:
-    """A dbt command as a night runs it: on the work file, with these vars, quiet, logs under
-    ``target``, the night's dates in ``env``."""
+    """A dbt command as a night runs it (_night_args): on the work file, quiet, the night's
+    dates in ``env``."""
     return run_dbt(
-        [*command, "--vars", json.dumps(variables, sort_keys=True)]
-        + ["--log-path", str(target / "logs"), *extra],
+        _night_args(command, variables, extra, target),
         raw_dir=raw_dir,
         duckdb_path=work,
         target_path=target,
@@ -384,18 +397,25 @@ def parse_as_after_night(
     raw_dir: Path, published: Path, night: date, target_path: Path, env: dict[str, str]
 ) -> subprocess.CompletedProcess:
     """``dbt parse`` as a night of ``night`` leaves it in ``target_path`` (same vars, work file
-    and dates): what the next night finds there. ``env``: the environment the nights run in
-    (its raw folder and warehouse paths give way to these)."""
+    and dates), and in the freshness check's own target folder in it (freshness_target): what
+    the next night finds there. ``env``: the environment the nights run in (its raw folder and
+    warehouse paths give way to these). The first of the two that fails, else the second."""
     paths = (settings.RAW_DIR_ENV, settings.DUCKDB_PATH_ENV)
-    return _night_dbt(
-        ["parse"],
-        night_dbt_vars(DEFAULT_LOOKBACK_DAYS),
-        [],
-        raw_dir=Path(raw_dir).resolve(),
-        work=pub.work_path(Path(published).resolve()),
-        target=Path(target_path).resolve(),
-        env={k: v for k, v in env.items() if k not in paths} | night_dbt_env(night),
-    )
+    target = Path(target_path).resolve()
+    work = pub.work_path(Path(published).resolve())
+    for database, parse_target in ((work, target), (FRESHNESS_DATABASE, freshness_target(target))):
+        parsed = _night_dbt(
+            ["parse"],
+            night_dbt_vars(DEFAULT_LOOKBACK_DAYS),
+            [],
+            raw_dir=Path(raw_dir).resolve(),
+            work=database,
+            target=parse_target,
+            env={k: v for k, v in env.items() if k not in paths} | night_dbt_env(night),
+        )
+        if parsed.returncode != 0:
+            break
+    return parsed
 
 
 def night_dbt_env(night: date | None) -> dict[str, str]:
@@ -432,7 +452,7 @@ class _NightRun:
         self.last_mark = now
 
     def dbt(self, command: list[str], variables: dict, extra: list[str]):
-        _clear_dbt_artefact(self.target, command)
+        _clear_dbt_artefact(self.target, "run_results.json")
         return _night_dbt(
             command,
             variables,
@@ -489,11 +509,44 @@ def _night_vars(lookback: int, reprocess: date | None, pre: RawPrecheck, extra: 
     return dbt_vars
 
 
-def _check_freshness(run, dbt_vars: dict, night: date | None, fail_on_stale: bool, report):
-    run.step("dbt source freshness")
-    checked = run.dbt(
-        ["source", "freshness"], dbt_vars, ["--output", str(run.target / "sources.json")]
+# The database of the night's ``dbt source freshness`` (_start_freshness): an empty one in
+# memory, its own; the check reads only the raw files.
+FRESHNESS_DATABASE = IN_MEMORY_DATABASE
+
+
+def freshness_target(target: Path) -> Path:
+    """The target folder of the night's ``dbt source freshness``: its own, inside the night's
+    ``target``, so it never writes the files of the dbt build, and each keeps its own parse
+    from one night to the next (dbt re-parses the whole project when the command's profile or
+    vars change: the freshness check runs on another database)."""
+    return target / "freshness"
+
+
+def _start_freshness(run: _NightRun, dbt_vars: dict) -> StartedDbt:
+    """``dbt source freshness`` started beside the copy of the work file. It reads only the raw
+    files (external sources), so it runs on an empty in-memory DuckDB database of its own
+    (FRESHNESS_DATABASE), never on the work file, and leaves no database file; its results go
+    where the night keeps them (``sources.json`` of the night's target folder)."""
+    run.step("dbt source freshness, beside the work file")
+    _clear_dbt_artefact(run.target, "sources.json")
+    target = freshness_target(run.target)
+    output = ["--output", str(run.target / "sources.json")]
+    return start_dbt(
+        _night_args(["source", "freshness"], dbt_vars, output, target),
+        raw_dir=run.raw_dir,
+        duckdb_path=FRESHNESS_DATABASE,
+        target_path=target,
+        env=run.env,
     )
+
+
+def _check_freshness(
+    run: _NightRun, started: StartedDbt, night: date | None, fail_on_stale: bool, report
+):
+    """The results of ``dbt source freshness`` (_start_freshness), once it is done: logged, in
+    the report, the night failed on a stale source with ``fail_on_stale``. Its step time is the
+    time the night waited for it after the work file was ready."""
+    checked = started.wait()
     report.freshness = _freshness(run.target, night)
     if not report.freshness:
         run.step(
@@ -652,12 +705,13 @@ def run_nightly(
         )
         dbt_vars = _night_vars(lookback, reprocess, pre, extra_vars)
         run.env = night_dbt_env(night_date)
-        run.work = pub.start_work_file(published, incremental=mode == "incremental")
-        run.lap("work_file")
+        checking = _start_freshness(run, dbt_vars) if freshness else None
         try:
+            run.work = pub.start_work_file(published, incremental=mode == "incremental")
+            run.lap("work_file")
             pub.fault_point("after-copy")
-            if freshness:
-                _check_freshness(run, dbt_vars, night_date, fail_on_stale, report)
+            if checking is not None:
+                _check_freshness(run, checking, night_date, fail_on_stale, report)
             run.step(f"dbt build ({mode}, lookback {lookback} days) into {run.work.name}")
             # dbt stamps the rows it writes with its start (processed_at, UTC): later than this.
             build_since = datetime.now(UTC).replace(tzinfo=None)
@@ -677,8 +731,12 @@ def run_nightly(
                 run.step(f"warning: {u.message()}")
             _validate_and_publish(run, results, quality, report)
         except BaseException:
-            pub.discard(run.work)
+            if run.work is not None:
+                pub.discard(run.work)
             raise
+        finally:
+            if checking is not None:
+                checking.stop()
         _write_report(run, report)
     return report
 

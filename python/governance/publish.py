@@ -48,8 +48,9 @@ next build.
 
 One build per published file at a time: a lock file next to it (``<name>.lock``) is held for
 the whole build, by the build and by every dbt process it starts (they inherit the locked
-descriptor, governance.warehouse.run_dbt, and die with the build). A build killed alone
-therefore keeps the lock until its dbt process has exited too: the next one refuses until then.
+descriptor, governance.warehouse.run_dbt and start_dbt, and die with the build). A build killed
+alone therefore keeps the lock until its dbt processes have exited too: the next one refuses
+until then.
 """
 
 from __future__ import annotations

@@ -10,9 +10,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import tempfile
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 import duckdb
 
@@ -24,11 +26,19 @@ class BuildError(RuntimeError):
     """dbt finished with errors; the message lists the failed nodes."""
 
 
-def dbt_env(raw_dir: Path | None = None, duckdb_path: Path | None = None) -> dict[str, str]:
-    """Environment for a dbt subprocess: absolute paths, anonymous usage stats off."""
+# DuckDB's name for a database held in memory (no file), as a dbt profile path.
+IN_MEMORY_DATABASE = ":memory:"
+
+
+def dbt_env(raw_dir: Path | None = None, duckdb_path: Path | str | None = None) -> dict[str, str]:
+    """Environment for a dbt subprocess: absolute paths (or IN_MEMORY_DATABASE), anonymous
+    usage stats off."""
     env = dict(os.environ)
     env[settings.RAW_DIR_ENV] = str(Path(raw_dir or settings.raw_dir()).resolve())
-    env[settings.DUCKDB_PATH_ENV] = str(Path(duckdb_path or settings.duckdb_path()).resolve())
+    database = duckdb_path or settings.duckdb_path()
+    if database != IN_MEMORY_DATABASE:
+        database = Path(database).resolve()
+    env[settings.DUCKDB_PATH_ENV] = str(database)
     env.setdefault("DBT_SEND_ANONYMOUS_USAGE_STATS", "false")
     env.setdefault("DBT_PROFILES_DIR", str(settings.project_dir()))
     return env
@@ -51,19 +61,23 @@ def _die_with_parent(parent: int) -> Callable[[], None]:
     return arm
 
 
-def run_guarded(command: list[str], **options) -> subprocess.CompletedProcess:
-    """``subprocess.run`` of a build step: the child dies with this process and inherits the
-    build locks this process holds (governance.publish.build_lock), so a new build refuses
-    while it lives."""
+def _guard() -> dict:
+    """What guards a build step's process: it dies with this process and inherits the build
+    locks this process holds (governance.publish.build_lock), so a new build refuses while it
+    lives. Only the main thread starts build steps (``preexec_fn``)."""
     from governance.publish import held_lock_fds
 
-    return subprocess.run(
-        command,
-        pass_fds=held_lock_fds(),
-        preexec_fn=_die_with_parent(os.getpid()),  # noqa: PLW1509 - no threads start dbt
-        check=False,
-        **options,
-    )
+    return {"pass_fds": held_lock_fds(), "preexec_fn": _die_with_parent(os.getpid())}
+
+
+def run_guarded(command: list[str], **options) -> subprocess.CompletedProcess:
+    """``subprocess.run`` of a build step, guarded (_guard)."""
+    return subprocess.run(command, check=False, **_guard(), **options)  # noqa: PLW1509
+
+
+def start_guarded(command: list[str], **options) -> subprocess.Popen:
+    """``subprocess.Popen`` of a build step that runs beside the caller, guarded (_guard)."""
+    return subprocess.Popen(command, **_guard(), **options)  # noqa: PLW1509
 
 
 def dbt_executable() -> str:
@@ -71,24 +85,92 @@ def dbt_executable() -> str:
     return str(candidate) if candidate.exists() else (shutil.which("dbt") or "dbt")
 
 
+def dbt_command(
+    args: list[str],
+    raw_dir: Path | None = None,
+    duckdb_path: Path | str | None = None,
+    target_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> tuple[list[str], dict[str, str]]:
+    """The command line and environment of a dbt command run in the project directory; ``env``
+    adds or replaces environment variables of the dbt process."""
+    env = {**dbt_env(raw_dir, duckdb_path), **(env or {})}
+    command = [dbt_executable(), *args, "--project-dir", str(settings.project_dir())]
+    command += ["--profiles-dir", env["DBT_PROFILES_DIR"]]
+    if target_path is not None:
+        command += ["--target-path", str(target_path)]
+    return command, env
+
+
 def run_dbt(
     args: list[str],
     raw_dir: Path | None = None,
-    duckdb_path: Path | None = None,
+    duckdb_path: Path | str | None = None,
     target_path: Path | None = None,
     quiet: bool = False,
     env: Mapping[str, str] | None = None,
 ) -> subprocess.CompletedProcess:
-    """Run a dbt command in the project directory and return the finished process; ``env``
-    adds or replaces environment variables of the dbt process."""
-    project = settings.project_dir()
-    env = {**dbt_env(raw_dir, duckdb_path), **(env or {})}
+    """Run a dbt command (dbt_command) and return the finished process."""
+    command, env = dbt_command(args, raw_dir, duckdb_path, target_path, env)
     Path(env[settings.DUCKDB_PATH_ENV]).parent.mkdir(parents=True, exist_ok=True)
-    command = [dbt_executable(), *args, "--project-dir", str(project)]
-    command += ["--profiles-dir", env["DBT_PROFILES_DIR"]]
-    if target_path is not None:
-        command += ["--target-path", str(target_path)]
-    return run_guarded(command, cwd=project, env=env, text=True, capture_output=quiet)
+    return run_guarded(
+        command, cwd=settings.project_dir(), env=env, text=True, capture_output=quiet
+    )
+
+
+# How long a stopped dbt process gets to end on SIGTERM before it is killed.
+STOP_SECONDS = 10
+
+
+@dataclass
+class StartedDbt:
+    """A dbt command running beside the process that started it (start_dbt). Its output goes
+    to an unnamed temporary file (gone once closed, or with the process), so however long it
+    is it never blocks dbt."""
+
+    process: subprocess.Popen
+    output: IO[str]
+
+    def wait(self) -> subprocess.CompletedProcess:
+        """Waits for dbt to finish: the finished process, its output (stderr too) as stdout."""
+        self.process.wait()
+        self.output.seek(0)
+        return subprocess.CompletedProcess(
+            self.process.args, self.process.returncode, self.output.read(), ""
+        )
+
+    def stop(self) -> None:
+        """Ends dbt if it still runs (SIGTERM, then SIGKILL) and closes its output."""
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        self.output.close()
+
+
+def start_dbt(
+    args: list[str],
+    raw_dir: Path | None = None,
+    duckdb_path: Path | str | None = None,
+    target_path: Path | None = None,
+    env: Mapping[str, str] | None = None,
+) -> StartedDbt:
+    """Starts a dbt command (dbt_command) and returns at once; call ``stop`` of what it returns
+    when done with it (in a ``finally``: it ends a dbt that still runs)."""
+    command, env = dbt_command(args, raw_dir, duckdb_path, target_path, env)
+    # Closed by StartedDbt.stop.
+    output = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
+    try:
+        process = start_guarded(
+            command, cwd=settings.project_dir(), env=env, stdout=output, stderr=subprocess.STDOUT
+        )
+    except BaseException:
+        output.close()
+        raise
+    return StartedDbt(process, output)
 
 
 def build(

@@ -26,10 +26,17 @@ import pytest
 from nightly_support import base_tables, leaked_values, sha256, table_differences
 
 from governance import build_results, metric_registry, settings
+from governance import publish as pub
 from governance.detection.risk import SCORE_COLUMNS, score
 from governance.detection.risk_features import risk_feature_frame
 from governance.detection.risk_registry import load_model
-from governance.nightly import NightlyError, report_path, run_backfill, run_nightly
+from governance.nightly import (
+    NightlyError,
+    freshness_target,
+    report_path,
+    run_backfill,
+    run_nightly,
+)
 from governance.publish import FAULT_ENV, state_path, whole_build
 from governance.published_file import partition_keys
 from governance.quality import read_validation_state
@@ -1534,7 +1541,7 @@ def test_no_raw_pii_value_in_any_table_or_log(nights):
                 ).fetchone()[0]
                 assert leaked == 0, f"{schema}.{table}.{column} holds raw PII"
             con.execute("detach wh")
-    logs = sorted((root / "target" / "logs").glob("*.log*")) + [
+    logs = sorted((root / "target").glob("**/logs/*.log*")) + [
         root / "target" / "run_results.json",
         root / "target" / "sources.json",
         nights["published"].with_name("governance.nightly.json"),
@@ -1830,6 +1837,129 @@ def test_a_stale_source_fails_the_night_it_was_asked_to_and_publishes_nothing(ni
         and line.endswith("error (dbt, against the wall clock: error)")
         for line in lines
     ), lines
+
+
+def _freshness_results(sources: Path) -> dict:
+    """What ``dbt source freshness`` found, by source: latest load time and dbt's status."""
+    results = json.loads(sources.read_text())["results"]
+    return {r["unique_id"]: (r["max_loaded_at"], r["status"]) for r in results}
+
+
+def test_freshness_runs_beside_the_copy_on_a_database_and_target_of_its_own(nights, tmp_path):
+    published = tmp_path / "wh" / "governance.duckdb"
+    published.parent.mkdir()
+    _copy_warehouse(nights["published"], published)
+    on_work_file = tmp_path / "work.duckdb"
+    shutil.copy(state_path(published), on_work_file)
+    target = tmp_path / "target"
+    lines: list[str] = []
+    report = run_nightly(
+        nights["root"] / "raw",
+        published,
+        quality=False,
+        target_path=target,
+        dbt_args=["--select", "int_as_of_date"],
+        log=lines.append,
+    )
+    # Started before the copy of the work file, its results read after it, before the build.
+    steps = [line for line in lines if line.startswith("[nightly]")]
+    started = steps.index("[nightly] dbt source freshness, beside the work file")
+    first_result = next(i for i, line in enumerate(steps) if "   freshness orders" in line)
+    build = next(i for i, line in enumerate(steps) if line.startswith("[nightly] dbt build ("))
+    assert started < first_result < build
+    assert list(report.step_seconds)[:3] == ["raw_check", "work_file", "freshness"]
+    # What dbt source freshness finds on the work file, as the night checked before.
+    before = tmp_path / "on-work-file"
+    checked = run_dbt(
+        ["source", "freshness", "--output", str(before / "sources.json")],
+        raw_dir=nights["root"] / "raw",
+        duckdb_path=on_work_file,
+        target_path=before,
+        quiet=True,
+    )
+    assert (before / "sources.json").exists(), checked.stdout[-2000:]
+    found = _freshness_results(target / "sources.json")
+    assert found == _freshness_results(before / "sources.json")
+    assert {f.table for f in report.freshness} == {u.split(".")[-1] for u in found}
+    assert len(found) >= 9
+    # In a target folder of its own (the build's parse and files stay the build's), on a
+    # database in memory: no database file besides the warehouse's own.
+    assert (freshness_target(target) / "partial_parse.msgpack").exists()
+    assert (freshness_target(target) / "logs" / "dbt.log").exists()
+    assert json.loads((target / "run_results.json").read_text())["args"]["which"] == "build"
+    databases = {
+        p.relative_to(tmp_path).as_posix()
+        for p in tmp_path.rglob("*")
+        if p.suffix in (".duckdb", ".wal")
+    }
+    assert databases == {
+        "work.duckdb",
+        "wh/governance.duckdb",
+        "wh/governance.state.duckdb",
+        "wh/governance.standby.duckdb",
+    }
+    assert not (settings.project_dir() / ":memory:").exists()
+
+
+def _processes_naming(text: str) -> list[int]:
+    """The live processes whose command line holds ``text``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        try:
+            command = (entry / "cmdline").read_bytes().decode(errors="replace")
+        except OSError:
+            continue
+        if text in command and _alive(int(entry.name)):
+            found.append(int(entry.name))
+    return found
+
+
+def test_a_failed_or_killed_copy_leaves_no_freshness_check_running(nights, tmp_path, monkeypatch):
+    published = tmp_path / "wh" / "governance.duckdb"
+    published.parent.mkdir()
+    _copy_warehouse(nights["published"], published)
+    good = sha256(published)
+    target = tmp_path / "target"
+    running_during_copy = []
+
+    def copy_fails(published: Path, incremental: bool) -> Path:
+        running_during_copy.extend(_processes_naming(str(freshness_target(target))))
+        raise OSError("No space left on device")
+
+    monkeypatch.setattr(pub, "start_work_file", copy_fails)
+    with pytest.raises(OSError, match="No space left on device"):
+        run_nightly(nights["root"] / "raw", published, quality=False, target_path=target)
+    assert running_during_copy, "dbt source freshness did not run beside the copy"
+    assert _processes_naming(str(freshness_target(target))) == []
+    monkeypatch.undo()
+    # Killed right after the copy: the freshness check dies with the night.
+    script = (
+        "import sys; from pathlib import Path; from governance.nightly import run_nightly; "
+        "run_nightly(Path(sys.argv[1]), Path(sys.argv[2]), target_path=Path(sys.argv[3]), "
+        "freshness=True, quality=False)"
+    )
+    killed = tmp_path / "killed-target"
+    command = [sys.executable, "-c", script, str(nights["root"] / "raw"), str(published)]
+    env = {**os.environ, FAULT_ENV: "after-copy"}
+    done = subprocess.run([*command, str(killed)], env=env, capture_output=True, text=True)
+    assert done.returncode == -signal.SIGKILL, done.stdout[-2000:] + done.stderr[-2000:]
+    deadline = time.monotonic() + 10
+    while _processes_naming(str(freshness_target(killed))) and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert _processes_naming(str(freshness_target(killed))) == []
+    assert sha256(published) == good
+    # The work file the kill left is the only file besides the warehouse's: the next night's
+    # to remove (governance.publish.remove_stale_work_files).
+    left = sorted(p.name for p in published.parent.iterdir())
+    assert left == sorted(
+        [
+            ".governance.duckdb.building",
+            "governance.duckdb",
+            "governance.duckdb.lock",
+            "governance.state.duckdb",
+        ]
+    )
+    assert not (settings.project_dir() / ":memory:").exists()
 
 
 def test_a_failed_night_reports_its_own_error_not_the_last_runs(nights, tmp_path, monkeypatch):
