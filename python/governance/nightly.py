@@ -279,12 +279,15 @@ def _run_quality(work: Path, published: Path, target_path: Path, log):
     return "passed", result
 
 
-def _load_quality_in_background(quality: bool) -> None:
+def _load_quality_in_background(quality: bool) -> threading.Thread | None:
     """Imports Great Expectations (several seconds) in a daemon thread while the dbt build runs
-    in its own process, so the validation step after it starts at once. A failed import is left
-    to the validation step, which imports the module again and reports it."""
+    in its own process, so the validation step after it starts at once; the thread, or None
+    when the night does not validate. A failed import is left to the validation step, which
+    imports the module again and reports it. Start it only once the build's dbt is started, and
+    join it before starting another process: a build step is forked with ``preexec_fn``
+    (governance.warehouse.run_guarded), which no other thread may run beside."""
     if not quality or find_spec("governance.quality") is None:
-        return
+        return None
 
     def load() -> None:
         with contextlib.suppress(Exception):
@@ -292,7 +295,9 @@ def _load_quality_in_background(quality: bool) -> None:
 
             import_great_expectations()
 
-    threading.Thread(target=load, name="load-great-expectations", daemon=True).start()
+    loading = threading.Thread(target=load, name="load-great-expectations", daemon=True)
+    loading.start()
+    return loading
 
 
 def _keep_validation(result, published: Path) -> None:
@@ -452,6 +457,7 @@ class _NightRun:
         self.last_mark = now
 
     def dbt(self, command: list[str], variables: dict, extra: list[str]):
+        """A dbt command of the night on the work file, run to its end (_night_dbt)."""
         _clear_dbt_artefact(self.target, "run_results.json")
         return _night_dbt(
             command,
@@ -460,6 +466,17 @@ class _NightRun:
             raw_dir=self.raw_dir,
             work=self.work,
             target=self.target,
+            env=self.env,
+        )
+
+    def start_dbt(self, command: list[str], variables: dict, extra: list[str]) -> StartedDbt:
+        """The same command started beside the caller (governance.warehouse.start_dbt)."""
+        _clear_dbt_artefact(self.target, "run_results.json")
+        return start_dbt(
+            _night_args(command, variables, extra, self.target),
+            raw_dir=self.raw_dir,
+            duckdb_path=self.work,
+            target_path=self.target,
             env=self.env,
         )
 
@@ -569,9 +586,19 @@ def _check_freshness(
     run.lap("freshness")
 
 
-def _build(run: _NightRun, dbt_vars: dict, mode: str, dbt_args: list[str], report) -> Path:
-    """The night's dbt build into the work file; its run_results.json."""
-    process = run.dbt(["build"], dbt_vars, [*MODE_ARGS[mode], *dbt_args])
+def _build(
+    run: _NightRun, dbt_vars: dict, mode: str, dbt_args: list[str], quality: bool, report
+) -> Path:
+    """The night's dbt build into the work file; its run_results.json. While it runs, Great
+    Expectations is imported for the validation after it (with ``quality``)."""
+    started = run.start_dbt(["build"], dbt_vars, [*MODE_ARGS[mode], *dbt_args])
+    try:
+        loading = _load_quality_in_background(quality)
+        process = started.wait()
+        if loading is not None:
+            loading.join()
+    finally:
+        started.stop()
     results = run.target / "run_results.json"
     if process.returncode != 0:
         raise _build_failed("dbt build failed", process, results)
@@ -715,8 +742,7 @@ def run_nightly(
             run.step(f"dbt build ({mode}, lookback {lookback} days) into {run.work.name}")
             # dbt stamps the rows it writes with its start (processed_at, UTC): later than this.
             build_since = datetime.now(UTC).replace(tzinfo=None)
-            _load_quality_in_background(quality)
-            results = _build(run, dbt_vars, mode, dbt_args or [], report)
+            results = _build(run, dbt_vars, mode, dbt_args or [], quality, report)
             # Changes staged on this or earlier nights that the incremental facts have not
             # re-processed (governance.reprocessing): reported every night until a backfill
             # from their day or a full refresh takes them in.

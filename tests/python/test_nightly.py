@@ -13,9 +13,11 @@ import shutil
 import signal
 import subprocess
 import sys
+import threading
 import time
 from datetime import timedelta
 from pathlib import Path
+from types import SimpleNamespace
 
 import duckdb
 import pandas as pd
@@ -2037,3 +2039,44 @@ def test_a_killed_night_leaves_the_validation_baseline_as_it_was(nights, tmp_pat
     assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
     stored = json.loads(state.read_text())
     assert stored["baseline_row_counts"]["metrics_daily"] > 1
+
+
+def test_great_expectations_is_imported_while_the_build_runs_and_joined_after_it(
+    monkeypatch, tmp_path
+):
+    from governance import nightly, quality
+
+    imported_in, started = [], []
+    done = threading.Event()
+
+    def slow_import():
+        imported_in.append(threading.current_thread().name)
+        done.wait(10)
+        time.sleep(0.3)  # still importing when dbt is done: the build step waits for it
+
+    class Build:
+        def wait(self):
+            # dbt is started before the thread (no thread runs beside a fork), the import then
+            # runs while dbt does.
+            assert started == ["build"]
+            for _ in range(100):
+                if imported_in:
+                    break
+                time.sleep(0.05)
+            done.set()
+            return subprocess.CompletedProcess([], 2, "dbt: profile not found", "")
+
+        def stop(self):
+            started.append("stopped")
+
+    def start_dbt(command, variables, extra):
+        started.append(command[0])
+        return Build()
+
+    monkeypatch.setattr(quality, "import_great_expectations", slow_import)
+    run = SimpleNamespace(start_dbt=start_dbt, target=tmp_path)
+    with pytest.raises(NightlyError, match="dbt build failed"):
+        nightly._build(run, {}, "incremental", [], True, report=None)
+    assert imported_in == ["load-great-expectations"]
+    assert started == ["build", "stopped"]
+    assert "load-great-expectations" not in {t.name for t in threading.enumerate()}
