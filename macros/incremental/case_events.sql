@@ -121,3 +121,21 @@
         where stored.event_type = rewritten.event_type and stored.event_id = rewritten.event_id
     {%- endif -%}
 {%- endmacro %}
+
+
+{#- The condition an import CTE of seller_case_events keeps its rows by on an incremental run:
+    `id_column` is the event id of one of the `event_types` in the CTE `rewritten_events`
+    (case_events_rewritten()); `also_in` adds a query of more ids kept. Empty on a full build
+    (every row is kept). -#}
+{% macro where_case_event_rewritten(id_column, event_types, also_in=none) -%}
+    {%- if is_incremental() %}
+    where {{ id_column }} in (
+        select rewritten_events.event_id from rewritten_events
+        where rewritten_events.event_type in ('{{ event_types | join("', '") }}')
+        {%- if also_in %}
+        union all
+        {{ also_in }}
+        {%- endif %}
+    )
+    {%- endif %}
+{%- endmacro %}

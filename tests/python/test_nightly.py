@@ -15,6 +15,7 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Sequence
 from datetime import timedelta
 from pathlib import Path
 from types import SimpleNamespace
@@ -986,18 +987,14 @@ def _move_rename_and_quarantine(db: Path) -> dict[str, str]:
     return {"listing": listing, "seller": seller, "strategy": strategy, "complaint": complaint}
 
 
-def test_case_events_follow_their_listing_and_strategy_and_leave_with_their_record(
-    nights, tmp_path
-):
-    # An event changes without its own record changing: its listing moved to another seller,
-    # its strategy renamed. One whose record is quarantined leaves. A night re-writes those
-    # events and gives what a full build of the same models gives.
-    selection = ["int_listing_segments", "int_strategy_profiles", "int_strategy_hits_enriched"]
-    selection += ["seller_case_events"]
+def _night_and_full_rebuild(state: Path, tmp_path: Path, selection: Sequence[str], change):
+    """Two copies of ``state``, each changed by ``change`` (its result, the same for both, is
+    returned), then ``selection`` run incrementally on one (``night.duckdb``) and with
+    ``--full-refresh`` on the other (``full.duckdb``): (night, full, what ``change`` returned)."""
     night, full = tmp_path / "night.duckdb", tmp_path / "full.duckdb"
     for db in (night, full):
-        shutil.copy(nights["state"], db)
-        changed = _move_rename_and_quarantine(db)
+        shutil.copy(state, db)
+        changed = change(db)
     for db, refresh in ((night, []), (full, ["--full-refresh"])):
         run = run_dbt(
             ["run", "--select", *selection, *refresh],
@@ -1006,6 +1003,20 @@ def test_case_events_follow_their_listing_and_strategy_and_leave_with_their_reco
             quiet=True,
         )
         assert run.returncode == 0, run.stdout[-2000:]
+    return night, full, changed
+
+
+def test_case_events_follow_their_listing_and_strategy_and_leave_with_their_record(
+    nights, tmp_path
+):
+    # An event changes without its own record changing: its listing moved to another seller,
+    # its strategy renamed. One whose record is quarantined leaves. A night re-writes those
+    # events and gives what a full build of the same models gives.
+    selection = ["int_listing_segments", "int_strategy_profiles", "int_strategy_hits_enriched"]
+    selection += ["seller_case_events"]
+    night, full, changed = _night_and_full_rebuild(
+        nights["state"], tmp_path, selection, _move_rename_and_quarantine
+    )
     events = {}
     for db in (night, full):
         with duckdb.connect(str(db), read_only=True) as con:
@@ -1191,18 +1202,9 @@ def test_a_day_the_night_re_processes_whose_rows_all_left_keeps_no_row(nights, t
     # whose records remains would keep its old rows. Each model kept by whole days deletes the
     # days it re-processes first, and a model reading one re-processes the days it emptied: the
     # night gives what a full rebuild of the same models gives.
-    night, full = tmp_path / "night.duckdb", tmp_path / "full.duckdb"
-    for db in (night, full):
-        shutil.copy(nights["state"], db)
-        listing_day, order_day = _empty_a_listing_day_and_an_order_day(db)
-    for db, refresh in ((night, []), (full, ["--full-refresh"])):
-        run = run_dbt(
-            ["run", "--select", *DAY_KEPT, *refresh],
-            duckdb_path=db,
-            target_path=tmp_path / f"target-{db.stem}",
-            quiet=True,
-        )
-        assert run.returncode == 0, run.stdout[-2000:]
+    night, full, (listing_day, order_day) = _night_and_full_rebuild(
+        nights["state"], tmp_path, DAY_KEPT, _empty_a_listing_day_and_an_order_day
+    )
     tables = {}
     for db in (night, full):
         with duckdb.connect(str(db), read_only=True) as con:

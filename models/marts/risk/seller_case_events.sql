@@ -39,12 +39,7 @@ rewritten_events as materialized (
 hits as (
 
     select * from {{ ref('int_strategy_hits_enriched') }}
-    {%- if is_incremental() %}
-    where hit_id in (
-        select rewritten_events.event_id from rewritten_events
-        where rewritten_events.event_type = 'strategy_hit'
-    )
-    {%- endif %}
+    {{- where_case_event_rewritten('hit_id', ['strategy_hit']) }}
 
 ),
 
@@ -57,50 +52,31 @@ strategies as (
 appeals as (
 
     select * from {{ ref('stg_marketplace__appeals') }}
-    {%- if is_incremental() %}
-    where appeal_id in (
-        select rewritten_events.event_id from rewritten_events
-        where rewritten_events.event_type in ('appeal_filed', 'appeal_decided')
-    )
-    {%- endif %}
+    {{- where_case_event_rewritten('appeal_id', ['appeal_filed', 'appeal_decided']) }}
 
 ),
 
 actions as (
 
     select * from {{ ref('int_enforcement_actions_resolved') }}
-    {%- if is_incremental() %}
-    where action_id in (
-        select rewritten_events.event_id from rewritten_events
-        where rewritten_events.event_type = 'enforcement_action'
-        union all
-        select appeals.action_id from appeals
-    )
-    {%- endif %}
+    {#- ...and the actions of the appeals re-written: an appeal's events read its action. #}
+    {{- where_case_event_rewritten(
+        'action_id', ['enforcement_action'], also_in='select appeals.action_id from appeals'
+    ) }}
 
 ),
 
 qa_checks as (
 
     select * from {{ ref('stg_marketplace__qa_case_checks') }}
-    {%- if is_incremental() %}
-    where check_id in (
-        select rewritten_events.event_id from rewritten_events
-        where rewritten_events.event_type = 'qa_check'
-    )
-    {%- endif %}
+    {{- where_case_event_rewritten('check_id', ['qa_check']) }}
 
 ),
 
 complaints as (
 
     select * from {{ ref('stg_marketplace__complaints') }}
-    {%- if is_incremental() %}
-    where complaint_id in (
-        select rewritten_events.event_id from rewritten_events
-        where rewritten_events.event_type = 'complaint'
-    )
-    {%- endif %}
+    {{- where_case_event_rewritten('complaint_id', ['complaint']) }}
 
 ),
 
