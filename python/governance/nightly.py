@@ -469,14 +469,24 @@ class _NightRun:
             env=self.env,
         )
 
-    def start_dbt(self, command: list[str], variables: dict, extra: list[str]) -> StartedDbt:
-        """The same command started beside the caller (governance.warehouse.start_dbt)."""
-        _clear_dbt_artefact(self.target, "run_results.json")
+    def start_dbt(
+        self,
+        command: list[str],
+        variables: dict,
+        extra: list[str],
+        *,
+        database: Path | str,
+        target: Path,
+    ) -> StartedDbt:
+        """A dbt command of the night started beside the caller (governance.warehouse.start_dbt)
+        on ``database`` (the work file, or FRESHNESS_DATABASE), its files and logs in
+        ``target``."""
+        _clear_dbt_artefact(target, "run_results.json")
         return start_dbt(
-            _night_args(command, variables, extra, self.target),
+            _night_args(command, variables, extra, target),
             raw_dir=self.raw_dir,
-            duckdb_path=self.work,
-            target_path=self.target,
+            duckdb_path=database,
+            target_path=target,
             env=self.env,
         )
 
@@ -542,18 +552,17 @@ def freshness_target(target: Path) -> Path:
 def _start_freshness(run: _NightRun, dbt_vars: dict) -> StartedDbt:
     """``dbt source freshness`` started beside the copy of the work file. It reads only the raw
     files (external sources), so it runs on an empty in-memory DuckDB database of its own
-    (FRESHNESS_DATABASE), never on the work file, and leaves no database file; its results go
-    where the night keeps them (``sources.json`` of the night's target folder)."""
+    (FRESHNESS_DATABASE), never on the work file, and leaves no database file; its files and
+    logs go to a target folder of its own (freshness_target), its results where the night keeps
+    them (``sources.json`` of the night's target folder)."""
     run.step("dbt source freshness, beside the work file")
     _clear_dbt_artefact(run.target, "sources.json")
-    target = freshness_target(run.target)
-    output = ["--output", str(run.target / "sources.json")]
-    return start_dbt(
-        _night_args(["source", "freshness"], dbt_vars, output, target),
-        raw_dir=run.raw_dir,
-        duckdb_path=FRESHNESS_DATABASE,
-        target_path=target,
-        env=run.env,
+    return run.start_dbt(
+        ["source", "freshness"],
+        dbt_vars,
+        ["--output", str(run.target / "sources.json")],
+        database=FRESHNESS_DATABASE,
+        target=freshness_target(run.target),
     )
 
 
@@ -591,7 +600,9 @@ def _build(
 ) -> Path:
     """The night's dbt build into the work file; its run_results.json. While it runs, Great
     Expectations is imported for the validation after it (with ``quality``)."""
-    started = run.start_dbt(["build"], dbt_vars, [*MODE_ARGS[mode], *dbt_args])
+    started = run.start_dbt(
+        ["build"], dbt_vars, [*MODE_ARGS[mode], *dbt_args], database=run.work, target=run.target
+    )
     try:
         loading = _load_quality_in_background(quality)
         process = started.wait()

@@ -2071,14 +2071,18 @@ def test_great_expectations_is_imported_while_the_build_runs_and_joined_after_it
         def stop(self):
             started.append("stopped")
 
-    def start_dbt(command, variables, extra):
+    def start_dbt(command, variables, extra, *, database, target):
         started.append(command[0])
+        started_on.append((database, target))
         return Build()
 
+    started_on = []
     monkeypatch.setattr(quality, "import_great_expectations", slow_import)
-    run = SimpleNamespace(start_dbt=start_dbt, target=tmp_path)
+    work = tmp_path / "work.duckdb"
+    run = SimpleNamespace(start_dbt=start_dbt, target=tmp_path, work=work)
     with pytest.raises(NightlyError, match="dbt build failed"):
         nightly._build(run, {}, "incremental", [], True, report=None)
+    assert started_on == [(work, tmp_path)]  # the build runs on the work file, in the target
     assert imported_in == ["load-great-expectations"]
     assert started == ["build", "stopped"]
     assert "load-great-expectations" not in {t.name for t in threading.enumerate()}
