@@ -13,8 +13,9 @@
     - the reporting cutoff moved across its time (crossed_by_the_cutoff(), the latest event time
       this model holds standing for the cutoff of its latest build).
     An event that left (its record quarantined, its listing gone, now after the cutoff) keeps no
-    row: the pre-hook deleted it and the body writes none. All bounds are read when the run starts
-    and written in as constants, so the pre-hook and the body name the same events. -#}
+    row: the pre-hook deleted it and the body writes none. The events are found once, before the
+    delete, by the first pre-hook: into a temporary table (case_events_rewritten_relation()) the
+    delete and the body read, dropped by the post-hook. -#}
 
 
 {#- A query of the events (`event_type`, `event_id`, distinct) a nightly run of
@@ -112,20 +113,51 @@
 {%- endmacro %}
 
 
-{#- Pre-hook of seller_case_events: on an incremental run, deletes the stored rows of the events
-    case_events_rewritten() names (none on a full build). -#}
+{#- The temporary table of the events (`event_type`, `event_id`) a nightly run of
+    seller_case_events re-writes (case_events_rewritten()): written by its first pre-hook, read
+    by the second and by the model, dropped by its post-hook. A temporary table lives in the
+    run's connection only: it is never in the warehouse file. -#}
+{% macro case_events_rewritten_relation() -%}
+    {{ return(api.Relation.create(
+        database='temp', schema='main', identifier=this.identifier ~ '__rewritten_events', type='table'
+    )) }}
+{%- endmacro %}
+
+
+{#- First pre-hook of seller_case_events: on an incremental run, the events it re-writes into
+    case_events_rewritten_relation(), found before any stored row is deleted (nothing on a full
+    build). -#}
+{% macro keep_case_events_rewritten() -%}
+    {%- if is_incremental() -%}
+        create or replace temporary table {{ case_events_rewritten_relation() }} as
+        {{ case_events_rewritten() }}
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Second pre-hook of seller_case_events: on an incremental run, deletes the stored rows of the
+    events keep_case_events_rewritten() found (none on a full build). -#}
 {% macro delete_case_events_rewritten() -%}
     {%- if is_incremental() -%}
         delete from {{ this }} as stored
-        using ({{ case_events_rewritten() }}) as rewritten
+        using {{ case_events_rewritten_relation() }} as rewritten
         where stored.event_type = rewritten.event_type and stored.event_id = rewritten.event_id
+    {%- endif -%}
+{%- endmacro %}
+
+
+{#- Post-hook of seller_case_events: drops the temporary table of the events an incremental run
+    re-wrote (nothing on a full build). -#}
+{% macro drop_case_events_rewritten() -%}
+    {%- if is_incremental() -%}
+        drop table if exists {{ case_events_rewritten_relation() }}
     {%- endif -%}
 {%- endmacro %}
 
 
 {#- The condition an import CTE of seller_case_events keeps its rows by on an incremental run:
     `id_column` is the event id of one of the `event_types` in the CTE `rewritten_events`
-    (case_events_rewritten()); `also_in` adds a query of more ids kept. Empty on a full build
+    (case_events_rewritten_relation()); `also_in` adds a query of more ids kept. Empty on a full build
     (every row is kept). -#}
 {% macro where_case_event_rewritten(id_column, event_types, also_in=none) -%}
     {%- if is_incremental() %}

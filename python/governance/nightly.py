@@ -408,7 +408,7 @@ def parse_as_after_night(
     paths = (settings.RAW_DIR_ENV, settings.DUCKDB_PATH_ENV)
     target = Path(target_path).resolve()
     work = pub.work_path(Path(published).resolve())
-    for database, parse_target in ((work, target), (FRESHNESS_DATABASE, freshness_target(target))):
+    for database, parse_target in ((work, target), (IN_MEMORY_DATABASE, freshness_target(target))):
         parsed = _night_dbt(
             ["parse"],
             night_dbt_vars(DEFAULT_LOOKBACK_DAYS),
@@ -469,14 +469,24 @@ class _NightRun:
             env=self.env,
         )
 
-    def start_dbt(self, command: list[str], variables: dict, extra: list[str]) -> StartedDbt:
-        """The same command started beside the caller (governance.warehouse.start_dbt)."""
-        _clear_dbt_artefact(self.target, "run_results.json")
+    def start_dbt(
+        self,
+        command: list[str],
+        variables: dict,
+        extra: list[str],
+        *,
+        database: Path | str,
+        target: Path,
+    ) -> StartedDbt:
+        """A dbt command of the night started beside the caller (governance.warehouse.start_dbt)
+        on ``database`` (the work file, or IN_MEMORY_DATABASE), its files and logs in
+        ``target``."""
+        _clear_dbt_artefact(target, "run_results.json")
         return start_dbt(
-            _night_args(command, variables, extra, self.target),
+            _night_args(command, variables, extra, target),
             raw_dir=self.raw_dir,
-            duckdb_path=self.work,
-            target_path=self.target,
+            duckdb_path=database,
+            target_path=target,
             env=self.env,
         )
 
@@ -526,11 +536,6 @@ def _night_vars(lookback: int, reprocess: date | None, pre: RawPrecheck, extra: 
     return dbt_vars
 
 
-# The database of the night's ``dbt source freshness`` (_start_freshness): an empty one in
-# memory, its own; the check reads only the raw files.
-FRESHNESS_DATABASE = IN_MEMORY_DATABASE
-
-
 def freshness_target(target: Path) -> Path:
     """The target folder of the night's ``dbt source freshness``: its own, inside the night's
     ``target``, so it never writes the files of the dbt build, and each keeps its own parse
@@ -542,18 +547,17 @@ def freshness_target(target: Path) -> Path:
 def _start_freshness(run: _NightRun, dbt_vars: dict) -> StartedDbt:
     """``dbt source freshness`` started beside the copy of the work file. It reads only the raw
     files (external sources), so it runs on an empty in-memory DuckDB database of its own
-    (FRESHNESS_DATABASE), never on the work file, and leaves no database file; its results go
-    where the night keeps them (``sources.json`` of the night's target folder)."""
+    (IN_MEMORY_DATABASE), never on the work file, and leaves no database file; its files and
+    logs go to a target folder of its own (freshness_target), its results where the night keeps
+    them (``sources.json`` of the night's target folder)."""
     run.step("dbt source freshness, beside the work file")
     _clear_dbt_artefact(run.target, "sources.json")
-    target = freshness_target(run.target)
-    output = ["--output", str(run.target / "sources.json")]
-    return start_dbt(
-        _night_args(["source", "freshness"], dbt_vars, output, target),
-        raw_dir=run.raw_dir,
-        duckdb_path=FRESHNESS_DATABASE,
-        target_path=target,
-        env=run.env,
+    return run.start_dbt(
+        ["source", "freshness"],
+        dbt_vars,
+        ["--output", str(run.target / "sources.json")],
+        database=IN_MEMORY_DATABASE,
+        target=freshness_target(run.target),
     )
 
 
@@ -591,7 +595,9 @@ def _build(
 ) -> Path:
     """The night's dbt build into the work file; its run_results.json. While it runs, Great
     Expectations is imported for the validation after it (with ``quality``)."""
-    started = run.start_dbt(["build"], dbt_vars, [*MODE_ARGS[mode], *dbt_args])
+    started = run.start_dbt(
+        ["build"], dbt_vars, [*MODE_ARGS[mode], *dbt_args], database=run.work, target=run.target
+    )
     try:
         loading = _load_quality_in_background(quality)
         process = started.wait()

@@ -57,6 +57,7 @@ BASE_ORDERS_SQL = (
     "marketplace_governance/models/staging/marketplace/base/base_marketplace__orders.sql"
 )
 ACTIVITY_SQL = "marketplace_governance/models/intermediate/sellers/int_seller_activity.sql"
+CASE_EVENTS_SQL = "marketplace_governance/models/marts/risk/seller_case_events.sql"
 
 READER = r"""
 import json, sys, time, duckdb
@@ -326,6 +327,7 @@ def nights(tmp_path_factory):
     incremental_sql["base_compiled"] = (root / "target" / "compiled" / BASE_ORDERS_SQL).read_text()
     incremental_sql["base_run"] = (root / "target" / "run" / BASE_ORDERS_SQL).read_text()
     incremental_sql["activity"] = (root / "target" / "compiled" / ACTIVITY_SQL).read_text()
+    incremental_sql["case_events"] = (root / "target" / "compiled" / CASE_EVENTS_SQL).read_text()
     rebuilt = root / "full" / "governance.duckdb"
     full = _nightly(root, rebuilt, full_refresh=True, dbt_args=NO_TESTS)
     return {
@@ -948,6 +950,17 @@ def test_a_night_re_writes_the_case_events_it_touched_and_only_those(nights):
     ]
     assert 0 < written < total / 4
     assert mixed > 0
+    # The events to re-write were found once, by the first pre-hook, into a temporary table the
+    # delete and the model read, dropped after the insert; the model reads no input for them.
+    rewritten = '"temp"."main"."seller_case_events__rewritten_events"'
+    log = nights["second_dbt_log"]
+    assert log.count(f"create or replace temporary table {rewritten} as") == 1
+    assert log.count(f"drop table if exists {rewritten}") == 1
+    model = nights["incremental_sql"]["case_events"]
+    assert f"from {rewritten} as rewritten" in model
+    assert not [
+        line for line in model.splitlines() if "base_marketplace" in line and "--" not in line
+    ]
 
 
 def _move_rename_and_quarantine(db: Path) -> dict[str, str]:
@@ -2071,14 +2084,18 @@ def test_great_expectations_is_imported_while_the_build_runs_and_joined_after_it
         def stop(self):
             started.append("stopped")
 
-    def start_dbt(command, variables, extra):
+    def start_dbt(command, variables, extra, *, database, target):
         started.append(command[0])
+        started_on.append((database, target))
         return Build()
 
+    started_on = []
     monkeypatch.setattr(quality, "import_great_expectations", slow_import)
-    run = SimpleNamespace(start_dbt=start_dbt, target=tmp_path)
+    work = tmp_path / "work.duckdb"
+    run = SimpleNamespace(start_dbt=start_dbt, target=tmp_path, work=work)
     with pytest.raises(NightlyError, match="dbt build failed"):
         nightly._build(run, {}, "incremental", [], True, report=None)
+    assert started_on == [(work, tmp_path)]  # the build runs on the work file, in the target
     assert imported_in == ["load-great-expectations"]
     assert started == ["build", "stopped"]
     assert "load-great-expectations" not in {t.name for t in threading.enumerate()}

@@ -7,12 +7,14 @@
     row can have changed since the model's latest build, after deleting their stored rows, and
     leaves the others as they are (macros/incremental/case_events.sql). The unique key is the
     seller, the partition the publish compares and copies; dbt's own delete by it would delete
-    the seller's other events: it is turned off (incremental_predicates), the pre-hook deletes.
+    the seller's other events: it is turned off (incremental_predicates), the pre-hooks find the
+    events to re-write and delete their rows, the body reads the events they found.
     Every row carries the start of the build that wrote it (`processed_at`). -#}
 {{ config(**incremental_by_key('seller_id')) }}
 {{ config(
     incremental_predicates=['false'],
-    pre_hook="{{ delete_case_events_rewritten() }}",
+    pre_hook=["{{ keep_case_events_rewritten() }}", "{{ delete_case_events_rewritten() }}"],
+    post_hook="{{ drop_case_events_rewritten() }}",
 ) }}
 
 {#- Read only to find the events changed since this model's latest build. #}
@@ -29,9 +31,11 @@
 with
 {%- if is_incremental() %}
 
-rewritten_events as materialized (
+{#- The events this run re-writes, found by the pre-hook before its delete. #}
+rewritten_events as (
 
-    {{ case_events_rewritten() }}
+    select rewritten.event_type, rewritten.event_id
+    from {{ case_events_rewritten_relation() }} as rewritten
 
 ),
 {%- endif %}
