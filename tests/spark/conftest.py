@@ -29,9 +29,11 @@ def project_dir() -> Path:
     return Path(os.environ.get("GOVERNANCE_PROJECT_DIR", settings.project_dir())).resolve()
 
 
-def _dbt_build(
+def _dbt_start(
     root: Path, target: str, raw: Path, args: tuple[str, ...] = ("build",), label: str = ""
-) -> tuple[subprocess.CompletedProcess, Path]:
+) -> tuple[subprocess.Popen, Path, Path]:
+    """Starts dbt `args` on `target`: the process, the folder its output goes to (two processes
+    side by side must not wait on a full pipe) and its run_results.json."""
     project = project_dir()
     target_path = root / f"target_{target}{label}"
     env = dict(os.environ)
@@ -42,13 +44,32 @@ def _dbt_build(
         GOVERNANCE_SPARK_DIR=str(root / "spark"),
         GOVERNANCE_PII_SALT=PII_SALT,
     )
+    # Tiny builds are many small queries, each mostly waiting on one thread: two at once, as
+    # `make pytest` does for DuckDB.
+    env.setdefault("GOVERNANCE_SPARK_THREADS", "2")
+    env.setdefault("GOVERNANCE_DBT_THREADS", "2")
     command = [dbt_executable(), *args, "--target", target, "--project-dir", str(project)]
     command += ["--profiles-dir", str(project), "--target-path", str(target_path)]
     command += ["--log-path", str(root / f"logs_{target}{label}")]
-    process = subprocess.run(
-        command, cwd=project, env=env, text=True, capture_output=True, check=False
-    )
-    return process, target_path / "run_results.json"
+    output = root / f"output_{target}{label}"
+    output.mkdir()
+    with (output / "stdout").open("w") as stdout, (output / "stderr").open("w") as stderr:
+        process = subprocess.Popen(command, cwd=project, env=env, stdout=stdout, stderr=stderr)
+    return process, output, target_path / "run_results.json"
+
+
+def _finished(process: subprocess.Popen, output: Path) -> subprocess.CompletedProcess:
+    """The started process once it has ended, with its output, as subprocess.run gives it."""
+    process.wait()
+    stdout, stderr = ((output / name).read_text() for name in ("stdout", "stderr"))
+    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+
+
+def _dbt_build(
+    root: Path, target: str, raw: Path, args: tuple[str, ...] = ("build",), label: str = ""
+) -> tuple[subprocess.CompletedProcess, Path]:
+    process, output, results = _dbt_start(root, target, raw, args, label)
+    return _finished(process, output), results
 
 
 @pytest.fixture(scope="session")
@@ -66,9 +87,11 @@ def engines(tmp_path_factory) -> dict:
     root = tmp_path_factory.mktemp("engines")
     raw = root / "raw"
     generate(raw_dir=raw, truth_dir=root / "truth", scale="tiny", seed=7)
-    duck, duck_results = _dbt_build(root, "dev", raw)
+    # The two builds share nothing but the raw files: they run side by side.
+    *spark_started, spark_results = _dbt_start(root, "spark", raw)
+    *duck_started, duck_results = _dbt_start(root, "dev", raw)
+    duck, spark = _finished(*duck_started), _finished(*spark_started)
     assert duck.returncode == 0, duck.stdout[-4000:]
-    spark, spark_results = _dbt_build(root, "spark", raw)
     return {
         "root": root,
         "raw": raw,
