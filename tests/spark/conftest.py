@@ -11,13 +11,14 @@ import os
 import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
 
 from governance import settings
 from governance.simulator import generate
-from governance.warehouse import dbt_executable
+from governance.warehouse import StartedDbt, dbt_executable
 
 pytest.importorskip("pyspark", reason="Spark tests need the 'spark' extra (pip install)")
 pytest.importorskip("dbt.adapters.spark", reason="Spark tests need dbt-spark (the 'spark' extra)")
@@ -31,9 +32,10 @@ def project_dir() -> Path:
 
 def _dbt_start(
     root: Path, target: str, raw: Path, args: tuple[str, ...] = ("build",), label: str = ""
-) -> tuple[subprocess.Popen, Path, Path]:
-    """Starts dbt `args` on `target`: the process, the folder its output goes to (two processes
-    side by side must not wait on a full pipe) and its run_results.json."""
+) -> tuple[StartedDbt, Path]:
+    """Starts dbt `args` on `target` beside the caller: the running dbt, its output (stderr too)
+    in a temporary file so that two of them side by side never wait on a full pipe, and its
+    run_results.json."""
     project = project_dir()
     target_path = root / f"target_{target}{label}"
     env = dict(os.environ)
@@ -51,25 +53,26 @@ def _dbt_start(
     command = [dbt_executable(), *args, "--target", target, "--project-dir", str(project)]
     command += ["--profiles-dir", str(project), "--target-path", str(target_path)]
     command += ["--log-path", str(root / f"logs_{target}{label}")]
-    output = root / f"output_{target}{label}"
-    output.mkdir()
-    with (output / "stdout").open("w") as stdout, (output / "stderr").open("w") as stderr:
-        process = subprocess.Popen(command, cwd=project, env=env, stdout=stdout, stderr=stderr)
-    return process, output, target_path / "run_results.json"
+    output = tempfile.TemporaryFile("w+", encoding="utf-8", errors="replace")  # noqa: SIM115
+    process = subprocess.Popen(
+        command, cwd=project, env=env, stdout=output, stderr=subprocess.STDOUT
+    )
+    return StartedDbt(process, output), target_path / "run_results.json"
 
 
-def _finished(process: subprocess.Popen, output: Path) -> subprocess.CompletedProcess:
-    """The started process once it has ended, with its output, as subprocess.run gives it."""
-    process.wait()
-    stdout, stderr = ((output / name).read_text() for name in ("stdout", "stderr"))
-    return subprocess.CompletedProcess(process.args, process.returncode, stdout, stderr)
+def _finished(started: StartedDbt) -> subprocess.CompletedProcess:
+    """The started dbt once it has ended (StartedDbt.wait), its output file closed."""
+    try:
+        return started.wait()
+    finally:
+        started.stop()
 
 
 def _dbt_build(
     root: Path, target: str, raw: Path, args: tuple[str, ...] = ("build",), label: str = ""
 ) -> tuple[subprocess.CompletedProcess, Path]:
-    process, output, results = _dbt_start(root, target, raw, args, label)
-    return _finished(process, output), results
+    started, results = _dbt_start(root, target, raw, args, label)
+    return _finished(started), results
 
 
 @pytest.fixture(scope="session")
@@ -88,9 +91,9 @@ def engines(tmp_path_factory) -> dict:
     raw = root / "raw"
     generate(raw_dir=raw, truth_dir=root / "truth", scale="tiny", seed=7)
     # The two builds share nothing but the raw files: they run side by side.
-    *spark_started, spark_results = _dbt_start(root, "spark", raw)
-    *duck_started, duck_results = _dbt_start(root, "dev", raw)
-    duck, spark = _finished(*duck_started), _finished(*spark_started)
+    spark_started, spark_results = _dbt_start(root, "spark", raw)
+    duck_started, duck_results = _dbt_start(root, "dev", raw)
+    duck, spark = _finished(duck_started), _finished(spark_started)
     assert duck.returncode == 0, duck.stdout[-4000:]
     return {
         "root": root,
